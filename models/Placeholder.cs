@@ -1,0 +1,2 @@
+namespace Pipeline.Models;
+internal static class Placeholder { }
