@@ -1,0 +1,31 @@
+namespace Pipeline.Tests;
+
+/// <summary>Locations tests need: the repository root, the shared reference data, a fresh temp folder.</summary>
+internal static class TestPaths
+{
+    /// <summary>The folder holding Pipeline.sln, found by walking up from the test binaries.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary><c>../shared/refdata</c> beside the repository (read-only; never copied into the project).</summary>
+    public static string RefData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "refdata"));
+
+    public static string Cdnow(string file) => Path.Combine(RefData, "cdnow", file);
+
+    /// <summary>A new empty directory under the system temp folder, unique per call.</summary>
+    public static string NewTempDir(string prefix = "pipeline-test")
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pipeline.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("Pipeline.sln not found above " + AppContext.BaseDirectory);
+    }
+}
