@@ -1,0 +1,187 @@
+using System.CommandLine;
+using Pipeline.Config;
+using Pipeline.Engine;
+using Pipeline.Runs;
+using Pipeline.Stages.Orders;
+
+namespace Pipeline.Cli;
+
+/// <summary>
+/// The <c>pipeline</c> command line: verbs, their options, and the one place where failures become exit codes and
+/// one readable line. Precedence of settings: built-in defaults &lt; config file &lt; command-line flags &lt; environment
+/// variables (secrets only).
+/// </summary>
+public static class CliApp
+{
+    private static readonly Option<string?> ConfigOption = new("--config", "-c")
+    {
+        Description = "Configuration file (JSON). Without it every setting has its documented default.",
+        Recursive = true,
+    };
+
+    private static readonly Option<bool> VerboseOption = new("--verbose", "-v")
+    {
+        Description = "More detail, and a stack trace on unexpected failures.",
+        Recursive = true,
+    };
+
+    private static readonly Option<bool> QuietOption = new("--quiet", "-q")
+    {
+        Description = "Only warnings and errors.",
+        Recursive = true,
+    };
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = BuildRoot(stdout, stderr);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            stderr.WriteLine($"error: {parse.Errors[0].Message} (see 'pipeline {string.Join(' ', CommandPath(parse))} --help')");
+            return ExitCodes.UsageOrConfig;
+        }
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, r.Command.Name);
+        }
+        return names;
+    }
+
+    private static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, segments, LTV and KPIs.");
+        root.Options.Add(ConfigOption);
+        root.Options.Add(VerboseOption);
+        root.Options.Add(QuietOption);
+        root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
+        root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
+        return root;
+    }
+
+    // ---- clean-orders -------------------------------------------------------------------------------------------
+
+    private static Command CleanOrdersCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var input = new Option<string[]>("--input", "-i") { Description = "Order files: a file, a directory or a glob (repeatable). Overrides orders.input.", AllowMultipleArgumentsPerToken = true };
+        var output = OutputOption();
+        var format = new Option<string?>("--format") { Description = "auto | csv | jsonl | parquet (orders.format)." };
+        format.AcceptOnlyFromAmong("auto", "csv", "jsonl", "parquet");
+        var grain = new Option<string?>("--grain") { Description = "auto | order | line (orders.grain)." };
+        grain.AcceptOnlyFromAmong("auto", "order", "line");
+        var tz = new Option<string?>("--source-time-zone") { Description = "IANA zone of timestamps without an offset (source_time_zone)." };
+        var now = new Option<string?>("--now") { Description = "Reference time for the future-timestamp rule (ISO-8601; default: the clock)." };
+        var cmd = new Command("clean-orders", "Clean raw order files into clean/orders (Parquet, one row per order) and quarantine/orders.")
+        {
+            input, output, format, grain, tz, now,
+        };
+        cmd.SetAction(pr => Execute(pr, stderr, "clean-orders", config =>
+        {
+            var inputs = pr.GetValue(input);
+            return config with
+            {
+                Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+                SourceTimeZone = pr.GetValue(tz) ?? config.SourceTimeZone,
+                Now = pr.GetValue(now) ?? config.Now,
+                Orders = config.Orders with
+                {
+                    Input = inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : config.Orders.Input,
+                    Format = pr.GetValue(format) ?? config.Orders.Format,
+                    Grain = pr.GetValue(grain) ?? config.Orders.Grain,
+                },
+            };
+        }, run =>
+        {
+            CleanOrdersJob.Run(run);
+            stdout.WriteLine($"clean orders:      {run.PublishedPath(CleanOrdersJob.CleanTable)}");
+            stdout.WriteLine($"quarantined rows:  {run.PublishedPath(CleanOrdersJob.QuarantineTable)}");
+            stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+        }));
+        return cmd;
+    }
+
+    // ---- validate-config ------------------------------------------------------------------------------------------
+
+    private static Command ValidateConfigCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var cmd = new Command("validate-config", "Check a configuration file and report every problem at once (exit 0 when valid, 2 otherwise).");
+        cmd.SetAction(pr =>
+        {
+            var path = pr.GetValue(ConfigOption);
+            if (path is null)
+            {
+                stderr.WriteLine("error: give the file to check with --config <file>");
+                return ExitCodes.UsageOrConfig;
+            }
+            var (_, errors) = ConfigLoader.TryLoad(path);
+            if (errors.Count == 0)
+            {
+                stdout.WriteLine($"{path}: valid");
+                return ExitCodes.Success;
+            }
+            stderr.WriteLine($"{path}: {errors.Count} problem(s):");
+            foreach (var e in errors)
+            {
+                stderr.WriteLine("  - " + e);
+            }
+            return ExitCodes.UsageOrConfig;
+        });
+        return cmd;
+    }
+
+    // ---- shared -------------------------------------------------------------------------------------------------
+
+    internal static Option<string?> OutputOption() =>
+        new("--output", "-o") { Description = "Output directory (overrides the config's output)." };
+
+    /// <summary>Loads config, applies overrides, runs the job inside a <see cref="JobRun"/>, and maps failures to exit codes.</summary>
+    internal static int Execute(ParseResult pr, TextWriter stderr, string command,
+        Func<PipelineConfig, PipelineConfig> overrides, Action<JobRun> body)
+    {
+        var verbose = pr.GetValue(VerboseOption);
+        var log = Log.ForConsole(pr.GetValue(QuietOption), verbose);
+        JobRun? run = null;
+        try
+        {
+            var config = overrides(ConfigLoader.Load(pr.GetValue(ConfigOption)));
+            var problems = ConfigLoader.Validate(config);
+            if (problems.Count > 0)
+            {
+                throw PipelineException.Config(string.Join("; ", problems));
+            }
+            run = JobRun.Start(config, command, log);
+            body(run);
+            run.Finish(ExitCodes.Success, null);
+            return ExitCodes.Success;
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Classify(e);
+            stderr.WriteLine($"error: {message}");
+            if (verbose)
+            {
+                stderr.WriteLine(e.ToString());
+            }
+            run?.Finish(code, message);
+            return code;
+        }
+        finally
+        {
+            run?.Dispose();
+        }
+    }
+
+    internal static (int Code, string Message) Classify(Exception e) => e switch
+    {
+        PipelineException p => (p.ExitCode, p.Message),
+        EngineException x when x.Message.Contains("IO Error", StringComparison.Ordinal)
+            || x.Message.Contains("Invalid Input Error", StringComparison.Ordinal) => (ExitCodes.InputProblem, x.Message),
+        EngineException x => (ExitCodes.UnexpectedFailure, x.Message + " (rerun with --verbose for details)"),
+        _ => (ExitCodes.UnexpectedFailure, $"unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]} (rerun with --verbose for details)"),
+    };
+}

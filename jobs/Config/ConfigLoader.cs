@@ -1,0 +1,362 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Pipeline.Cli;
+
+namespace Pipeline.Config;
+
+/// <summary>
+/// Reads the JSON configuration (comments and trailing commas allowed), checks it against the records in
+/// <see cref="PipelineConfig"/> and collects <em>every</em> problem before failing, so one `validate-config` run shows
+/// the whole list. Keys are snake_case; unknown keys are errors (a typo must not silently fall back to a default).
+/// </summary>
+public static partial class ConfigLoader
+{
+    private static readonly JsonSerializerOptions SerializerOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Loads and validates a file; <paramref name="path"/> null means "no file: all defaults".</summary>
+    public static PipelineConfig Load(string? path)
+    {
+        var (config, errors) = TryLoad(path);
+        if (errors.Count > 0)
+        {
+            var where = path is null ? "configuration" : path;
+            throw PipelineException.Config(errors.Count == 1
+                ? $"{where}: {errors[0]}"
+                : $"{where}: {errors.Count} problems: " + string.Join("; ", errors));
+        }
+        return config!;
+    }
+
+    /// <summary>Loads a file and returns the config (null when unusable) with every problem found.</summary>
+    public static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path)
+    {
+        if (path is null)
+        {
+            return (new PipelineConfig(), []);
+        }
+        if (!File.Exists(path))
+        {
+            return (null, [$"config file not found: {path}"]);
+        }
+        return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Parses configuration text. Relative paths inside it are resolved against <paramref name="baseDirectory"/>.</summary>
+    public static (PipelineConfig? Config, IReadOnlyList<string> Errors) Parse(string json, string baseDirectory)
+    {
+        var errors = new List<string>();
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions
+            {
+                CommentHandling = JsonCommentHandling.Skip,
+                AllowTrailingCommas = true,
+            });
+        }
+        catch (JsonException e)
+        {
+            return (null, [$"not valid JSON (line {e.LineNumber + 1}, position {e.BytePositionInLine + 1})"]);
+        }
+        if (root is not JsonObject obj)
+        {
+            return (null, ["the top level must be a JSON object"]);
+        }
+
+        // `input` may be one string or a list: normalise to a list before binding.
+        if (obj["orders"] is JsonObject orders && orders["input"] is JsonValue single && single.TryGetValue<string>(out var one))
+        {
+            orders["input"] = new JsonArray(one);
+        }
+
+        CheckShape(obj, typeof(PipelineConfig), "", errors);
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        var config = obj.Deserialize<PipelineConfig>(SerializerOptions) ?? new PipelineConfig();
+        config = ResolvePaths(config, baseDirectory);
+        errors.AddRange(Validate(config));
+        return (config, errors);
+    }
+
+    /// <summary>Semantic checks on a bound configuration (also run after command-line overrides).</summary>
+    public static IReadOnlyList<string> Validate(PipelineConfig c)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(c.Output))
+        {
+            errors.Add("output: must not be empty");
+        }
+        if (!CurrencyCode().IsMatch(c.BaseCurrency))
+        {
+            errors.Add($"base_currency: '{c.BaseCurrency}' is not a 3-letter ISO-4217 code such as USD");
+        }
+        if (!TryFindTimeZone(c.SourceTimeZone, out _))
+        {
+            errors.Add($"source_time_zone: '{c.SourceTimeZone}' is not a known IANA time zone (e.g. UTC, Europe/Paris, Asia/Shanghai)");
+        }
+        if (c.Now is not null && !DateTimeOffset.TryParse(c.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _))
+        {
+            errors.Add($"now: '{c.Now}' is not an ISO-8601 timestamp");
+        }
+        if (c.Engine.Kind is not ("duckdb" or "spark"))
+        {
+            errors.Add($"engine.kind: '{c.Engine.Kind}' is not one of duckdb, spark");
+        }
+        if (c.Engine.Threads < 0)
+        {
+            errors.Add("engine.threads: must be 0 (one per core) or positive");
+        }
+        if (!string.IsNullOrEmpty(c.Engine.MemoryLimit) && !MemorySize().IsMatch(c.Engine.MemoryLimit))
+        {
+            errors.Add($"engine.memory_limit: '{c.Engine.MemoryLimit}' is not a size such as 4GB or 512MB");
+        }
+        if (c.Quality.MaxQuarantineShare is < 0 or > 1 || double.IsNaN(c.Quality.MaxQuarantineShare))
+        {
+            errors.Add("quality.max_quarantine_share: must be between 0 and 1");
+        }
+        if (c.Quality.FutureToleranceMinutes < 0)
+        {
+            errors.Add("quality.future_tolerance_minutes: must be 0 or positive");
+        }
+        if (!DateOnly.TryParseExact(c.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' is not a date YYYY-MM-DD");
+        }
+        ValidateOrders(c.Orders, errors);
+        return errors;
+    }
+
+    private static void ValidateOrders(OrdersConfig o, List<string> errors)
+    {
+        if (o.Format is not ("auto" or "csv" or "jsonl" or "parquet"))
+        {
+            errors.Add($"orders.format: '{o.Format}' is not one of auto, csv, jsonl, parquet");
+        }
+        if (o.Grain is not ("auto" or "order" or "line"))
+        {
+            errors.Add($"orders.grain: '{o.Grain}' is not one of auto, order, line");
+        }
+        if (o.Csv.Delimiter != "auto" && (o.Csv.Delimiter.Length != 1 || o.Csv.Delimiter is "\"" or "\n" or "\r"))
+        {
+            errors.Add($"orders.csv.delimiter: '{o.Csv.Delimiter}' must be 'auto' or a single character other than a quote or newline");
+        }
+        if (o.Csv.Quote.Length != 1)
+        {
+            errors.Add("orders.csv.quote: must be a single character");
+        }
+        ValidateMapping("orders.columns", o.Columns, CanonicalColumns.Orders, errors);
+        foreach (var (from, to) in o.StatusMap)
+        {
+            if (!OrderStatuses.Canonical.Contains(to))
+            {
+                errors.Add($"orders.status_map.{from}: '{to}' is not one of {string.Join(", ", OrderStatuses.Canonical)}");
+            }
+            if (from.Length == 0 || from.Length > 200)
+            {
+                errors.Add("orders.status_map: source values must be 1 to 200 characters");
+            }
+        }
+        if (o.TimestampFormat is { } tf && (tf.Length == 0 || !tf.Contains('%', StringComparison.Ordinal) || tf.Contains('\'', StringComparison.Ordinal)))
+        {
+            errors.Add($"orders.timestamp_format: '{tf}' must be a strptime format such as %Y%m%d (no quotes)");
+        }
+        if (o.Fx is { } fx)
+        {
+            if (string.IsNullOrWhiteSpace(fx.Input))
+            {
+                errors.Add("orders.fx.input: give the FX file's path, or remove the fx section");
+            }
+            ValidateMapping("orders.fx.columns", fx.Columns, CanonicalColumns.Fx, errors);
+        }
+    }
+
+    /// <summary>
+    /// Column mappings end up as quoted identifiers in SQL. The quoting doubles quote characters, but we also refuse
+    /// the characters no sane column name needs, so a config file can never smuggle SQL into a stage.
+    /// </summary>
+    internal static void ValidateMapping(string where, IReadOnlyDictionary<string, string> map, IReadOnlyList<string> canonical, List<string> errors)
+    {
+        foreach (var (key, source) in map)
+        {
+            if (!canonical.Contains(key))
+            {
+                errors.Add($"{where}.{key}: unknown canonical column (known: {string.Join(", ", canonical)})");
+            }
+            if (!IsSafeIdentifier(source))
+            {
+                errors.Add($"{where}.{key}: source column name '{Printable(source)}' is not allowed: use 1-128 characters without quotes, backticks, semicolons or control characters");
+            }
+        }
+    }
+
+    /// <summary>True for a source column name we are willing to put, quoted, into SQL.</summary>
+    public static bool IsSafeIdentifier(string name) =>
+        name.Length is > 0 and <= 128 && name.Trim().Length > 0 && !name.Any(ch => char.IsControl(ch) || ch is '"' or '`' or ';' or '\\');
+
+    internal static bool TryFindTimeZone(string id, out TimeZoneInfo? zone)
+    {
+        try
+        {
+            zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+            return true;
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+        {
+            zone = null;
+            return false;
+        }
+    }
+
+    private static string Printable(string s) => new(s.Select(ch => char.IsControl(ch) ? '?' : ch).ToArray());
+
+    private static PipelineConfig ResolvePaths(PipelineConfig c, string baseDirectory)
+    {
+        string Abs(string p) => Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(baseDirectory, p));
+        return c with
+        {
+            Output = Abs(c.Output),
+            Privacy = c.Privacy.KeyFile is null ? c.Privacy : c.Privacy with { KeyFile = Abs(c.Privacy.KeyFile) },
+            Engine = string.IsNullOrEmpty(c.Engine.TempDirectory) ? c.Engine : c.Engine with { TempDirectory = Abs(c.Engine.TempDirectory) },
+            Orders = c.Orders with
+            {
+                Input = c.Orders.Input.Select(Abs).ToList(),
+                Fx = c.Orders.Fx is null ? null : c.Orders.Fx with { Input = Abs(c.Orders.Fx.Input) },
+            },
+        };
+    }
+
+    /// <summary>Walks the JSON against the record types: unknown keys and wrong value kinds, each with its full key path.</summary>
+    private static void CheckShape(JsonObject obj, Type type, string prefix, List<string> errors)
+    {
+        var props = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), StringComparer.Ordinal);
+        foreach (var (key, value) in obj)
+        {
+            var path = prefix.Length == 0 ? key : $"{prefix}.{key}";
+            if (!props.TryGetValue(key, out var prop))
+            {
+                var near = props.Keys.OrderBy(k => Distance(k, key)).First();
+                errors.Add($"{path}: unknown key (did you mean '{near}'?)");
+                continue;
+            }
+            CheckValue(value, prop.PropertyType, path, errors);
+        }
+    }
+
+    private static void CheckValue(JsonNode? value, Type t, string path, List<string> errors)
+    {
+        var underlying = Nullable.GetUnderlyingType(t) ?? t;
+        if (value is null)
+        {
+            if (t.IsValueType && Nullable.GetUnderlyingType(t) is null)
+            {
+                errors.Add($"{path}: must not be null");
+            }
+            return;
+        }
+        if (underlying == typeof(string))
+        {
+            Expect(value is JsonValue v && v.GetValueKind() == JsonValueKind.String, "a string");
+        }
+        else if (underlying == typeof(int))
+        {
+            Expect(value is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out _), "an integer");
+        }
+        else if (underlying == typeof(double))
+        {
+            Expect(value is JsonValue v && v.GetValueKind() == JsonValueKind.Number, "a number");
+        }
+        else if (underlying == typeof(bool))
+        {
+            Expect(value is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False, "true or false");
+        }
+        else if (underlying == typeof(IReadOnlyList<string>))
+        {
+            if (Expect(value is JsonArray, "a string or a list of strings"))
+            {
+                foreach (var item in value.AsArray())
+                {
+                    Expect(item is JsonValue iv && iv.GetValueKind() == JsonValueKind.String, "a string or a list of strings");
+                }
+            }
+        }
+        else if (underlying == typeof(IReadOnlyDictionary<string, string>))
+        {
+            if (Expect(value is JsonObject, "an object of \"name\": \"value\" pairs"))
+            {
+                foreach (var (k, item) in value.AsObject())
+                {
+                    if (item is not JsonValue iv || iv.GetValueKind() != JsonValueKind.String)
+                    {
+                        errors.Add($"{path}.{k}: must be a string");
+                    }
+                }
+            }
+        }
+        else if (underlying.IsClass)
+        {
+            if (Expect(value is JsonObject, "an object"))
+            {
+                CheckShape(value.AsObject(), underlying, path, errors);
+            }
+        }
+
+        bool Expect(bool ok, string what)
+        {
+            if (!ok)
+            {
+                errors.Add($"{path}: must be {what}");
+            }
+            return ok;
+        }
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+        }
+        return d[a.Length, b.Length];
+    }
+
+    [GeneratedRegex("^[A-Z]{3}$")]
+    private static partial Regex CurrencyCode();
+
+    [GeneratedRegex("^[0-9]+(\\.[0-9]+)?\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", RegexOptions.IgnoreCase)]
+    private static partial Regex MemorySize();
+}
+
+/// <summary>The canonical order statuses and the synonyms sources commonly use for them.</summary>
+public static class OrderStatuses
+{
+    public static readonly IReadOnlyList<string> Canonical = ["completed", "cancelled", "refunded", "partially_refunded", "returned"];
+
+    /// <summary>Built-in synonyms (lower-case source value → canonical). The config's status_map adds to these.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Synonyms = new Dictionary<string, string>
+    {
+        ["completed"] = "completed", ["complete"] = "completed", ["paid"] = "completed", ["fulfilled"] = "completed",
+        ["delivered"] = "completed", ["shipped"] = "completed",
+        ["cancelled"] = "cancelled", ["canceled"] = "cancelled", ["voided"] = "cancelled",
+        ["refunded"] = "refunded",
+        ["partially_refunded"] = "partially_refunded", ["partially refunded"] = "partially_refunded",
+        ["returned"] = "returned",
+    };
+}

@@ -1,0 +1,133 @@
+namespace Pipeline.Config;
+
+// The whole configuration as immutable records. Every property has the documented default, so `new PipelineConfig()`
+// is the configuration used when no file is given. JSON names are snake_case (see ConfigLoader). The README's
+// "Configuration reference" lists the same knobs; keep the two in step.
+
+/// <summary>Root of the configuration file.</summary>
+public sealed record PipelineConfig
+{
+    /// <summary>Output directory: clean tables, quarantine, run manifests and the hash key live under it. Default <c>out</c>.</summary>
+    public string Output { get; init; } = "out";
+
+    /// <summary>ISO-4217 code every amount is converted to (net_revenue). Default <c>USD</c>.</summary>
+    public string BaseCurrency { get; init; } = "USD";
+
+    /// <summary>IANA time zone of timestamps that carry no offset. Outputs are always UTC. Default <c>UTC</c>.</summary>
+    public string SourceTimeZone { get; init; } = "UTC";
+
+    /// <summary>
+    /// The run's reference "now" (ISO-8601), used for the future-timestamp rule. Default: the wall clock at start.
+    /// Set it to make reruns of old data reproducible.
+    /// </summary>
+    public string? Now { get; init; }
+
+    public EngineConfig Engine { get; init; } = new();
+    public QualityConfig Quality { get; init; } = new();
+    public PrivacyConfig Privacy { get; init; } = new();
+    public OrdersConfig Orders { get; init; } = new();
+}
+
+/// <summary>Which engine runs the relational stages, and its resource limits.</summary>
+public sealed record EngineConfig
+{
+    /// <summary><c>duckdb</c> (embedded, default) or <c>spark</c> (Spark Connect).</summary>
+    public string Kind { get; init; } = "duckdb";
+
+    /// <summary>Worker threads for DuckDB; 0 = one per core. Default 0.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>DuckDB memory limit such as <c>8GB</c>; empty = DuckDB's default (80% of RAM). Beyond it DuckDB spills to disk.</summary>
+    public string? MemoryLimit { get; init; }
+
+    /// <summary>Where DuckDB spills; empty = <c>&lt;output&gt;/_tmp</c>.</summary>
+    public string? TempDirectory { get; init; }
+}
+
+/// <summary>Data-quality gates and validity rules.</summary>
+public sealed record QualityConfig
+{
+    /// <summary>Largest acceptable share of quarantined rows among rows read (0–1). Above it the run fails with exit 4. Default 0.05.</summary>
+    public double MaxQuarantineShare { get; init; } = 0.05;
+
+    /// <summary>Timestamps later than now + this many minutes are quarantined as <c>future_timestamp</c>. Default 60.</summary>
+    public int FutureToleranceMinutes { get; init; } = 60;
+
+    /// <summary>Timestamps before this date are <c>bad_timestamp</c> (catches epoch-unit mix-ups). Default 2000-01-01.</summary>
+    public string MinValidDate { get; init; } = "2000-01-01";
+
+    /// <summary>When false (default), inputs with no data rows at all are an input error (exit 3), not an empty success.</summary>
+    public bool AllowEmptyInput { get; init; }
+}
+
+/// <summary>Pseudonymisation of personal identifiers.</summary>
+public sealed record PrivacyConfig
+{
+    /// <summary>
+    /// File holding the HMAC key. Default: <c>&lt;output&gt;/_keys/hash.key</c>, generated on first use. The environment
+    /// variable <c>PIPELINE_HASH_KEY</c> overrides both.
+    /// </summary>
+    public string? KeyFile { get; init; }
+}
+
+/// <summary>How raw order files are read and mapped.</summary>
+public sealed record OrdersConfig
+{
+    /// <summary>Input files: one path, a directory or a glob (string), or a list of them. Default none (give <c>--input</c>).</summary>
+    public IReadOnlyList<string> Input { get; init; } = [];
+
+    /// <summary><c>auto</c> (by extension), <c>csv</c>, <c>jsonl</c> or <c>parquet</c>. Default auto.</summary>
+    public string Format { get; init; } = "auto";
+
+    /// <summary><c>auto</c> (line-level when quantity and unit_price are present and total_amount is not), <c>order</c> or <c>line</c>.</summary>
+    public string Grain { get; init; } = "auto";
+
+    public CsvConfig Csv { get; init; } = new();
+
+    /// <summary>Canonical column → the source's column name. Unmapped canonical columns are looked up by their own name (case-insensitive).</summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Source status value (case-insensitive) → canonical status. Added to the built-in synonyms.</summary>
+    public IReadOnlyDictionary<string, string> StatusMap { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// A strptime-style format for <c>ordered_at</c> values that are not in one of the built-in forms
+    /// (for example <c>%Y%m%d</c> or <c>%d/%m/%Y %H:%M</c>). Default none.
+    /// </summary>
+    public string? TimestampFormat { get; init; }
+
+    /// <summary>Optional FX table (date, currency, rate to the base currency).</summary>
+    public FxConfig? Fx { get; init; }
+}
+
+/// <summary>CSV dialect. Defaults read RFC 4180 files with any common delimiter.</summary>
+public sealed record CsvConfig
+{
+    /// <summary><c>auto</c> (sniffed from the header among , ; tab |) or a single character. Default auto.</summary>
+    public string Delimiter { get; init; } = "auto";
+
+    /// <summary>Quote character. Default <c>"</c>.</summary>
+    public string Quote { get; init; } = "\"";
+}
+
+/// <summary>FX rates: amount_in_base = amount × rate, using the latest rate on or before the order's date.</summary>
+public sealed record FxConfig
+{
+    /// <summary>The FX file (CSV/JSONL/Parquet) with columns date, currency, rate (mappable below).</summary>
+    public string Input { get; init; } = "";
+
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>The canonical column sets of each input, in the order the README documents them.</summary>
+public static class CanonicalColumns
+{
+    public static readonly IReadOnlyList<string> Orders =
+    [
+        "order_id", "customer_id", "ordered_at", "updated_at", "status", "currency", "total_amount", "discount_amount",
+        "shipping_amount", "tax_amount", "refunded_amount", "email", "channel", "quantity", "unit_price", "product_id",
+        "category",
+    ];
+
+    public static readonly IReadOnlyList<string> Fx = ["date", "currency", "rate"];
+}

@@ -1,0 +1,68 @@
+namespace Pipeline.Engine;
+
+/// <summary>
+/// Runs the relational stages. A stage is written once as SQL (with the engine-specific spellings taken from
+/// <see cref="Dialect"/>) and runs unchanged on DuckDB (embedded, default) or Spark (Spark Connect).
+/// Everything that is not SQL — reading raw files with their line numbers, writing partitioned Parquet — is a
+/// method here, because the two engines do it differently.
+/// </summary>
+public interface IEngine : IDisposable
+{
+    /// <summary>"duckdb" or "spark".</summary>
+    string Name { get; }
+
+    ISqlDialect Dialect { get; }
+
+    /// <summary>
+    /// Registers raw input files as a temp relation <paramref name="name"/> with one row per input record and the
+    /// columns <c>_source_file, _source_line, _raw, _parse_error, _parse_detail</c> followed by the projection's
+    /// canonical columns, all as strings (NULL when empty or absent). Rows the file reader itself rejects (wrong
+    /// field count, bad quoting, invalid UTF-8) are included with <c>_parse_error</c> set, so nothing is lost.
+    /// </summary>
+    void RegisterRawInput(string name, RawInput input);
+
+    /// <summary>Creates the one-row relation <c>_hmac_key(ipad, opad)</c> the dialect's keyed hash reads. The key never appears in SQL text.</summary>
+    void RegisterHashKey(ReadOnlySpan<byte> innerPad, ReadOnlySpan<byte> outerPad);
+
+    /// <summary>Runs a statement that returns nothing of interest.</summary>
+    void Execute(string sql);
+
+    /// <summary>Materialises a query as a session-scoped table (so later statements don't recompute it).</summary>
+    void Materialize(string name, string selectSql);
+
+    /// <summary>Runs a query and returns its rows. For small results (counts, summaries) only.</summary>
+    IReadOnlyList<object?[]> Query(string sql);
+
+    /// <summary>Writes a query's rows as zstd Parquet under <paramref name="directory"/>, Hive-partitioned by the given columns; returns rows written.</summary>
+    long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy);
+
+    /// <summary>A FROM-clause relation reading a Parquet table directory written by <see cref="WriteParquet"/> (partition columns included).</summary>
+    string ParquetRelation(string directory);
+}
+
+/// <summary>Raw input to register: groups of files that share a format and header.</summary>
+/// <param name="Groups">File groups; each group's files share format, delimiter, header and projection.</param>
+public sealed record RawInput(IReadOnlyList<RawFileGroup> Groups);
+
+/// <summary>One canonical column and the source column it is read from (null when the source lacks it).</summary>
+public sealed record ColumnProjection(string Canonical, string? Source);
+
+/// <summary>Files read the same way.</summary>
+/// <param name="Format">csv, jsonl or parquet.</param>
+/// <param name="Files">Absolute paths, in the order their rows are considered to have arrived.</param>
+/// <param name="Delimiter">CSV delimiter.</param>
+/// <param name="Quote">CSV quote character.</param>
+/// <param name="HeaderColumns">CSV/Parquet column names in file order (all are read as strings).</param>
+/// <param name="Projection">Canonical column → source column name (null: absent, read as NULL), in output order.</param>
+public sealed record RawFileGroup(string Format, IReadOnlyList<string> Files, char Delimiter, char Quote, IReadOnlyList<string> HeaderColumns,
+    IReadOnlyList<ColumnProjection> Projection);
+
+/// <summary>An engine failure, with the engine's first message line (never the SQL text, which may be long).</summary>
+public sealed class EngineException : Exception
+{
+    public EngineException(string message, Exception? inner = null) : base(message, inner) { }
+
+    public EngineException() : base("engine failure") { }
+
+    public EngineException(string message) : base(message) { }
+}

@@ -1,0 +1,54 @@
+namespace Pipeline.Engine;
+
+/// <summary>
+/// The engine-specific spellings a stage needs. Stages build SQL only from ANSI-common syntax plus these methods,
+/// so the same stage definition renders for DuckDB and for Spark SQL. Rules every stage follows regardless of
+/// dialect: explicit NULLS FIRST/LAST in every ORDER BY, no QUALIFY, no COUNT(DISTINCT) OVER, ids that must match
+/// across engines are built from SHA-256 (never an engine's own hash()).
+/// </summary>
+public interface ISqlDialect
+{
+    string Name { get; }
+
+    /// <summary>A quoted identifier (quote characters doubled).</summary>
+    string Id(string identifier);
+
+    /// <summary>A string literal (quotes doubled).</summary>
+    string Str(string value);
+
+    /// <summary>Parses a string to a UTC timestamp, NULL when it is not one of the accepted forms (see README "Timestamps").</summary>
+    /// <param name="expr">A trimmed string expression.</param>
+    /// <param name="sourceTimeZone">IANA zone for values without an offset.</param>
+    /// <param name="customFormat">Optional strptime format tried first.</param>
+    string ParseTimestamp(string expr, string sourceTimeZone, string? customFormat);
+
+    /// <summary>String → DECIMAL(18,4), NULL when not a plain decimal number.</summary>
+    string TryDecimal(string expr);
+
+    /// <summary>String → DATE, NULL on failure.</summary>
+    string TryDate(string expr);
+
+    /// <summary>A UTC timestamp literal.</summary>
+    string TimestampLiteral(DateTimeOffset value);
+
+    /// <summary>A DATE literal.</summary>
+    string DateLiteral(DateOnly value);
+
+    /// <summary>The UTC calendar date of a timestamp.</summary>
+    string DateOf(string timestampExpr);
+
+    /// <summary>True when the whole string matches the (RE2/Java-compatible) pattern.</summary>
+    string FullMatch(string expr, string pattern);
+
+    /// <summary>Replaces every match of the pattern.</summary>
+    string RegexReplaceAll(string expr, string pattern, string replacement);
+
+    /// <summary>Lower-case hex SHA-256 of a string's UTF-8 bytes.</summary>
+    string Sha256Hex(string stringExpr);
+
+    /// <summary>HMAC-SHA256 (lower-case hex) of a string's UTF-8 bytes with the key registered by <see cref="IEngine.RegisterHashKey"/>. Needs <c>CROSS JOIN _hmac_key</c> in scope as <c>k</c>.</summary>
+    string HmacHex(string stringExpr);
+
+    /// <summary>The value as text, for building raw row images.</summary>
+    string ToText(string expr);
+}

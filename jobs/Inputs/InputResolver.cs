@@ -1,0 +1,456 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Pipeline.Cli;
+
+namespace Pipeline.Inputs;
+
+/// <summary>One input file as found on disk, with what the engine needs to read it and the manifest needs to record it.</summary>
+/// <param name="Path">Absolute path.</param>
+/// <param name="Format">csv, jsonl or parquet.</param>
+/// <param name="Bytes">Size on disk.</param>
+/// <param name="Sha256">Hex SHA-256 of the bytes on disk (what was consumed; incremental runs compare it).</param>
+/// <param name="Gzip">True when the file is gzip-compressed.</param>
+/// <param name="Delimiter">CSV delimiter (sniffed or configured).</param>
+/// <param name="Columns">Header names (CSV/Parquet) or the keys seen in the first lines (JSON lines).</param>
+/// <param name="HasBom">True when the file starts with a UTF-8 byte-order mark.</param>
+public sealed record InputFile(string Path, string Format, long Bytes, string Sha256, bool Gzip, char Delimiter, IReadOnlyList<string> Columns, bool HasBom);
+
+/// <summary>How to find and sniff input files.</summary>
+/// <param name="Format">auto, csv, jsonl or parquet.</param>
+/// <param name="Delimiter">"auto" or one character.</param>
+public sealed record InputOptions(string Format = "auto", string Delimiter = "auto");
+
+/// <summary>
+/// Turns the user's input arguments (files, directories, globs) into a sorted list of checked files. Everything
+/// that can be known before the engine starts is checked here, so problems come out as one readable line with
+/// exit code 3: missing paths, empty files, UTF-16 files, truncated gzip, unreadable headers.
+/// </summary>
+public static partial class InputResolver
+{
+    private static readonly string[] KnownSuffixes =
+        [".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz", ".parquet"];
+
+    public static IReadOnlyList<InputFile> Resolve(IReadOnlyList<string> inputs, InputOptions options, string what)
+    {
+        if (inputs.Count == 0)
+        {
+            throw PipelineException.Config($"no {what} input given: pass --input <file|dir|glob> or set {what}.input in the config");
+        }
+        var paths = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var input in inputs)
+        {
+            foreach (var p in Expand(input, options.Format))
+            {
+                paths.Add(p);
+            }
+        }
+        var files = new InputFile[paths.Count];
+        var list = paths.ToList();
+        // Checksumming and gzip verification read every byte: do files in parallel.
+        Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
+            i => files[i] = Probe(list[i], options));
+        return files;
+    }
+
+    /// <summary>Expands one argument to files. A directory means every known data file below it; a glob is matched as written.</summary>
+    internal static IEnumerable<string> Expand(string input, string format)
+    {
+        var full = Path.GetFullPath(input);
+        if (File.Exists(full))
+        {
+            return [full];
+        }
+        if (Directory.Exists(full))
+        {
+            var found = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
+                .Where(f => !IsHidden(Path.GetRelativePath(full, f)) && IsDataFile(f, format))
+                .ToList();
+            if (found.Count == 0)
+            {
+                throw PipelineException.Input($"{input}: directory has no data files (looked for {string.Join(", ", KnownSuffixes)})");
+            }
+            return found;
+        }
+        if (input.IndexOfAny(['*', '?', '[']) >= 0)
+        {
+            var matches = Glob(full).ToList();
+            if (matches.Count == 0)
+            {
+                throw PipelineException.Input($"{input}: no files match this pattern");
+            }
+            return matches;
+        }
+        throw PipelineException.Input($"{input}: no such file or directory");
+    }
+
+    private static bool IsHidden(string relative) =>
+        relative.Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.') || part.StartsWith('_'));
+
+    private static bool IsDataFile(string path, string format)
+    {
+        var name = Path.GetFileName(path).ToLowerInvariant();
+        return format == "auto" ? KnownSuffixes.Any(name.EndsWith) : !name.EndsWith(".crc", StringComparison.Ordinal);
+    }
+
+    /// <summary>Glob with <c>*</c>, <c>?</c>, <c>[...]</c> within a path segment and <c>**</c> across segments.</summary>
+    internal static IEnumerable<string> Glob(string pattern)
+    {
+        var firstWild = pattern.IndexOfAny(['*', '?', '[']);
+        var root = Path.GetDirectoryName(pattern[..firstWild] + "x")!;
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+        var regex = new Regex("^" + GlobToRegex(pattern) + "$", RegexOptions.CultureInvariant);
+        return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => regex.IsMatch(f));
+    }
+
+    private static string GlobToRegex(string glob)
+    {
+        var sb = new StringBuilder();
+        for (var i = 0; i < glob.Length; i++)
+        {
+            var c = glob[i];
+            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
+            {
+                // "**/" matches zero or more directories.
+                var slash = i + 2 < glob.Length && glob[i + 2] == '/';
+                sb.Append(slash ? "(?:.*/)?" : ".*");
+                i += slash ? 2 : 1;
+            }
+            else
+            {
+                sb.Append(c switch
+                {
+                    '*' => "[^/]*",
+                    '?' => "[^/]",
+                    '[' => "[",
+                    ']' => "]",
+                    _ => Regex.Escape(c.ToString()),
+                });
+            }
+        }
+        return sb.ToString();
+    }
+
+    internal static string DetectFormat(string path, string configured)
+    {
+        if (configured != "auto")
+        {
+            return configured;
+        }
+        var name = Path.GetFileName(path).ToLowerInvariant();
+        if (name.EndsWith(".gz", StringComparison.Ordinal))
+        {
+            name = name[..^3];
+        }
+        return Path.GetExtension(name) switch
+        {
+            ".parquet" => "parquet",
+            ".jsonl" or ".ndjson" or ".json" => "jsonl",
+            _ => "csv",
+        };
+    }
+
+    private static InputFile Probe(string path, InputOptions options)
+    {
+        var format = DetectFormat(path, options.Format);
+        var info = new FileInfo(path);
+        if (info.Length == 0)
+        {
+            throw PipelineException.Input($"{path}: file is empty (0 bytes)");
+        }
+        var isGzip = false;
+        try
+        {
+            using (var head = File.OpenRead(path))
+            {
+                Span<byte> magic = stackalloc byte[2];
+                isGzip = head.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            }
+            var sha = Checksum(path, isGzip);
+            if (format == "parquet")
+            {
+                return new InputFile(path, format, info.Length, sha, false, ',', ParquetColumns(path), false);
+            }
+            var (firstLines, bom) = ReadFirstLines(path, isGzip, format == "jsonl" ? 100 : 1);
+            if (firstLines.Count == 0 || firstLines[0].Length == 0 && firstLines.Count == 1)
+            {
+                throw PipelineException.Input($"{path}: file has no header line");
+            }
+            if (format == "jsonl")
+            {
+                return new InputFile(path, format, info.Length, sha, isGzip, ',', JsonKeys(firstLines), bom);
+            }
+            var header = firstLines[0];
+            var delimiter = options.Delimiter == "auto" ? SniffDelimiter(header) : options.Delimiter[0];
+            var columns = SplitHeader(header, delimiter);
+            var duplicate = columns.GroupBy(c => c, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null)
+            {
+                throw PipelineException.Input($"{path}: header names column '{duplicate.Key}' more than once");
+            }
+            if (columns.Any(c => c.Length == 0))
+            {
+                throw PipelineException.Input($"{path}: header has an empty column name (is the delimiter right? sniffed '{Printable(delimiter)}')");
+            }
+            return new InputFile(path, format, info.Length, sha, isGzip, delimiter, columns, bom);
+        }
+        catch (IOException e) when (e is not FileNotFoundException)
+        {
+            throw PipelineException.Input($"{path}: cannot be read ({e.Message})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw PipelineException.Input($"{path}: permission denied", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw PipelineException.Input($"{path}: corrupt gzip data ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// SHA-256 of the bytes on disk. For gzip files the content is also inflated and its length compared with the
+    /// gzip trailer: DuckDB (like many readers) silently stops at a truncated gzip member, which would lose rows.
+    /// </summary>
+    private static string Checksum(string path, bool isGzip)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        using var file = File.OpenRead(path);
+        if (!isGzip)
+        {
+            int n;
+            while ((n = file.Read(buffer)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+            }
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+        var tee = new HashingStream(file, hash);
+        long inflated = 0;
+        using (var gz = new GZipStream(tee, CompressionMode.Decompress, leaveOpen: true))
+        {
+            int n;
+            while ((n = gz.Read(buffer)) > 0)
+            {
+                inflated += n;
+            }
+        }
+        tee.Drain(buffer);
+        if (file.Length < 18)
+        {
+            throw PipelineException.Input($"{path}: gzip file is truncated");
+        }
+        Span<byte> trailer = stackalloc byte[4];
+        file.Seek(-4, SeekOrigin.End);
+        file.ReadExactly(trailer);
+        var isize = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        if (isize != (uint)inflated)
+        {
+            throw PipelineException.Input(
+                $"{path}: gzip data is truncated or corrupt (inflated {inflated} bytes, trailer says {isize}); concatenated multi-member gzip files are not supported either: recompress with gzip");
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static (List<string> Lines, bool Bom) ReadFirstLines(string path, bool isGzip, int count)
+    {
+        using var file = File.OpenRead(path);
+        using Stream s = isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
+        var probe = new byte[4];
+        var got = s.ReadAtLeast(probe, 4, throwOnEndOfStream: false);
+        if (got >= 2 && (probe[0] == 0xFF && probe[1] == 0xFE || probe[0] == 0xFE && probe[1] == 0xFF))
+        {
+            throw PipelineException.Input($"{path}: file is UTF-16; convert it to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)");
+        }
+        var bom = got >= 3 && probe[0] == 0xEF && probe[1] == 0xBB && probe[2] == 0xBF;
+        var prefix = new MemoryStream(probe, bom ? 3 : 0, got - (bom ? 3 : 0));
+        using var reader = new StreamReader(new ConcatStream(prefix, s), new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: false);
+        var lines = new List<string>();
+        while (lines.Count < count && reader.ReadLine() is { } line)
+        {
+            if (line.Length > 0 || lines.Count == 0)
+            {
+                lines.Add(line);
+            }
+        }
+        return (lines, bom);
+    }
+
+    internal static char SniffDelimiter(string header)
+    {
+        // The header of a real export has its delimiter between every pair of names: the most frequent candidate
+        // outside quotes wins; a one-column file is read as comma-separated.
+        char[] candidates = [',', ';', '\t', '|'];
+        var best = ',';
+        var bestCount = 0;
+        foreach (var c in candidates)
+        {
+            var count = 0;
+            var quoted = false;
+            foreach (var ch in header)
+            {
+                if (ch == '"')
+                {
+                    quoted = !quoted;
+                }
+                else if (ch == c && !quoted)
+                {
+                    count++;
+                }
+            }
+            if (count > bestCount)
+            {
+                best = c;
+                bestCount = count;
+            }
+        }
+        return best;
+    }
+
+    internal static List<string> SplitHeader(string header, char delimiter)
+    {
+        var result = new List<string>();
+        var sb = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < header.Length; i++)
+        {
+            var ch = header[i];
+            if (ch == '"')
+            {
+                if (quoted && i + 1 < header.Length && header[i + 1] == '"')
+                {
+                    sb.Append('"');
+                    i++;
+                }
+                else
+                {
+                    quoted = !quoted;
+                }
+            }
+            else if (ch == delimiter && !quoted)
+            {
+                result.Add(sb.ToString().Trim());
+                sb.Clear();
+            }
+            else
+            {
+                sb.Append(ch);
+            }
+        }
+        result.Add(sb.ToString().Trim().TrimEnd('\r'));
+        return result;
+    }
+
+    private static List<string> JsonKeys(List<string> lines)
+    {
+        var keys = new List<string>();
+        foreach (var line in lines)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var p in doc.RootElement.EnumerateObject())
+                    {
+                        if (!keys.Contains(p.Name))
+                        {
+                            keys.Add(p.Name);
+                        }
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                // A malformed line is the engine's business (quarantined as malformed_row); keys come from the others.
+            }
+        }
+        return keys;
+    }
+
+    private static List<string> ParquetColumns(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var reader = Parquet.ParquetReader.CreateAsync(stream).GetAwaiter().GetResult();
+            try
+            {
+                return reader.Schema.Fields.Select(f => f.Name).ToList();
+            }
+            finally
+            {
+                reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e) when (e is not PipelineException)
+        {
+            throw PipelineException.Input($"{path}: not a readable Parquet file ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
+    private static string Printable(char c) => c == '\t' ? "\\t" : c.ToString();
+
+    /// <summary>Passes reads through while hashing them, so one read of a gzip file both checksums and inflates it.</summary>
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = inner.Read(buffer, offset, count);
+            hash.AppendData(buffer, offset, n);
+            return n;
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            hash.AppendData(buffer[..n]);
+            return n;
+        }
+
+        /// <summary>Hashes whatever the decompressor did not read (trailing bytes after the gzip member).</summary>
+        public void Drain(byte[] buffer)
+        {
+            int n;
+            while ((n = Read(buffer, 0, buffer.Length)) > 0)
+            {
+            }
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private sealed class ConcatStream(Stream first, Stream second) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = first.Read(buffer, offset, count);
+            return n > 0 ? n : second.Read(buffer, offset, count);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Pipeline.Cli;
+using Pipeline.Config;
+using Pipeline.Engine;
+using Pipeline.Engine.DuckDb;
+using Pipeline.Privacy;
+using Pipeline.Publishing;
+
+namespace Pipeline.Runs;
+
+/// <summary>
+/// One run of one command against an output directory: holds the lock, recovers what earlier runs left, owns the
+/// engine and the manifest, and writes the manifest however the run ends.
+/// </summary>
+public sealed class JobRun : IDisposable
+{
+    private readonly RunLock _lock;
+    private IEngine? _engine;
+    private HashKey? _hashKey;
+
+    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now)
+    {
+        Config = config;
+        Log = log;
+        _lock = runLock;
+        Now = now;
+        Store = new OutputStore(config.Output);
+        RunId = NewRunId(now);
+        log.RunId = RunId;
+        Manifest = new RunManifest
+        {
+            RunId = RunId,
+            Command = command,
+            Engine = config.Engine.Kind,
+            ConfigHash = RunManifest.HashConfig(config),
+            StartedAt = DateTimeOffset.UtcNow,
+        };
+    }
+
+    public string RunId { get; }
+    public PipelineConfig Config { get; }
+    public Log Log { get; }
+    public OutputStore Store { get; }
+    public RunManifest Manifest { get; }
+
+    /// <summary>The reference "now" of this run (config <c>now</c> or the wall clock at start).</summary>
+    public DateTimeOffset Now { get; }
+
+    /// <summary>Test hook handed to the store; see <see cref="OutputStore.OnPartitionMoved"/>.</summary>
+    public static Action<string>? PublishHook { get; set; }
+
+    public static JobRun Start(PipelineConfig config, string command, Log log)
+    {
+        var now = config.Now is null
+            ? DateTimeOffset.UtcNow
+            : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var runLock = RunLock.Acquire(config.Output, "starting");
+        try
+        {
+            var run = new JobRun(config, command, log, runLock, now);
+            if (runLock.PreviousHolder is not null)
+            {
+                log.Warn($"the previous run did not finish cleanly ({runLock.PreviousHolder}); recovering");
+            }
+            foreach (var note in run.Store.Recover())
+            {
+                log.Info(note);
+            }
+            return run;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
+    }
+
+    public IEngine Engine => _engine ??= CreateEngine();
+
+    public HashKey HashKey
+    {
+        get
+        {
+            if (_hashKey is null)
+            {
+                _hashKey = HashKey.Resolve(Config.Privacy.KeyFile, Config.Output);
+                if (_hashKey.Generated)
+                {
+                    Log.Warn($"generated a new pseudonymisation key at {_hashKey.Source}; back it up (or set {HashKey.EnvironmentVariable}): without it, hashed ids change");
+                }
+            }
+            return _hashKey;
+        }
+    }
+
+    public string StagingPath(string table) => Path.Combine(Store.StagingDir(RunId), table);
+
+    public string PublishedPath(string table) => Path.Combine(Store.Root, table);
+
+    /// <summary>Runs a stage with timing and a log line; the report is added to the manifest.</summary>
+    public StageReport Stage(string name, Action<StageReport> body)
+    {
+        var report = new StageReport { Stage = name };
+        Manifest.Stages.Add(report);
+        var sw = Stopwatch.StartNew();
+        Log.Info("started", name);
+        try
+        {
+            body(report);
+        }
+        finally
+        {
+            report.Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3);
+        }
+        Log.Info($"done in {report.Seconds:0.0} s: read {report.RowsRead}, written {report.RowsWritten}, quarantined {report.RowsQuarantined}, duplicates {report.Duplicates}, bots {report.Bots}",
+            name, new { rows_read = report.RowsRead, rows_written = report.RowsWritten, rows_quarantined = report.RowsQuarantined, duplicates = report.Duplicates, bots = report.Bots });
+        return report;
+    }
+
+    /// <summary>Publishes staged tables and records them in the manifest.</summary>
+    public void Publish(IReadOnlyList<(string Table, long Rows)> tables)
+    {
+        var store = PublishHook is null ? Store : new OutputStore(Store.Root) { OnPartitionMoved = PublishHook };
+        var partitions = tables.ToDictionary(t => t.Table, t => Directory.Exists(StagingPath(t.Table))
+            ? Directory.GetDirectories(StagingPath(t.Table)).Length : 0);
+        store.Publish(RunId, tables.Select(t => t.Table).ToList());
+        foreach (var (table, rows) in tables)
+        {
+            Manifest.Outputs.Add(new ManifestOutput(table, PublishedPath(table), rows, partitions[table]));
+        }
+    }
+
+    /// <summary>Writes the manifest with the final status. Called once, however the run ended.</summary>
+    public void Finish(int exitCode, string? message)
+    {
+        Manifest.FinishedAt = DateTimeOffset.UtcNow;
+        Manifest.ExitCode = exitCode;
+        Manifest.Message = message;
+        Manifest.Status = exitCode switch
+        {
+            ExitCodes.Success => "succeeded",
+            ExitCodes.QualityGate => "quality_gate_failed",
+            _ => "failed",
+        };
+        if (exitCode != ExitCodes.Success && Directory.Exists(Store.StagingDir(RunId)))
+        {
+            Store.MarkFailed(RunId, message ?? "failed");
+        }
+        OutputStore.WriteAtomically(Path.Combine(Store.RunsDir, RunId + ".json"), Manifest.ToJson());
+    }
+
+    private IEngine CreateEngine()
+    {
+        if (Config.Engine.Kind != "duckdb")
+        {
+            throw PipelineException.Config($"engine.kind '{Config.Engine.Kind}' is not available in this build; use duckdb");
+        }
+        return new DuckDbEngine(new DuckDbOptions(Config.Engine.Threads, Config.Engine.MemoryLimit,
+            Config.Engine.TempDirectory ?? Path.Combine(Config.Output, "_tmp")));
+    }
+
+    private static string NewRunId(DateTimeOffset now) =>
+        DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+
+    public void Dispose()
+    {
+        _engine?.Dispose();
+        var tmp = Path.Combine(Config.Output, "_tmp");
+        if (Config.Engine.TempDirectory is null && Directory.Exists(tmp))
+        {
+            try
+            {
+                Directory.Delete(tmp, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Spill files of a finished engine; harmless if another process still has one open.
+            }
+        }
+        _lock.Dispose();
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+
+namespace Pipeline.Runs;
+
+/// <summary>
+/// Progress messages. Human-readable lines on a terminal; one JSON object per line otherwise (cron, CI), so log
+/// shippers can parse them. Messages go to stderr; stdout is kept for a command's result (paths, summaries).
+/// </summary>
+public sealed class Log
+{
+    private readonly TextWriter _out;
+    private readonly bool _json;
+
+    public Log(TextWriter output, bool json, bool quiet, bool verbose)
+    {
+        _out = output;
+        _json = json;
+        Quiet = quiet;
+        Verbose = verbose;
+    }
+
+    public bool Quiet { get; }
+    public bool Verbose { get; }
+    public string? RunId { get; set; }
+
+    public static Log ForConsole(bool quiet, bool verbose) =>
+        new(Console.Error, json: Console.IsErrorRedirected && Environment.GetEnvironmentVariable("PIPELINE_LOG_FORMAT") != "text", quiet, verbose);
+
+    public void Info(string message, string? stage = null, object? counts = null) => Write("info", message, stage, counts, Quiet);
+
+    public void Warn(string message, string? stage = null) => Write("warn", message, stage, null, false);
+
+    public void Debug(string message, string? stage = null)
+    {
+        if (Verbose)
+        {
+            Write("debug", message, stage, null, false);
+        }
+    }
+
+    private void Write(string level, string message, string? stage, object? counts, bool suppress)
+    {
+        if (suppress)
+        {
+            return;
+        }
+        if (_json)
+        {
+            var entry = new Dictionary<string, object?>
+            {
+                ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
+                ["level"] = level,
+                ["run_id"] = RunId,
+                ["stage"] = stage,
+                ["message"] = message,
+            };
+            if (counts is not null)
+            {
+                entry["counts"] = counts;
+            }
+            _out.WriteLine(JsonSerializer.Serialize(entry));
+        }
+        else
+        {
+            var prefix = level == "info" ? "" : level + ": ";
+            _out.WriteLine(stage is null ? prefix + message : $"{prefix}[{stage}] {message}");
+        }
+    }
+}

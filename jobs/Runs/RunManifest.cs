@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Pipeline.Config;
+using Pipeline.Inputs;
+
+namespace Pipeline.Runs;
+
+/// <summary>
+/// What a run did, written to <c>&lt;output&gt;/_runs/&lt;run_id&gt;.json</c> whatever its outcome: the inputs it consumed
+/// (sizes and checksums), per stage the row accounting, the outputs it published, timings and status.
+/// Never contains secrets: the config hash is over the effective configuration, which holds no key.
+/// </summary>
+public sealed class RunManifest
+{
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public required string RunId { get; init; }
+    public required string Command { get; init; }
+    public string Version { get; init; } = typeof(RunManifest).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    public required string Engine { get; init; }
+    public required string ConfigHash { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public string Status { get; set; } = "running";
+    public int ExitCode { get; set; }
+    public string? Message { get; set; }
+    public List<ManifestInput> Inputs { get; } = [];
+    public List<StageReport> Stages { get; } = [];
+    public List<ManifestOutput> Outputs { get; } = [];
+    public List<string> Warnings { get; } = [];
+
+    public static string HashConfig(PipelineConfig config)
+    {
+        var json = JsonSerializer.Serialize(config, JsonOptions);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static ManifestInput Describe(InputFile f) => new(f.Path, f.Format, f.Bytes, f.Sha256, f.Gzip);
+}
+
+public sealed record ManifestInput(string Path, string Format, long Bytes, string Sha256, bool Gzip);
+
+public sealed record ManifestOutput(string Table, string Path, long Rows, int Partitions);
+
+/// <summary>Row accounting of one stage. The invariant checked before publishing: read = written + quarantined + duplicates + bots.</summary>
+public sealed class StageReport
+{
+    public required string Stage { get; init; }
+    public long RowsRead { get; set; }
+    public long RowsWritten { get; set; }
+    public long RowsQuarantined { get; set; }
+    public long Duplicates { get; set; }
+    public long Bots { get; set; }
+    public SortedDictionary<string, long> QuarantinedByReason { get; } = new(StringComparer.Ordinal);
+    public SortedDictionary<string, long> BotsByRule { get; } = new(StringComparer.Ordinal);
+    /// <summary>Other per-stage figures (e.g. orders after line aggregation).</summary>
+    public SortedDictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
+    public double Seconds { get; set; }
+    public bool Balanced => RowsRead == RowsWritten + RowsQuarantined + Duplicates + Bots;
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using Pipeline.Cli;
+using Pipeline.Config;
+using Pipeline.Inputs;
+using Pipeline.Runs;
+
+namespace Pipeline.Stages.Orders;
+
+/// <summary>
+/// <c>pipeline clean-orders</c>: raw order files → <c>clean/orders</c> (one row per order, partitioned by order_date)
+/// and <c>quarantine/orders</c> (one row per rejected input row), published atomically, with balanced accounting.
+/// </summary>
+public static class CleanOrdersJob
+{
+    public const string CleanTable = "clean/orders";
+    public const string QuarantineTable = "quarantine/orders";
+
+    public static StageReport Run(JobRun run)
+    {
+        var config = run.Config;
+        var oc = config.Orders;
+        return run.Stage("clean-orders", report =>
+        {
+            var files = InputResolver.Resolve(oc.Input, new InputOptions(oc.Format, oc.Csv.Delimiter), "orders");
+            run.Manifest.Inputs.AddRange(files.Select(RunManifest.Describe));
+            var raw = InputBinder.Bind(files, CanonicalColumns.Orders, oc.Columns, oc.Csv.Quote[0], "orders");
+            InputBinder.Require(raw, ["order_id", "ordered_at"], "orders");
+            var lineLevel = oc.Grain == "line" || oc.Grain == "auto"
+                && InputBinder.Has(raw, "quantity") && InputBinder.Has(raw, "unit_price") && !InputBinder.Has(raw, "total_amount");
+            InputBinder.Require(raw, lineLevel ? ["quantity", "unit_price"] : ["total_amount"], "orders");
+            run.Log.Info($"{files.Count} file(s), {(lineLevel ? "line-level" : "order-level")} rows", "clean-orders");
+
+            var engine = run.Engine;
+            engine.RegisterRawInput("orders_raw", raw);
+            if (oc.Fx is { } fx)
+            {
+                var fxFiles = InputResolver.Resolve([fx.Input], new InputOptions("auto", "auto"), "orders.fx");
+                run.Manifest.Inputs.AddRange(fxFiles.Select(RunManifest.Describe));
+                var fxRaw = InputBinder.Bind(fxFiles, CanonicalColumns.Fx, fx.Columns, '"', "orders.fx");
+                InputBinder.Require(fxRaw, CanonicalColumns.Fx, "orders.fx");
+                engine.RegisterRawInput("fx_raw", fxRaw);
+                CheckFx(run);
+            }
+            var (ipad, opad) = run.HashKey.Pads();
+            engine.RegisterHashKey(ipad, opad);
+
+            var statusMap = new Dictionary<string, string>(OrderStatuses.Synonyms);
+            foreach (var (from, to) in oc.StatusMap)
+            {
+                statusMap[from.Trim().ToLowerInvariant()] = to;
+            }
+            var options = new OrdersSqlOptions(
+                LineLevel: lineLevel,
+                BaseCurrency: config.BaseCurrency,
+                SourceTimeZone: config.SourceTimeZone,
+                TimestampFormat: oc.TimestampFormat,
+                Now: run.Now,
+                FutureTolerance: TimeSpan.FromMinutes(config.Quality.FutureToleranceMinutes),
+                MinValidDate: DateOnly.ParseExact(config.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                StatusMap: statusMap,
+                HasFx: oc.Fx is not null,
+                HasUpdatedAt: InputBinder.Has(raw, "updated_at"),
+                RunId: run.RunId);
+
+            var d = engine.Dialect;
+            engine.Materialize("orders_typed", OrdersSql.Typed(d, options));
+            engine.Materialize("orders_deduplicated", OrdersSql.Deduplicated(options));
+            var acc = engine.Query(OrdersSql.Accounting())[0];
+            report.RowsRead = Convert.ToInt64(acc[0], CultureInfo.InvariantCulture);
+            report.RowsWritten = Convert.ToInt64(acc[1], CultureInfo.InvariantCulture);
+            report.Duplicates = Convert.ToInt64(acc[2], CultureInfo.InvariantCulture);
+            report.RowsQuarantined = Convert.ToInt64(acc[3], CultureInfo.InvariantCulture);
+            foreach (var row in engine.Query(OrdersSql.QuarantineByReason()))
+            {
+                report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
+            }
+            if (report.RowsRead == 0 && !config.Quality.AllowEmptyInput)
+            {
+                throw PipelineException.Input("the orders input has no data rows (header only?); set quality.allow_empty_input to accept empty days");
+            }
+
+            var orders = engine.WriteParquet(OrdersSql.CleanOrders(d, options), run.StagingPath(CleanTable), ["order_date"]);
+            var quarantined = engine.WriteParquet(OrdersSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
+            report.Counts["orders_written"] = orders;
+            report.Counts["lines_written"] = lineLevel ? report.RowsWritten : orders;
+
+            // Validate what was staged before anything is published: the files read back, and the books balance.
+            var stagedOrders = Count(run, run.StagingPath(CleanTable));
+            var stagedQuarantine = Count(run, run.StagingPath(QuarantineTable));
+            if (stagedOrders != orders || stagedQuarantine != report.RowsQuarantined || quarantined != report.RowsQuarantined)
+            {
+                throw PipelineException.Quality($"staged outputs do not match the accounting (orders {stagedOrders} vs {orders}, quarantine {stagedQuarantine} vs {report.RowsQuarantined})");
+            }
+            if (!report.Balanced)
+            {
+                throw PipelineException.Quality(
+                    $"orders accounting does not balance: read {report.RowsRead} ≠ written {report.RowsWritten} + quarantined {report.RowsQuarantined} + duplicates {report.Duplicates}");
+            }
+            var share = report.RowsRead == 0 ? 0 : (double)report.RowsQuarantined / report.RowsRead;
+            if (share > config.Quality.MaxQuarantineShare)
+            {
+                throw PipelineException.Quality(
+                    $"{share:P1} of order rows were quarantined (limit {config.Quality.MaxQuarantineShare:P1}): " +
+                    string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
+                    $"; outputs kept unpublished in {run.Store.StagingDir(run.RunId)}");
+            }
+            run.Publish([(CleanTable, orders), (QuarantineTable, report.RowsQuarantined)]);
+        });
+    }
+
+    private static long Count(JobRun run, string directory) =>
+        Directory.EnumerateFiles(directory, "*.parquet", SearchOption.AllDirectories).Any()
+            ? Convert.ToInt64(run.Engine.Query($"SELECT count(*) FROM {run.Engine.ParquetRelation(directory)}")[0][0], CultureInfo.InvariantCulture)
+            : 0;
+
+    private static void CheckFx(JobRun run)
+    {
+        var d = run.Engine.Dialect;
+        var bad = run.Engine.Query($"""
+            SELECT count(*), min(_source_line) FROM fx_raw
+            WHERE _parse_error IS NOT NULL OR {d.TryDate("trim(" + d.Id("date") + ")")} IS NULL
+               OR {d.TryDecimal("trim(rate)")} IS NULL OR {d.TryDecimal("trim(rate)")} <= 0
+               OR NOT {d.FullMatch("upper(trim(currency))", "[A-Z]{3}")}
+            """)[0];
+        var n = Convert.ToInt64(bad[0], CultureInfo.InvariantCulture);
+        if (n > 0)
+        {
+            throw PipelineException.Input($"FX table: {n} row(s) without a valid date, 3-letter currency and positive rate (first at line {bad[1]})");
+        }
+    }
+}

@@ -1,0 +1,277 @@
+using Pipeline.Config;
+using Pipeline.Engine;
+
+namespace Pipeline.Stages.Orders;
+
+/// <summary>Everything the orders SQL depends on besides the dialect.</summary>
+/// <param name="LineLevel">True when rows are order lines (quantity × unit_price) to aggregate per order.</param>
+/// <param name="BaseCurrency">Currency net_revenue is expressed in.</param>
+/// <param name="SourceTimeZone">Zone of timestamps without an offset.</param>
+/// <param name="TimestampFormat">Optional extra strptime format.</param>
+/// <param name="Now">The run's reference time for the future-timestamp rule.</param>
+/// <param name="FutureTolerance">Allowed clock skew into the future.</param>
+/// <param name="MinValidDate">Earlier timestamps are bad_timestamp.</param>
+/// <param name="StatusMap">Lower-case source status → canonical status (built-in synonyms plus config).</param>
+/// <param name="HasFx">True when an FX relation <c>fx_raw</c> is registered.</param>
+/// <param name="HasUpdatedAt">True when the source has an updated_at column (used by the latest-version rule).</param>
+/// <param name="RunId">Stamped on quarantine rows.</param>
+public sealed record OrdersSqlOptions(
+    bool LineLevel,
+    string BaseCurrency,
+    string SourceTimeZone,
+    string? TimestampFormat,
+    DateTimeOffset Now,
+    TimeSpan FutureTolerance,
+    DateOnly MinValidDate,
+    IReadOnlyDictionary<string, string> StatusMap,
+    bool HasFx,
+    bool HasUpdatedAt,
+    string RunId);
+
+/// <summary>
+/// The orders stage as SQL, in dbt's layering: <b>staging</b> (<see cref="Typed"/>: one row per input row, typed,
+/// with its reason code when it is rejected) then <b>marts</b> (<see cref="CleanOrders"/>: one row per order;
+/// <see cref="Quarantine"/>: one row per rejected input row). Each query is input CTEs → logic CTEs → final select,
+/// built only from portable SQL and <see cref="ISqlDialect"/> calls, so it renders for DuckDB and Spark alike.
+/// </summary>
+public static class OrdersSql
+{
+    /// <summary>Reason codes in the order the rules are checked; the first that applies is the row's reason. Stable: documented in the README.</summary>
+    public static readonly IReadOnlyList<string> ReasonCodes =
+    [
+        "malformed_row", "invalid_encoding", "missing_order_id", "missing_timestamp", "bad_timestamp", "future_timestamp",
+        "unknown_status", "unknown_currency", "missing_fx_rate", "missing_amount", "bad_quantity", "bad_amount",
+    ];
+
+    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+
+    /// <summary>Staging: one row per raw row of <c>orders_raw</c>, typed, with reason_code (NULL = valid).</summary>
+    public static string Typed(ISqlDialect d, OrdersSqlOptions o)
+    {
+        string T(string col) => $"NULLIF(trim({d.Id(col)}), '')";
+        var statusCase = "CASE status_s " + string.Join(" ", o.StatusMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"WHEN {d.Str(kv.Key)} THEN {d.Str(kv.Value)}")) + " END";
+        var fxJoin = o.HasFx
+            ? $"""
+              fx_rates AS (
+                SELECT upper(trim(currency)) AS fx_currency, {d.TryDate("trim(" + d.Id("date") + ")")} AS fx_date, {d.TryDecimal("trim(rate)")} AS fx_rate
+                FROM fx_raw
+              ),
+              rated AS (
+                SELECT p.*, r.fx_rate AS fx_rate_found,
+                       row_number() OVER (PARTITION BY p._source_file, p._source_line ORDER BY r.fx_date DESC NULLS LAST) AS fx_pick,
+                       (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
+                FROM parsed p
+                LEFT JOIN fx_rates r ON r.fx_currency = p.currency AND r.fx_date <= {d.DateOf("p.ordered_at")}
+              ),
+              with_fx AS (
+                SELECT rated.*, CASE WHEN currency = {d.Str(o.BaseCurrency)} THEN CAST(1 AS DECIMAL(18,4)) ELSE fx_rate_found END AS fx_rate
+                FROM rated WHERE fx_pick = 1
+              ),
+              """
+            : $"""
+              with_fx AS (
+                SELECT parsed.*, CASE WHEN currency = {d.Str(o.BaseCurrency)} THEN CAST(1 AS DECIMAL(18,4)) END AS fx_rate,
+                       currency = {d.Str(o.BaseCurrency)} AS fx_known
+                FROM parsed
+              ),
+              """;
+        var amountRules = o.LineLevel
+            ? new List<Rule>
+            {
+                new("quantity_s IS NULL OR unit_price_s IS NULL", "missing_amount", "'a line needs quantity and unit_price'"),
+                new("quantity IS NULL OR quantity = 0 OR quantity <> round(quantity, 0)", "bad_quantity", $"'quantity ' || {Quoted(d, "quantity_s")} || ' is not a non-zero whole number'"),
+                new("unit_price IS NULL OR unit_price < 0", "bad_amount", $"'unit_price ' || {Quoted(d, "unit_price_s")} || ' is not a non-negative number'"),
+            }
+            : new List<Rule>
+            {
+                new("total_s IS NULL", "missing_amount", "'total_amount is empty'"),
+                new("total_amount IS NULL OR total_amount < 0", "bad_amount", $"'total_amount ' || {Quoted(d, "total_s")} || ' is not a non-negative number'"),
+                new("status = 'partially_refunded' AND refunded_s IS NULL", "missing_amount", "'a partially_refunded order needs refunded_amount'"),
+                new("refunded_amount > total_amount", "bad_amount", "'refunded_amount exceeds total_amount'"),
+            };
+        var optionalAmounts = new[] { "discount", "shipping", "tax", "refunded" }
+            .Select(a => new Rule($"{a}_s IS NOT NULL AND ({a}_amount IS NULL OR {a}_amount < 0)", "bad_amount",
+                $"'{a}_amount ' || {Quoted(d, a + "_s")} || ' is not a non-negative number'"));
+        var rules = new List<Rule>
+        {
+            new("_parse_error IS NOT NULL", "_parse_error", "coalesce(_parse_detail, 'unreadable row')", CodeIsExpression: true),
+            new("order_id_s IS NULL", "missing_order_id", "'order_id is empty'"),
+            new("ordered_at_s IS NULL", "missing_timestamp", "'ordered_at is empty'"),
+            new($"ordered_at IS NULL OR ordered_at < {d.TimestampLiteral(new DateTimeOffset(o.MinValidDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))}",
+                "bad_timestamp", $"'ordered_at ' || {Quoted(d, "ordered_at_s")} || ' is not a recognised timestamp on or after {o.MinValidDate:yyyy-MM-dd}'"),
+            new($"ordered_at > {d.TimestampLiteral(o.Now + o.FutureTolerance)}", "future_timestamp",
+                $"'ordered_at ' || {Quoted(d, "ordered_at_s")} || ' is in the future'"),
+            new("status IS NULL", "unknown_status", $"'status ' || {Quoted(d, "status_s")} || ' is not a known status'"),
+            new($"NOT {d.FullMatch("currency", "[A-Z]{3}")} OR NOT fx_known", "unknown_currency",
+                $"'currency ' || {Quoted(d, "currency")} || ' is not the base currency and has no FX rates'"),
+            new("fx_rate IS NULL", "missing_fx_rate", $"'no FX rate for ' || currency || ' on or before the order date'"),
+        };
+        rules.AddRange(amountRules);
+        rules.AddRange(optionalAmounts);
+        var reasonCode = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {(r.CodeIsExpression ? r.Code : d.Str(r.Code))}")) + " END";
+        var reasonDetail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
+        var ts = (string e) => d.ParseTimestamp(e, o.SourceTimeZone, o.TimestampFormat);
+        return $"""
+            WITH src AS (
+              SELECT _source_file, _source_line, _raw, _parse_error, _parse_detail,
+                     {T("order_id")} AS order_id_s, {T("customer_id")} AS customer_id_s, {T("ordered_at")} AS ordered_at_s,
+                     {T("updated_at")} AS updated_at_s, lower({T("status")}) AS status_s, upper({T("currency")}) AS currency_s,
+                     {T("total_amount")} AS total_s, {T("discount_amount")} AS discount_s, {T("shipping_amount")} AS shipping_s,
+                     {T("tax_amount")} AS tax_s, {T("refunded_amount")} AS refunded_s, {T("quantity")} AS quantity_s,
+                     {T("unit_price")} AS unit_price_s, {T("email")} AS email_s, lower({T("channel")}) AS channel_s,
+                     {T("product_id")} AS product_id_s, {T("category")} AS category_s
+              FROM orders_raw
+            ),
+            parsed AS (
+              SELECT src.*,
+                     {ts("ordered_at_s")} AS ordered_at,
+                     {ts("updated_at_s")} AS updated_at,
+                     CASE WHEN status_s IS NULL THEN 'completed' ELSE {statusCase} END AS status,
+                     coalesce(currency_s, {d.Str(o.BaseCurrency)}) AS currency,
+                     {d.TryDecimal("total_s")} AS total_amount, {d.TryDecimal("discount_s")} AS discount_amount,
+                     {d.TryDecimal("shipping_s")} AS shipping_amount, {d.TryDecimal("tax_s")} AS tax_amount,
+                     {d.TryDecimal("refunded_s")} AS refunded_amount, {d.TryDecimal("quantity_s")} AS quantity,
+                     {d.TryDecimal("unit_price_s")} AS unit_price
+              FROM src
+            ),
+            {fxJoin}
+            checked AS (
+              SELECT with_fx.*, {reasonCode} AS reason_code, {reasonDetail} AS reason_detail
+              FROM with_fx
+            )
+            SELECT * FROM checked
+            """;
+    }
+
+    /// <summary>Valid rows with the dedup decision: <c>is_kept</c> false marks a duplicate (see README "Duplicates").</summary>
+    public static string Deduplicated(OrdersSqlOptions o) => o.LineLevel
+        // Line level: the lines of one order are never duplicates of each other; an order delivered again in a later
+        // file replaces the earlier delivery as a whole, so only the lines of its latest file are kept.
+        ? """
+          WITH valid AS (SELECT * FROM orders_typed WHERE reason_code IS NULL),
+          latest AS (SELECT valid.*, max(_source_file) OVER (PARTITION BY order_id_s) AS latest_file FROM valid)
+          SELECT latest.*, _source_file = latest_file AS is_kept FROM latest
+          """
+        // Order level: the latest version wins: the greatest updated_at, then the latest file (path order), then the
+        // last line within that file.
+        : """
+          WITH valid AS (SELECT * FROM orders_typed WHERE reason_code IS NULL),
+          ranked AS (
+            SELECT valid.*, row_number() OVER (PARTITION BY order_id_s
+                     ORDER BY updated_at DESC NULLS LAST, _source_file DESC NULLS LAST, _source_line DESC NULLS LAST) AS version_rank
+            FROM valid
+          )
+          SELECT ranked.*, version_rank = 1 AS is_kept FROM ranked
+          """;
+
+    /// <summary>Marts: one row per order (grain: order_id), from <c>orders_deduplicated</c>.</summary>
+    public static string CleanOrders(ISqlDialect d, OrdersSqlOptions o)
+    {
+        var orders = o.LineLevel
+            ? """
+              SELECT order_id_s AS order_id,
+                     min_by(customer_id_s, _source_line) AS customer_id,
+                     min(ordered_at) AS ordered_at,
+                     CASE WHEN sum(CASE WHEN quantity > 0 THEN 1 ELSE 0 END) = 0 THEN 'returned'
+                          ELSE min_by(status, _source_line) END AS status,
+                     min_by(currency, _source_line) AS currency,
+                     sum(CASE WHEN quantity > 0 THEN quantity * unit_price ELSE 0 END) AS sales_amount,
+                     sum(CASE WHEN quantity < 0 THEN -quantity * unit_price ELSE 0 END) AS returns_amount,
+                     coalesce(max(discount_amount), 0) AS discount_amount,
+                     coalesce(max(shipping_amount), 0) AS shipping_amount,
+                     coalesce(max(tax_amount), 0) AS tax_amount,
+                     coalesce(max(refunded_amount), 0) AS refunded_extra,
+                     min_by(fx_rate, _source_line) AS fx_rate,
+                     min_by(email_s, _source_line) AS email,
+                     min_by(channel_s, _source_line) AS channel,
+                     count(*) AS line_count,
+                     min(_source_file) AS source_file
+              FROM orders_deduplicated WHERE is_kept
+              GROUP BY order_id_s
+              """
+            : """
+              SELECT order_id_s AS order_id, customer_id_s AS customer_id, ordered_at, status, currency,
+                     total_amount AS sales_amount, CAST(0 AS DECIMAL(18,4)) AS returns_amount,
+                     coalesce(discount_amount, 0) AS discount_amount, coalesce(shipping_amount, 0) AS shipping_amount,
+                     coalesce(tax_amount, 0) AS tax_amount,
+                     CASE WHEN refunded_amount IS NOT NULL THEN refunded_amount
+                          WHEN status IN ('refunded', 'returned') THEN total_amount ELSE 0 END AS refunded_extra,
+                     fx_rate, email_s AS email, channel_s AS channel, 1 AS line_count, _source_file AS source_file
+              FROM orders_deduplicated WHERE is_kept
+              """;
+        // Order level: total_amount already is what the customer paid. Line level: goods minus discount plus
+        // shipping and tax; returned lines count as refunds.
+        var gross = o.LineLevel ? "sales_amount - discount_amount + shipping_amount + tax_amount" : "sales_amount";
+        return $"""
+            WITH orders AS (
+              {orders}
+            ),
+            amounts AS (
+              SELECT orders.*, {gross} AS gross_amount, returns_amount + refunded_extra AS refunded_amount
+              FROM orders
+            ),
+            valued AS (
+              SELECT amounts.*,
+                     CASE WHEN status = 'cancelled' THEN 0 ELSE (gross_amount - refunded_amount) * fx_rate END AS net_base,
+                     status <> 'cancelled' AND gross_amount > 0 AS is_purchase
+              FROM amounts
+            )
+            SELECT order_id,
+                   customer_id,
+                   ordered_at,
+                   {d.DateOf("ordered_at")} AS order_date,
+                   status,
+                   currency,
+                   CAST(round(gross_amount, 2) AS DECIMAL(18,2)) AS gross_amount,
+                   CAST(round(discount_amount, 2) AS DECIMAL(18,2)) AS discount_amount,
+                   CAST(round(shipping_amount, 2) AS DECIMAL(18,2)) AS shipping_amount,
+                   CAST(round(tax_amount, 2) AS DECIMAL(18,2)) AS tax_amount,
+                   CAST(round(refunded_amount, 2) AS DECIMAL(18,2)) AS refunded_amount,
+                   CAST(fx_rate AS DECIMAL(18,6)) AS fx_rate,
+                   CAST(round(net_base, 2) AS DECIMAL(18,2)) AS net_revenue,
+                   is_purchase,
+                   customer_id IS NULL AS is_guest,
+                   CASE WHEN is_purchase AND customer_id IS NOT NULL THEN
+                     row_number() OVER (PARTITION BY customer_id, is_purchase ORDER BY ordered_at ASC NULLS LAST, order_id ASC NULLS LAST)
+                   END AS customer_order_seq,
+                   CASE WHEN is_purchase AND customer_id IS NOT NULL THEN
+                     row_number() OVER (PARTITION BY customer_id, is_purchase ORDER BY ordered_at ASC NULLS LAST, order_id ASC NULLS LAST) = 1
+                   ELSE false END AS is_first_order,
+                   CAST(line_count AS INTEGER) AS line_count,
+                   CASE WHEN email IS NOT NULL THEN {d.HmacHex("lower(email)")} END AS email_key,
+                   channel,
+                   source_file
+            FROM valued CROSS JOIN _hmac_key k
+            ORDER BY order_date ASC NULLS LAST, order_id ASC NULLS LAST
+            """;
+    }
+
+    /// <summary>Marts: one row per rejected input row (grain: source_file × source_line). E-mail addresses in the raw text are redacted.</summary>
+    public static string Quarantine(ISqlDialect d, OrdersSqlOptions o) => $"""
+        SELECT _source_file AS source_file,
+               _source_line AS source_line,
+               {d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>")} AS raw,
+               reason_code,
+               {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
+               {d.Str(o.RunId)} AS run_id
+        FROM orders_typed
+        WHERE reason_code IS NOT NULL
+        ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
+        """;
+
+    /// <summary>The accounting of the typed and deduplicated rows, as one row.</summary>
+    public static string Accounting() => """
+        SELECT (SELECT count(*) FROM orders_typed) AS rows_read,
+               (SELECT count(*) FROM orders_deduplicated WHERE is_kept) AS rows_kept,
+               (SELECT count(*) FROM orders_deduplicated WHERE NOT is_kept) AS duplicates,
+               (SELECT count(*) FROM orders_typed WHERE reason_code IS NOT NULL) AS quarantined
+        """;
+
+    public static string QuarantineByReason() =>
+        "SELECT reason_code, count(*) AS n FROM orders_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
+
+    private static string Quoted(ISqlDialect d, string expr) => $"'\"' || coalesce({expr}, '') || '\"'";
+
+    private sealed record Rule(string Condition, string Code, string Detail, bool CodeIsExpression = false);
+}
