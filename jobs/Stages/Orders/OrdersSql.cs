@@ -60,7 +60,7 @@ public static class OrdersSql
               rated AS (
                 SELECT p.*, r.fx_rate AS fx_rate_found,
                        row_number() OVER (PARTITION BY p._source_file, p._source_line ORDER BY r.fx_date DESC NULLS LAST) AS fx_pick,
-                       (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
+                       p.currency = {d.Str(o.BaseCurrency)} OR (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
                 FROM parsed p
                 LEFT JOIN fx_rates r ON r.fx_currency = p.currency AND r.fx_date <= {d.DateOf("p.ordered_at")}
               ),
