@@ -21,7 +21,7 @@ public sealed class OrderGeneratorVolumeTests
             var baseline = GC.GetTotalMemory(forceFullCollection: true);
             var sw = Stopwatch.StartNew();
             var truth = OrderGenerator.Generate(
-                new GenerateOptions { OutputDirectory = dir, Customers = 250_000, Days = 365, Seed = 1, Faults = true }, probe);
+                new GenerateOptions { OutputDirectory = dir, Customers = 260_000, Days = 365, Seed = 1, Faults = true }, probe);
             sw.Stop();
             var bytes = Directory.GetFiles(Path.Combine(dir, "orders")).Sum(f => new FileInfo(f).Length);
             TestContext.Out.WriteLine(
