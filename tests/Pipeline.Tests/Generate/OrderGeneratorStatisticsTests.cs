@@ -45,7 +45,7 @@ public sealed class OrderGeneratorStatisticsTests
         var expected = gg.P * gg.Gamma / (gg.Q - 1); // E[p/ν] with ν ~ Gamma(q, rate γ)
         var mean = (double)_spends.Average();
         TestContext.Out.WriteLine($"mean spend {mean:F3} vs expected {expected:F3} over {_spends.Count} purchases");
-        Assert.That(mean, Is.EqualTo(expected).Within(4).Percent);
+        Assert.That(mean, Is.EqualTo(expected).Within(3).Percent);
         Assert.That(_spends, Has.All.GreaterThan(0m));
     }
 
@@ -57,7 +57,7 @@ public sealed class OrderGeneratorStatisticsTests
         var expected = gg.P * gg.Gamma / (gg.Q - 1);
         var mean = _byCustomer.Values.Where(v => v.Purchases > 1).Average(v => (double)(v.Spend / v.Purchases));
         TestContext.Out.WriteLine($"mean of customer mean spends {mean:F3} vs expected {expected:F3}");
-        Assert.That(mean, Is.EqualTo(expected).Within(5).Percent);
+        Assert.That(mean, Is.EqualTo(expected).Within(4).Percent);
     }
 
     [Test]
@@ -71,7 +71,8 @@ public sealed class OrderGeneratorStatisticsTests
         var expected = 1 + AverageOverAcquisition(t => ExpectedRepeats(bg, t), days, acquisitionEnd);
         var mean = _byCustomer.Values.Average(v => v.Purchases);
         TestContext.Out.WriteLine($"mean purchases/customer {mean:F4} vs BG/NBD expectation {expected:F4}");
-        Assert.That(mean, Is.EqualTo(expected).Within(5).Percent);
+        // Over seeds 1..12 the generated mean stayed within ±1% of the expectation.
+        Assert.That(mean, Is.EqualTo(expected).Within(3).Percent);
         Assert.That((double)_truth.Counts.ProcessPurchases / _truth.Counts.Customers, Is.EqualTo(mean).Within(1e-9));
     }
 
