@@ -60,6 +60,7 @@ public static class CliApp
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
         root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
+        root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
     }
@@ -102,6 +103,51 @@ public static class CliApp
             stdout.WriteLine($"quarantined rows:  {run.PublishedPath(CleanOrdersJob.QuarantineTable)}");
             stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
         }));
+        return cmd;
+    }
+
+    // ---- generate -----------------------------------------------------------------------------------------------
+
+    private static Command GenerateCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var output = new Option<string>("--output", "-o") { Description = "Directory to write orders/ and ground_truth.json into.", Required = true };
+        var customers = new Option<int>("--customers") { Description = "Customers to simulate (default 10000).", DefaultValueFactory = _ => 10_000 };
+        var days = new Option<int>("--days") { Description = "Length of the period in days (default 365).", DefaultValueFactory = _ => 365 };
+        var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files (default 42).", DefaultValueFactory = _ => 42 };
+        var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
+        var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
+        var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth (BG/NBD purchases, Gamma-Gamma spend, optional faults).")
+        {
+            output, customers, days, seed, faults, start,
+        };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var options = new Generate.GenerateOptions
+                {
+                    OutputDirectory = Path.GetFullPath(pr.GetValue(output)!),
+                    Customers = pr.GetValue(customers),
+                    Days = pr.GetValue(days),
+                    Seed = pr.GetValue(seed),
+                    Faults = pr.GetValue(faults),
+                    StartDate = pr.GetValue(start) is { } s
+                        ? DateOnly.TryParseExact(s, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
+                            ? d : throw PipelineException.Config($"--start-date: '{s}' is not a date YYYY-MM-DD")
+                        : new DateOnly(2024, 1, 1),
+                };
+                var truth = Generate.OrderGenerator.Generate(options);
+                stdout.WriteLine($"orders:        {Path.Combine(options.OutputDirectory, "orders")} ({truth.Orders.RowsRead} rows)");
+                stdout.WriteLine($"ground truth:  {Path.Combine(options.OutputDirectory, "ground_truth.json")}");
+                return ExitCodes.Success;
+            }
+            catch (Exception e) when (e is ArgumentException or PipelineException)
+            {
+                var (code, message) = e is PipelineException p ? (p.ExitCode, p.Message) : (ExitCodes.UsageOrConfig, e.Message);
+                stderr.WriteLine($"error: {message}");
+                return code;
+            }
+        });
         return cmd;
     }
 

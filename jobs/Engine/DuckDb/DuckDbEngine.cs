@@ -131,6 +131,7 @@ public sealed class DuckDbEngine : IEngine
 
     private const string LineColumn = "{'line': 'VARCHAR'}";
     private const char UnitSeparator = '\u001f';
+    private const string EmptyObject = "'{}'";
 
     /// <summary>
     /// CSV: DuckDB's reader with declared VARCHAR columns (no sniffing) and store_rejects, so malformed lines land in
@@ -201,9 +202,11 @@ public sealed class DuckDbEngine : IEngine
                  delim = '{UnitSeparator}', quote = '', escape = '', filename = true, store_rejects = true,
                  rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 10000000)
             """);
-        const string isObject = "(json_valid(line) AND json_type(line) = 'OBJECT')";
+        // json_valid never throws; every other JSON function only ever sees valid text (_json), because DuckDB does not
+        // promise to evaluate CASE branches lazily.
+        const string isObject = "(_json_ok AND json_type(_json) = 'OBJECT')";
         var projected = string.Join(", ", projection.Select(p =>
-            (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"CASE WHEN {isObject} THEN json_extract_string(line, {d.Str("$.\"" + p.Source + "\"")}) END")
+            (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"CASE WHEN {isObject} THEN json_extract_string(_json, {d.Str("$.\"" + p.Source + "\"")}) END")
             + " AS " + d.Id(p.Canonical)));
         var nulls = string.Join(", ", projection.Select(p => "CAST(NULL AS VARCHAR) AS " + d.Id(p.Canonical)));
         return
@@ -212,7 +215,8 @@ public sealed class DuckDbEngine : IEngine
             SELECT _source_file, CAST(_ord - min(_ord) OVER (PARTITION BY _source_file) + 1 AS BIGINT) AS _source_line, line AS _raw,
                    CASE WHEN NOT {isObject} THEN 'malformed_row' END AS _parse_error,
                    CASE WHEN NOT {isObject} THEN 'not a JSON object' END AS _parse_detail, {projected}
-            FROM {good}
+            FROM (SELECT *, coalesce(json_valid(line), false) AS _json_ok,
+                         CASE WHEN coalesce(json_valid(line), false) THEN line ELSE {EmptyObject} END AS _json FROM {good})
             """,
             $"""
             SELECT s.file_path AS _source_file, CAST(e.line AS BIGINT) AS _source_line, min(e.csv_line) AS _raw,

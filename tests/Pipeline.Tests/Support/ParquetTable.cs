@@ -41,35 +41,23 @@ internal static class ParquetTable
     private static List<Dictionary<string, object?>> ReadFile(string file, List<string[]> partitions)
     {
         using var stream = File.OpenRead(file);
-        var reader = ParquetReader.CreateAsync(stream).GetAwaiter().GetResult();
-        try
+        var untyped = Parquet.Serialization.ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult();
+        var result = new List<Dictionary<string, object?>>();
+        var names = untyped.Schema.GetDataFields().Select(f => f.Name).ToList();
+        foreach (var data in untyped.Data)
         {
-            var result = new List<Dictionary<string, object?>>();
-            var fields = reader.Schema.GetDataFields();
-            for (var g = 0; g < reader.RowGroupCount; g++)
+            // The untyped reader leaves NULL values out of the dictionary: put every column back.
+            var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var name in names)
             {
-                using var group = reader.OpenRowGroupReader(g);
-                var columns = fields.Select(f => group.ReadColumnAsync(f).GetAwaiter().GetResult().Data).ToList();
-                var n = columns.Count == 0 ? 0 : columns[0].Length;
-                for (var i = 0; i < n; i++)
-                {
-                    var row = new Dictionary<string, object?>(StringComparer.Ordinal);
-                    for (var c = 0; c < fields.Length; c++)
-                    {
-                        row[fields[c].Name] = columns[c].GetValue(i);
-                    }
-                    foreach (var p in partitions)
-                    {
-                        row[p[0]] = p[1];
-                    }
-                    result.Add(row);
-                }
+                row[name] = data.TryGetValue(name, out var v) ? v : null;
             }
-            return result;
+            foreach (var p in partitions)
+            {
+                row[p[0]] = p[1];
+            }
+            result.Add(row);
         }
-        finally
-        {
-            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        return result;
     }
 }
