@@ -1,4 +1,3 @@
-using System.Text;
 using Pipeline.Cli;
 
 namespace Pipeline.Publishing;
@@ -6,16 +5,18 @@ namespace Pipeline.Publishing;
 /// <summary>
 /// One run at a time per output directory. The lock is an OS file lock on <c>&lt;output&gt;/_lock</c> (.NET takes an
 /// exclusive flock for FileShare.None on Unix), so the kernel releases it when a run dies, even by SIGKILL: a stale
-/// lock cannot block the next night. The file's text names the holder, for the message a second run prints, and a
-/// leftover text from a dead holder tells the next run that recovery is needed.
+/// lock cannot block the next night. <c>_lock.owner</c> names the holder, for the message a second run prints; one
+/// left behind by a dead holder tells the next run that recovery is needed.
 /// </summary>
 public sealed class RunLock : IDisposable
 {
     private readonly FileStream _stream;
+    private readonly string _ownerPath;
 
-    private RunLock(FileStream stream, string? previousHolder)
+    private RunLock(FileStream stream, string ownerPath, string? previousHolder)
     {
         _stream = stream;
+        _ownerPath = ownerPath;
         PreviousHolder = previousHolder;
     }
 
@@ -26,6 +27,7 @@ public sealed class RunLock : IDisposable
     {
         Directory.CreateDirectory(outputRoot);
         var path = Path.Combine(outputRoot, "_lock");
+        var ownerPath = path + ".owner";
         FileStream stream;
         try
         {
@@ -36,28 +38,24 @@ public sealed class RunLock : IDisposable
             string holder;
             try
             {
-                holder = File.ReadAllText(path).Trim();
+                holder = File.ReadAllText(ownerPath).Trim();
             }
             catch (IOException)
             {
-                holder = "unknown";
+                holder = "";
             }
             throw new PipelineException(ExitCodes.Locked,
                 $"another pipeline run is using {outputRoot} ({(holder.Length == 0 ? "holder unknown" : holder)}); wait for it to finish");
         }
-        var previous = new StreamReader(stream, Encoding.UTF8, leaveOpen: true).ReadToEnd().Trim();
-        stream.SetLength(0);
-        var text = Encoding.UTF8.GetBytes($"run {runId}, pid {Environment.ProcessId} on {Environment.MachineName}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
-        stream.Write(text);
-        stream.Flush(flushToDisk: true);
-        return new RunLock(stream, previous.Length == 0 ? null : previous);
+        var previous = File.Exists(ownerPath) ? File.ReadAllText(ownerPath).Trim() : "";
+        OutputStore.WriteAtomically(ownerPath, $"run {runId}, pid {Environment.ProcessId} on {Environment.MachineName}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
+        return new RunLock(stream, ownerPath, previous.Length == 0 ? null : previous);
     }
 
     public void Dispose()
     {
-        // Empty the holder text first: an empty lock file means "released cleanly".
-        _stream.SetLength(0);
-        _stream.Flush();
+        // Remove the owner file first: its absence means "released cleanly".
+        File.Delete(_ownerPath);
         _stream.Dispose();
     }
 }

@@ -20,14 +20,14 @@ public sealed class JobRun : IDisposable
     private IEngine? _engine;
     private HashKey? _hashKey;
 
-    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now)
+    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now, string runId)
     {
         Config = config;
         Log = log;
         _lock = runLock;
         Now = now;
         Store = new OutputStore(config.Output);
-        RunId = NewRunId(now);
+        RunId = runId;
         log.RunId = RunId;
         Manifest = new RunManifest
         {
@@ -56,10 +56,11 @@ public sealed class JobRun : IDisposable
         var now = config.Now is null
             ? DateTimeOffset.UtcNow
             : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        var runLock = RunLock.Acquire(config.Output, "starting");
+        var runId = NewRunId();
+        var runLock = RunLock.Acquire(config.Output, runId);
         try
         {
-            var run = new JobRun(config, command, log, runLock, now);
+            var run = new JobRun(config, command, log, runLock, now, runId);
             if (runLock.PreviousHolder is not null)
             {
                 log.Warn($"the previous run did not finish cleanly ({runLock.PreviousHolder}); recovering");
@@ -119,10 +120,22 @@ public sealed class JobRun : IDisposable
         return report;
     }
 
+    /// <summary>
+    /// Test-only crash points, so tests can kill a real process at a known moment: <c>before-publish</c> (all outputs
+    /// staged, nothing published) or <c>mid-publish</c> (after the first partition has been swapped in).
+    /// </summary>
+    public const string CrashVariable = "PIPELINE_TEST_CRASH_AT";
+
     /// <summary>Publishes staged tables and records them in the manifest.</summary>
     public void Publish(IReadOnlyList<(string Table, long Rows)> tables)
     {
-        var store = PublishHook is null ? Store : new OutputStore(Store.Root) { OnPartitionMoved = PublishHook };
+        var crashAt = Environment.GetEnvironmentVariable(CrashVariable);
+        if (crashAt == "before-publish")
+        {
+            Process.GetCurrentProcess().Kill();
+        }
+        Action<string>? hook = crashAt == "mid-publish" ? _ => Process.GetCurrentProcess().Kill() : PublishHook;
+        var store = hook is null ? Store : new OutputStore(Store.Root) { OnPartitionMoved = hook };
         var partitions = tables.ToDictionary(t => t.Table, t => Directory.Exists(StagingPath(t.Table))
             ? Directory.GetDirectories(StagingPath(t.Table)).Length : 0);
         store.Publish(RunId, tables.Select(t => t.Table).ToList());
@@ -161,7 +174,7 @@ public sealed class JobRun : IDisposable
             Config.Engine.TempDirectory ?? Path.Combine(Config.Output, "_tmp")));
     }
 
-    private static string NewRunId(DateTimeOffset now) =>
+    private static string NewRunId() =>
         DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
     public void Dispose()
