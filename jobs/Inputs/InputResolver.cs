@@ -51,8 +51,17 @@ public static partial class InputResolver
         var files = new InputFile[paths.Count];
         var list = paths.ToList();
         // Checksumming and gzip verification read every byte: do files in parallel.
-        Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
-            i => files[i] = Probe(list[i], options));
+        try
+        {
+            Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
+                i => files[i] = Probe(list[i], options));
+        }
+        catch (AggregateException e)
+        {
+            // Report the problem of the first file in path order, whichever thread found it first.
+            throw e.InnerExceptions.OfType<PipelineException>().OrderBy(x => x.Message, StringComparer.Ordinal).FirstOrDefault()
+                  ?? e.InnerExceptions[0];
+        }
         return files;
     }
 

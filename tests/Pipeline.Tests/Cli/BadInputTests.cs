@@ -1,0 +1,110 @@
+using System.IO.Compression;
+using System.Text;
+using NUnit.Framework;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Cli;
+
+/// <summary>Every kind of bad input gives its documented exit code and exactly one readable line, no stack trace.</summary>
+public class BadInputTests
+{
+    private const string Header = "order_id,customer_id,ordered_at,total_amount";
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = TestPaths.NewTempDir("bad");
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private string Path_(string name) => Path.Combine(_dir, name);
+
+    private CliResult Clean(string input) =>
+        PipelineCli.Run("clean-orders", "-i", input, "-o", Path_("out"), "--now", "2024-06-01T00:00:00Z");
+
+    private static void AssertOneLine(CliResult r, int code, string contains)
+    {
+        Assert.That(r.ExitCode, Is.EqualTo(code), r.ToString());
+        var errors = r.Stderr.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        Assert.That(errors, Has.Count.EqualTo(1), r.ToString());
+        Assert.That(errors[0], Does.Contain(contains));
+        Assert.That(r.Stderr, Does.Not.Contain("   at "), "no stack trace without --verbose");
+    }
+
+    [Test]
+    public void Empty_file_is_an_input_error()
+    {
+        File.WriteAllText(Path_("empty.csv"), "");
+        AssertOneLine(Clean(Path_("empty.csv")), 3, "file is empty");
+    }
+
+    [Test]
+    public void Header_only_is_an_input_error_unless_empty_input_is_allowed()
+    {
+        File.WriteAllText(Path_("header.csv"), Header + "\n");
+        AssertOneLine(Clean(Path_("header.csv")), 3, "no data rows");
+        File.WriteAllText(Path_("allow.json"), "{ \"quality\": { \"allow_empty_input\": true } }");
+        var allowed = PipelineCli.Run("clean-orders", "-i", Path_("header.csv"), "-o", Path_("out2"), "-c", Path_("allow.json"));
+        Assert.That(allowed.ExitCode, Is.Zero, allowed.ToString());
+    }
+
+    [Test]
+    public void Missing_required_column_names_the_column_and_what_is_there()
+    {
+        File.WriteAllText(Path_("nocol.csv"), "id,customer_id,ordered_at,total_amount\n1,C1,2024-01-01,5\n");
+        var r = Clean(Path_("nocol.csv"));
+        AssertOneLine(r, 3, "required orders column 'order_id' not found");
+        Assert.That(r.Stderr, Does.Contain("columns present: id, customer_id"));
+    }
+
+    [Test]
+    public void A_file_that_is_not_utf8_is_quarantined_row_by_row_and_fails_the_gate()
+    {
+        // Latin-1 "Zoë" in every row: each row is invalid UTF-8 → quarantined as invalid_encoding → 100% > 5% → exit 4.
+        var latin1 = Encoding.Latin1.GetBytes(Header + "\n1,Zo\u00eb,2024-01-01T00:00:00Z,5\n2,Zo\u00eb,2024-01-02T00:00:00Z,6\n");
+        File.WriteAllBytes(Path_("latin1.csv"), latin1);
+        var r = Clean(Path_("latin1.csv"));
+        AssertOneLine(r, 4, "invalid_encoding 2");
+    }
+
+    [Test]
+    public void Truncated_gzip_is_an_input_error()
+    {
+        using (var gz = new GZipStream(File.Create(Path_("full.csv.gz")), CompressionLevel.Optimal))
+        {
+            var body = new StringBuilder(Header + "\n");
+            for (var i = 0; i < 20_000; i++)
+            {
+                body.Append(i).Append(",C1,2024-01-01T00:00:00Z,").Append(i % 97).Append('\n');
+            }
+            gz.Write(Encoding.UTF8.GetBytes(body.ToString()));
+        }
+        var bytes = File.ReadAllBytes(Path_("full.csv.gz"));
+        File.WriteAllBytes(Path_("cut.csv.gz"), bytes[..(bytes.Length / 2)]);
+        AssertOneLine(Clean(Path_("cut.csv.gz")), 3, "gzip data is truncated or corrupt");
+    }
+
+    [Test]
+    public void Directory_without_data_files_is_an_input_error()
+    {
+        Directory.CreateDirectory(Path_("nodata"));
+        File.WriteAllText(Path_("nodata/readme.md"), "nothing here");
+        AssertOneLine(Clean(Path_("nodata")), 3, "directory has no data files");
+    }
+
+    [Test]
+    public void Missing_path_and_unmatched_glob_are_input_errors()
+    {
+        AssertOneLine(Clean(Path_("does-not-exist.csv")), 3, "no such file or directory");
+        AssertOneLine(Clean(Path_("*.nothing")), 3, "no files match this pattern");
+    }
+
+    [Test]
+    public void Bad_config_and_bad_usage_are_exit_2()
+    {
+        File.WriteAllText(Path_("bad.json"), "{ \"base_currency\": \"dollars\" }");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", "x", "-c", Path_("bad.json")), 2, "base_currency");
+        AssertOneLine(PipelineCli.Run("clean-orders", "--no-such-option"), 2, "--no-such-option");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-c", Path_("missing.json")), 2, "config file not found");
+    }
+}
