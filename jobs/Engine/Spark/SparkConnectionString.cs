@@ -96,7 +96,14 @@ public sealed class SparkConnectionString
             AppendIfSet(sb, "grpc_max_message_size", GrpcMaxMessageSize?.ToString(CultureInfo.InvariantCulture));
             foreach (var (name, value) in Headers)
             {
-                AppendIfSet(sb, name, LooksSecret(name) ? RedactedValue : value);
+                if (LooksSecret(name))
+                {
+                    sb.Append(';').Append(name).Append('=').Append(RedactedValue);
+                }
+                else
+                {
+                    AppendIfSet(sb, name, value);
+                }
             }
             return sb.ToString();
         }

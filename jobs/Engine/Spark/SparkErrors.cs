@@ -82,7 +82,13 @@ internal static class SparkErrors
         }
         var message = OneLine(Scrub(sb.ToString(), token) ?? string.Empty);
 
-        return new SparkConnectException(kind, message, ex)
+        // The inner RpcException's ToString() shows the server's detail: replace it when it carries the token.
+        Exception inner = ex;
+        if (!string.IsNullOrEmpty(token) && ex.ToString().Contains(token, StringComparison.Ordinal))
+        {
+            inner = new RpcException(new Grpc.Core.Status(ex.StatusCode, Scrub(ex.Status.Detail, token) ?? string.Empty), Scrub(ex.Message, token) ?? string.Empty);
+        }
+        return new SparkConnectException(kind, message, inner)
         {
             GrpcStatus = ex.StatusCode,
             ErrorClass = errorClass,
