@@ -327,7 +327,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
     public Task UploadArrowAsync(string viewName, ReadOnlyMemory<byte> arrowIpcStream, CancellationToken cancellationToken = default)
     {
         ArrowIpc.Validate(arrowIpcStream);
-        return UploadIpcAsync(viewName, arrowIpcStream.ToArray(), cancellationToken);
+        return UploadIpcAsync(viewName, arrowIpcStream.ToArray(), cancellationToken); // a private copy: the caller may reuse its buffer
     }
 
     /// <inheritdoc />
@@ -525,6 +525,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
             },
             cancellationToken);
 
+    // ipcStream must be a private array: it is wrapped without copying.
     private Task UploadIpcAsync(string viewName, byte[] ipcStream, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(viewName);
@@ -535,7 +536,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
                 SparkErrorKind.Configuration,
                 $"Spark upload of {ipcStream.Length.ToString(CultureInfo.InvariantCulture)} bytes exceeds the gRPC message limit ({limit.ToString(CultureInfo.InvariantCulture)}); write the data to a file and read it instead");
         }
-        var relation = new Relation { LocalRelation = new LocalRelation { Data = ByteString.CopyFrom(ipcStream) } };
+        var relation = new Relation { LocalRelation = new LocalRelation { Data = UnsafeByteOperations.UnsafeWrap(ipcStream) } };
         return CreateViewAsync(viewName, relation, cancellationToken);
     }
 

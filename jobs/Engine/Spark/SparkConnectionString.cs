@@ -269,6 +269,10 @@ public sealed class SparkConnectionString
                 throw new SparkConnectionStringException("Spark connection string: unterminated IPv6 address '['");
             }
             host = authority[1..close];
+            if (!host.Contains(':', StringComparison.Ordinal))
+            {
+                throw new SparkConnectionStringException($"Spark connection string: '[{SafeName(host)}]' is not an IPv6 address");
+            }
             var after = authority[(close + 1)..];
             if (after.Length > 0)
             {
@@ -285,7 +289,7 @@ public sealed class SparkConnectionString
             host = colon < 0 ? authority : authority[..colon];
             portText = colon < 0 ? null : authority[(colon + 1)..];
         }
-        if (host.Length == 0 || Uri.CheckHostName(host) == UriHostNameType.Unknown)
+        if (host.Length == 0 || !IsValidHost(host))
         {
             throw new SparkConnectionStringException($"Spark connection string: '{SafeName(host)}' is not a valid host name");
         }
@@ -297,6 +301,12 @@ public sealed class SparkConnectionString
         }
         return (host, port);
     }
+
+    // DNS names (underscores allowed: container/compose service names), IPv4, or IPv6 (given in brackets).
+    private static bool IsValidHost(string host) =>
+        host.Contains(':', StringComparison.Ordinal)
+            ? System.Net.IPAddress.TryParse(host, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            : host.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && !host.StartsWith('.') && !host.EndsWith('.');
 
     private static void ValidateHeaderName(string name)
     {

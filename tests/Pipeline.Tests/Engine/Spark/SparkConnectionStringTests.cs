@@ -65,6 +65,14 @@ public sealed class SparkConnectionStringTests
         Assert.That(cs.Headers.Single().Key, Is.EqualTo("token"), "an unknown parameter, sent as a header");
     }
 
+    [TestCase("spark_connect", TestName = "underscore (compose service name)")]
+    [TestCase("spark-1.internal.example.com", TestName = "dns name")]
+    [TestCase("192.168.1.20", TestName = "ipv4")]
+    public void Host_names_are_accepted(string host)
+    {
+        Assert.That(SparkConnectionString.Parse($"sc://{host}:15002/").Host, Is.EqualTo(host));
+    }
+
     [Test]
     public void Ipv6_hosts_are_supported()
     {
@@ -109,6 +117,9 @@ public sealed class SparkConnectionStringTests
     [TestCase("sc://host/;authorization=Bearer%20x", TestName = "authorization header as param")]
     [TestCase("sc://user@host/", TestName = "user info")]
     [TestCase("sc://[::1/", TestName = "unterminated ipv6")]
+    [TestCase("sc://[nope]:1/", TestName = "bad ipv6")]
+    [TestCase("sc://ho st/", TestName = "space in host")]
+    [TestCase("sc://host?x=1/", TestName = "query in host")]
     public void Malformed_strings_fail_with_a_one_line_configuration_error(string text)
     {
         var ex = Assert.Throws<SparkConnectionStringException>(() => SparkConnectionString.Parse(text));
