@@ -94,6 +94,9 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
     /// <summary>The next ExecutePlan of a query (plan.root) fails with UNAVAILABLE after this many responses (once).</summary>
     public int? BreakNextQueryStreamAfter { get; set; }
 
+    /// <summary>The next ExecutePlan of a query ends OK at once without registering the operation (a lost request).</summary>
+    public bool DropNextQueryExecute { get; set; }
+
     public string SparkVersion { get; set; } = "3.5.3";
 
     public IReadOnlyList<RecordedCall> Calls => [.. _calls];
@@ -171,6 +174,11 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
         InjectFailure("ExecutePlan");
         RequireUuid(request.SessionId, "session_id");
         RequireUuid(request.OperationId, "operation_id");
+        if (request.Plan.OpTypeCase == Plan.OpTypeOneofCase.Root && DropNextQueryExecute)
+        {
+            DropNextQueryExecute = false;
+            return;
+        }
         var reattachable = request.RequestOptions.Any(o => o.ReattachOptions?.Reattachable == true);
         var payload = Execute(request.Plan);
         var operation = new Operation(request.SessionId, request.OperationId) { CutAfter = CutStreamAfter };

@@ -22,6 +22,7 @@ public sealed class SparkConnectClientTests
 
     private static readonly string[] ExpectedColumns = ["id", "name", "amount"];
     private static readonly string[] PartitionColumns = ["year", "month"];
+    private static readonly string[] ExecuteReattachExecute = ["ExecutePlan", "ReattachExecute", "ExecutePlan"];
     private static readonly string[] ReattachThenRelease = ["ReattachExecute", "ReattachExecute", "ReleaseExecute"];
 
     private FakeSparkServer _server = null!;
@@ -403,6 +404,22 @@ public sealed class SparkConnectClientTests
         var reattach = Fake.Requests<ReattachExecuteRequest>().Single();
         Assert.That(reattach.OperationId, Is.EqualTo(op));
         Assert.That(reattach.HasLastResponseId, Is.False);
+    }
+
+    [Test]
+    public async Task Reattach_to_an_operation_the_server_never_saw_resends_execute_plan()
+    {
+        Fake.OnQuery = _ => ThreeBatches();
+        Fake.DropNextQueryExecute = true; // stream ends with nothing; the server has no such operation
+        await using var client = NewClient();
+
+        using var result = await client.ExecuteSqlAsync("SELECT * FROM orders");
+
+        AssertRows(result, 3000);
+        var op = Fake.Requests<ExecutePlanRequest>()[^1].OperationId;
+        var rpcs = Fake.Calls.Where(c => c.Request is ExecutePlanRequest e ? e.OperationId == op : c.Request is ReattachExecuteRequest r && r.OperationId == op)
+            .Select(c => c.Rpc).ToList();
+        Assert.That(rpcs, Is.EqualTo(ExecuteReattachExecute));
     }
 
     [Test]
