@@ -99,6 +99,9 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
 
     public string SparkVersion { get; set; } = "3.5.3";
 
+    /// <summary>Stamped on every ExecutePlan response (Spark 4.0's server_side_session_id); empty = not sent.</summary>
+    public string ServerSideSessionId { get; set; } = string.Empty;
+
     public IReadOnlyList<RecordedCall> Calls => [.. _calls];
 
     public IReadOnlyList<T> Requests<T>()
@@ -181,7 +184,7 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
         }
         var reattachable = request.RequestOptions.Any(o => o.ReattachOptions?.Reattachable == true);
         var payload = Execute(request.Plan);
-        var operation = new Operation(request.SessionId, request.OperationId) { CutAfter = CutStreamAfter };
+        var operation = new Operation(request.SessionId, request.OperationId, ServerSideSessionId) { CutAfter = CutStreamAfter };
         foreach (var r in payload)
         {
             operation.Add(r);
@@ -363,7 +366,7 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
         }
     }
 
-    private sealed class Operation(string sessionId, string operationId)
+    private sealed class Operation(string sessionId, string operationId, string serverSideSessionId)
     {
         public List<ExecutePlanResponse> Responses { get; } = [];
 
@@ -376,6 +379,7 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
             var r = response.Clone();
             r.SessionId = sessionId;
             r.OperationId = operationId;
+            r.ServerSideSessionId = serverSideSessionId;
             r.ResponseId = Guid.NewGuid().ToString("D");
             Responses.Add(r);
         }

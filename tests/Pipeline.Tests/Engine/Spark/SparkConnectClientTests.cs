@@ -311,6 +311,33 @@ public sealed class SparkConnectClientTests
         Assert.That(ex!.Kind, Is.EqualTo(SparkErrorKind.Configuration));
     }
 
+    [Test]
+    public async Task Upload_larger_than_the_message_limit_is_a_configuration_error()
+    {
+        await using var client = NewClient(";grpc_max_message_size=100000");
+        using var big = SparkTestData.Rows(0, 20_000);
+        var ex = await Assert.ThrowsAsync<SparkConnectException>(() => client.UploadArrowAsync("big", big));
+        Assert.That(ex!.Kind, Is.EqualTo(SparkErrorKind.Configuration));
+        Assert.That(Fake.Calls, Is.Empty);
+    }
+
+    [Test]
+    public async Task Server_side_session_id_is_echoed_and_a_change_is_reported()
+    {
+        Fake.OnQuery = _ => ThreeBatches();
+        Fake.ServerSideSessionId = "server-session-1";
+        await using var client = NewClient();
+        using (await client.ExecuteSqlAsync("SELECT 1"))
+        {
+        }
+        Assert.That(Fake.Requests<ExecutePlanRequest>()[0].HasClientObservedServerSideSessionId, Is.False);
+        Assert.That(Fake.Requests<ExecutePlanRequest>()[1].ClientObservedServerSideSessionId, Is.EqualTo("server-session-1"));
+
+        Fake.ServerSideSessionId = "server-session-2"; // the server restarted: temp views are gone
+        var ex = await Assert.ThrowsAsync<SparkConnectException>(() => client.ExecuteSqlAsync("SELECT 2"));
+        Assert.That(ex!.Message, Does.Contain("changed"));
+    }
+
     // ------------------------------------------------------------------ reattach and retries
 
     [Test]
