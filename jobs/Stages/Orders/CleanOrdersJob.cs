@@ -31,7 +31,15 @@ public static class CleanOrdersJob
             run.Log.Info($"{files.Count} file(s), {(lineLevel ? "line-level" : "order-level")} rows", "clean-orders");
 
             var engine = run.Engine;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            void Step(string what)
+            {
+                run.Log.Debug($"{what}: {clock.Elapsed.TotalSeconds:0.00} s", "clean-orders");
+                clock.Restart();
+            }
+            Step("inputs resolved");
             engine.RegisterRawInput("orders_raw", raw);
+            Step("raw input registered");
             if (oc.Fx is { } fx)
             {
                 var fxFiles = InputResolver.Resolve([fx.Input], new InputOptions("auto", "auto"), "orders.fx");
@@ -64,7 +72,9 @@ public static class CleanOrdersJob
 
             var d = engine.Dialect;
             engine.Materialize("orders_typed", OrdersSql.Typed(d, options));
+            Step("typed");
             engine.Materialize("orders_deduplicated", OrdersSql.Deduplicated(options));
+            Step("deduplicated");
             var acc = engine.Query(OrdersSql.Accounting())[0];
             report.RowsRead = Convert.ToInt64(acc[0], CultureInfo.InvariantCulture);
             report.RowsWritten = Convert.ToInt64(acc[1], CultureInfo.InvariantCulture);
@@ -80,7 +90,9 @@ public static class CleanOrdersJob
             }
 
             var orders = engine.WriteParquet(OrdersSql.CleanOrders(d, options), run.StagingPath(CleanTable), ["order_date"]);
+            Step("clean orders written");
             var quarantined = engine.WriteParquet(OrdersSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
+            Step("quarantine written");
             report.Counts["orders_written"] = orders;
             report.Counts["lines_written"] = lineLevel ? report.RowsWritten : orders;
 
@@ -104,7 +116,9 @@ public static class CleanOrdersJob
                     string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
                     $"; outputs kept unpublished in {run.Store.StagingDir(run.RunId)}");
             }
+            Step("validated");
             run.Publish([(CleanTable, orders), (QuarantineTable, report.RowsQuarantined)]);
+            Step("published");
         });
     }
 

@@ -1,0 +1,85 @@
+using NUnit.Framework;
+using Pipeline.Config;
+
+namespace Pipeline.Tests.Config;
+
+public class ConfigLoaderTests
+{
+    private static (PipelineConfig? Config, IReadOnlyList<string> Errors) Parse(string json) => ConfigLoader.Parse(json, "/base");
+
+    [Test]
+    public void No_file_means_documented_defaults()
+    {
+        var c = ConfigLoader.Load(null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.Output, Is.EqualTo("out"));
+            Assert.That(c.BaseCurrency, Is.EqualTo("USD"));
+            Assert.That(c.SourceTimeZone, Is.EqualTo("UTC"));
+            Assert.That(c.Engine.Kind, Is.EqualTo("duckdb"));
+            Assert.That(c.Quality.MaxQuarantineShare, Is.EqualTo(0.05));
+            Assert.That(c.Quality.FutureToleranceMinutes, Is.EqualTo(60));
+            Assert.That(c.Orders.Format, Is.EqualTo("auto"));
+            Assert.That(c.Orders.Csv.Delimiter, Is.EqualTo("auto"));
+        });
+    }
+
+    [Test]
+    public void Comments_trailing_commas_and_a_single_input_string_are_accepted()
+    {
+        var (c, errors) = Parse("""
+            {
+              // comment
+              "output": "results",
+              "orders": { "input": "orders/*.csv", "columns": { "order_id": "Invoice No" }, },
+            }
+            """);
+        Assert.That(errors, Is.Empty);
+        Assert.That(c!.Output, Is.EqualTo("/base/results"));
+        Assert.That(c.Orders.Input, Is.EqualTo(new[] { "/base/orders/*.csv" }));
+        Assert.That(c.Orders.Columns["order_id"], Is.EqualTo("Invoice No"));
+    }
+
+    [Test]
+    public void Every_problem_is_reported_at_once()
+    {
+        var (_, errors) = Parse("""
+            { "outptu": "x", "base_currency": 5, "quality": { "max_quarantine_share": "lots" }, "engine": { "kind": "oracle" } }
+            """);
+        Assert.That(errors, Has.Count.EqualTo(3), string.Join("\n", errors));
+        Assert.That(errors, Has.Some.Contains("outptu: unknown key (did you mean 'output'?)"));
+        Assert.That(errors, Has.Some.Contains("base_currency: must be a string"));
+        Assert.That(errors, Has.Some.Contains("quality.max_quarantine_share: must be a number"));
+
+        var (_, semantic) = Parse("""
+            { "base_currency": "usd", "source_time_zone": "Mars/Olympus", "engine": { "kind": "oracle", "memory_limit": "lots" },
+              "quality": { "max_quarantine_share": 2, "min_valid_date": "01/01/2000" }, "orders": { "format": "xml", "status_map": { "paid": "done" } } }
+            """);
+        Assert.That(semantic, Has.Count.EqualTo(8), string.Join("\n", semantic));
+    }
+
+    [TestCase("order_id\"; DROP TABLE x; --")]
+    [TestCase("a`b")]
+    [TestCase("line\nbreak")]
+    [TestCase("")]
+    public void Column_mappings_that_could_escape_an_identifier_are_refused(string source)
+    {
+        var json = System.Text.Json.JsonSerializer.Serialize(new { orders = new { columns = new Dictionary<string, string> { ["order_id"] = source } } });
+        var (_, errors) = Parse(json);
+        Assert.That(errors, Has.Some.Contains("orders.columns.order_id: source column name"));
+    }
+
+    [Test]
+    public void Unknown_canonical_columns_are_refused()
+    {
+        var (_, errors) = Parse("""{ "orders": { "columns": { "order_number": "x" } } }""");
+        Assert.That(errors, Has.Some.Contains("orders.columns.order_number: unknown canonical column"));
+    }
+
+    [Test]
+    public void Invalid_json_reports_the_line()
+    {
+        var (_, errors) = Parse("{\n \"output\": \n}");
+        Assert.That(errors.Single(), Does.StartWith("not valid JSON (line 3"));
+    }
+}
