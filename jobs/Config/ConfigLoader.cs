@@ -72,9 +72,12 @@ public static partial class ConfigLoader
         }
 
         // `input` may be one string or a list: normalise to a list before binding.
-        if (obj["orders"] is JsonObject orders && orders["input"] is JsonValue single && single.TryGetValue<string>(out var one))
+        foreach (var section in new[] { "orders", "events" })
         {
-            orders["input"] = new JsonArray(one);
+            if (obj[section] is JsonObject s && s["input"] is JsonValue single && single.TryGetValue<string>(out var one))
+            {
+                s["input"] = new JsonArray(one);
+            }
         }
 
         CheckShape(obj, typeof(PipelineConfig), "", errors);
@@ -134,6 +137,7 @@ public static partial class ConfigLoader
             errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' is not a date YYYY-MM-DD");
         }
         ValidateOrders(c.Orders, errors);
+        ValidateEvents(c.Events, errors);
         return errors;
     }
 
@@ -178,6 +182,45 @@ public static partial class ConfigLoader
                 errors.Add("orders.fx.input: give the FX file's path, or remove the fx section");
             }
             ValidateMapping("orders.fx.columns", fx.Columns, CanonicalColumns.Fx, errors);
+        }
+    }
+
+    private static void ValidateEvents(EventsConfig e, List<string> errors)
+    {
+        if (e.Format is not ("auto" or "csv" or "jsonl" or "parquet"))
+        {
+            errors.Add($"events.format: '{e.Format}' is not one of auto, csv, jsonl, parquet");
+        }
+        ValidateMapping("events.columns", e.Columns, CanonicalColumns.Events, errors);
+        foreach (var (from, to) in e.EventTypeMap)
+        {
+            if (!CanonicalColumns.EventTypes.Contains(to))
+            {
+                errors.Add($"events.event_type_map.{from}: '{to}' is not one of {string.Join(", ", CanonicalColumns.EventTypes)}");
+            }
+        }
+        if (e.SessionTimeoutMinutes <= 0) errors.Add("events.session_timeout_minutes: must be positive");
+        if (e.MaxSessionHours <= 0) errors.Add("events.max_session_hours: must be positive");
+        if (e.HeartbeatSeconds <= 0) errors.Add("events.heartbeat_seconds: must be positive");
+        if (e.MinVisitSeconds < 0) errors.Add("events.min_visit_seconds: must be 0 or positive");
+        if (e.MaxEngagedGapMinutes <= 0) errors.Add("events.max_engaged_gap_minutes: must be positive");
+        if (e.MaxEventsPerMinute <= 0) errors.Add("events.max_events_per_minute: must be positive");
+        if (e.Ip is not ("drop" or "network_key")) errors.Add($"events.ip: '{e.Ip}' is not one of drop, network_key");
+        if (e.TimestampFormat is { } tf && (tf.Length == 0 || !tf.Contains('%', StringComparison.Ordinal) || tf.Contains('\'', StringComparison.Ordinal)))
+        {
+            errors.Add($"events.timestamp_format: '{tf}' must be a strptime format such as %Y%m%d%H%M%S (no quotes)");
+        }
+        foreach (var p in e.KeepQueryParams)
+        {
+            if (!QueryParam().IsMatch(p)) errors.Add($"events.keep_query_params: '{p}' is not a plain parameter name");
+        }
+        foreach (var h in e.SiteHosts)
+        {
+            if (!HostName().IsMatch(h)) errors.Add($"events.site_hosts: '{h}' is not a host name");
+        }
+        foreach (var ua in e.BotUserAgents)
+        {
+            if (ua.Length == 0 || ua.Any(char.IsControl)) errors.Add("events.bot_user_agents: entries must be non-empty text");
         }
     }
 
@@ -228,6 +271,13 @@ public static partial class ConfigLoader
             Output = Abs(c.Output),
             Privacy = c.Privacy.KeyFile is null ? c.Privacy : c.Privacy with { KeyFile = Abs(c.Privacy.KeyFile) },
             Engine = string.IsNullOrEmpty(c.Engine.TempDirectory) ? c.Engine : c.Engine with { TempDirectory = Abs(c.Engine.TempDirectory) },
+            Events = c.Events with
+            {
+                Input = c.Events.Input.Select(Abs).ToList(),
+                BotUserAgentsFile = c.Events.BotUserAgentsFile is null ? null : Abs(c.Events.BotUserAgentsFile),
+                SearchEnginesFile = c.Events.SearchEnginesFile is null ? null : Abs(c.Events.SearchEnginesFile),
+                SocialNetworksFile = c.Events.SocialNetworksFile is null ? null : Abs(c.Events.SocialNetworksFile),
+            },
             Orders = c.Orders with
             {
                 Input = c.Orders.Input.Select(Abs).ToList(),
@@ -336,6 +386,12 @@ public static partial class ConfigLoader
         }
         return d[a.Length, b.Length];
     }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex QueryParam();
+
+    [GeneratedRegex("^[A-Za-z0-9.-]{1,253}$")]
+    private static partial Regex HostName();
 
     [GeneratedRegex("^[A-Z]{3}$")]
     private static partial Regex CurrencyCode();

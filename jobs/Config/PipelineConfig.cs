@@ -26,6 +26,7 @@ public sealed record PipelineConfig
     public QualityConfig Quality { get; init; } = new();
     public PrivacyConfig Privacy { get; init; } = new();
     public OrdersConfig Orders { get; init; } = new();
+    public EventsConfig Events { get; init; } = new();
 }
 
 /// <summary>Which engine runs the relational stages, and its resource limits.</summary>
@@ -119,6 +120,66 @@ public sealed record FxConfig
     public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
 }
 
+/// <summary>How clickstream events are read, cleaned and sessionized. Defaults follow GA4 / Snowplow conventions.</summary>
+public sealed record EventsConfig
+{
+    /// <summary>Input files: one path, a directory or a glob, or a list. Default none (give <c>--input</c>).</summary>
+    public IReadOnlyList<string> Input { get; init; } = [];
+
+    /// <summary><c>auto</c> (by extension), <c>csv</c>, <c>jsonl</c> or <c>parquet</c>.</summary>
+    public string Format { get; init; } = "auto";
+
+    public CsvConfig Csv { get; init; } = new();
+
+    /// <summary>Canonical column → the source's column (or JSON key) name.</summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Source event type (case-insensitive) → canonical type; added to the built-in synonyms. Unknown types are quarantined.</summary>
+    public IReadOnlyDictionary<string, string> EventTypeMap { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Extra strptime format for <c>occurred_at</c>.</summary>
+    public string? TimestampFormat { get; init; }
+
+    /// <summary>A new session starts after a gap of MORE than this many minutes (exactly this stays in the session). Default 30.</summary>
+    public double SessionTimeoutMinutes { get; init; } = 30;
+
+    /// <summary>Sessions longer than this many hours are quarantined (<c>session_too_long</c>). Default 72 (Snowplow's 3 days).</summary>
+    public double MaxSessionHours { get; init; } = 72;
+
+    /// <summary>Tracker heartbeat of page_ping events, seconds. Default 10.</summary>
+    public int HeartbeatSeconds { get; init; } = 10;
+
+    /// <summary>Seconds before the first ping fires (Snowplow min visit length). Default 5.</summary>
+    public int MinVisitSeconds { get; init; } = 5;
+
+    /// <summary>Without pings, engaged time of an event is the time to the next event, capped at this many minutes. Default 30.</summary>
+    public double MaxEngagedGapMinutes { get; init; } = 30;
+
+    /// <summary>An anonymous id with more events than this in one calendar minute is a bot (rule <c>event_rate</c>). Default 60.</summary>
+    public int MaxEventsPerMinute { get; init; } = 60;
+
+    /// <summary>File of user-agent substrings marking bots (one per line, # comments). Default: the shipped <c>refdata/bot_user_agents.txt</c>.</summary>
+    public string? BotUserAgentsFile { get; init; }
+
+    /// <summary>Extra bot user-agent substrings, added to the file's.</summary>
+    public IReadOnlyList<string> BotUserAgents { get; init; } = [];
+
+    /// <summary>Search-engine hosts file (host suffixes, <c>name.*</c> for any TLD). Default: shipped <c>refdata/search_engines.txt</c>.</summary>
+    public string? SearchEnginesFile { get; init; }
+
+    /// <summary>Social-network hosts file. Default: shipped <c>refdata/social_networks.txt</c>.</summary>
+    public string? SocialNetworksFile { get; init; }
+
+    /// <summary>The shop's own hosts: a referrer on one of them is internal navigation, not a referral. Default: the page's own host.</summary>
+    public IReadOnlyList<string> SiteHosts { get; init; } = [];
+
+    /// <summary>Query parameters kept in page_path (all others, including utm_*, are dropped). Default none.</summary>
+    public IReadOnlyList<string> KeepQueryParams { get; init; } = [];
+
+    /// <summary><c>drop</c> (default): IPs are not kept at all. <c>network_key</c>: keyed hash of the /24 (IPv4) or /48 (IPv6) prefix.</summary>
+    public string Ip { get; init; } = "drop";
+}
+
 /// <summary>The canonical column sets of each input, in the order the README documents them.</summary>
 public static class CanonicalColumns
 {
@@ -130,4 +191,13 @@ public static class CanonicalColumns
     ];
 
     public static readonly IReadOnlyList<string> Fx = ["date", "currency", "rate"];
+
+    public static readonly IReadOnlyList<string> Events =
+    [
+        "event_id", "occurred_at", "anonymous_id", "user_id", "event_type", "page_url", "referrer_url", "product_id",
+        "order_id", "search_term", "user_agent", "ip", "device_type", "utm_source", "utm_medium", "utm_campaign", "session_id",
+    ];
+
+    public static readonly IReadOnlyList<string> EventTypes =
+        ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login"];
 }

@@ -40,6 +40,15 @@ public interface ISqlDialect
     /// <summary>True when the whole string matches the (RE2/Java-compatible) pattern.</summary>
     string FullMatch(string expr, string pattern);
 
+    /// <summary>True when the pattern matches anywhere in the string (RE2/Java-compatible pattern).</summary>
+    string RegexContains(string expr, string pattern);
+
+    /// <summary>The given capture group of the first match, NULL when there is no match (or it is empty).</summary>
+    string RegexExtract(string expr, string pattern, int group);
+
+    /// <summary>Microseconds since the Unix epoch of a timestamp, as a BIGINT.</summary>
+    string EpochMicros(string timestampExpr);
+
     /// <summary>Replaces every match of the pattern.</summary>
     string RegexReplaceAll(string expr, string pattern, string replacement);
 

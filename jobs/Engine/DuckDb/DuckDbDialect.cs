@@ -46,6 +46,13 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string FullMatch(string expr, string pattern) => $"regexp_full_match({expr}, {Str(pattern)})";
 
+    public string RegexContains(string expr, string pattern) => $"regexp_matches({expr}, {Str(pattern)})";
+
+    public string RegexExtract(string expr, string pattern, int group) =>
+        $"NULLIF(regexp_extract({expr}, {Str(pattern)}, {group.ToString(CultureInfo.InvariantCulture)}), '')";
+
+    public string EpochMicros(string timestampExpr) => $"epoch_us({timestampExpr})";
+
     public string RegexReplaceAll(string expr, string pattern, string replacement) =>
         $"regexp_replace({expr}, {Str(pattern)}, {Str(replacement)}, 'g')";
 
