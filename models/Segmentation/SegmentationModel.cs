@@ -98,7 +98,7 @@ public sealed class SegmentationModel
         {
             var ml = new MLContext(options.Seed);
             var transformer = Train(ml, dataView, k, options);
-            var centroids = Centroids(transformer, d);
+            var centroids = Centroids(transformer.Model, d);
 
             var inertia = 0.0;
             for (var i = 0; i < n; i++)
@@ -250,7 +250,9 @@ public sealed class SegmentationModel
             buffer.Position = 0;
             transformer = ml.Model.Load(buffer, out _);
         }
-        if (transformer is not ClusteringPredictionTransformer<KMeansModelParameters> kmeans)
+        // A loaded transformer is typed on ML.NET's internal predictor interface, not on KMeansModelParameters,
+        // so the k-means parameters are reached through the covariant prediction-transformer interface.
+        if (transformer is not IPredictionTransformer<object> { Model: KMeansModelParameters kmeans })
         {
             throw new InvalidDataException($"The stored ML.NET model is a {transformer.GetType().Name}, not a k-means model.");
         }
@@ -281,7 +283,7 @@ public sealed class SegmentationModel
         {
             throw new InvalidDataException($"The metadata maps {segments.Length} segments but the model has {k} clusters.");
         }
-        return new SegmentationModel(ml, kmeans, scaler, centroids, map, labels, document.ValueFeature, document.Seed);
+        return new SegmentationModel(ml, transformer, scaler, centroids, map, labels, document.ValueFeature, document.Seed);
     }
 
     private static List<int> CandidateKs(FeatureMatrix data, SegmentationOptions options)
@@ -357,10 +359,10 @@ public sealed class SegmentationModel
         return trainer.Fit(data);
     }
 
-    private static double[][] Centroids(ClusteringPredictionTransformer<KMeansModelParameters> transformer, int d)
+    private static double[][] Centroids(KMeansModelParameters model, int d)
     {
         VBuffer<float>[] buffers = [];
-        transformer.Model.GetClusterCentroids(ref buffers, out var k);
+        model.GetClusterCentroids(ref buffers, out var k);
         var centroids = new double[k][];
         for (var c = 0; c < k; c++)
         {
