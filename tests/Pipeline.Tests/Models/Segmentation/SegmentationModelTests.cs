@@ -58,6 +58,49 @@ public sealed class SegmentationModelTests
         }
     }
 
+    [Test]
+    public void Parallel_runs_do_not_change_the_result()
+    {
+        var data = Blobs.Make(perBlob: 200, seed: 16, out _);
+        var options = new SegmentationOptions { KMin = 2, KMax = 6, Restarts = 3, Seed = 21 };
+
+        var serial = SegmentationModel.Fit(data, options with { MaxParallelRuns = 1 });
+        var parallel = SegmentationModel.Fit(data, options with { MaxParallelRuns = 4 });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(parallel.Candidates, Is.EqualTo(serial.Candidates));
+            Assert.That(parallel.Assignments.SegmentIds, Is.EqualTo(serial.Assignments.SegmentIds));
+        }
+    }
+
+    [Test]
+    public void Restarts_keep_the_lowest_inertia_run()
+    {
+        var data = Blobs.Make(perBlob: 200, seed: 17, out _);
+        var options = new SegmentationOptions { K = 7, Seed = 3 };
+
+        // Seeds {3} ⊂ {3, 4, 5, 6, 7}: the best of five can only be as good or better than the first alone.
+        var one = SegmentationModel.Fit(data, options with { Restarts = 1 });
+        var five = SegmentationModel.Fit(data, options with { Restarts = 5 });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(five.Candidates[0].Inertia, Is.LessThanOrEqualTo(one.Candidates[0].Inertia));
+            Assert.That(five.Assignments.Inertia, Is.EqualTo(five.Candidates[0].Inertia).Within(1e-6).Percent);
+        }
+    }
+
+    [Test]
+    public void K_means_parallel_initialisation_also_recovers_the_blobs()
+    {
+        var data = Blobs.Make(perBlob: 250, seed: 18, out var blobOf);
+
+        var fit = SegmentationModel.Fit(data, FourClusters with { Initialization = KMeansInitialization.KMeansParallel });
+
+        Assert.That(Enumerable.Range(0, blobOf.Length).All(i => fit.Assignments.SegmentIds[i] == blobOf[i] + 1), Is.True);
+    }
+
     [TestCase(KSelectionCriterion.Silhouette)]
     [TestCase(KSelectionCriterion.DaviesBouldin)]
     public void K_selection_picks_the_true_k_on_blobs(KSelectionCriterion criterion)
