@@ -88,7 +88,7 @@ public sealed class SegmentationModel
         var n = data.RowCount;
         var identity = Enumerable.Range(0, d).ToArray();
         var z = scaler.Transform(data, identity);
-        var dataView = BuildDataView(new MLContext(options.Seed), z, n, d);
+        var dataView = BuildDataView(z, n, d);
 
         var sample = ClusterQuality.Sample(n, options.CriterionSampleSize, options.Seed);
 
@@ -198,7 +198,7 @@ public sealed class SegmentationModel
         var n = data.RowCount;
         var order = _scaler.Names.Select(data.IndexOf).ToArray();
         var z = _scaler.Transform(data, order);
-        var mlIndex = PredictMlIndex(_transformer, BuildDataView(_ml, z, n, d), n);
+        var mlIndex = PredictMlIndex(_transformer, BuildDataView(z, n, d), n);
         var segmentIds = mlIndex.Select(c => _segmentIdByMlIndex[c]).ToArray();
         var valueIndex = ValueFeature is null ? -1 : data.IndexOf(ValueFeature);
         var stats = SegmentStats.Compute(data, order, z, segmentIds, K, valueIndex);
@@ -217,7 +217,7 @@ public sealed class SegmentationModel
 
         using (var buffer = new MemoryStream())
         {
-            _ml.Model.Save(_transformer, BuildDataView(_ml, [], 0, _scaler.Count).Schema, buffer);
+            _ml.Model.Save(_transformer, BuildDataView([], 0, _scaler.Count).Schema, buffer);
             buffer.Position = 0;
             using var entry = archive.CreateEntry(ModelEntry, CompressionLevel.Optimal).Open();
             buffer.CopyTo(entry);
@@ -431,34 +431,23 @@ public sealed class SegmentationModel
         return total;
     }
 
-    private static IDataView BuildDataView(MLContext ml, double[] z, int n, int d)
+    private static DenseFeatureDataView BuildDataView(double[] z, int n, int d)
     {
-        var rows = new FeatureRow[n];
-        for (var i = 0; i < n; i++)
+        var values = new float[(long)n * d];
+        for (long i = 0; i < values.Length; i++)
         {
-            var features = new float[d];
-            var offset = (long)i * d;
-            for (var j = 0; j < d; j++)
-            {
-                features[j] = (float)z[offset + j];
-            }
-            rows[i] = new FeatureRow { Features = features };
+            values[i] = (float)z[i];
         }
-        var schema = SchemaDefinition.Create(typeof(FeatureRow));
-        schema[FeaturesColumn].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
-        return ml.Data.LoadFromEnumerable(rows, schema);
+        return new DenseFeatureDataView(FeaturesColumn, values, n, d);
     }
 }
 
-/// <summary>One row as ML.NET reads it: the standardized features as a fixed-size float vector.</summary>
-internal sealed class FeatureRow
-{
-    public float[] Features { get; set; } = [];
-}
-
+/// <summary>The JSON half of a saved model (<c>segmentation.json</c>).</summary>
 internal sealed record ModelDocument(
     int FormatVersion, int Seed, string? ValueFeature, FeatureDocument[] Features, string[] LogTransformedFeatures, SegmentDocument[] Segments);
 
+/// <summary>One feature's pre-processing: signed log1p or not, then (x − Mean) / Scale.</summary>
 internal sealed record FeatureDocument(string Name, bool Log, double Mean, double Scale);
 
+/// <summary>ML.NET's 1-based cluster index → stable segment id and its label.</summary>
 internal sealed record SegmentDocument(int MlClusterIndex, int SegmentId, string Label);
