@@ -27,6 +27,20 @@ internal sealed class DenseFeatureDataView : IDataView
         Schema = builder.ToSchema();
     }
 
+    /// <summary>
+    /// Number of distinct rows, counting no further than <paramref name="stopAt"/>: ML.NET's k-means refuses
+    /// more clusters than distinct rows, so callers need to know whether there are at least k of them.
+    /// </summary>
+    public int CountDistinctRows(int stopAt)
+    {
+        var seen = new HashSet<RowKey>();
+        for (var i = 0; i < _rows && seen.Count < stopAt; i++)
+        {
+            seen.Add(new RowKey(_values, i * _width, _width));
+        }
+        return seen.Count;
+    }
+
     public bool CanShuffle => false;
 
     public DataViewSchema Schema { get; }
@@ -39,6 +53,25 @@ internal sealed class DenseFeatureDataView : IDataView
     // One cursor is allowed ("up to n"); consumers that want parallelism split the work themselves.
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
+
+    private readonly struct RowKey(float[] values, int offset, int width) : IEquatable<RowKey>
+    {
+        private ReadOnlySpan<float> Span => values.AsSpan(offset, width);
+
+        public bool Equals(RowKey other) => Span.SequenceEqual(other.Span);
+
+        public override bool Equals(object? obj) => obj is RowKey other && Equals(other);
+
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            foreach (var v in Span)
+            {
+                hash.Add(v);
+            }
+            return hash.ToHashCode();
+        }
+    }
 
     private sealed class Cursor : DataViewRowCursor
     {

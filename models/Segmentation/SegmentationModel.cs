@@ -89,6 +89,13 @@ public sealed class SegmentationModel
         var identity = Enumerable.Range(0, d).ToArray();
         var z = scaler.Transform(data, identity);
         var dataView = BuildDataView(z, n, d);
+        var distinct = dataView.CountDistinctRows(ks[^1]);
+        if (distinct < ks[0])
+        {
+            throw new ArgumentException(
+                $"Only {distinct} distinct customer profile(s) after scaling; k = {ks[0]} needs at least {ks[0]}.", nameof(data));
+        }
+        ks = ks.Where(k => k <= distinct).ToList();
 
         var sample = ClusterQuality.Sample(n, options.CriterionSampleSize, options.Seed);
 
@@ -97,19 +104,28 @@ public sealed class SegmentationModel
         // slots and are compared in slot order, so the choice is the same for any scheduling.
         var runs = ks.SelectMany(k => Enumerable.Range(0, options.Restarts).Select(restart => (K: k, Restart: restart))).ToArray();
         var results = new (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids, double Inertia)[runs.Length];
-        Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.MaxParallelRuns }, r =>
+        try
         {
-            var ml = new MLContext(unchecked(options.Seed + runs[r].Restart));
-            var transformer = Train(ml, dataView, runs[r].K, options);
-            var centroids = Centroids(transformer.Model, d);
-            var inertia = 0.0;
-            for (var i = 0; i < n; i++)
+            Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.MaxParallelRuns }, r =>
             {
-                ClusterQuality.Nearest(z, (long)i * d, d, centroids, out var squared);
-                inertia += squared;
-            }
-            results[r] = (ml, transformer, centroids, inertia);
-        });
+                var ml = new MLContext(unchecked(options.Seed + runs[r].Restart));
+                var transformer = Train(ml, dataView, runs[r].K, options);
+                var centroids = Centroids(transformer.Model, d);
+                var inertia = 0.0;
+                for (var i = 0; i < n; i++)
+                {
+                    ClusterQuality.Nearest(z, (long)i * d, d, centroids, out var squared);
+                    inertia += squared;
+                }
+                results[r] = (ml, transformer, centroids, inertia);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Surface the first failure as itself rather than wrapped by the parallel loop.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
 
         var candidates = new List<KCandidate>(ks.Count);
         (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids)? best = null;

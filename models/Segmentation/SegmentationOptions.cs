@@ -50,10 +50,11 @@ public sealed record SegmentationOptions
     public int KMin { get; init; } = 2;
 
     /// <summary>Largest k tried when selecting (default 8; more segments than that are rarely actionable).
-    /// Clamped to the number of customers.</summary>
+    /// Clamped to the number of distinct customer profiles (ML.NET cannot place more centroids than distinct rows).</summary>
     public int KMax { get; init; } = 8;
 
-    /// <summary>Criterion for choosing k (default <see cref="KSelectionCriterion.Silhouette"/>). Ties go to the smaller k.</summary>
+    /// <summary>Criterion for choosing k (default <see cref="KSelectionCriterion.Silhouette"/>). Ties go to the smaller k;
+    /// when no k has a finite criterion (e.g. every cluster but one is empty in the sample) the smallest k is kept.</summary>
     public KSelectionCriterion Criterion { get; init; } = KSelectionCriterion.Silhouette;
 
     /// <summary>

@@ -8,6 +8,7 @@ public sealed class SegmentationModelTests
 {
     private static readonly string[] LogFeatures = ["net_revenue", "sessions"];
     private static readonly int[] OneToFour = [1, 2, 3, 4];
+    private static readonly int[] TwoAndThree = [2, 3];
     private static readonly SegmentationOptions FourClusters = new() { K = 4, Seed = 7 };
 
     [Test]
@@ -277,6 +278,48 @@ public sealed class SegmentationModelTests
             Assert.That(pairs, Is.EqualTo(4), "blobs still separate after the signed log");
             Assert.That(fit.Assignments.Profiles.SelectMany(p => p.Features).Where(f => f.Feature == "constant").Select(f => f.ZScore),
                 Has.All.EqualTo(0.0), "a zero-variance column standardizes to 0");
+        }
+    }
+
+    [Test]
+    public void Identical_customers_fail_clearly_and_few_distinct_profiles_clamp_the_k_range()
+    {
+        var ids = Enumerable.Range(0, 20).Select(i => $"s{i}").ToArray();
+        var same = new FeatureMatrix(ids, ["net_revenue", "orders"], [Enumerable.Repeat(10.0, 20).ToArray(), Enumerable.Repeat(1.0, 20).ToArray()]);
+        // Three distinct profiles: revenue 10, 50 or 90 (ids round-robin), one order each.
+        var three = new FeatureMatrix(ids, ["net_revenue", "orders"],
+            [Enumerable.Range(0, 20).Select(i => 10.0 + (40 * (i % 3))).ToArray(), Enumerable.Repeat(1.0, 20).ToArray()]);
+
+        var fit = SegmentationModel.Fit(three, new SegmentationOptions { KMin = 2, KMax = 6 });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(() => SegmentationModel.Fit(same, new SegmentationOptions { KMin = 2, KMax = 4 }),
+                Throws.ArgumentException.With.Message.Contains("Only 1 distinct"));
+            Assert.That(fit.Candidates.Select(c => c.K), Is.EqualTo(TwoAndThree));
+            Assert.That(fit.Model.K, Is.EqualTo(3), "three exact profiles: silhouette 1 at k = 3");
+            Assert.That(fit.Assignments.Inertia, Is.EqualTo(0).Within(1e-9), "float centroids on the points");
+        }
+    }
+
+    [Test]
+    public void Without_a_value_feature_ids_follow_size()
+    {
+        var data = Blobs.Make(perBlob: 100, seed: 19, out _);
+        var big = Blobs.Make(perBlob: 300, seed: 19, out var bigBlobs, idPrefix: "b");
+        // Keep all of blob 2 from the big draw and 100 of every other blob from the small one: blob 2 is the largest.
+        var rows = Enumerable.Range(0, big.RowCount).Where(i => bigBlobs[i] == 2).ToArray();
+        var ids = data.CustomerIds.Concat(rows.Select(i => big.CustomerIds[i])).ToArray();
+        var columns = Blobs.FeatureNames.Select(f => data.Column(f).Concat(rows.Select(i => big.Column(f)[i])).ToArray()).ToArray();
+        var matrix = new FeatureMatrix(ids, Blobs.FeatureNames, columns);
+
+        var fit = SegmentationModel.Fit(matrix, FourClusters with { ValueFeature = null });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(fit.Assignments.Profiles.Select(p => p.Size), Is.Ordered.Descending);
+            Assert.That(fit.Assignments.Profiles[0].Size, Is.EqualTo(400));
+            Assert.That(fit.Assignments.Profiles.Select(p => p.ValueShare), Has.All.Null);
         }
     }
 
