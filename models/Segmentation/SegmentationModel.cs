@@ -294,6 +294,11 @@ public sealed class SegmentationModel
             features.Select(f => f.Log).ToArray(),
             features.Select(f => f.Mean).ToArray(),
             features.Select(f => f.Scale).ToArray());
+        var flagged = scaler.Names.Where((_, j) => scaler.Log[j]);
+        if (!flagged.Order(StringComparer.Ordinal).SequenceEqual((document.LogTransformedFeatures ?? []).Order(StringComparer.Ordinal)))
+        {
+            throw new InvalidDataException("The log-transform list disagrees with the per-feature log flags in the segmentation metadata.");
+        }
         var centroids = Centroids(kmeans, scaler.Count);
         var k = centroids.Length;
 

@@ -9,6 +9,7 @@ public sealed class SegmentationModelTests
     private static readonly string[] LogFeatures = ["net_revenue", "sessions"];
     private static readonly int[] OneToFour = [1, 2, 3, 4];
     private static readonly int[] TwoAndThree = [2, 3];
+    private static readonly string[] EntryNames = ["kmeans.mlnet.zip", "segmentation.json"];
     private static readonly SegmentationOptions FourClusters = new() { K = 4, Seed = 7 };
 
     [Test]
@@ -158,6 +159,46 @@ public sealed class SegmentationModelTests
             // The new snapshot comes from the same blobs, so each blob lands in "its" segment.
             Assert.That(Enumerable.Range(0, blobOf.Length).All(i => reloaded.SegmentIds[i] == blobOf[i] + 1), Is.True);
         }
+    }
+
+    [Test]
+    public void Saved_model_is_a_zip_of_the_mlnet_model_and_json_metadata_and_tampering_is_detected()
+    {
+        var data = Blobs.Make(perBlob: 50, seed: 22, out _);
+        var model = SegmentationModel.Fit(data, FourClusters with { LogTransformedFeatures = LogFeatures }).Model;
+        using var stream = new MemoryStream();
+        model.Save(stream);
+
+        string json;
+        using (var archive = new System.IO.Compression.ZipArchive(new MemoryStream(stream.ToArray())))
+        {
+            Assert.That(archive.Entries.Select(e => e.FullName), Is.EquivalentTo(EntryNames));
+            using var reader = new StreamReader(archive.GetEntry("segmentation.json")!.Open());
+            json = reader.ReadToEnd();
+        }
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var root = document.RootElement;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(root.GetProperty("features").GetArrayLength(), Is.EqualTo(4));
+            Assert.That(root.GetProperty("logTransformedFeatures").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(LogFeatures));
+            Assert.That(root.GetProperty("segments").EnumerateArray().Select(e => e.GetProperty("label").GetString()),
+                Is.EquivalentTo(model.Segments.Select(x => x.Label)));
+        }
+
+        // Drop one segment from the map: loading must refuse rather than mis-number clusters.
+        var tampered = new MemoryStream();
+        tampered.Write(stream.ToArray());
+        using (var archive = new System.IO.Compression.ZipArchive(tampered, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+            node["segments"]!.AsArray().RemoveAt(0);
+            archive.GetEntry("segmentation.json")!.Delete();
+            using var writer = new StreamWriter(archive.CreateEntry("segmentation.json").Open());
+            writer.Write(node.ToJsonString());
+        }
+        tampered.Position = 0;
+        Assert.That(() => SegmentationModel.Load(tampered), Throws.InstanceOf<InvalidDataException>());
     }
 
     [Test]
