@@ -22,8 +22,22 @@ namespace Pipeline.Models.Segmentation;
 /// <para>
 /// Ids: ML.NET numbers clusters arbitrarily, so segments are renumbered 1..k by the training mean of the
 /// value feature in original units, highest first; ties by size (larger first), then by ML.NET's index; empty
-/// clusters last. Id 1 is thus the most valuable segment of this model. Labels follow the rules of
-/// <see cref="SegmentLabeler"/> (documented there), computed once on the training data and stored with the model.
+/// clusters last. Id 1 is thus the most valuable segment of this model.
+/// </para>
+/// <para>
+/// Labels are computed once on the training data and stored with the model. They come from the z-scores of
+/// the cluster means (standardized space): every feature with |z| ≥ <see cref="SegmentationOptions.LabelThreshold"/>
+/// contributes a descriptor chosen by its well-known name — value (net_revenue, revenue, monetary…) "high/low
+/// value"; frequency (orders, frequency…) "frequent"/"infrequent", or "one-time buyers" when the cluster's median
+/// is ≤ 1; recency (recency_days…) "lapsed"/"recently active"; tenure (tenure_days…) "long-standing"/"new";
+/// sessions "browsing"/"rarely visiting"; also aov, engaged time, cart-add rate, conversion rate, natural-traffic
+/// share and refund rate — and any other feature "high NAME"/"low NAME". The
+/// <see cref="SegmentationOptions.MaxLabelDescriptors"/> strongest are joined in that role order (e.g.
+/// "high value, frequent", "new, browsing"); none gives "average", an empty cluster "empty"; clashes get
+/// " (2)", " (3)"… in id order so labels are unique within a model.
+/// </para>
+/// <para>
+/// Inertia is always the sum of squared Euclidean distances to the assigned centroid in the standardized space.
 /// </para>
 /// </remarks>
 public sealed class SegmentationModel
