@@ -60,6 +60,7 @@ public static class CliApp
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
         root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
+        root.Subcommands.Add(CleanClicksCommand(stdout, stderr));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
@@ -101,6 +102,45 @@ public static class CliApp
             CleanOrdersJob.Run(run);
             stdout.WriteLine($"clean orders:      {run.PublishedPath(CleanOrdersJob.CleanTable)}");
             stdout.WriteLine($"quarantined rows:  {run.PublishedPath(CleanOrdersJob.QuarantineTable)}");
+            stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+        }));
+        return cmd;
+    }
+
+    // ---- clean-clicks -------------------------------------------------------------------------------------------
+
+    private static Command CleanClicksCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var input = new Option<string[]>("--input", "-i") { Description = "Event files: a file, a directory or a glob (repeatable). Overrides events.input.", AllowMultipleArgumentsPerToken = true };
+        var output = OutputOption();
+        var format = new Option<string?>("--format") { Description = "auto | csv | jsonl | parquet (events.format)." };
+        format.AcceptOnlyFromAmong("auto", "csv", "jsonl", "parquet");
+        var tz = new Option<string?>("--source-time-zone") { Description = "IANA zone of timestamps without an offset (source_time_zone)." };
+        var now = new Option<string?>("--now") { Description = "Reference time for the future-timestamp rule (ISO-8601; default: the clock)." };
+        var cmd = new Command("clean-clicks", "Clean raw clickstream events into clean/events, sessions and quarantine/events (Parquet).")
+        {
+            input, output, format, tz, now,
+        };
+        cmd.SetAction(pr => Execute(pr, stderr, "clean-clicks", config =>
+        {
+            var inputs = pr.GetValue(input);
+            return config with
+            {
+                Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+                SourceTimeZone = pr.GetValue(tz) ?? config.SourceTimeZone,
+                Now = pr.GetValue(now) ?? config.Now,
+                Events = config.Events with
+                {
+                    Input = inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : config.Events.Input,
+                    Format = pr.GetValue(format) ?? config.Events.Format,
+                },
+            };
+        }, run =>
+        {
+            Stages.Events.CleanClicksJob.Run(run);
+            stdout.WriteLine($"clean events:      {run.PublishedPath(Stages.Events.CleanClicksJob.EventsTable)}");
+            stdout.WriteLine($"sessions:          {run.PublishedPath(Stages.Events.CleanClicksJob.SessionsTable)}");
+            stdout.WriteLine($"quarantined rows:  {run.PublishedPath(Stages.Events.CleanClicksJob.QuarantineTable)}");
             stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
         }));
         return cmd;

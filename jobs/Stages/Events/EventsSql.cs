@@ -312,24 +312,34 @@ public static class EventsSql
         ORDER BY session_date ASC NULLS LAST, session_id ASC NULLS LAST
         """;
 
-    /// <summary>Marts: one row per rejected row — row-level reasons plus the events of sessions that were too long.</summary>
-    public static string Quarantine(ISqlDialect d, EventsSqlOptions o) => $"""
-        WITH rejected AS (
-          SELECT _source_file, _source_line, _raw, reason_code, reason_detail FROM events_typed WHERE reason_code IS NOT NULL
-          UNION ALL
-          SELECT _source_file, _source_line, _raw, 'session_too_long' AS reason_code,
-                 'session of this anonymous id lasts longer than {o.MaxSession.TotalHours.ToString(CultureInfo.InvariantCulture)} hours' AS reason_detail
-          FROM events_sessionized WHERE is_too_long
-        )
-        SELECT _source_file AS source_file,
-               _source_line AS source_line,
-               {d.RegexReplaceAll(d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>"), Ipv4Pattern, "<ip redacted>")} AS raw,
-               reason_code,
-               {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
-               {d.Str(o.RunId)} AS run_id
-        FROM rejected
-        ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
-        """;
+    /// <summary>
+    /// Marts: one row per rejected row — row-level reasons plus the events of sessions that were too long. The raw
+    /// text keeps the row recognisable but not personal: the row's own anonymous id, user agent and IP values are
+    /// replaced, and anything shaped like an e-mail address or an IPv4 address is redacted.
+    /// </summary>
+    public static string Quarantine(ISqlDialect d, EventsSqlOptions o)
+    {
+        static string Redact(string raw, string value, string label) =>
+            $"CASE WHEN {value} IS NULL THEN {raw} ELSE replace({raw}, {value}, '<{label} redacted>') END";
+        var raw = Redact(Redact(Redact("_raw", "anonymous_id_s", "anonymous_id"), "user_agent_s", "user_agent"), "ip_s", "ip");
+        return $"""
+            WITH rejected AS (
+              SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_typed WHERE reason_code IS NOT NULL
+              UNION ALL
+              SELECT _source_file, _source_line, {raw} AS raw_text, 'session_too_long' AS reason_code,
+                     'session of this anonymous id lasts longer than {o.MaxSession.TotalHours.ToString(CultureInfo.InvariantCulture)} hours' AS reason_detail
+              FROM events_sessionized WHERE is_too_long
+            )
+            SELECT _source_file AS source_file,
+                   _source_line AS source_line,
+                   {d.RegexReplaceAll(d.RegexReplaceAll("raw_text", EmailPattern, "<email redacted>"), Ipv4Pattern, "<ip redacted>")} AS raw,
+                   reason_code,
+                   {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
+                   {d.Str(o.RunId)} AS run_id
+            FROM rejected
+            ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
+            """;
+    }
 
     public static string Accounting() => """
         SELECT (SELECT count(*) FROM events_typed) AS rows_read,

@@ -1,0 +1,132 @@
+using System.Globalization;
+using Pipeline.Cli;
+using Pipeline.Config;
+using Pipeline.Inputs;
+using Pipeline.Runs;
+
+namespace Pipeline.Stages.Events;
+
+/// <summary>
+/// <c>pipeline clean-clicks</c>: raw tracker events → <c>clean/events</c> (one row per kept event, by event_date),
+/// <c>sessions</c> (one row per session, by session_date) and <c>quarantine/events</c>, published atomically.
+/// Accounting: read = kept + quarantined (incl. session_too_long) + duplicates + bots, exactly.
+/// </summary>
+public static class CleanClicksJob
+{
+    public const string EventsTable = "clean/events";
+    public const string SessionsTable = "sessions";
+    public const string QuarantineTable = "quarantine/events";
+
+    public static StageReport Run(JobRun run)
+    {
+        var config = run.Config;
+        var ec = config.Events;
+        return run.Stage("clean-clicks", report =>
+        {
+            var files = InputResolver.Resolve(ec.Input, new InputOptions(ec.Format, ec.Csv.Delimiter), "events");
+            run.Manifest.Inputs.AddRange(files.Select(RunManifest.Describe));
+            var raw = InputBinder.Bind(files, CanonicalColumns.Events, ec.Columns, ec.Csv.Quote[0], "events");
+            InputBinder.Require(raw, ["occurred_at", "event_type"], "events");
+            run.Log.Info($"{files.Count} file(s)", "clean-clicks");
+
+            var engine = run.Engine;
+            engine.RegisterRawInput("events_raw", raw);
+            var (ipad, opad) = run.HashKey.Pads();
+            engine.RegisterHashKey(ipad, opad);
+
+            var typeMap = new Dictionary<string, string>(EventsSql.Synonyms);
+            foreach (var (from, to) in ec.EventTypeMap)
+            {
+                typeMap[from.Trim().ToLowerInvariant()] = to;
+            }
+            var options = new EventsSqlOptions(
+                SourceTimeZone: config.SourceTimeZone,
+                TimestampFormat: ec.TimestampFormat,
+                Now: run.Now,
+                FutureTolerance: TimeSpan.FromMinutes(config.Quality.FutureToleranceMinutes),
+                MinValidDate: DateOnly.ParseExact(config.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                EventTypeMap: typeMap,
+                SessionTimeout: TimeSpan.FromMinutes(ec.SessionTimeoutMinutes),
+                MaxSession: TimeSpan.FromHours(ec.MaxSessionHours),
+                HeartbeatSeconds: ec.HeartbeatSeconds,
+                MinVisitSeconds: ec.MinVisitSeconds,
+                MaxEngagedGap: TimeSpan.FromMinutes(ec.MaxEngagedGapMinutes),
+                MaxEventsPerMinute: ec.MaxEventsPerMinute,
+                BotUserAgents: ReferenceList(ec.BotUserAgentsFile, "bot_user_agents.txt").Concat(ec.BotUserAgents.Select(s => s.ToLowerInvariant())).Distinct().ToList(),
+                SearchEngines: ReferenceList(ec.SearchEnginesFile, "search_engines.txt"),
+                SocialNetworks: ReferenceList(ec.SocialNetworksFile, "social_networks.txt"),
+                SiteHosts: ec.SiteHosts.Select(h => h.ToLowerInvariant()).ToList(),
+                KeepQueryParams: ec.KeepQueryParams,
+                KeepIpNetworkKey: ec.Ip == "network_key",
+                RunId: run.RunId);
+
+            var d = engine.Dialect;
+            engine.Materialize("events_typed", EventsSql.Typed(d, options));
+            engine.Materialize("events_kept", EventsSql.Kept(d, options));
+            engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
+            var acc = engine.Query(EventsSql.Accounting())[0];
+            long N(int i) => Convert.ToInt64(acc[i], CultureInfo.InvariantCulture);
+            report.RowsRead = N(0);
+            report.Duplicates = N(2);
+            report.BotsByRule["user_agent"] = N(3);
+            report.BotsByRule["event_rate"] = N(4);
+            report.Bots = N(3) + N(4);
+            report.RowsQuarantined = N(1) + N(5);
+            report.RowsWritten = N(6);
+            foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
+            {
+                report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
+            }
+            if (N(5) > 0)
+            {
+                report.QuarantinedByReason["session_too_long"] = N(5);
+            }
+            if (report.RowsRead == 0 && !config.Quality.AllowEmptyInput)
+            {
+                throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
+            }
+
+            engine.Materialize("events_clean", EventsSql.CleanEvents(d, options));
+            var events = engine.WriteParquet("SELECT * FROM events_clean", run.StagingPath(EventsTable), ["event_date"]);
+            var sessions = engine.WriteParquet(EventsSql.Sessions(d, options), run.StagingPath(SessionsTable), ["session_date"]);
+            var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
+            report.Counts["sessions"] = sessions;
+            report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
+                $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
+
+            if (events != report.RowsWritten || quarantined != report.RowsQuarantined)
+            {
+                throw PipelineException.Quality($"staged outputs do not match the accounting (events {events} vs {report.RowsWritten}, quarantine {quarantined} vs {report.RowsQuarantined})");
+            }
+            if (!report.Balanced)
+            {
+                throw PipelineException.Quality(
+                    $"events accounting does not balance: read {report.RowsRead} ≠ kept {report.RowsWritten} + quarantined {report.RowsQuarantined} + duplicates {report.Duplicates} + bots {report.Bots}");
+            }
+            var share = report.RowsRead == 0 ? 0 : (double)report.RowsQuarantined / report.RowsRead;
+            if (share > config.Quality.MaxQuarantineShare)
+            {
+                throw PipelineException.Quality(
+                    $"{share:P1} of event rows were quarantined (limit {config.Quality.MaxQuarantineShare:P1}): " +
+                    string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
+                    $"; outputs kept unpublished in {run.Store.StagingDir(run.RunId)}");
+            }
+            run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
+        });
+    }
+
+    /// <summary>Reads a reference list (one entry per line, '#' comments), the configured file or the shipped one.</summary>
+    internal static List<string> ReferenceList(string? configured, string shipped)
+    {
+        var path = configured ?? Path.Combine(AppContext.BaseDirectory, "refdata", shipped);
+        if (!File.Exists(path))
+        {
+            throw PipelineException.Config($"reference list not found: {path}");
+        }
+        return File.ReadAllLines(path)
+            .Select(l => (l.Contains('#', StringComparison.Ordinal) ? l[..l.IndexOf('#', StringComparison.Ordinal)] : l).Trim().ToLowerInvariant())
+            .Where(l => l.Length > 0)
+            .Distinct()
+            .ToList();
+    }
+}

@@ -1,0 +1,280 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NUnit.Framework;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Stages.Events;
+
+/// <summary>
+/// Hand-built fixtures for each clickstream rule, run through the real CLI and read back with Parquet.Net.
+/// Expected values are worked out in comments.
+/// </summary>
+public class CleanClicksJobTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = TestPaths.NewTempDir("clicks");
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private sealed record Ev(string Id, string At, string? Anon, string Type, string? User = null, string? Url = null, string? Ref = null,
+        string? Ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", string? Ip = null, string? Order = null);
+
+    private string Write(string name, IEnumerable<Ev> events)
+    {
+        var sb = new StringBuilder();
+        foreach (var e in events)
+        {
+            var o = new Dictionary<string, string?>
+            {
+                ["event_id"] = e.Id, ["occurred_at"] = e.At, ["anonymous_id"] = e.Anon, ["user_id"] = e.User, ["event_type"] = e.Type,
+                ["page_url"] = e.Url ?? "https://shop.example.com/", ["referrer_url"] = e.Ref, ["user_agent"] = e.Ua, ["ip"] = e.Ip, ["order_id"] = e.Order,
+            };
+            sb.Append(JsonSerializer.Serialize(o.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value))).Append('\n');
+        }
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, sb.ToString());
+        return path;
+    }
+
+    private string Config(string extra = "")
+    {
+        var path = Path.Combine(_dir, "config.json");
+        File.WriteAllText(path, "{ \"now\": \"2024-06-01T00:00:00Z\", \"quality\": { \"max_quarantine_share\": 1 } " + extra + " }");
+        return path;
+    }
+
+    private sealed record Outputs(List<Dictionary<string, object?>> Events, List<Dictionary<string, object?>> Sessions,
+        List<Dictionary<string, object?>> Quarantine, JsonElement Stage, string Output);
+
+    private Outputs Clean(string input, string? config = null)
+    {
+        var output = Path.Combine(_dir, "out-" + Guid.NewGuid().ToString("N")[..6]);
+        var r = PipelineCli.Run("clean-clicks", "-i", input, "-o", output, "-c", config ?? Config());
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        var manifest = Directory.GetFiles(Path.Combine(output, "_runs")).Single();
+        return new Outputs(
+            ParquetTable.Read(Path.Combine(output, "clean", "events")),
+            ParquetTable.Read(Path.Combine(output, "sessions")),
+            ParquetTable.Read(Path.Combine(output, "quarantine", "events")),
+            JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("stages")[0].Clone(),
+            output);
+    }
+
+    private static Dictionary<string, object?> E(Outputs o, string id) => o.Events.Single(e => (string)e["event_id"]! == id);
+
+    [Test]
+    public void A_gap_of_exactly_30_minutes_stays_and_one_millisecond_more_splits()
+    {
+        var o = Clean(Write("gap.jsonl", [
+            new("g1", "2024-03-01T10:00:00Z", "a", "page_view"),
+            new("g2", "2024-03-01T10:30:00Z", "a", "page_view"),       // +30:00.000 → same session
+            new("g3", "2024-03-01T11:00:00.001Z", "a", "page_view"),   // +30:00.001 → new session
+        ]));
+        Assert.That(E(o, "g2")["session_id"], Is.EqualTo(E(o, "g1")["session_id"]));
+        Assert.That(E(o, "g3")["session_id"], Is.Not.EqualTo(E(o, "g1")["session_id"]));
+        Assert.That(o.Sessions, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void Sessions_are_not_cut_at_midnight_and_too_long_sessions_are_quarantined()
+    {
+        var events = new List<Ev>
+        {
+            new("m1", "2024-03-01T23:50:00Z", "night", "page_view"),
+            new("m2", "2024-03-02T00:10:00Z", "night", "page_view"), // 20 min later, next day: same session
+        };
+        // A stuck tab: a page view every 20 minutes for 4 days (> 72 h) → every one of its 289 events is quarantined.
+        var start = new DateTime(2024, 3, 10, 0, 0, 0, DateTimeKind.Utc);
+        for (var i = 0; i <= 4 * 72; i++)
+        {
+            events.Add(new($"s{i}", start.AddMinutes(20 * i).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), "stuck", "page_view"));
+        }
+        var o = Clean(Write("night.jsonl", events));
+        Assert.Multiple(() =>
+        {
+            Assert.That(E(o, "m2")["session_id"], Is.EqualTo(E(o, "m1")["session_id"]));
+            Assert.That(E(o, "m2")["event_date"], Is.EqualTo("2024-03-02"));
+            var s = o.Sessions.Single();
+            Assert.That(s["session_date"], Is.EqualTo("2024-03-01"));
+            Assert.That(s["duration_seconds"], Is.EqualTo(1200.0));
+            Assert.That(o.Quarantine.Count(q => (string)q["reason_code"]! == "session_too_long"), Is.EqualTo(289));
+            Assert.That(o.Stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(291));
+            Assert.That(o.Stage.GetProperty("rows_written").GetInt64(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void Identity_is_stitched_to_every_event_of_the_device_including_earlier_sessions()
+    {
+        var o = Clean(Write("stitch.jsonl", [
+            new("i1", "2024-03-01T09:00:00Z", "dev1", "page_view"),                  // session 1, anonymous
+            new("i2", "2024-03-01T12:00:00Z", "dev1", "page_view"),                  // session 2 starts anonymous
+            new("i3", "2024-03-01T12:05:00Z", "dev1", "login", User: "C7"),          // login mid-session
+            new("i4", "2024-03-01T12:06:00Z", "dev1", "product_view", User: "C7"),
+            new("i5", "2024-03-02T12:00:00Z", "dev1", "page_view"),                  // later session, logged out
+            new("i6", "2024-03-01T09:00:00Z", "dev2", "page_view"),                  // a device that never logs in
+            new("i7", "2024-03-03T09:00:00Z", "dev3", "login", User: "C1"),
+            new("i8", "2024-03-04T09:00:00Z", "dev3", "login", User: "C2"),          // the last user seen wins → C2
+        ]));
+        Assert.Multiple(() =>
+        {
+            foreach (var id in new[] { "i1", "i2", "i3", "i4", "i5" })
+            {
+                Assert.That(E(o, id)["customer_id"], Is.EqualTo("C7"), id);
+            }
+            Assert.That(E(o, "i6")["customer_id"], Is.Null);
+            Assert.That(E(o, "i7")["customer_id"], Is.EqualTo("C2"));
+            Assert.That(o.Sessions.Count(s => (string?)s["customer_id"] == "C7"), Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public void Engaged_time_uses_ping_buckets_when_there_are_pings_and_capped_gaps_otherwise()
+    {
+        var o = Clean(Write("engaged.jsonl", [
+            // With pings: view p1 has pings in buckets :00, :10, :20 (the :21 ping repeats bucket :20) → 5 + 10 × (3 − 1) = 25 s.
+            new("p1", "2024-03-01T10:00:00Z", "pinger", "page_view"),
+            new("p2", "2024-03-01T10:00:05Z", "pinger", "page_ping"),
+            new("p3", "2024-03-01T10:00:15Z", "pinger", "page_ping"),
+            new("p4", "2024-03-01T10:00:25Z", "pinger", "page_ping"),
+            new("p5", "2024-03-01T10:00:26Z", "pinger", "page_ping"),
+            new("p6", "2024-03-01T10:01:00Z", "pinger", "product_view"),   // no pings after it → 0
+            // Without pings: time to the next event, capped at 30 min; the last event 0.
+            new("n1", "2024-03-01T10:00:00Z", "nopings", "page_view"),     // 90 s
+            new("n2", "2024-03-01T10:01:30Z", "nopings", "product_view"),  // 29 min 59 s = 1799 s
+            new("n3", "2024-03-01T10:31:29Z", "nopings", "add_to_cart"),   // last → 0
+        ]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(E(o, "p1")["engaged_seconds"], Is.EqualTo(25.0));
+            Assert.That(E(o, "p2")["engaged_seconds"], Is.EqualTo(0.0));
+            Assert.That(E(o, "p6")["engaged_seconds"], Is.EqualTo(0.0));
+            Assert.That(E(o, "n1")["engaged_seconds"], Is.EqualTo(90.0));
+            Assert.That(E(o, "n2")["engaged_seconds"], Is.EqualTo(1799.0));
+            Assert.That(E(o, "n3")["engaged_seconds"], Is.EqualTo(0.0));
+            var pinger = o.Sessions.Single(s => (string)s["session_id"]! == (string)E(o, "p1")["session_id"]!);
+            Assert.That(pinger["engaged_seconds"], Is.EqualTo(25.0));
+            Assert.That(pinger["is_engaged"], Is.True);
+            Assert.That(pinger["is_bounce"], Is.False);
+        });
+    }
+
+    [Test]
+    public void Channels_follow_the_grouping_rules()
+    {
+        var i = 0;
+        Ev Landing(string anon, string url, string? referrer) => new($"c{++i}", "2024-03-01T10:00:00Z", anon, "page_view", Url: url, Ref: referrer);
+        const string shop = "https://shop.example.com/";
+        var o = Clean(Write("channels.jsonl", [
+            Landing("paid_search", shop + "?utm_source=google&utm_medium=cpc", "https://www.google.com/"),
+            Landing("paid_social", shop + "?utm_source=douyin&utm_medium=cpc", null),
+            Landing("email", shop + "?utm_source=newsletter&utm_medium=email&utm_campaign=may", null),
+            Landing("affiliate", shop + "?utm_source=partner&utm_medium=affiliate", null),
+            Landing("organic_social", shop, "https://www.xiaohongshu.com/explore/1"),
+            Landing("organic_search", shop, "https://www.baidu.com/s?wd=shoes"),
+            Landing("organic_search_tld", shop, "https://www.google.co.uk/"),
+            Landing("referral", shop, "https://blog.example.org/post"),
+            Landing("direct", shop, null),
+            Landing("internal", shop + "cart", "https://shop.example.com/"),   // own host → direct
+            Landing("other", shop + "?utm_source=tv&utm_medium=offline", null),
+        ]));
+        string Channel(string anon) => (string)o.Sessions.Single(s => (string)s["landing_page_path"]! != "" &&
+            o.Events.Any(e => e["session_id"]!.Equals(s["session_id"]) && (string)e["event_id"]! == $"c{Array.IndexOf(Anons, anon) + 1}"))["channel"]!;
+        Assert.Multiple(() =>
+        {
+            foreach (var anon in Anons)
+            {
+                var expected = anon switch { "organic_search_tld" => "organic_search", "internal" => "direct", _ => anon };
+                Assert.That(Channel(anon), Is.EqualTo(expected), anon);
+            }
+            Assert.That(o.Sessions.Count(s => (bool)s["is_natural"]!), Is.EqualTo(6), "organic search ×2, organic social, referral, direct ×2");
+            Assert.That(E(o, "c3")["utm_campaign"], Is.EqualTo("may"));
+            Assert.That(E(o, "c1")["page_path"], Is.EqualTo("/"), "utm parameters are not kept in page_path");
+        });
+    }
+
+    private static readonly string[] Anons =
+        ["paid_search", "paid_social", "email", "affiliate", "organic_social", "organic_search", "organic_search_tld", "referral", "direct", "internal", "other"];
+
+    [Test]
+    public void Bots_are_excluded_by_user_agent_and_by_event_rate_and_counted_by_rule()
+    {
+        var events = new List<Ev>
+        {
+            new("h1", "2024-03-01T10:00:00Z", "human", "page_view"),
+            new("u1", "2024-03-01T10:00:00Z", "crawler", "page_view", Ua: "Mozilla/5.0 (compatible; Baiduspider/2.0)"),
+            new("u2", "2024-03-01T10:00:10Z", "crawler", "page_view", Ua: "Mozilla/5.0 (compatible; Baiduspider/2.0)"),
+        };
+        // 61 events inside one calendar minute (10:05:00–10:05:30) from one id with a normal browser UA → all are rate bots.
+        for (var k = 0; k < 61; k++)
+        {
+            events.Add(new($"r{k}", new DateTime(2024, 3, 1, 10, 5, 0, DateTimeKind.Utc).AddMilliseconds(500 * k).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), "fast", "page_view"));
+        }
+        // 60 in one minute is still human (the rule is "more than 60").
+        for (var k = 0; k < 60; k++)
+        {
+            events.Add(new($"q{k}", new DateTime(2024, 3, 1, 11, 5, 0, DateTimeKind.Utc).AddMilliseconds(500 * k).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), "busy", "page_view"));
+        }
+        var o = Clean(Write("bots.jsonl", events));
+        var bots = o.Stage.GetProperty("bots_by_rule");
+        Assert.Multiple(() =>
+        {
+            Assert.That(bots.GetProperty("user_agent").GetInt64(), Is.EqualTo(2));
+            Assert.That(bots.GetProperty("event_rate").GetInt64(), Is.EqualTo(61));
+            Assert.That(o.Stage.GetProperty("bots").GetInt64(), Is.EqualTo(63));
+            Assert.That(o.Events, Has.Count.EqualTo(61));
+            Assert.That(o.Stage.GetProperty("balanced").GetBoolean(), Is.True);
+        });
+    }
+
+    [Test]
+    public void Out_of_order_input_and_duplicates_give_the_same_sessions_as_ordered_input()
+    {
+        Ev[] ordered =
+        [
+            new("o1", "2024-03-01T10:00:00Z", "x", "page_view"),
+            new("o2", "2024-03-01T10:10:00Z", "x", "product_view"),
+            new("o3", "2024-03-01T10:20:00+08:00", "x", "page_view"),   // = 02:20Z: earlier, a session of its own
+            new("o4", "2024-03-01T10:15:00Z", "x", "add_to_cart", Order: null),
+        ];
+        var a = Clean(Write("ordered.jsonl", ordered));
+        var shuffled = new[] { ordered[3], ordered[1], ordered[3], ordered[0], ordered[2], ordered[1] };  // o4 and o2 twice
+        var b = Clean(Write("shuffled.jsonl", shuffled));
+        static string Key(Dictionary<string, object?> e) => $"{e["event_id"]}|{e["session_id"]}|{e["session_event_seq"]}";
+        Assert.Multiple(() =>
+        {
+            Assert.That(b.Events.Select(Key), Is.EquivalentTo(a.Events.Select(Key)));
+            Assert.That(b.Stage.GetProperty("duplicates").GetInt64(), Is.EqualTo(2));
+            Assert.That(a.Sessions, Has.Count.EqualTo(2));
+            Assert.That(E(a, "o4")["session_event_seq"], Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public void No_personal_data_reaches_any_output_column()
+    {
+        var o = Clean(Write("pii.jsonl", [
+            new("p1", "2024-03-01T10:00:00Z", "cookie-7f3a9c", "page_view", Ip: "203.0.113.77", Ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148",
+                Url: "https://shop.example.com/search?q=jane.doe@mail.example"),
+            new("p2", "2024-03-01T10:01:00Z", "cookie-7f3a9c", "search", Ip: "203.0.113.77", User: "C9"),
+            new("p3", "not a time", "cookie-7f3a9c", "page_view", Ip: "203.0.113.77", Ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"), // quarantined: raw kept, identifiers redacted
+        ]), Config(", \"events\": { \"ip\": \"network_key\" }"));
+        string[] secrets = ["cookie-7f3a9c", "203.0.113.77", "iPhone OS 17_0", "jane.doe@mail.example"];
+        var everything = o.Events.Concat(o.Sessions).Concat(o.Quarantine).SelectMany(r => r.Values).OfType<string>().ToList();
+        Assert.Multiple(() =>
+        {
+            foreach (var s in secrets)
+            {
+                Assert.That(everything.Where(v => v.Contains(s, StringComparison.OrdinalIgnoreCase)), Is.Empty, s);
+            }
+            Assert.That(E(o, "p1")["anonymous_key"], Has.Length.EqualTo(64));
+            Assert.That(E(o, "p1")["network_key"], Is.EqualTo(E(o, "p2")["network_key"]).And.Not.Null);
+            Assert.That(E(o, "p1")["device_type"], Is.EqualTo("mobile"));
+            Assert.That(o.Quarantine.Single()["raw"], Does.Contain("<anonymous_id redacted>").And.Contains("<user_agent redacted>").And.Contains("<ip redacted>"));
+        });
+    }
+}
