@@ -61,6 +61,10 @@ public static class CliApp
         root.Options.Add(QuietOption);
         root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
         root.Subcommands.Add(CleanClicksCommand(stdout, stderr));
+        root.Subcommands.Add(AnalyticsCommand("features", "Build customers/features (one row per customer) for a snapshot date from clean orders and sessions.", stdout, stderr,
+            (run, input) => Stages.Customers.FeaturesJob.Run(run, input), Stages.Customers.FeaturesJob.Table));
+        root.Subcommands.Add(AnalyticsCommand("rfm", "Score customers R, F, M 1-5 by quintile and name their segments (rfm/scores, rfm/segments, rfm/cut_points).", stdout, stderr,
+            (run, input) => Stages.Customers.RfmJob.Run(run, input), Stages.Customers.RfmJob.ScoresTable, Stages.Customers.RfmJob.SegmentsTable, Stages.Customers.RfmJob.CutPointsTable));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
@@ -142,6 +146,37 @@ public static class CliApp
             stdout.WriteLine($"sessions:          {run.PublishedPath(Stages.Events.CleanClicksJob.SessionsTable)}");
             stdout.WriteLine($"quarantined rows:  {run.PublishedPath(Stages.Events.CleanClicksJob.QuarantineTable)}");
             stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+        }));
+        return cmd;
+    }
+
+    // ---- features, rfm, segment, ltv ------------------------------------------------------------------------------
+
+    internal static Command AnalyticsCommand(string name, string description, TextWriter stdout, TextWriter stderr,
+        Action<JobRun, string?> job, params string[] tables)
+    {
+        var output = OutputOption();
+        var input = new Option<string?>("--input", "-i") { Description = "Directory holding clean/orders and sessions (default: the output directory)." };
+        var asOf = new Option<string?>("--as-of") { Description = "Snapshot date YYYY-MM-DD, inclusive (default: the date of the last order)." };
+        var unit = new Option<string?>("--time-unit") { Description = "day | week (analytics.time_unit)." };
+        unit.AcceptOnlyFromAmong("day", "week");
+        var cmd = new Command(name, description) { output, input, asOf, unit };
+        cmd.SetAction(pr => Execute(pr, stderr, name, config => config with
+        {
+            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+            Analytics = config.Analytics with
+            {
+                AsOf = pr.GetValue(asOf) ?? config.Analytics.AsOf,
+                TimeUnit = pr.GetValue(unit) ?? config.Analytics.TimeUnit,
+            },
+        }, run =>
+        {
+            job(run, pr.GetValue(input) is { } i ? Path.GetFullPath(i) : null);
+            foreach (var t in tables)
+            {
+                stdout.WriteLine($"{t + ":",-22}{run.PublishedPath(t)}");
+            }
+            stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
         }));
         return cmd;
     }

@@ -138,6 +138,7 @@ public static partial class ConfigLoader
         }
         ValidateOrders(c.Orders, errors);
         ValidateEvents(c.Events, errors);
+        ValidateAnalytics(c.Analytics, errors);
         return errors;
     }
 
@@ -183,6 +184,43 @@ public static partial class ConfigLoader
             }
             ValidateMapping("orders.fx.columns", fx.Columns, CanonicalColumns.Fx, errors);
         }
+    }
+
+    private static void ValidateAnalytics(AnalyticsConfig a, List<string> errors)
+    {
+        if (a.AsOf is not null && !DateOnly.TryParseExact(a.AsOf, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            errors.Add($"analytics.as_of: '{a.AsOf}' is not a date YYYY-MM-DD");
+        }
+        if (a.TimeUnit is not ("day" or "week")) errors.Add($"analytics.time_unit: '{a.TimeUnit}' is not one of day, week");
+        if (a.BehaviourWindowDays <= 0) errors.Add("analytics.behaviour_window_days: must be positive");
+        if (a.Rfm.Monetary is not ("total" or "mean")) errors.Add($"analytics.rfm.monetary: '{a.Rfm.Monetary}' is not one of total, mean");
+        foreach (var (name, cuts) in new[] { ("recency", a.Rfm.RecencyCutPoints), ("frequency", a.Rfm.FrequencyCutPoints), ("monetary", a.Rfm.MonetaryCutPoints) })
+        {
+            if (cuts is not null && (cuts.Count != 4 || cuts.Zip(cuts.Skip(1)).Any(p => p.Second < p.First)))
+            {
+                errors.Add($"analytics.rfm.{name}_cut_points: give 4 ascending values");
+            }
+        }
+        var s = a.Segments;
+        if (s.K is { } k && k < 2) errors.Add("analytics.segments.k: must be at least 2");
+        if (s.KMin < 2 || s.KMax < s.KMin) errors.Add("analytics.segments.k_min/k_max: need 2 <= k_min <= k_max");
+        if (s.Criterion is not ("silhouette" or "davies_bouldin")) errors.Add($"analytics.segments.criterion: '{s.Criterion}' is not one of silhouette, davies_bouldin");
+        if (s.Features.Count == 0) errors.Add("analytics.segments.features: give at least one feature");
+        foreach (var f in s.LogFeatures.Where(f => !s.Features.Contains(f)))
+        {
+            errors.Add($"analytics.segments.log_features: '{f}' is not in analytics.segments.features");
+        }
+        foreach (var f in s.Features.Where(f => !FeatureColumns.Numeric.Contains(f)))
+        {
+            errors.Add($"analytics.segments.features: '{f}' is not a numeric column of customers/features ({string.Join(", ", FeatureColumns.Numeric)})");
+        }
+        if (s.SampleSize < 100) errors.Add("analytics.segments.sample_size: must be at least 100");
+        if (s.Restarts < 1) errors.Add("analytics.segments.restarts: must be at least 1");
+        if (a.Ltv.HorizonsDays.Count == 0 || a.Ltv.HorizonsDays.Any(h => h <= 0)) errors.Add("analytics.ltv.horizons_days: give positive numbers of days");
+        if (a.Ltv.DiscountRatePerPeriod is < 0 or >= 1) errors.Add("analytics.ltv.discount_rate_per_period: must be in [0, 1)");
+        if (a.Ltv.HoldoutDays <= 0) errors.Add("analytics.ltv.holdout_days: must be positive");
+        if (a.Ltv.Penalizer < 0) errors.Add("analytics.ltv.penalizer: must be 0 or positive");
     }
 
     private static void ValidateEvents(EventsConfig e, List<string> errors)

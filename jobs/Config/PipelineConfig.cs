@@ -27,6 +27,7 @@ public sealed record PipelineConfig
     public PrivacyConfig Privacy { get; init; } = new();
     public OrdersConfig Orders { get; init; } = new();
     public EventsConfig Events { get; init; } = new();
+    public AnalyticsConfig Analytics { get; init; } = new();
 }
 
 /// <summary>Which engine runs the relational stages, and its resource limits.</summary>
@@ -180,6 +181,79 @@ public sealed record EventsConfig
     public string Ip { get; init; } = "drop";
 }
 
+/// <summary>Customer analytics: features, RFM, k-means segments, LTV.</summary>
+public sealed record AnalyticsConfig
+{
+    /// <summary>Snapshot date YYYY-MM-DD, inclusive. Default: the date of the last order seen.</summary>
+    public string? AsOf { get; init; }
+
+    /// <summary><c>day</c> or <c>week</c> (weeks = days / 7, fractional): the unit of frequency/recency/T and of LTV horizons.</summary>
+    public string TimeUnit { get; init; } = "day";
+
+    /// <summary>Behaviour features use sessions of the trailing this-many days up to as_of. Default 90.</summary>
+    public int BehaviourWindowDays { get; init; } = 90;
+
+    public RfmConfig Rfm { get; init; } = new();
+    public SegmentsConfig Segments { get; init; } = new();
+    public LtvConfig Ltv { get; init; } = new();
+}
+
+/// <summary>RFM scoring.</summary>
+public sealed record RfmConfig
+{
+    /// <summary><c>total</c> (default) or <c>mean</c> net revenue per purchase as M.</summary>
+    public string Monetary { get; init; } = "total";
+
+    /// <summary>Fixed cut points (4 ascending values each) instead of quintiles; null = quintiles of this snapshot.</summary>
+    public IReadOnlyList<double>? RecencyCutPoints { get; init; }
+    public IReadOnlyList<double>? FrequencyCutPoints { get; init; }
+    public IReadOnlyList<double>? MonetaryCutPoints { get; init; }
+}
+
+/// <summary>k-means behavioural segments.</summary>
+public sealed record SegmentsConfig
+{
+    /// <summary>Fixed k; null = choose in [k_min, k_max] by <see cref="Criterion"/>.</summary>
+    public int? K { get; init; }
+    public int KMin { get; init; } = 2;
+    public int KMax { get; init; } = 8;
+
+    /// <summary><c>silhouette</c> (default, higher is better) or <c>davies_bouldin</c> (lower is better), on a bounded sample.</summary>
+    public string Criterion { get; init; } = "silhouette";
+
+    /// <summary>Feature columns of customers/features used for clustering.</summary>
+    public IReadOnlyList<string> Features { get; init; } =
+        ["recency_days", "orders", "net_revenue", "avg_order_value", "tenure_days", "sessions", "engaged_seconds_avg", "natural_traffic_share"];
+
+    /// <summary>Heavy-tailed features log-transformed (sign·log1p|x|) before standardising.</summary>
+    public IReadOnlyList<string> LogFeatures { get; init; } = ["orders", "net_revenue", "avg_order_value", "sessions", "engaged_seconds_avg"];
+
+    public int Seed { get; init; } = 42;
+    public int SampleSize { get; init; } = 10_000;
+
+    /// <summary>k-means runs per k, best inertia kept (like scikit-learn's n_init). Default 4.</summary>
+    public int Restarts { get; init; } = 4;
+}
+
+/// <summary>BG/NBD + Gamma-Gamma lifetime value.</summary>
+public sealed record LtvConfig
+{
+    /// <summary>Prediction horizons in days (converted to the time unit): expected_purchases_&lt;h&gt;d and clv_&lt;h&gt;d columns.</summary>
+    public IReadOnlyList<int> HorizonsDays { get; init; } = [90, 365];
+
+    /// <summary>Discount rate per period of the time unit (0.01 = 1% per day or per week). Default 0.</summary>
+    public double DiscountRatePerPeriod { get; init; }
+
+    /// <summary>Backtest holdout length in days; calibration ends at as_of minus this. Default 90.</summary>
+    public int HoldoutDays { get; init; } = 90;
+
+    /// <summary>L2 penalizer on the BG/NBD parameters (lifetimes' penalizer_coef). Default 0.</summary>
+    public double Penalizer { get; init; }
+
+    /// <summary>|Pearson correlation| of frequency and monetary value above which the manifest warns (Gamma-Gamma assumes independence).</summary>
+    public double CorrelationWarning { get; init; } = 0.3;
+}
+
 /// <summary>The canonical column sets of each input, in the order the README documents them.</summary>
 public static class CanonicalColumns
 {
@@ -200,4 +274,15 @@ public static class CanonicalColumns
 
     public static readonly IReadOnlyList<string> EventTypes =
         ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login"];
+}
+
+/// <summary>The numeric columns of customers/features (what segments may cluster on).</summary>
+public static class FeatureColumns
+{
+    public static readonly IReadOnlyList<string> Numeric =
+    [
+        "orders", "net_revenue", "avg_order_value", "recency_days", "tenure_days", "refund_rate", "discount_share",
+        "sessions", "engaged_seconds_avg", "product_views", "add_to_carts", "cart_add_rate", "session_conversion_rate",
+        "natural_traffic_share", "days_since_last_session", "mobile_share", "frequency", "recency", "T", "monetary_value",
+    ];
 }

@@ -33,6 +33,9 @@ public interface IEngine : IDisposable
     /// <summary>Runs a query and returns its rows. For small results (counts, summaries) only.</summary>
     IReadOnlyList<object?[]> Query(string sql);
 
+    /// <summary>Streams a query's rows to a callback (for model inputs: no boxing of whole tables).</summary>
+    void ForEachRow(string sql, Action<System.Data.IDataRecord> onRow);
+
     /// <summary>Writes a query's rows as zstd Parquet under <paramref name="directory"/>, Hive-partitioned by the given columns; returns rows written.</summary>
     long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy);
 

@@ -49,6 +49,9 @@ public interface ISqlDialect
     /// <summary>Microseconds since the Unix epoch of a timestamp, as a BIGINT.</summary>
     string EpochMicros(string timestampExpr);
 
+    /// <summary>Whole days from <paramref name="startDate"/> to <paramref name="endDate"/> (positive when end is later).</summary>
+    string DaysBetween(string startDate, string endDate);
+
     /// <summary>Replaces every match of the pattern.</summary>
     string RegexReplaceAll(string expr, string pattern, string replacement);
 

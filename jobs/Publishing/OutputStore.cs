@@ -66,11 +66,18 @@ public sealed class OutputStore
         return notes;
     }
 
-    /// <summary>Publishes the staged tables of a run (paths relative to the output root, e.g. "clean/orders").</summary>
-    public void Publish(string runId, IReadOnlyList<string> tables)
+    /// <summary>Publishes the staged tables of a run (paths relative to the output root, e.g. "clean/orders"), each replaced whole.</summary>
+    public void Publish(string runId, IReadOnlyList<string> tables) => Publish(runId, tables.Select(t => (t, true)).ToList());
+
+    /// <summary>
+    /// Publishes staged tables. <c>ReplaceTable</c> true: the table becomes exactly the staged partitions (old ones
+    /// not staged are removed). False: only the staged partitions are replaced, others are kept (history tables
+    /// partitioned by <c>as_of</c>).
+    /// </summary>
+    public void Publish(string runId, IReadOnlyList<(string Table, bool ReplaceTable)> tables)
     {
         var staging = StagingDir(runId);
-        var journal = new Journal(runId, tables.Select(t => new JournalTable(t, Units(Path.Combine(staging, t)))).ToList());
+        var journal = new Journal(runId, tables.Select(t => new JournalTable(t.Table, Units(Path.Combine(staging, t.Table)), t.ReplaceTable)).ToList());
         WriteAtomically(Path.Combine(staging, JournalName), JsonSerializer.Serialize(journal));
         RollForward(runId);
     }
@@ -113,7 +120,7 @@ public sealed class OutputStore
             var keep = new HashSet<string>(table.Units, StringComparer.Ordinal);
             foreach (var old in Directory.EnumerateFileSystemEntries(live).Select(Path.GetFileName).ToList())
             {
-                if (old is not null && old != "_SUCCESS" && !keep.Contains(old))
+                if (table.ReplaceTable && old is not null && old != "_SUCCESS" && !keep.Contains(old))
                 {
                     MoveReplacing(Path.Combine(live, old), Path.Combine(trash, table.Table, old));
                 }
@@ -169,5 +176,5 @@ public sealed class OutputStore
 
     private sealed record Journal(string RunId, List<JournalTable> Tables);
 
-    private sealed record JournalTable(string Table, List<string> Units);
+    private sealed record JournalTable(string Table, List<string> Units, bool ReplaceTable = true);
 }

@@ -127,7 +127,10 @@ public sealed class JobRun : IDisposable
     public const string CrashVariable = "PIPELINE_TEST_CRASH_AT";
 
     /// <summary>Publishes staged tables and records them in the manifest.</summary>
-    public void Publish(IReadOnlyList<(string Table, long Rows)> tables)
+    public void Publish(IReadOnlyList<(string Table, long Rows)> tables) => Publish(tables, replaceTables: true);
+
+    /// <summary>Publishes staged tables; <paramref name="replaceTables"/> false keeps partitions this run did not write (as_of history).</summary>
+    public void Publish(IReadOnlyList<(string Table, long Rows)> tables, bool replaceTables)
     {
         var crashAt = Environment.GetEnvironmentVariable(CrashVariable);
         if (crashAt == "before-publish")
@@ -138,7 +141,7 @@ public sealed class JobRun : IDisposable
         var store = hook is null ? Store : new OutputStore(Store.Root) { OnPartitionMoved = hook };
         var partitions = tables.ToDictionary(t => t.Table, t => Directory.Exists(StagingPath(t.Table))
             ? Directory.GetDirectories(StagingPath(t.Table)).Length : 0);
-        store.Publish(RunId, tables.Select(t => t.Table).ToList());
+        store.Publish(RunId, tables.Select(t => (t.Table, replaceTables)).ToList());
         foreach (var (table, rows) in tables)
         {
             Manifest.Outputs.Add(new ManifestOutput(table, PublishedPath(table), rows, partitions[table]));

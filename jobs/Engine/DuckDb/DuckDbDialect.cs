@@ -53,6 +53,8 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string EpochMicros(string timestampExpr) => $"epoch_us({timestampExpr})";
 
+    public string DaysBetween(string startDate, string endDate) => $"date_diff('day', {startDate}, {endDate})";
+
     public string RegexReplaceAll(string expr, string pattern, string replacement) =>
         $"regexp_replace({expr}, {Str(pattern)}, {Str(replacement)}, 'g')";
 

@@ -73,6 +73,21 @@ public sealed class DuckDbEngine : IEngine
         });
     }
 
+    public void ForEachRow(string sql, Action<System.Data.IDataRecord> onRow)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        Run(() =>
+        {
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                onRow(reader);
+            }
+            return 0;
+        });
+    }
+
     public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy)
     {
         Directory.CreateDirectory(directory);

@@ -214,7 +214,7 @@ public static class OrdersSql
             valued AS (
               SELECT amounts.*,
                      CASE WHEN status = 'cancelled' THEN 0 ELSE (gross_amount - refunded_amount) * fx_rate END AS net_base,
-                     status <> 'cancelled' AND gross_amount > 0 AS is_purchase
+                     status <> 'cancelled' AND NOT (sales_amount = 0 AND returns_amount > 0) AS is_purchase
               FROM amounts
             )
             SELECT order_id,

@@ -1,0 +1,114 @@
+using System.Text.Json.Serialization;
+using Pipeline.Models.Rfm;
+using Pipeline.Runs;
+
+namespace Pipeline.Stages.Customers;
+
+/// <summary>
+/// <c>pipeline rfm</c>: customers/features → <c>rfm/scores</c> (one row per customer), <c>rfm/segments</c> (one row
+/// per named segment) and <c>rfm/cut_points</c> (one row per dimension × boundary), all partitioned by as_of.
+/// R = recency_days, F = orders (purchases), M = net revenue (total, or mean per purchase).
+/// </summary>
+public static class RfmJob
+{
+    public const string ScoresTable = "rfm/scores";
+    public const string SegmentsTable = "rfm/segments";
+    public const string CutPointsTable = "rfm/cut_points";
+
+    public static StageReport Run(JobRun run, string? inputRoot)
+    {
+        return run.Stage("rfm", report =>
+        {
+            var a = AnalyticsRun.Create(run, inputRoot);
+            var customers = new List<RfmCustomer>();
+            run.Engine.ForEachRow($"SELECT customer_id, recency_days, orders, net_revenue FROM {a.FeaturesRelation} ORDER BY customer_id ASC NULLS LAST",
+                r => customers.Add(new RfmCustomer(r.GetString(0), Convert.ToDouble(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
+                    Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), r.GetDouble(3))));
+            var c = run.Config.Analytics.Rfm;
+            var result = RfmScorer.Score(customers, new RfmOptions
+            {
+                Monetary = c.Monetary == "mean" ? MonetaryBasis.MeanPerPurchase : MonetaryBasis.Total,
+                RecencyCutPoints = c.RecencyCutPoints,
+                FrequencyCutPoints = c.FrequencyCutPoints,
+                MonetaryCutPoints = c.MonetaryCutPoints,
+            });
+            var byId = customers.ToDictionary(x => x.CustomerId, StringComparer.Ordinal);
+            var scores = result.Scores.Select(s => new ScoreRow
+            {
+                CustomerId = s.CustomerId,
+                RecencyDays = byId[s.CustomerId].RecencyDays,
+                Frequency = byId[s.CustomerId].Frequency,
+                Monetary = s.MonetaryValue,
+                RScore = s.R,
+                FScore = s.F,
+                MScore = s.M,
+                RfmCell = s.Cell,
+                Segment = s.SegmentName,
+            }).ToList();
+            var segments = result.Summary.Select(s => new SegmentRow
+            {
+                Segment = s.SegmentName,
+                Customers = s.Customers,
+                CustomerShare = s.CustomerShare,
+                Revenue = s.Revenue,
+                RevenueShare = s.RevenueShare,
+                MeanR = s.MeanR,
+                MeanF = s.MeanF,
+                MeanM = s.MeanM,
+            }).ToList();
+            var cuts = new List<CutPointRow>();
+            if (result.CutPoints is { } cp)
+            {
+                foreach (var (dimension, values) in new[] { ("recency", cp.Recency), ("frequency", cp.Frequency), ("monetary", cp.Monetary) })
+                {
+                    cuts.AddRange(values.Select((v, i) => new CutPointRow { Dimension = dimension, Boundary = i + 1, Value = v, IsOverride = IsOverride(c, dimension) }));
+                }
+            }
+            report.RowsRead = customers.Count;
+            report.RowsWritten = a.Write(ScoresTable, scores);
+            a.Write(SegmentsTable, segments);
+            a.Write(CutPointsTable, cuts);
+            run.Publish([(ScoresTable, scores.Count), (SegmentsTable, segments.Count), (CutPointsTable, cuts.Count)], replaceTables: false);
+        });
+    }
+
+    private static bool IsOverride(Config.RfmConfig c, string dimension) => dimension switch
+    {
+        "recency" => c.RecencyCutPoints is not null,
+        "frequency" => c.FrequencyCutPoints is not null,
+        _ => c.MonetaryCutPoints is not null,
+    };
+
+    internal sealed class ScoreRow
+    {
+        [JsonPropertyName("customer_id")] public string CustomerId { get; set; } = "";
+        [JsonPropertyName("recency_days")] public double RecencyDays { get; set; }
+        [JsonPropertyName("frequency")] public int Frequency { get; set; }
+        [JsonPropertyName("monetary")] public double Monetary { get; set; }
+        [JsonPropertyName("r_score")] public int RScore { get; set; }
+        [JsonPropertyName("f_score")] public int FScore { get; set; }
+        [JsonPropertyName("m_score")] public int MScore { get; set; }
+        [JsonPropertyName("rfm_cell")] public string RfmCell { get; set; } = "";
+        [JsonPropertyName("segment")] public string Segment { get; set; } = "";
+    }
+
+    internal sealed class SegmentRow
+    {
+        [JsonPropertyName("segment")] public string Segment { get; set; } = "";
+        [JsonPropertyName("customers")] public int Customers { get; set; }
+        [JsonPropertyName("customer_share")] public double CustomerShare { get; set; }
+        [JsonPropertyName("revenue")] public double Revenue { get; set; }
+        [JsonPropertyName("revenue_share")] public double RevenueShare { get; set; }
+        [JsonPropertyName("mean_r")] public double? MeanR { get; set; }
+        [JsonPropertyName("mean_f")] public double? MeanF { get; set; }
+        [JsonPropertyName("mean_m")] public double? MeanM { get; set; }
+    }
+
+    internal sealed class CutPointRow
+    {
+        [JsonPropertyName("dimension")] public string Dimension { get; set; } = "";
+        [JsonPropertyName("boundary")] public int Boundary { get; set; }
+        [JsonPropertyName("value")] public double Value { get; set; }
+        [JsonPropertyName("is_override")] public bool IsOverride { get; set; }
+    }
+}
