@@ -65,6 +65,9 @@ public static class CliApp
             (run, input) => Stages.Customers.FeaturesJob.Run(run, input), Stages.Customers.FeaturesJob.Table));
         root.Subcommands.Add(AnalyticsCommand("rfm", "Score customers R, F, M 1-5 by quintile and name their segments (rfm/scores, rfm/segments, rfm/cut_points).", stdout, stderr,
             (run, input) => Stages.Customers.RfmJob.Run(run, input), Stages.Customers.RfmJob.ScoresTable, Stages.Customers.RfmJob.SegmentsTable, Stages.Customers.RfmJob.CutPointsTable));
+        root.Subcommands.Add(AnalyticsCommand("segment", "Cluster customers with ML.NET k-means into labelled behavioural segments (segments/assignments, profiles, k_selection, model, migration).", stdout, stderr,
+            (run, input) => Stages.Customers.SegmentJob.Run(run, input), Stages.Customers.SegmentJob.AssignmentsTable, Stages.Customers.SegmentJob.ProfilesTable,
+            Stages.Customers.SegmentJob.KSelectionTable, Stages.Customers.SegmentJob.ModelTable, Stages.Customers.SegmentJob.MigrationTable));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
