@@ -21,9 +21,17 @@ internal sealed class BgNbdLikelihood
     private readonly int[] _groupX;
     private readonly double[] _groupWeight;
     private readonly int[] _rowGroup;
-    private readonly double[] _rowTx;
-    private readonly double[] _rowT;
+    private readonly int[] _rowTx;  // index into _times
+    private readonly int[] _rowT;   // index into _times
     private readonly double[] _rowWeight;
+    private readonly double[] _times; // distinct t_x and T values, ascending
+
+    /// <summary>Row key: x, then the ranks of t_x and T among the distinct time values (so sorting keys sorts by value).</summary>
+    private readonly record struct RowKey(int X, int Tx, int T, double Weight) : IComparable<RowKey>
+    {
+        public int CompareTo(RowKey other) =>
+            X != other.X ? X.CompareTo(other.X) : Tx != other.Tx ? Tx.CompareTo(other.Tx) : T.CompareTo(other.T);
+    }
 
     public BgNbdLikelihood(int[] x, double[] tx, double[] t, double[]? weights)
     {
@@ -32,44 +40,131 @@ internal sealed class BgNbdLikelihood
         {
             throw new ArgumentException("frequency, recency, T (and weights) must have the same length.");
         }
-        var counts = new Dictionary<(int X, double Tx, double T), double>();
+
+        // Distinct time values: real data are recorded in whole days, so there are few of them and ln(α + time) can be
+        // computed once per value per evaluation instead of twice per row.
+        var timeIndex = new Dictionary<double, int>();
+        var txIdx = new int[n];
+        var tIdx = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            txIdx[i] = IndexOf(timeIndex, tx[i]);
+            tIdx[i] = IndexOf(timeIndex, t[i]);
+        }
+        var times = new double[timeIndex.Count];
+        foreach (var (value, index) in timeIndex)
+        {
+            times[index] = value;
+        }
+        var order = new int[times.Length];
+        for (int k = 0; k < order.Length; k++)
+        {
+            order[k] = k;
+        }
+        Array.Sort((double[])times.Clone(), order);
+        var rank = new int[times.Length];
+        for (int k = 0; k < order.Length; k++)
+        {
+            rank[order[k]] = k;
+        }
+        _times = new double[times.Length];
+        for (int k = 0; k < times.Length; k++)
+        {
+            _times[rank[k]] = times[k];
+        }
+
         double sumT = 0, total = 0;
         for (int i = 0; i < n; i++)
         {
             double w = weights?[i] ?? 1.0;
-            var key = (x[i], tx[i], t[i]);
-            counts[key] = counts.GetValueOrDefault(key) + w;
             sumT += w * t[i];
             total += w;
         }
-        var keys = counts.Keys.ToArray();
-        Array.Sort(keys, (p, q) => p.X != q.X ? p.X.CompareTo(q.X) : p.Tx != q.Tx ? p.Tx.CompareTo(q.Tx) : p.T.CompareTo(q.T));
 
+        int maxX = 0;
+        foreach (int v in x)
+        {
+            maxX = Math.Max(maxX, v);
+        }
         var groupX = new List<int>();
         var groupW = new List<double>();
-        _rowGroup = new int[keys.Length];
-        _rowTx = new double[keys.Length];
-        _rowT = new double[keys.Length];
-        _rowWeight = new double[keys.Length];
-        for (int i = 0; i < keys.Length; i++)
+        var rowGroup = new List<int>();
+        var rowTx = new List<int>();
+        var rowT = new List<int>();
+        var rowW = new List<double>();
+        void AddRow(int xi, int txr, int tr, double w, bool isNew)
         {
-            var k = keys[i];
-            if (groupX.Count == 0 || groupX[^1] != k.X)
+            if (isNew)
             {
-                groupX.Add(k.X);
-                groupW.Add(0);
+                if (groupX.Count == 0 || groupX[^1] != xi)
+                {
+                    groupX.Add(xi);
+                    groupW.Add(0);
+                }
+                rowGroup.Add(groupX.Count - 1);
+                rowTx.Add(txr);
+                rowT.Add(tr);
+                rowW.Add(0);
             }
-            double w = counts[k];
+            rowW[^1] += w;
             groupW[^1] += w;
-            _rowGroup[i] = groupX.Count - 1;
-            _rowTx[i] = k.Tx;
-            _rowT[i] = k.T;
-            _rowWeight[i] = w;
         }
+
+        if (maxX < 1 << 20 && times.Length <= 1 << 22)
+        {
+            // Fast path: pack (x, rank t_x, rank T) into one ulong so a primitive sort groups identical rows.
+            var packed = new ulong[n];
+            for (int i = 0; i < n; i++)
+            {
+                packed[i] = ((ulong)(uint)x[i] << 44) | ((ulong)(uint)rank[txIdx[i]] << 22) | (uint)rank[tIdx[i]];
+            }
+            double[]? w = weights is null ? null : (double[])weights.Clone();
+            if (w is null)
+            {
+                Array.Sort(packed);
+            }
+            else
+            {
+                Array.Sort(packed, w);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                ulong k = packed[i];
+                AddRow((int)(k >> 44), (int)((k >> 22) & 0x3F_FFFF), (int)(k & 0x3F_FFFF), w?[i] ?? 1.0, i == 0 || k != packed[i - 1]);
+            }
+        }
+        else
+        {
+            var keys = new RowKey[n];
+            for (int i = 0; i < n; i++)
+            {
+                keys[i] = new RowKey(x[i], rank[txIdx[i]], rank[tIdx[i]], weights?[i] ?? 1.0);
+            }
+            Array.Sort(keys);
+            for (int i = 0; i < n; i++)
+            {
+                var k = keys[i];
+                AddRow(k.X, k.Tx, k.T, k.Weight, i == 0 || k.CompareTo(keys[i - 1]) != 0);
+            }
+        }
+        _rowGroup = [.. rowGroup];
+        _rowTx = [.. rowTx];
+        _rowT = [.. rowT];
+        _rowWeight = [.. rowW];
         _groupX = [.. groupX];
         _groupWeight = [.. groupW];
         TotalWeight = total;
         MeanT = total > 0 ? sumT / total : 0;
+    }
+
+    private static int IndexOf(Dictionary<double, int> index, double value)
+    {
+        if (!index.TryGetValue(value, out int k))
+        {
+            k = index.Count;
+            index.Add(value, k);
+        }
+        return k;
     }
 
     public double TotalWeight { get; }
@@ -148,16 +243,25 @@ internal sealed class BgNbdLikelihood
             c4[g] = lnA - Math.Log(b + x - 1);
         }
 
+        var logAt = new double[_times.Length];
+        var invAt = new double[_times.Length];
+        for (int k = 0; k < _times.Length; k++)
+        {
+            double v = alpha + _times[k];
+            logAt[k] = Math.Log(v);
+            invAt[k] = 1.0 / v;
+        }
+
         int rows = _rowT.Length;
         int chunks = (rows + ChunkSize - 1) / ChunkSize;
         var partial = new double[chunks * 5];
         if (chunks > 1)
         {
-            Parallel.For(0, chunks, k => RowChunk(k, r, alpha, a, c4, invBx, partial));
+            Parallel.For(0, chunks, k => RowChunk(k, r, a, c4, invBx, logAt, invAt, partial));
         }
         else if (chunks == 1)
         {
-            RowChunk(0, r, alpha, a, c4, invBx, partial);
+            RowChunk(0, r, a, c4, invBx, logAt, invAt, partial);
         }
         for (int k = 0; k < chunks; k++)
         {
@@ -174,7 +278,7 @@ internal sealed class BgNbdLikelihood
         return ll;
     }
 
-    private void RowChunk(int chunk, double r, double alpha, double a, double[] c4, double[] invBx, double[] partial)
+    private void RowChunk(int chunk, double r, double a, double[] c4, double[] invBx, double[] logAt, double[] invAt, double[] partial)
     {
         int start = chunk * ChunkSize;
         int end = Math.Min(start + ChunkSize, _rowT.Length);
@@ -185,18 +289,18 @@ internal sealed class BgNbdLikelihood
             int x = _groupX[g];
             double w = _rowWeight[i];
             double rx = r + x;
-            double aT = alpha + _rowT[i];
-            double la3 = Math.Log(aT);
+            int ti = _rowT[i];
+            double la3 = logAt[ti];
             double a3 = -rx * la3;
             if (x == 0)
             {
                 ll += w * a3;
                 dr -= w * la3;
-                dAlpha -= w * rx / aT;
+                dAlpha -= w * rx * invAt[ti];
                 continue;
             }
-            double aTx = alpha + _rowTx[i];
-            double la4 = Math.Log(aTx);
+            int txi = _rowTx[i];
+            double la4 = logAt[txi];
             double a4 = c4[g] - rx * la4;
             double lse, w3, w4;
             if (a3 >= a4)
@@ -215,7 +319,7 @@ internal sealed class BgNbdLikelihood
             }
             ll += w * lse;
             dr -= w * (w3 * la3 + w4 * la4);
-            dAlpha -= w * rx * (w3 / aT + w4 / aTx);
+            dAlpha -= w * rx * (w3 * invAt[ti] + w4 * invAt[txi]);
             da += w * w4 / a;
             db -= w * w4 * invBx[g];
         }

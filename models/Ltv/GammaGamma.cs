@@ -92,8 +92,14 @@ public static class GammaGamma
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.Penalizer, "Penalizer must be finite and ≥ 0.");
         }
-        var ll = new GammaGammaLikelihood(repeat.Select(c => c.Frequency).ToArray(), repeat.Select(c => c.MonetaryValue).ToArray());
-        var init = options.InitialParameters ?? new GammaGammaParameters(1.0, 2.0, repeat.Average(c => c.MonetaryValue));
+        var frequency = new int[repeat.Length];
+        var monetary = new double[repeat.Length];
+        for (int i = 0; i < repeat.Length; i++)
+        {
+            (frequency[i], monetary[i]) = (repeat[i].Frequency, repeat[i].MonetaryValue);
+        }
+        var ll = new GammaGammaLikelihood(frequency, monetary);
+        var init = options.InitialParameters ?? new GammaGammaParameters(1.0, 2.0, monetary.Average());
         double[] u0 = [Math.Log(init.P), Math.Log(init.Q), Math.Log(init.Gamma)];
         double pen = options.Penalizer;
         var (u, _, report) = Bfgs.Minimize((v, g) => ll.MeanObjective(v, g, pen), u0, options.MaxIterations, options.GradientTolerance);
@@ -195,7 +201,7 @@ internal sealed class GammaGammaLikelihood
         _n = frequency.Length;
         _x = new double[frequency.Length];
         _s = new double[frequency.Length];
-        var counts = new SortedDictionary<int, double>();
+        var counts = new Dictionary<int, double>();
         for (int i = 0; i < frequency.Length; i++)
         {
             int x = frequency[i];
@@ -206,10 +212,14 @@ internal sealed class GammaGammaLikelihood
             double lz = Math.Log(z);
             _sumXLogZ += x * lz;
             _sumLogZ += lz;
-            _sumXLogX += x * Math.Log(x);
         }
-        _groupX = [.. counts.Keys];
-        _groupCount = [.. counts.Values];
+        var distinct = counts.Keys.Order().ToArray();
+        foreach (int x in distinct)
+        {
+            _sumXLogX += counts[x] * x * Math.Log(x);
+        }
+        _groupX = distinct;
+        _groupCount = [.. distinct.Select(x => counts[x])];
     }
 
     public double MeanObjective(ReadOnlySpan<double> u, Span<double> gradU, double penalizer)

@@ -18,6 +18,12 @@ internal delegate double ValueAndGradient(ReadOnlySpan<double> x, Span<double> g
 /// </summary>
 internal static class Bfgs
 {
+    /// <summary>
+    /// When the line search or the objective stalls, a gradient within this factor of the tolerance counts as converged:
+    /// with ~10⁶ rows the summed objective and gradient carry rounding (and special-function) error near 1e-8.
+    /// </summary>
+    private const double PrecisionFactor = 1e3;
+
     public static (double[] X, double F, OptimizationReport Report) Minimize(
         ValueAndGradient f, double[] x0, int maxIterations, double gradientTolerance)
     {
@@ -78,7 +84,10 @@ internal static class Bfgs
             double step = maxStep > 5 ? 5 / maxStep : 1.0;
             double fNew = double.NaN;
             bool accepted = false;
-            for (int k = 0; k < 60; k++)
+            // Armijo with a few ulps of slack: near the optimum of a million-row likelihood the objective's rounding noise
+            // exceeds the predicted decrease while the (accurately summed) gradient still points the right way.
+            double noise = 8e-16 * Math.Max(1.0, Math.Abs(fx));
+            for (int k = 0; k < 40; k++)
             {
                 for (int i = 0; i < n; i++)
                 {
@@ -86,19 +95,23 @@ internal static class Bfgs
                 }
                 evals++;
                 fNew = f(xNew, gNew);
-                if (double.IsFinite(fNew) && AllFinite(gNew) && fNew <= fx + 1e-4 * step * slope)
+                if (double.IsFinite(fNew) && AllFinite(gNew) && fNew <= fx + 1e-4 * step * slope + noise)
                 {
                     accepted = true;
                     break;
+                }
+                if (k >= 10 && MaxAbs(g) < PrecisionFactor * gradientTolerance)
+                {
+                    break; // already at the precision limit; more halvings only burn evaluations
                 }
                 step *= 0.5;
             }
             if (!accepted)
             {
                 // The line search cannot decrease f: either at the optimum to machine precision or a bad H.
-                if (IsIdentity(h))
+                if (IsIdentity(h) || MaxAbs(g) < PrecisionFactor * gradientTolerance)
                 {
-                    converged = MaxAbs(g) < gradientTolerance * 1e3;
+                    converged = MaxAbs(g) < PrecisionFactor * gradientTolerance;
                     message = converged
                         ? "line search exhausted at a point whose gradient is within 1000× tolerance (precision limit)"
                         : "line search failed to decrease the objective";
@@ -133,10 +146,10 @@ internal static class Bfgs
                 UpdateInverseHessian(h, s, y, sy);
             }
 
-            stalls = relChange < 1e-16 ? stalls + 1 : 0;
-            if (stalls >= 5)
+            stalls = relChange < 1e-15 ? stalls + 1 : 0;
+            if (stalls >= 3)
             {
-                converged = MaxAbs(g) < gradientTolerance * 1e3;
+                converged = MaxAbs(g) < PrecisionFactor * gradientTolerance;
                 message = converged
                     ? "objective stalled at a point whose gradient is within 1000× tolerance (precision limit)"
                     : "objective stalled without a small gradient";

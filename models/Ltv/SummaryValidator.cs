@@ -88,53 +88,49 @@ public static class SummaryValidator
     {
         ArgumentNullException.ThrowIfNull(customers);
         var problems = new List<SummaryProblem>();
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, int>(customers.Count, StringComparer.Ordinal);
         for (int i = 0; i < customers.Count; i++)
         {
             var c = customers[i];
             string id = c.CustomerId ?? string.Empty;
-            void Add(string field, string message) => problems.Add(new SummaryProblem(i, id, field, message));
 
-            if (string.IsNullOrEmpty(c.CustomerId))
+            if (id.Length == 0)
             {
-                Add("customer_id", "customer id is empty; every row needs an id so results can be joined back.");
+                Add(problems, i, id, "customer_id", "customer id is empty; every row needs an id so results can be joined back.");
             }
-            else if (seen.TryGetValue(c.CustomerId, out int firstRow))
+            else if (!seen.TryAdd(id, i))
             {
-                Add("customer_id", $"duplicate of row {firstRow}; the summary must have one row per customer (aggregate transactions per customer first).");
-            }
-            else
-            {
-                seen.Add(c.CustomerId, i);
+                int firstRow = seen[id];
+                Add(problems, i, id, "customer_id", $"duplicate of row {firstRow}; the summary must have one row per customer (aggregate transactions per customer first).");
             }
 
             if (c.Frequency < 0)
             {
-                Add("frequency", $"frequency {c.Frequency} is negative; it counts repeat purchase days (distinct purchase days − 1) and must be ≥ 0.");
+                Add(problems, i, id, "frequency", $"frequency {c.Frequency} is negative; it counts repeat purchase days (distinct purchase days − 1) and must be ≥ 0.");
             }
             if (!double.IsFinite(c.T) || c.T < 0)
             {
-                Add("T", $"T {F(c.T)} must be finite and ≥ 0 (time from first purchase to observation end); check the observation end date.");
+                Add(problems, i, id, "T", $"T {F(c.T)} must be finite and ≥ 0 (time from first purchase to observation end); check the observation end date.");
             }
             if (!double.IsFinite(c.Recency) || c.Recency < 0)
             {
-                Add("recency", $"recency {F(c.Recency)} must be finite and ≥ 0 (time from first to last purchase, not time since last purchase).");
+                Add(problems, i, id, "recency", $"recency {F(c.Recency)} must be finite and ≥ 0 (time from first to last purchase, not time since last purchase).");
             }
             else if (double.IsFinite(c.T) && c.Recency > c.T + tolerance)
             {
-                Add("recency", $"recency {F(c.Recency)} exceeds T {F(c.T)}; recency is first→last purchase and cannot exceed first purchase→observation end. Drop purchases after the observation end.");
+                Add(problems, i, id, "recency", $"recency {F(c.Recency)} exceeds T {F(c.T)}; recency is first→last purchase and cannot exceed first purchase→observation end. Drop purchases after the observation end.");
             }
             if (c.Frequency == 0 && double.IsFinite(c.Recency) && Math.Abs(c.Recency) > tolerance)
             {
-                Add("recency", $"recency {F(c.Recency)} must be 0 when frequency is 0 (a one-time buyer's first and last purchase coincide).");
+                Add(problems, i, id, "recency", $"recency {F(c.Recency)} must be 0 when frequency is 0 (a one-time buyer's first and last purchase coincide).");
             }
             if (!double.IsFinite(c.MonetaryValue))
             {
-                Add("monetary_value", $"monetary value {F(c.MonetaryValue)} is not finite.");
+                Add(problems, i, id, "monetary_value", $"monetary value {F(c.MonetaryValue)} is not finite.");
             }
             else if (forGammaGamma && c.Frequency > 0 && c.MonetaryValue <= 0)
             {
-                Add("monetary_value", $"monetary value {F(c.MonetaryValue)} must be > 0 for Gamma-Gamma; returns and refunds make values ≤ 0: net them against their orders or exclude the customer before fitting.");
+                Add(problems, i, id, "monetary_value", $"monetary value {F(c.MonetaryValue)} must be > 0 for Gamma-Gamma; returns and refunds make values ≤ 0: net them against their orders or exclude the customer before fitting.");
             }
         }
         return problems;
@@ -149,6 +145,9 @@ public static class SummaryValidator
             throw new SummaryValidationException(problems);
         }
     }
+
+    private static void Add(List<SummaryProblem> problems, int row, string id, string field, string message) =>
+        problems.Add(new SummaryProblem(row, id, field, message));
 
     private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }
