@@ -25,6 +25,9 @@ internal sealed class BgNbdLikelihood
     private readonly int[] _rowT;   // index into _times
     private readonly double[] _rowWeight;
     private readonly double[] _times; // distinct t_x and T values, ascending
+    private readonly double[] _rowTxValue; // per-row copies for the no-table path (sequential access)
+    private readonly double[] _rowTValue;
+    private readonly bool _timeTable; // few distinct times (whole days): look ln(α + time) up instead of computing it per row
 
     /// <summary>Row key: x, then the ranks of t_x and T among the distinct time values (so sorting keys sorts by value).</summary>
     private readonly record struct RowKey(int X, int Tx, int T, double Weight) : IComparable<RowKey>
@@ -147,10 +150,13 @@ internal sealed class BgNbdLikelihood
                 AddRow(k.X, k.Tx, k.T, k.Weight, i == 0 || k.CompareTo(keys[i - 1]) != 0);
             }
         }
+        _timeTable = _times.Length <= Math.Max(4096, rowGroup.Count / 8);
         _rowGroup = [.. rowGroup];
         _rowTx = [.. rowTx];
         _rowT = [.. rowT];
         _rowWeight = [.. rowW];
+        _rowTxValue = _timeTable ? [] : [.. _rowTx.Select(k => _times[k])];
+        _rowTValue = _timeTable ? [] : [.. _rowT.Select(k => _times[k])];
         _groupX = [.. groupX];
         _groupWeight = [.. groupW];
         TotalWeight = total;
@@ -243,13 +249,17 @@ internal sealed class BgNbdLikelihood
             c4[g] = lnA - Math.Log(b + x - 1);
         }
 
-        var logAt = new double[_times.Length];
-        var invAt = new double[_times.Length];
-        for (int k = 0; k < _times.Length; k++)
+        double[] logAt = [], invAt = [];
+        if (_timeTable)
         {
-            double v = alpha + _times[k];
-            logAt[k] = Math.Log(v);
-            invAt[k] = 1.0 / v;
+            logAt = new double[_times.Length];
+            invAt = new double[_times.Length];
+            for (int k = 0; k < _times.Length; k++)
+            {
+                double v = alpha + _times[k];
+                logAt[k] = Math.Log(v);
+                invAt[k] = 1.0 / v;
+            }
         }
 
         int rows = _rowT.Length;
@@ -257,11 +267,11 @@ internal sealed class BgNbdLikelihood
         var partial = new double[chunks * 5];
         if (chunks > 1)
         {
-            Parallel.For(0, chunks, k => RowChunk(k, r, a, c4, invBx, logAt, invAt, partial));
+            Parallel.For(0, chunks, k => RowChunk(k, r, alpha, a, c4, invBx, logAt, invAt, partial));
         }
         else if (chunks == 1)
         {
-            RowChunk(0, r, a, c4, invBx, logAt, invAt, partial);
+            RowChunk(0, r, alpha, a, c4, invBx, logAt, invAt, partial);
         }
         for (int k = 0; k < chunks; k++)
         {
@@ -278,7 +288,7 @@ internal sealed class BgNbdLikelihood
         return ll;
     }
 
-    private void RowChunk(int chunk, double r, double a, double[] c4, double[] invBx, double[] logAt, double[] invAt, double[] partial)
+    private void RowChunk(int chunk, double r, double alpha, double a, double[] c4, double[] invBx, double[] logAt, double[] invAt, double[] partial)
     {
         int start = chunk * ChunkSize;
         int end = Math.Min(start + ChunkSize, _rowT.Length);
@@ -290,36 +300,59 @@ internal sealed class BgNbdLikelihood
             double w = _rowWeight[i];
             double rx = r + x;
             int ti = _rowT[i];
-            double la3 = logAt[ti];
+            double la3, inv3;
+            if (_timeTable)
+            {
+                la3 = logAt[ti];
+                inv3 = invAt[ti];
+            }
+            else
+            {
+                double v = alpha + _rowTValue[i];
+                la3 = Math.Log(v);
+                inv3 = 1 / v;
+            }
             double a3 = -rx * la3;
             if (x == 0)
             {
                 ll += w * a3;
                 dr -= w * la3;
-                dAlpha -= w * rx * invAt[ti];
+                dAlpha -= w * rx * inv3;
                 continue;
             }
             int txi = _rowTx[i];
-            double la4 = logAt[txi];
-            double a4 = c4[g] - rx * la4;
-            double lse, w3, w4;
-            if (a3 >= a4)
+            double la4, inv4;
+            if (_timeTable)
             {
-                double e = Math.Exp(a4 - a3);
-                lse = a3 + BgNbd.LogOnePlus(e);
-                w4 = e / (1 + e);
-                w3 = 1 / (1 + e);
+                la4 = logAt[txi];
+                inv4 = invAt[txi];
             }
             else
             {
-                double e = Math.Exp(a3 - a4);
-                lse = a4 + BgNbd.LogOnePlus(e);
-                w3 = e / (1 + e);
-                w4 = 1 / (1 + e);
+                double v = alpha + _rowTxValue[i];
+                la4 = Math.Log(v);
+                inv4 = 1 / v;
+            }
+            double a4 = c4[g] - rx * la4;
+            // ln(e^A3 + e^A4) = max + ln(1 + e^(min − max)); w3, w4 are the softmax weights (the gradient's mixing weights).
+            double lse, w3, w4;
+            double hi = Math.Max(a3, a4);
+            double e = Math.Exp(Math.Min(a3, a4) - hi);
+            double inv = 1 / (1 + e);
+            lse = hi + (e < 1e-8 ? e : Math.Log(1 + e));
+            if (a3 >= a4)
+            {
+                w3 = inv;
+                w4 = e * inv;
+            }
+            else
+            {
+                w3 = e * inv;
+                w4 = inv;
             }
             ll += w * lse;
             dr -= w * (w3 * la3 + w4 * la4);
-            dAlpha -= w * rx * (w3 * invAt[ti] + w4 * invAt[txi]);
+            dAlpha -= w * rx * (w3 * inv3 + w4 * inv4);
             da += w * w4 / a;
             db -= w * w4 * invBx[g];
         }
