@@ -51,6 +51,12 @@ public sealed record GammaGammaFitOptions
 
     /// <summary>Compute standard errors from the numeric Hessian at the optimum. Default true.</summary>
     public bool ComputeStandardErrors { get; init; } = true;
+
+    /// <summary>
+    /// Run <see cref="SummaryValidator"/> (with the monetary &gt; 0 check) before fitting. Default true. Set false only when
+    /// the summary was already validated with <c>forGammaGamma: true</c>.
+    /// </summary>
+    public bool ValidateInput { get; init; } = true;
 }
 
 /// <summary>Result of a Gamma-Gamma fit.</summary>
@@ -82,7 +88,10 @@ public static class GammaGamma
     {
         ArgumentNullException.ThrowIfNull(customers);
         options ??= new GammaGammaFitOptions();
-        SummaryValidator.ThrowIfInvalid(customers, forGammaGamma: true);
+        if (options.ValidateInput)
+        {
+            SummaryValidator.ThrowIfInvalid(customers, forGammaGamma: true);
+        }
         var repeat = customers.Where(c => c.Frequency > 0).ToArray();
         if (repeat.Length < 2)
         {
