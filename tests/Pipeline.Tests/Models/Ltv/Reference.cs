@@ -37,6 +37,22 @@ internal static class Reference
         return u == 1 ? v : Math.Log(u) * v / (u - 1);
     }
 
+    /// <summary>e^v − 1: Taylor series for small |v| (where exp(v) − 1 cancels), the plain difference otherwise.</summary>
+    private static double Expm1(double v)
+    {
+        if (Math.Abs(v) >= 1e-3)
+        {
+            return Math.Exp(v) - 1;
+        }
+        double term = v, sum = v;
+        for (int k = 2; k < 12; k++)
+        {
+            term *= v / k;
+            sum += term;
+        }
+        return sum;
+    }
+
     /// <summary>ln E_λ[λ^x e^{−λ s}] for λ ~ Gamma(r, α), integrating over ln λ.</summary>
     public static double LogLambdaMoment(double r, double alpha, int x, double s) =>
         LogTrapezoid(u => (x + r) * u - Math.Exp(u) * (alpha + s) + r * Math.Log(alpha) - SpecialFunctions.GammaLn(r), -120, 12, 40_000);
@@ -74,7 +90,7 @@ internal static class Reference
         {
             double lp = LogSigmoid(v), lq = LogSigmoid(-v);
             double p = Math.Exp(lp);
-            double f = -SpecialFunctions.Expm1(-(r + x) * Log1p(p * tau)) / p;
+            double f = -Expm1(-(r + x) * Log1p(p * tau)) / p;
             double logDensity = a * lp + beta * lq - lnB;
             sum += f * Math.Exp(logDensity);
         }
