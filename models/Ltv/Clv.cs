@@ -37,28 +37,28 @@ public sealed record ClvOptions(int HorizonPeriods, double DiscountRatePerPeriod
 public static class Clv
 {
     /// <summary>CLV of one customer.</summary>
-    /// <param name="transactions">Fitted BG/NBD parameters (same time unit as the summary).</param>
-    /// <param name="spend">Fitted Gamma-Gamma parameters.</param>
+    /// <param name="bgNbd">Fitted BG/NBD parameters (same time unit as the summary).</param>
+    /// <param name="gammaGamma">Fitted Gamma-Gamma parameters.</param>
     /// <param name="customer">The customer's summary; one-time buyers get the population mean value.</param>
     /// <param name="options">Horizon, discount rate and period length.</param>
-    public static double CustomerLifetimeValue(BgNbdParameters transactions, GammaGammaParameters spend, CustomerSummary customer, ClvOptions options)
+    public static double CustomerLifetimeValue(BgNbdParameters bgNbd, GammaGammaParameters gammaGamma, CustomerSummary customer, ClvOptions options)
     {
-        ArgumentNullException.ThrowIfNull(transactions);
-        ArgumentNullException.ThrowIfNull(spend);
+        ArgumentNullException.ThrowIfNull(bgNbd);
+        ArgumentNullException.ThrowIfNull(gammaGamma);
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        double value = GammaGamma.ConditionalExpectedAverageValue(spend, customer.Frequency, customer.MonetaryValue);
+        double value = GammaGamma.ConditionalExpectedAverageValue(gammaGamma, customer.Frequency, customer.MonetaryValue);
         if (!double.IsFinite(value))
         {
             throw new InvalidOperationException(
-                $"Expected average value for customer '{customer.CustomerId}' is not finite (Gamma-Gamma q = {spend.Q} ≤ 1 gives an infinite population mean); refit or cap values.");
+                $"Expected average value for customer '{customer.CustomerId}' is not finite (Gamma-Gamma q = {gammaGamma.Q} ≤ 1 gives an infinite population mean); refit or cap values.");
         }
         double total = 0, previous = 0, discount = 1;
         for (int i = 1; i <= options.HorizonPeriods; i++)
         {
             double cumulative = BgNbd.ConditionalExpectedPurchases(
-                transactions, i * options.PeriodLengthInSummaryUnits, customer.Frequency, customer.Recency, customer.T);
+                bgNbd, i * options.PeriodLengthInSummaryUnits, customer.Frequency, customer.Recency, customer.T);
             discount *= 1 + options.DiscountRatePerPeriod;
             total += (cumulative - previous) * value / discount;
             previous = cumulative;
@@ -68,13 +68,13 @@ public static class Clv
 
     /// <summary>CLV for every customer, in input order.</summary>
     public static double[] CustomerLifetimeValues(
-        BgNbdParameters transactions, GammaGammaParameters spend, IReadOnlyList<CustomerSummary> customers, ClvOptions options)
+        BgNbdParameters bgNbd, GammaGammaParameters gammaGamma, IReadOnlyList<CustomerSummary> customers, ClvOptions options)
     {
         ArgumentNullException.ThrowIfNull(customers);
         var result = new double[customers.Count];
         for (int i = 0; i < result.Length; i++)
         {
-            result[i] = CustomerLifetimeValue(transactions, spend, customers[i], options);
+            result[i] = CustomerLifetimeValue(bgNbd, gammaGamma, customers[i], options);
         }
         return result;
     }

@@ -26,7 +26,7 @@ public sealed class SummaryValidationException : Exception
         Problems = problems;
     }
 
-    /// <summary>Creates an exception with a message and no problems (for serializers and tooling).</summary>
+    /// <summary>Creates an exception with no problems (for serializers and tooling).</summary>
     public SummaryValidationException()
         : this([])
     {
