@@ -68,6 +68,9 @@ public static class CliApp
         root.Subcommands.Add(AnalyticsCommand("segment", "Cluster customers with ML.NET k-means into labelled behavioural segments (segments/assignments, profiles, k_selection, model, migration).", stdout, stderr,
             (run, input) => Stages.Customers.SegmentJob.Run(run, input), Stages.Customers.SegmentJob.AssignmentsTable, Stages.Customers.SegmentJob.ProfilesTable,
             Stages.Customers.SegmentJob.KSelectionTable, Stages.Customers.SegmentJob.ModelTable, Stages.Customers.SegmentJob.MigrationTable));
+        root.Subcommands.Add(AnalyticsCommand("ltv", "Fit BG/NBD + Gamma-Gamma, predict purchases, order value and CLV per customer, and backtest on a holdout.", stdout, stderr,
+            (run, input) => Stages.Customers.LtvJob.Run(run, input), Stages.Customers.LtvJob.CustomersTable, Stages.Customers.LtvJob.ParamsTable,
+            Stages.Customers.LtvJob.BacktestTable, Stages.Customers.LtvJob.BucketsTable, Stages.Customers.LtvJob.MetricsTable));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;

@@ -54,6 +54,19 @@ public static class Clv
             throw new InvalidOperationException(
                 $"Expected average value for customer '{customer.CustomerId}' is not finite (Gamma-Gamma q = {gammaGamma.Q} ≤ 1 gives an infinite population mean); refit or cap values.");
         }
+        return CustomerLifetimeValue(bgNbd, value, customer, options);
+    }
+
+    /// <summary>
+    /// CLV of one customer with the expected value per purchase given by the caller (e.g. the population mean for a
+    /// repeat buyer whose refunds left no positive spend to condition on).
+    /// </summary>
+    public static double CustomerLifetimeValue(BgNbdParameters bgNbd, double value, CustomerSummary customer, ClvOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(bgNbd);
+        ArgumentNullException.ThrowIfNull(customer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         double total = 0, previous = 0, discount = 1;
         for (int i = 1; i <= options.HorizonPeriods; i++)
         {
