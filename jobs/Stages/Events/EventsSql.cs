@@ -133,35 +133,41 @@ public static class EventsSql
         var timeoutUs = (long)(o.SessionTimeout.TotalMilliseconds * 1000);
         var maxUs = (long)(o.MaxSession.TotalMilliseconds * 1000);
         const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
+        // Hashing is the expensive part at tens of millions of rows, so each distinct anonymous id is keyed once and
+        // each session id is computed once per session, then joined back to the events.
         return $"""
             WITH base AS (SELECT * FROM events_kept WHERE bot_rule IS NULL),
-            stitched AS (
-              SELECT anon_src, max_by(user_id_s, {d.EpochMicros("occurred_at")}) AS stitched_customer
-              FROM base WHERE user_id_s IS NOT NULL GROUP BY anon_src
+            identities AS (
+              SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
+              FROM base GROUP BY anon_src
+            ),
+            keys AS (
+              SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
+              FROM identities i CROSS JOIN _hmac_key k
             ),
             gaps AS (
-              SELECT b.*, s.stitched_customer AS customer_id,
-                     {d.EpochMicros("b.occurred_at")} - lag({d.EpochMicros("b.occurred_at")}) OVER (PARTITION BY b.anon_src {order}) AS gap_us
-              FROM base b LEFT JOIN stitched s ON s.anon_src = b.anon_src
+              SELECT base.*,
+                     {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us
+              FROM base
             ),
             numbered AS (
               SELECT gaps.*, sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs.ToString(CultureInfo.InvariantCulture)} THEN 1 ELSE 0 END)
                        OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
               FROM gaps
             ),
-            bounded AS (
-              SELECT numbered.*, min(occurred_at) OVER (PARTITION BY anon_src, session_no) AS session_started_at,
-                     max(occurred_at) OVER (PARTITION BY anon_src, session_no) AS session_ended_at
-              FROM numbered
+            sessions AS (
+              SELECT anon_src, session_no, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at
+              FROM numbered GROUP BY anon_src, session_no
             ),
-            keyed AS (
-              SELECT bounded.*, {d.HmacHex("anon_src")} AS anonymous_key
-              FROM bounded CROSS JOIN _hmac_key k
+            session_keys AS (
+              SELECT s.*, k.anonymous_key, k.stitched_customer,
+                     {d.EpochMicros("s.session_ended_at")} - {d.EpochMicros("s.session_started_at")} > {maxUs.ToString(CultureInfo.InvariantCulture)} AS is_too_long,
+                     substr({d.Sha256Hex("k.anonymous_key || '|' || " + d.ToText(d.EpochMicros("s.session_started_at")))}, 1, 32) AS session_id
+              FROM sessions s JOIN keys k ON k.anon_src = s.anon_src
             )
-            SELECT keyed.*,
-                   {d.EpochMicros("session_ended_at")} - {d.EpochMicros("session_started_at")} > {maxUs.ToString(CultureInfo.InvariantCulture)} AS is_too_long,
-                   substr({d.Sha256Hex("anonymous_key || '|' || " + d.ToText(d.EpochMicros("session_started_at")))}, 1, 32) AS session_id
-            FROM keyed
+            SELECT n.*, sk.stitched_customer AS customer_id, sk.session_started_at, sk.session_ended_at, sk.anonymous_key,
+                   sk.is_too_long, sk.session_id
+            FROM numbered n JOIN session_keys sk ON sk.anon_src = n.anon_src AND sk.session_no = n.session_no
             """;
     }
 

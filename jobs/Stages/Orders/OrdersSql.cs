@@ -211,11 +211,22 @@ public static class OrdersSql
               SELECT orders.*, {gross} AS gross_amount, returns_amount + refunded_extra AS refunded_amount
               FROM orders
             ),
+            email_keys AS (
+              SELECT e.email, {d.HmacHex("lower(e.email)")} AS email_key
+              FROM (SELECT DISTINCT email FROM amounts WHERE email IS NOT NULL) e CROSS JOIN _hmac_key k
+            ),
             valued AS (
               SELECT amounts.*,
                      CASE WHEN status = 'cancelled' THEN 0 ELSE (gross_amount - refunded_amount) * fx_rate END AS net_base,
                      status <> 'cancelled' AND NOT (sales_amount = 0 AND returns_amount > 0) AS is_purchase
               FROM amounts
+            ),
+            sequenced AS (
+              SELECT v.*, ek.email_key,
+                     CASE WHEN v.is_purchase AND v.customer_id IS NOT NULL THEN
+                       row_number() OVER (PARTITION BY v.customer_id, v.is_purchase ORDER BY v.ordered_at ASC NULLS LAST, v.order_id ASC NULLS LAST)
+                     END AS customer_order_seq
+              FROM valued v LEFT JOIN email_keys ek ON ek.email = v.email
             )
             SELECT order_id,
                    customer_id,
@@ -232,17 +243,13 @@ public static class OrdersSql
                    CAST(round(net_base, 2) AS DECIMAL(18,2)) AS net_revenue,
                    is_purchase,
                    customer_id IS NULL AS is_guest,
-                   CASE WHEN is_purchase AND customer_id IS NOT NULL THEN
-                     row_number() OVER (PARTITION BY customer_id, is_purchase ORDER BY ordered_at ASC NULLS LAST, order_id ASC NULLS LAST)
-                   END AS customer_order_seq,
-                   CASE WHEN is_purchase AND customer_id IS NOT NULL THEN
-                     row_number() OVER (PARTITION BY customer_id, is_purchase ORDER BY ordered_at ASC NULLS LAST, order_id ASC NULLS LAST) = 1
-                   ELSE false END AS is_first_order,
+                   customer_order_seq,
+                   coalesce(customer_order_seq = 1, false) AS is_first_order,
                    CAST(line_count AS INTEGER) AS line_count,
-                   CASE WHEN email IS NOT NULL THEN {d.HmacHex("lower(email)")} END AS email_key,
+                   email_key,
                    channel,
                    source_file
-            FROM valued CROSS JOIN _hmac_key k
+            FROM sequenced
             ORDER BY order_date ASC NULLS LAST, order_id ASC NULLS LAST
             """;
     }
