@@ -15,22 +15,23 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string ParseTimestamp(string expr, string sourceTimeZone, string? customFormat)
     {
-        // Order matters: epoch forms first (all digits), then strings that carry an explicit offset, then naive
-        // local times in the source zone. A bare date "2024-03-01" ends in "-01", which is why the offset test
-        // requires a time part before it.
-        var local = sourceTimeZone is "UTC" or "Etc/UTC"
-            ? $"CAST(TRY_CAST({expr} AS TIMESTAMP) AS TIMESTAMPTZ)"
-            : $"timezone({Str(sourceTimeZone)}, TRY_CAST({expr} AS TIMESTAMP))";
+        // Cheap tests first: this runs on every row of every input. GLOB on digit runs recognises epochs; a TIMESTAMPTZ
+        // cast reads ISO-8601 with or without an offset (without one, in the session zone, UTC). Only for a non-UTC
+        // source zone do we need to know whether the string carries an offset (a regex), to read naive values there.
+        var utc = sourceTimeZone is "UTC" or "Etc/UTC";
+        var digits = $"({expr} GLOB '[0-9]*' AND TRY_CAST({expr} AS BIGINT) IS NOT NULL)";
+        var epochs = $"WHEN length({expr}) IN (9, 10) AND {digits} THEN to_timestamp(CAST({expr} AS BIGINT)) " +
+                     $"WHEN length({expr}) IN (12, 13) AND {digits} THEN CAST(epoch_ms(CAST({expr} AS BIGINT)) AS TIMESTAMPTZ) ";
         var custom = customFormat is null
             ? ""
-            : $"WHEN try_strptime({expr}, {Str(customFormat)}) IS NOT NULL THEN " + (sourceTimeZone is "UTC" or "Etc/UTC"
+            : $"WHEN try_strptime({expr}, {Str(customFormat)}) IS NOT NULL THEN " + (utc
                 ? $"CAST(try_strptime({expr}, {Str(customFormat)}) AS TIMESTAMPTZ) "
                 : $"timezone({Str(sourceTimeZone)}, CAST(try_strptime({expr}, {Str(customFormat)}) AS TIMESTAMP)) ");
-        return "(CASE WHEN " + expr + " IS NULL THEN NULL " + custom +
-               $"WHEN regexp_full_match({expr}, '[0-9]{{9,10}}') THEN to_timestamp(CAST({expr} AS BIGINT)) " +
-               $"WHEN regexp_full_match({expr}, '[0-9]{{12,13}}') THEN CAST(epoch_ms(CAST({expr} AS BIGINT)) AS TIMESTAMPTZ) " +
-               $"WHEN regexp_full_match({expr}, '.*[0-9][T ][0-9]{{1,2}}:[0-9]{{2}}.*(Z|z|[+-][0-9]{{2}}(:?[0-9]{{2}})?| ?UTC)') THEN TRY_CAST({expr} AS TIMESTAMPTZ) " +
-               $"ELSE {local} END)";
+        var iso = utc
+            ? $"ELSE TRY_CAST({expr} AS TIMESTAMPTZ) "
+            : $"WHEN regexp_full_match({expr}, '.*[0-9][T ][0-9]{{1,2}}:[0-9]{{2}}.*(Z|z|[+-][0-9]{{2}}(:?[0-9]{{2}})?| ?UTC)') THEN TRY_CAST({expr} AS TIMESTAMPTZ) " +
+              $"ELSE timezone({Str(sourceTimeZone)}, TRY_CAST({expr} AS TIMESTAMP)) ";
+        return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
     }
 
     public string TryDecimal(string expr) => $"TRY_CAST({expr} AS DECIMAL(18,4))";

@@ -42,8 +42,22 @@ public sealed class DuckDbEngine : IEngine
 
     public ISqlDialect Dialect => DuckDbDialect.Instance;
 
+    private static readonly string? DumpDirectory = Environment.GetEnvironmentVariable("PIPELINE_DUMP_SQL");
+    private int _statement;
+
+    /// <summary>With PIPELINE_DUMP_SQL=&lt;dir&gt;, every statement is also written there (for EXPLAIN ANALYZE by hand).</summary>
+    private void Dump(string sql)
+    {
+        if (DumpDirectory is not null)
+        {
+            Directory.CreateDirectory(DumpDirectory);
+            File.WriteAllText(Path.Combine(DumpDirectory, $"{Interlocked.Increment(ref _statement):000}.sql"), sql + ";\n");
+        }
+    }
+
     public void Execute(string sql)
     {
+        Dump(sql);
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
         Run(() => cmd.ExecuteNonQuery());
@@ -106,6 +120,7 @@ public sealed class DuckDbEngine : IEngine
         }
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = $"COPY ({selectSql}) TO {Dialect.Str(target)} ({options})";
+        Dump(cmd.CommandText);
         return Run(() => (long)cmd.ExecuteNonQuery());
     }
 
@@ -185,7 +200,8 @@ public sealed class DuckDbEngine : IEngine
             SELECT * FROM (
               WITH rej AS (SELECT _source_file, line, row_number() OVER (PARTITION BY _source_file ORDER BY line) AS j FROM ({rejectLines})),
                    gaps AS (SELECT _source_file, line - 1 - j AS good_before, max(j) AS rejected_before FROM rej GROUP BY _source_file, line - 1 - j),
-                   numbered AS (SELECT *, _ord - min(_ord) OVER (PARTITION BY _source_file) + 1 AS _k FROM {good})
+                   firsts AS (SELECT _source_file, min(_ord) AS first_ord FROM {good} GROUP BY _source_file),
+                   numbered AS (SELECT r.*, r._ord - f.first_ord + 1 AS _k FROM {good} r JOIN firsts f ON f._source_file = r._source_file)
               SELECT g._source_file, CAST(g._k + coalesce(x.rejected_before, 0) + 1 AS BIGINT) AS _source_line, {rawImage} AS _raw,
                      CAST(NULL AS VARCHAR) AS _parse_error, CAST(NULL AS VARCHAR) AS _parse_detail, {projected}
               FROM numbered g ASOF LEFT JOIN gaps x ON g._source_file = x._source_file AND g._k > x.good_before)
@@ -227,11 +243,12 @@ public sealed class DuckDbEngine : IEngine
         return
         [
             $"""
-            SELECT _source_file, CAST(_ord - min(_ord) OVER (PARTITION BY _source_file) + 1 AS BIGINT) AS _source_line, line AS _raw,
+            SELECT _source_file, CAST(_ord - first_ord + 1 AS BIGINT) AS _source_line, line AS _raw,
                    CASE WHEN NOT {isObject} THEN 'malformed_row' END AS _parse_error,
                    CASE WHEN NOT {isObject} THEN 'not a JSON object' END AS _parse_detail, {projected}
-            FROM (SELECT *, coalesce(json_valid(line), false) AS _json_ok,
-                         CASE WHEN coalesce(json_valid(line), false) THEN line ELSE {EmptyObject} END AS _json FROM {good})
+            FROM (SELECT r.*, f.first_ord, coalesce(json_valid(r.line), false) AS _json_ok,
+                         CASE WHEN coalesce(json_valid(r.line), false) THEN r.line ELSE {EmptyObject} END AS _json
+                  FROM {good} r JOIN (SELECT _source_file, min(_ord) AS first_ord FROM {good} GROUP BY _source_file) f ON f._source_file = r._source_file)
             """,
             $"""
             SELECT s.file_path AS _source_file, CAST(e.line AS BIGINT) AS _source_line, min(e.csv_line) AS _raw,
