@@ -233,6 +233,12 @@ public sealed record SegmentsConfig
 
     /// <summary>k-means runs per k, best inertia kept (like scikit-learn's n_init). Default 4.</summary>
     public int Restarts { get; init; } = 4;
+
+    /// <summary>
+    /// When k is chosen (not fixed) and there are more customers than this, k is chosen on a seeded sample of this
+    /// size and the final model is fitted on everyone with that k. Default 50,000.
+    /// </summary>
+    public int KSelectionSample { get; init; } = 50_000;
 }
 
 /// <summary>BG/NBD + Gamma-Gamma lifetime value.</summary>

@@ -67,6 +67,12 @@ public static class Clv
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.DiscountRatePerPeriod == 0)
+        {
+            // Without discounting the sum telescopes to E[N(H·L)] × value: one 2F1 evaluation instead of H.
+            return options.HorizonPeriods == 0 ? 0 : BgNbd.ConditionalExpectedPurchases(
+                bgNbd, options.HorizonPeriods * options.PeriodLengthInSummaryUnits, customer.Frequency, customer.Recency, customer.T) * value;
+        }
         double total = 0, previous = 0, discount = 1;
         for (int i = 1; i <= options.HorizonPeriods; i++)
         {

@@ -57,8 +57,21 @@ public static class SegmentJob
                 ValueFeature = c.Features.Contains("net_revenue") ? "net_revenue" : null,
             };
             SegmentationFit fit;
+            IReadOnlyList<KCandidate>? sampledCandidates = null;
             try
             {
+                if (c.K is null && ids.Count > c.KSelectionSample)
+                {
+                    // Choose k on a seeded sample (k_max − k_min + 1 fits × restarts), then fit everyone once with it.
+                    var rng = new Random(c.Seed);
+                    var picked = Enumerable.Range(0, ids.Count).OrderBy(_ => rng.Next()).Take(c.KSelectionSample).Order().ToArray();
+                    var sample = new FeatureMatrix(picked.Select(i => ids[i]).ToList(), c.Features.ToList(),
+                        columns.Select(col => picked.Select(i => col[i]).ToArray()).ToList());
+                    var choice = SegmentationModel.Fit(sample, options);
+                    sampledCandidates = choice.Candidates;
+                    options = options with { K = choice.Model.K };
+                    run.Log.Info($"k = {choice.Model.K} chosen on a sample of {picked.Length} customers", "segment");
+                }
                 fit = SegmentationModel.Fit(matrix, options);
             }
             catch (ArgumentException e)
@@ -86,7 +99,7 @@ public static class SegmentJob
                 ZScore = f.ZScore,
             })).ToList();
             var chosenK = fit.Model.K;
-            var kRows = fit.Candidates.Select(k => new KRow
+            var kRows = (sampledCandidates ?? fit.Candidates).Select(k => new KRow
             {
                 K = k.K,
                 Criterion = fit.Criterion == KSelectionCriterion.Silhouette ? "silhouette" : "davies_bouldin",

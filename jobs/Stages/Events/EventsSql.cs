@@ -179,8 +179,12 @@ public static class EventsSql
         var hb = o.HeartbeatSeconds.ToString(CultureInfo.InvariantCulture);
         var search = HostRegex(o.SearchEngines);
         var social = HostRegex(o.SocialNetworks);
-        var socialNames = "(" + string.Join("|", o.SocialNetworks.Select(h => EscapeRegex(h.Split('.')[0])).Distinct()) + ")";
-        var searchNames = "(" + string.Join("|", o.SearchEngines.Select(h => EscapeRegex(h.Split('.')[0])).Distinct()) + ")";
+        // utm_source names a network ("facebook", "m.facebook.com", "douyin"): a whole-word match on the first label
+        // of each listed host, so short names such as "x" or "t" (x.com, t.co) never match inside other words.
+        static string SourcePattern(IEnumerable<string> hosts) =>
+            "([a-z0-9-]+\\.)*(" + string.Join("|", hosts.Select(h => EscapeRegex(h.Split('.')[0])).Distinct()) + ")(\\.[a-z.]+)?";
+        var socialNames = SourcePattern(o.SocialNetworks);
+        var searchNames = SourcePattern(o.SearchEngines);
         var internalHost = o.SiteHosts.Count == 0
             ? "referrer_host = page_host"
             : $"(referrer_host = page_host OR {d.FullMatch("referrer_host", "(.*\\.)?(" + string.Join("|", o.SiteHosts.Select(EscapeRegex)) + ")")})";
@@ -196,8 +200,8 @@ public static class EventsSql
         var channel = $"""
             CASE
               WHEN {medium} IS NOT NULL AND {d.FullMatch(medium, "(cpc|ppc|paid.*|.*cpc.*|cpm|cpa|ocpm|retargeting|paid_social|paidsocial)")} THEN
-                CASE WHEN {d.RegexContains("coalesce(utm_source, '')", socialNames)} OR {medium} IN ('paid_social', 'paidsocial') THEN 'paid_social'
-                     WHEN {d.RegexContains("coalesce(utm_source, '')", searchNames)} THEN 'paid_search'
+                CASE WHEN {d.FullMatch("coalesce(utm_source, '')", socialNames)} OR {medium} IN ('paid_social', 'paidsocial') THEN 'paid_social'
+                     WHEN {d.FullMatch("coalesce(utm_source, '')", searchNames)} THEN 'paid_search'
                      ELSE 'other' END
               WHEN {medium} IN ('email', 'e-mail', 'e_mail', 'newsletter') OR utm_source IN ('email', 'newsletter') THEN 'email'
               WHEN {medium} IN ('affiliate', 'affiliates') THEN 'affiliate'
