@@ -22,8 +22,7 @@ public static class DatasetGenerator
             EventFiles.DeleteStale(Path.Combine(options.OutputDirectory, EventGenerator.FolderName));
             return ordersOnly;
         }
-        options.Validate();
-        Directory.CreateDirectory(options.OutputDirectory);
+        EventGenerator.ValidateOptions(options);
         GroundTruth truth;
         using (var events = new EventGenerator(options))
         {

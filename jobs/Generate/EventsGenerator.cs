@@ -73,8 +73,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
     public EventGenerator(GenerateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        Validate(options);
+        ValidateOptions(options);
         _o = options;
         _rng = new Rng(options.Seed ^ SeedSalt);
         _idSalt = _rng.NextUInt64();
@@ -84,8 +83,10 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         _files = new EventFiles(Path.Combine(options.OutputDirectory, FolderName), options.StartDate, options.Days, options.Faults);
     }
 
-    private static void Validate(GenerateOptions o)
+    /// <summary>The order options' checks plus the event options' (throws <see cref="ArgumentOutOfRangeException"/>).</summary>
+    internal static void ValidateOptions(GenerateOptions o)
     {
+        o.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(o.MaxBrowseSessionsPerCustomer, nameof(o.MaxBrowseSessionsPerCustomer));
         if (o.AnonymousVisitors is { } a)
         {
