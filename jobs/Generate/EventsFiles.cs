@@ -84,7 +84,7 @@ internal sealed class EventFiles : IDisposable
 
     private sealed class Sink : IDisposable
     {
-        private const int BufferSize = 16 * 1024;
+        private const int BufferSize = 64 * 1024;
         private readonly FileStream _file;
         private readonly GZipStream? _gzip;
         private readonly Stream _target;

@@ -398,7 +398,8 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                 BuildPurchaseSteps(product, order, loggedIn, pings: false);
                 (fix, nav) = Budget();
             }
-            duration = Math.Clamp(duration, fix + nav * 20 * Second, available);
+            // available ≥ 2 min exceeds the fixed gaps without heartbeats (≤ ~30 s), so every nav gap stays positive.
+            duration = Math.Clamp(duration, Math.Min(fix + nav * 20 * Second, available), available);
             start = p - duration;
             PlaceWeighted(device, s, start, p, duration - fix);
         }
@@ -1112,14 +1113,39 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
             return;
         }
         var offset = form == TsForm.IsoOffset;
-        var dt = DateTime.UnixEpoch.AddTicks((ms + (offset ? 8 * Hour : 0)) * TimeSpan.TicksPerMillisecond);
+        var local = ms + (offset ? 8 * Hour : 0);
+        var days = Math.DivRem(local, Day, out var msOfDay);
+        var (year, month, day) = CivilFromDays(days);
         _line[_len++] = (byte)'"';
-        if (!dt.TryFormat(_line.AsSpan(_len), out var written, "yyyy-MM-dd'T'HH:mm:ss.fff", CultureInfo.InvariantCulture))
-        {
-            throw new InvalidOperationException("timestamp does not fit the line buffer");
-        }
-        _len += written;
+        Digits(year, 4);
+        _line[_len++] = (byte)'-';
+        Digits(month, 2);
+        _line[_len++] = (byte)'-';
+        Digits(day, 2);
+        _line[_len++] = (byte)'T';
+        Digits(msOfDay / Hour, 2);
+        _line[_len++] = (byte)':';
+        Digits(msOfDay / Minute % 60, 2);
+        _line[_len++] = (byte)':';
+        Digits(msOfDay / Second % 60, 2);
+        _line[_len++] = (byte)'.';
+        Digits(msOfDay % Second, 3);
         Raw(offset ? "+08:00\"" : "Z\"");
+    }
+
+    /// <summary>Proleptic Gregorian date of a day number since 1970-01-01 (H. Hinnant's civil_from_days); period days are non-negative.</summary>
+    private static (long Year, long Month, long Day) CivilFromDays(long z)
+    {
+        z += 719_468;
+        var era = (z >= 0 ? z : z - 146_096) / 146_097;
+        var doe = z - era * 146_097;
+        var yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        var y = yoe + era * 400;
+        var doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        var mp = (5 * doy + 2) / 153;
+        var d = doy - (153 * mp + 2) / 5 + 1;
+        var m = mp < 10 ? mp + 3 : mp - 9;
+        return (m <= 2 ? y + 1 : y, m, d);
     }
 
     /// <summary>Appends ASCII text (every vocabulary string is ASCII without quotes or backslashes: no escaping needed).</summary>
