@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Pipeline.Generate;
 
 /// <summary>
@@ -47,12 +49,16 @@ public sealed record EventQuarantineCounts(
     long FutureTimestamp,
     long SessionTooLong)
 {
+    /// <summary>Sum of the counts (not serialised: summing the JSON object's values gives the same).</summary>
+    [JsonIgnore]
     public long Total => MalformedRow + BadTimestamp + MissingIdentity + UnknownEventType + FutureTimestamp + SessionTooLong;
 }
 
 /// <summary>Bot events by rule: <c>user_agent</c> (crawler pattern) and <c>event_rate</c> (&gt; 60 events in one calendar minute).</summary>
 public sealed record BotCounts(long UserAgent, long EventRate)
 {
+    /// <summary>Sum of the counts (not serialised: summing the JSON object's values gives the same).</summary>
+    [JsonIgnore]
     public long Total => UserAgent + EventRate;
 }
 
@@ -67,6 +73,8 @@ public sealed record ChannelCounts(
     long Referral,
     long Direct)
 {
+    /// <summary>Sum of the counts (not serialised: summing the JSON object's values gives the same).</summary>
+    [JsonIgnore]
     public long Total => PaidSearch + PaidSocial + Email + Affiliate + OrganicSocial + OrganicSearch + Referral + Direct;
 }
 
