@@ -1151,12 +1151,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
     /// <summary>Appends ASCII text (every vocabulary string is ASCII without quotes or backslashes: no escaping needed).</summary>
     private void Raw(string s)
     {
-        var span = _line.AsSpan(_len, s.Length);
-        for (var i = 0; i < s.Length; i++)
-        {
-            span[i] = (byte)s[i];
-        }
-        _len += s.Length;
+        _len += System.Text.Encoding.ASCII.GetBytes(s, _line.AsSpan(_len));
     }
 
     private void Quoted(string? s)

@@ -7,8 +7,9 @@ namespace Pipeline.Tests.Generate;
 /// Re-reads the generated event files with an independent classifier and checks every number of the events
 /// ground truth, the file-level variety, and that every valid order has exactly one purchase event.
 /// </summary>
-[TestFixture]
-public sealed class EventGeneratorAccountingTests
+[TestFixture(11L, 1500, 120)]
+[TestFixture(5L, 2500, 365)]
+public sealed class EventGeneratorAccountingTests(long seed, int customers, int days)
 {
     private string _dir = "";
     private GroundTruth _truth = null!;
@@ -21,7 +22,7 @@ public sealed class EventGeneratorAccountingTests
         _dir = TestPaths.NewTempDir("generate-events");
         _truth = DatasetGenerator.Generate(new GenerateOptions
         {
-            OutputDirectory = _dir, Customers = 1500, Days = 120, Seed = 11, Faults = true, EventFaultRate = 0.01,
+            OutputDirectory = _dir, Customers = customers, Days = days, Seed = seed, Faults = true, EventFaultRate = 0.01,
         });
         _events = _truth.Events ?? throw new InvalidOperationException("no events block");
         _read = EventReaderForTests.Classify(_dir, _events.Rules.FutureTimestampAfter);
