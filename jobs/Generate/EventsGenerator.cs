@@ -27,6 +27,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
     private const long BurstSpacing = 300;
     private const long LongSessionSpacing = 20 * Minute;
     private const int LongSessionEvents = 4 * 72 + 1;
+    private const long Year2100Ms = 4_102_444_800_000;
     /// <summary>Xor-ed into the options' seed: the event stream never touches the order generator's stream.</summary>
     private const long SeedSalt = 0x5EED_E7E7_C11C_5A17;
 
@@ -947,7 +948,9 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                     EventsCatalog.UnknownEventTypes[_rng.NextInt(EventsCatalog.UnknownEventTypes.Length)]);
                 break;
             case FaultClass.FutureTimestamp:
-                var future = _futureAfterMs + Day + (long)(_rng.NextDouble() * 729 * Day);
+                // More than a day after end + 365 days, and after 2100-01-01 too: in the future for any realistic run clock
+                // (the pipeline's rule is "after now + tolerance", now defaulting to the wall clock).
+                var future = Math.Max(_futureAfterMs + Day, Year2100Ms) + (long)(_rng.NextDouble() * 729 * Day);
                 RenderLine(ev, dev, userId, _nextEvent++, TsForm.IsoUtc, future, null, Identity.Present, null);
                 break;
             default:
