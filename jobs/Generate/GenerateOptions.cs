@@ -57,6 +57,35 @@ public sealed record GenerateOptions
     /// <summary>With <see cref="Faults"/>: each fault class is topped up to at least this many rows.</summary>
     public int MinFaultsPerClass { get; init; } = 3;
 
+    // ---- Clickstream events (DatasetGenerator / EventGenerator only; OrderGenerator ignores them) ----
+
+    /// <summary>Also write <c>events/events-YYYY-MM-DD.jsonl</c> (used by <see cref="DatasetGenerator.Generate"/>).</summary>
+    public bool Events { get; init; } = true;
+
+    /// <summary>Browse sessions (no purchase) per customer: uniform on 0..this.</summary>
+    public int MaxBrowseSessionsPerCustomer { get; init; } = 4;
+
+    /// <summary>Visitors who never log in nor buy; null = 45% of <see cref="Customers"/> (about 30% of all visitors).</summary>
+    public int? AnonymousVisitors { get; init; }
+
+    /// <summary>Anonymous ids with a crawler / headless user agent (excluded by the user-agent rule).</summary>
+    public int UserAgentBots { get; init; } = 6;
+
+    /// <summary>Anonymous ids with a browser user agent that emit more than 60 events in one calendar minute.</summary>
+    public int RateBots { get; init; } = 3;
+
+    /// <summary>With <see cref="Faults"/>: anonymous ids whose single session lasts 4 days (quarantined as session_too_long).</summary>
+    public int LongSessionVisitors { get; init; } = 3;
+
+    /// <summary>With <see cref="Faults"/>: probability that a valid event line is followed by one injected fault line.</summary>
+    public double EventFaultRate { get; init; } = 0.002;
+
+    /// <summary>Share of event lines whose occurred_at is written with a +08:00 offset (same instant).</summary>
+    public double EventOffsetTimestampRate { get; init; } = 0.03;
+
+    /// <summary>Share of event lines whose occurred_at is epoch milliseconds (a 13-digit JSON string).</summary>
+    public double EventEpochMillisRate { get; init; } = 0.02;
+
     /// <summary>Last generated day (inclusive).</summary>
     public DateOnly EndDate => StartDate.AddDays(Days - 1);
 

@@ -28,6 +28,9 @@ public sealed record GroundTruth
     public required FormatCounts Formats { get; init; }
     public required IReadOnlyList<OrderFileInfo> Files { get; init; }
     public required string Notes { get; init; }
+    /// <summary>Clickstream accounting; null (and omitted from the JSON) when no events were generated.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EventsTruth? Events { get; init; }
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
