@@ -196,10 +196,11 @@ public static class CliApp
         var days = new Option<int>("--days") { Description = "Length of the period in days (default 365).", DefaultValueFactory = _ => 365 };
         var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files (default 42).", DefaultValueFactory = _ => 42 };
         var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
+        var noEvents = new Option<bool>("--no-events") { Description = "Write orders only (no clickstream events)." };
         var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
-        var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth (BG/NBD purchases, Gamma-Gamma spend, optional faults).")
+        var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth: orders (BG/NBD purchases, Gamma-Gamma spend) and consistent clickstream events, optional faults.")
         {
-            output, customers, days, seed, faults, start,
+            output, customers, days, seed, faults, start, noEvents,
         };
         cmd.SetAction(pr =>
         {
@@ -212,13 +213,18 @@ public static class CliApp
                     Days = pr.GetValue(days),
                     Seed = pr.GetValue(seed),
                     Faults = pr.GetValue(faults),
+                    Events = !pr.GetValue(noEvents),
                     StartDate = pr.GetValue(start) is { } s
                         ? DateOnly.TryParseExact(s, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
                             ? d : throw PipelineException.Config($"--start-date: '{s}' is not a date YYYY-MM-DD")
                         : new DateOnly(2024, 1, 1),
                 };
-                var truth = Generate.OrderGenerator.Generate(options);
+                var truth = Generate.DatasetGenerator.Generate(options);
                 stdout.WriteLine($"orders:        {Path.Combine(options.OutputDirectory, "orders")} ({truth.Orders.RowsRead} rows)");
+                if (truth.Events is { } events)
+                {
+                    stdout.WriteLine($"events:        {Path.Combine(options.OutputDirectory, "events")} ({events.RowsRead} lines)");
+                }
                 stdout.WriteLine($"ground truth:  {Path.Combine(options.OutputDirectory, "ground_truth.json")}");
                 return ExitCodes.Success;
             }

@@ -58,7 +58,10 @@ public static class CleanClicksJob
                 SiteHosts: ec.SiteHosts.Select(h => h.ToLowerInvariant()).ToList(),
                 KeepQueryParams: ec.KeepQueryParams,
                 KeepIpNetworkKey: ec.Ip == "network_key",
-                RunId: run.RunId);
+                RunId: run.RunId,
+                IdentifierKeys: raw.Groups.SelectMany(g => g.Projection)
+                    .Where(p => p.Canonical is "anonymous_id" or "user_agent" or "ip" && p.Source is not null)
+                    .Select(p => p.Source!).Distinct().ToList());
 
             var d = engine.Dialect;
             engine.Materialize("events_typed", EventsSql.Typed(d, options));

@@ -24,7 +24,8 @@ public sealed record EventsSqlOptions(
     IReadOnlyList<string> SiteHosts,
     IReadOnlyList<string> KeepQueryParams,
     bool KeepIpNetworkKey,
-    string RunId);
+    string RunId,
+    IReadOnlyList<string>? IdentifierKeys = null);
 
 /// <summary>
 /// The clickstream stage as SQL. Staging: <see cref="Typed"/> (one row per input row, typed, with its reason code),
@@ -56,6 +57,7 @@ public static class EventsSql
 
     private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
     private const string Ipv4Pattern = "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}";
+    private const string UserAgentPattern = "(Mozilla|Opera|Dalvik|curl|Wget|python-requests)/[0-9][^\"\\t\\n]*";
     private const string HostPattern = "^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:@]+)";
     private const string PathPattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)";
 
@@ -332,6 +334,13 @@ public static class EventsSql
         static string Redact(string raw, string value, string label) =>
             $"CASE WHEN {value} IS NULL THEN {raw} ELSE replace({raw}, {value}, '<{label} redacted>') END";
         var raw = Redact(Redact(Redact("_raw", "anonymous_id_s", "anonymous_id"), "user_agent_s", "user_agent"), "ip_s", "ip");
+        // Rows the reader could not parse have no parsed values to replace: redact JSON values of the identifier keys
+        // and anything that looks like a browser user agent.
+        foreach (var key in o.IdentifierKeys ?? ["anonymous_id", "user_agent", "ip"])
+        {
+            raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
+        }
+        raw = d.RegexReplaceAll(raw, UserAgentPattern, "<user_agent redacted>");
         return $"""
             WITH rejected AS (
               SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_typed WHERE reason_code IS NOT NULL

@@ -274,7 +274,7 @@ public class CleanClicksJobTests
             Assert.That(E(o, "p1")["anonymous_key"], Has.Length.EqualTo(64));
             Assert.That(E(o, "p1")["network_key"], Is.EqualTo(E(o, "p2")["network_key"]).And.Not.Null);
             Assert.That(E(o, "p1")["device_type"], Is.EqualTo("mobile"));
-            Assert.That(o.Quarantine.Single()["raw"], Does.Contain("<anonymous_id redacted>").And.Contains("<user_agent redacted>").And.Contains("<ip redacted>"));
+            Assert.That(o.Quarantine.Single()["raw"], Does.Contain("\"anonymous_id\":\"<redacted>\"").And.Contains("\"user_agent\":\"<redacted>\"").And.Contains("\"ip\":\"<redacted>\""));
         });
     }
 }
