@@ -6,11 +6,12 @@ using Pipeline.Cli;
 // Usage: Pipeline.Bench clean-orders <dataset dir written by `pipeline generate`> [repeats]
 // Times `pipeline clean-orders` (in this process, through the real CLI entry point) and a single hand-written DuckDB
 // statement doing the core of the same work on the same files, alternately, and prints the best of each and the ratio.
-if (args.Length < 2 || args[0] != "clean-orders")
+if (args.Length < 2 || args[0] is not ("clean-orders" or "clean-clicks"))
 {
-    Console.Error.WriteLine("usage: Pipeline.Bench clean-orders <dataset-dir> [repeats=3]");
+    Console.Error.WriteLine("usage: Pipeline.Bench clean-orders|clean-clicks <dataset-dir> [repeats=3]");
     return 2;
 }
+var stage = args[0];
 var data = Path.GetFullPath(args[1]);
 var repeats = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
 var work = Path.Combine(Path.GetTempPath(), "pipeline-bench-" + Environment.ProcessId);
@@ -22,7 +23,8 @@ Environment.SetEnvironmentVariable("PIPELINE_LOG_FORMAT", "text");
 double Pipeline(int i)
 {
     var sw = Stopwatch.StartNew();
-    var code = CliApp.Run(["clean-orders", "-q", "-i", Path.Combine(data, "orders"), "-o", Path.Combine(work, "pipeline"), "--now", truthNow],
+    var input = Path.Combine(data, stage == "clean-orders" ? "orders" : "events");
+    var code = CliApp.Run([stage, "-q", "-i", input, "-o", Path.Combine(work, "pipeline"), "--now", truthNow],
         TextWriter.Null, Console.Error);
     if (code != 0)
     {
@@ -31,7 +33,59 @@ double Pipeline(int i)
     return sw.Elapsed.TotalSeconds;
 }
 
-double Baseline(int i)
+double Baseline(int i) => stage == "clean-orders" ? BaselineOrders(i) : BaselineClicks(i);
+
+// The core of clean-clicks as one hand-written statement: read JSON lines, type, dedup by event_id, sessionize on
+// 30-minute gaps, write events with their session ids as partitioned Parquet.
+double BaselineClicks(int i)
+{
+    var target = Path.Combine(work, "baseline-" + i);
+    var glob = Path.Combine(data, "events", "events-*.jsonl*");
+    var sql = $$"""
+        COPY (
+          WITH raw AS (
+            SELECT * FROM read_json('{{glob}}', format = 'newline_delimited', ignore_errors = true,
+              columns = {event_id: 'VARCHAR', occurred_at: 'VARCHAR', anonymous_id: 'VARCHAR', user_id: 'VARCHAR', event_type: 'VARCHAR',
+                         page_url: 'VARCHAR', referrer_url: 'VARCHAR', user_agent: 'VARCHAR'})
+          ),
+          typed AS (
+            SELECT event_id, coalesce(anonymous_id, 'u:' || user_id) AS anon, user_id, event_type, page_url,
+                   coalesce(TRY_CAST(occurred_at AS TIMESTAMPTZ), CAST(epoch_ms(TRY_CAST(occurred_at AS BIGINT)) AS TIMESTAMPTZ)) AS occurred_at
+            FROM raw
+          ),
+          dedup AS (
+            SELECT * FROM typed WHERE occurred_at IS NOT NULL AND anon IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at) = 1
+          ),
+          gaps AS (
+            SELECT *, CASE WHEN epoch_us(occurred_at) - lag(epoch_us(occurred_at)) OVER (PARTITION BY anon ORDER BY occurred_at, event_id) <= 1800000000
+                           THEN 0 ELSE 1 END AS is_new
+            FROM dedup
+          ),
+          sessions AS (
+            SELECT *, sum(is_new) OVER (PARTITION BY anon ORDER BY occurred_at, event_id ROWS UNBOUNDED PRECEDING) AS session_no FROM gaps
+          )
+          SELECT event_id, occurred_at, CAST(occurred_at AS DATE) AS event_date, event_type, anon, user_id,
+                 md5(anon || '|' || session_no) AS session_id FROM sessions
+        ) TO '{{target}}' (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (event_date))
+        """;
+    return RunSql(sql);
+}
+
+double RunSql(string sql)
+{
+    var sw = Stopwatch.StartNew();
+    using var con = new DuckDBConnection("DataSource=:memory:");
+    con.Open();
+    using var cmd = con.CreateCommand();
+    cmd.CommandText = "SET TimeZone = 'UTC'";
+    cmd.ExecuteNonQuery();
+    cmd.CommandText = sql;
+    cmd.ExecuteNonQuery();
+    return sw.Elapsed.TotalSeconds;
+}
+
+double BaselineOrders(int i)
 {
     var target = Path.Combine(work, "baseline-" + i);
     var glob = Path.Combine(data, "orders", "orders-*.csv*");
@@ -59,15 +113,7 @@ double Baseline(int i)
           FROM dedup
         ) TO '{{target}}' (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (order_date))
         """;
-    var sw = Stopwatch.StartNew();
-    using var con = new DuckDBConnection("DataSource=:memory:");
-    con.Open();
-    using var cmd = con.CreateCommand();
-    cmd.CommandText = "SET TimeZone = 'UTC'";
-    cmd.ExecuteNonQuery();
-    cmd.CommandText = sql;
-    cmd.ExecuteNonQuery();
-    return sw.Elapsed.TotalSeconds;
+    return RunSql(sql);
 }
 
 var p = new List<double>();
@@ -79,6 +125,6 @@ for (var i = 0; i < repeats; i++)
     Console.WriteLine($"round {i + 1}: baseline {b[^1]:0.00} s, pipeline {p[^1]:0.00} s");
 }
 
-Console.WriteLine($"best: baseline {b.Min():0.00} s, pipeline clean-orders {p.Min():0.00} s, ratio {p.Min() / b.Min():0.00}x");
+Console.WriteLine($"best: baseline {b.Min():0.00} s, pipeline {stage} {p.Min():0.00} s, ratio {p.Min() / b.Min():0.00}x");
 Directory.Delete(work, recursive: true);
 return 0;

@@ -21,6 +21,9 @@ public interface IEngine : IDisposable
     /// </summary>
     void RegisterRawInput(string name, RawInput input);
 
+    /// <summary>Frees what <see cref="RegisterRawInput"/> materialised once the raw rows have been typed.</summary>
+    void DropRawInput(string name);
+
     /// <summary>Creates the one-row relation <c>_hmac_key(ipad, opad)</c> the dialect's keyed hash reads. The key never appears in SQL text.</summary>
     void RegisterHashKey(ReadOnlySpan<byte> innerPad, ReadOnlySpan<byte> outerPad);
 

@@ -23,6 +23,9 @@ public sealed class DuckDbEngine : IEngine
         _connection = new DuckDBConnection("DataSource=:memory:");
         _connection.Open();
         Execute("SET TimeZone = 'UTC'");
+        // Row order is only needed while numbering raw rows (set around those statements); everything else sorts
+        // explicitly, and not preserving order lets DuckDB use less memory on large materialisations.
+        Execute("SET preserve_insertion_order = false");
         if (options.Threads > 0)
         {
             Execute($"SET threads = {options.Threads.ToString(CultureInfo.InvariantCulture)}");
@@ -61,6 +64,20 @@ public sealed class DuckDbEngine : IEngine
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
         Run(() => cmd.ExecuteNonQuery());
+    }
+
+    /// <summary>Runs a statement whose streaming row_number() must see rows in file order.</summary>
+    private void ExecuteOrdered(string sql)
+    {
+        Execute("SET preserve_insertion_order = true");
+        try
+        {
+            Execute(sql);
+        }
+        finally
+        {
+            Execute("SET preserve_insertion_order = false");
+        }
     }
 
     public void Materialize(string name, string selectSql) =>
@@ -142,12 +159,27 @@ public sealed class DuckDbEngine : IEngine
         Run(() => cmd.ExecuteNonQuery());
     }
 
+    private readonly Dictionary<string, List<int>> _rawGroups = new(StringComparer.Ordinal);
+
+    public void DropRawInput(string name)
+    {
+        Execute($"DROP VIEW IF EXISTS {Dialect.Id(name)}");
+        foreach (var id in _rawGroups.GetValueOrDefault(name) ?? [])
+        {
+            Execute($"DROP TABLE IF EXISTS _raw_good_{id}");
+        }
+        _rawGroups.Remove(name);
+    }
+
     public void RegisterRawInput(string name, RawInput input)
     {
         var parts = new List<string>();
+        var ids = new List<int>();
+        _rawGroups[name] = ids;
         foreach (var group in input.Groups)
         {
             var id = Interlocked.Increment(ref _groupCounter);
+            ids.Add(id);
             parts.AddRange(group.Format switch
             {
                 "csv" => RegisterCsv(group, group.Projection, id),
@@ -176,7 +208,7 @@ public sealed class DuckDbEngine : IEngine
         var rejects = $"_raw_rej_{id}";
         var scans = $"_raw_rejscan_{id}";
         var columnsStruct = "{" + string.Join(", ", g.HeaderColumns.Select(c => $"{d.Str(c)}: 'VARCHAR'")) + "}";
-        Execute($"""
+        ExecuteOrdered($"""
             CREATE OR REPLACE TEMP TABLE {good} AS
             SELECT row_number() OVER () AS _ord, filename AS _source_file, {string.Join(", ", g.HeaderColumns.Select(d.Id))}
             FROM read_csv({FileList(g.Files)}, columns = {columnsStruct}, header = true, auto_detect = false,
@@ -226,7 +258,7 @@ public sealed class DuckDbEngine : IEngine
         var rejects = $"_raw_rej_{id}";
         var scans = $"_raw_rejscan_{id}";
         // U+001F cannot appear unescaped in valid JSON, so it is a safe "never splits" delimiter.
-        Execute($"""
+        ExecuteOrdered($"""
             CREATE OR REPLACE TEMP TABLE {good} AS
             SELECT row_number() OVER () AS _ord, filename AS _source_file, line
             FROM read_csv({FileList(g.Files)}, columns = {LineColumn}, header = false, auto_detect = false,

@@ -41,7 +41,9 @@ public static class LtvJob
                 throw PipelineException.Config($"customers/features for {a.AsOf:yyyy-MM-dd} were built in another time unit: rerun `pipeline features --time-unit {a.TimeUnit}` first");
             }
 
+            var fitClock = System.Diagnostics.Stopwatch.StartNew();
             var (bg, gg) = Fit(customers, c.Penalizer, "as_of " + a.AsOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            report.Counts["fit_ms"] = fitClock.ElapsedMilliseconds;
             if (Math.Abs(gg.FrequencyMonetaryCorrelation) > c.CorrelationWarning)
             {
                 var warning = $"frequency and monetary value correlate ({gg.FrequencyMonetaryCorrelation:0.00}); Gamma-Gamma assumes they are independent, so expected values may be biased";
@@ -160,7 +162,7 @@ public static class LtvJob
             report.RowsWritten = customerRows.Count;
             report.Counts["repeat_buyers"] = gg.RepeatBuyers;
             run.Log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"BG/NBD r={bg.Parameters.R:0.####} alpha={bg.Parameters.Alpha:0.####} a={bg.Parameters.A:0.####} b={bg.Parameters.B:0.####} (LL {bg.LogLikelihood:0.0}); Gamma-Gamma p={gg.Parameters.P:0.####} q={gg.Parameters.Q:0.####} gamma={gg.Parameters.Gamma:0.####}"), "ltv");
+                $"fit of {customers.Count} customers in {report.Counts["fit_ms"] / 1000.0:0.00} s: BG/NBD r={bg.Parameters.R:0.####} alpha={bg.Parameters.Alpha:0.####} a={bg.Parameters.A:0.####} b={bg.Parameters.B:0.####} (LL {bg.LogLikelihood:0.0}); Gamma-Gamma p={gg.Parameters.P:0.####} q={gg.Parameters.Q:0.####} gamma={gg.Parameters.Gamma:0.####}"), "ltv");
             run.Publish([(CustomersTable, customerRows.Count), (ParamsTable, paramRows.Count), (BacktestTable, backtestRows.Count),
                 (BucketsTable, bucketRows.Count), (MetricsTable, metricRows.Count)], replaceTables: false);
         });

@@ -58,6 +58,7 @@ public static class SegmentJob
             };
             SegmentationFit fit;
             IReadOnlyList<KCandidate>? sampledCandidates = null;
+            var fitClock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 if (c.K is null && ids.Count > c.KSelectionSample)
@@ -73,6 +74,7 @@ public static class SegmentJob
                     run.Log.Info($"k = {choice.Model.K} chosen on a sample of {picked.Length} customers", "segment");
                 }
                 fit = SegmentationModel.Fit(matrix, options);
+                report.Counts["fit_ms"] = fitClock.ElapsedMilliseconds;
             }
             catch (ArgumentException e)
             {
@@ -140,7 +142,7 @@ public static class SegmentJob
             }
             report.Counts["k"] = chosenK;
             report.Counts["segments"] = fit.Model.Segments.Count;
-            run.Log.Info($"k = {chosenK} ({kRows.Single(k => k.IsChosen).Criterion} {kRows.Single(k => k.IsChosen).CriterionValue:0.000}), inertia {assignments.Inertia:0.0}: " +
+            run.Log.Info($"fitted in {report.Counts["fit_ms"] / 1000.0:0.00} s; k = {chosenK} ({kRows.Single(k => k.IsChosen).Criterion} {kRows.Single(k => k.IsChosen).CriterionValue:0.000}), inertia {assignments.Inertia:0.0}: " +
                 string.Join("; ", fit.Model.Segments.Select(s => $"{s.Id} {s.Label}")), "segment");
             run.Publish([(AssignmentsTable, assignmentRows.Count), (ProfilesTable, profileRows.Count), (KSelectionTable, kRows.Count),
                 (MigrationTable, migrationRows.Count), (ModelTable, 1)], replaceTables: false);

@@ -65,6 +65,7 @@ public static class CleanClicksJob
 
             var d = engine.Dialect;
             engine.Materialize("events_typed", EventsSql.Typed(d, options));
+            engine.DropRawInput("events_raw");
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
             engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
             var acc = engine.Query(EventsSql.Accounting())[0];

@@ -97,9 +97,19 @@ public static class EventsSql
                      coalesce(anonymous_id_s, 'u:' || user_id_s) AS anon_src,
                      coalesce(event_id_s, 'h' || substr({d.Sha256Hex("_raw")}, 1, 31)) AS event_id
               FROM src
+            ),
+            checked AS (
+              SELECT parsed.*, {code} AS reason_code, {detail} AS reason_detail
+              FROM parsed
             )
-            SELECT parsed.*, {code} AS reason_code, {detail} AS reason_detail
-            FROM parsed
+            -- Only what later stages use. The raw text (by far the widest column) is kept for rejected rows only:
+            -- at tens of millions of events, carrying it for every row multiplies memory and spill.
+            SELECT _source_file, _source_line, reason_code, reason_detail,
+                   CASE WHEN reason_code IS NOT NULL THEN _raw END AS _raw,
+                   CASE WHEN reason_code IS NOT NULL THEN anonymous_id_s END AS anonymous_id_s,
+                   event_id, occurred_at, event_type, anon_src, user_id_s, page_url_s, referrer_url_s, product_id_s,
+                   order_id_s, search_term_s, user_agent_s, ip_s, device_type_s, utm_source_s, utm_medium_s, utm_campaign_s
+            FROM checked
             """;
     }
 
@@ -325,7 +335,8 @@ public static class EventsSql
         """;
 
     /// <summary>
-    /// Marts: one row per rejected row — row-level reasons plus the events of sessions that were too long. The raw
+    /// Marts: one row per rejected row — row-level reasons plus the events of sessions that were too long (whose
+    /// raw text is rebuilt from event_id, occurred_at and event_type: valid rows do not carry their text). The raw
     /// text keeps the row recognisable but not personal: the row's own anonymous id, user agent and IP values are
     /// replaced, and anything shaped like an e-mail address or an IPv4 address is redacted.
     /// </summary>
@@ -341,11 +352,14 @@ public static class EventsSql
             raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
         }
         raw = d.RegexReplaceAll(raw, UserAgentPattern, "<user_agent redacted>");
+        var rebuilt = "'{\"event_id\":\"' || event_id || '\",\"occurred_at\":\"' || " + d.ToText("occurred_at") + " || '\",\"event_type\":\"' || event_type || '\"}'";
         return $"""
             WITH rejected AS (
               SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_typed WHERE reason_code IS NOT NULL
               UNION ALL
-              SELECT _source_file, _source_line, {raw} AS raw_text, 'session_too_long' AS reason_code,
+              SELECT _source_file, _source_line,
+                     {rebuilt} AS raw_text,
+                     'session_too_long' AS reason_code,
                      'session of this anonymous id lasts longer than {o.MaxSession.TotalHours.ToString(CultureInfo.InvariantCulture)} hours' AS reason_detail
               FROM events_sessionized WHERE is_too_long
             )

@@ -72,6 +72,7 @@ public static class CleanOrdersJob
 
             var d = engine.Dialect;
             engine.Materialize("orders_typed", OrdersSql.Typed(d, options));
+            engine.DropRawInput("orders_raw");
             Step("typed");
             engine.Materialize("orders_deduplicated", OrdersSql.Deduplicated(options));
             Step("deduplicated");
