@@ -121,6 +121,28 @@ public sealed class JobRun : IDisposable
     }
 
     /// <summary>
+    /// The data-quality gates every cleaning stage passes before publishing: the books balance exactly (read =
+    /// written + quarantined + duplicates + bots) and the quarantined share is within quality.max_quarantine_share.
+    /// Failing either is exit 4, with the staged outputs kept for inspection.
+    /// </summary>
+    public void CheckQualityGates(StageReport report, string rowsWhat)
+    {
+        if (!report.Balanced)
+        {
+            throw PipelineException.Quality(
+                $"{rowsWhat} accounting does not balance: read {report.RowsRead} ≠ written {report.RowsWritten} + quarantined {report.RowsQuarantined} + duplicates {report.Duplicates} + bots {report.Bots}");
+        }
+        var share = report.RowsRead == 0 ? 0 : (double)report.RowsQuarantined / report.RowsRead;
+        if (share > Config.Quality.MaxQuarantineShare)
+        {
+            throw PipelineException.Quality(
+                $"{share:P1} of {rowsWhat} rows were quarantined (limit {Config.Quality.MaxQuarantineShare:P1}): " +
+                string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
+                $"; outputs kept unpublished in {Store.StagingDir(RunId)}");
+        }
+    }
+
+    /// <summary>
     /// Test-only crash points, so tests can kill a real process at a known moment: <c>before-publish</c> (all outputs
     /// staged, nothing published) or <c>mid-publish</c> (after the first partition has been swapped in).
     /// </summary>

@@ -102,19 +102,7 @@ public static class CleanClicksJob
             {
                 throw PipelineException.Quality($"staged outputs do not match the accounting (events {events} vs {report.RowsWritten}, quarantine {quarantined} vs {report.RowsQuarantined})");
             }
-            if (!report.Balanced)
-            {
-                throw PipelineException.Quality(
-                    $"events accounting does not balance: read {report.RowsRead} ≠ kept {report.RowsWritten} + quarantined {report.RowsQuarantined} + duplicates {report.Duplicates} + bots {report.Bots}");
-            }
-            var share = report.RowsRead == 0 ? 0 : (double)report.RowsQuarantined / report.RowsRead;
-            if (share > config.Quality.MaxQuarantineShare)
-            {
-                throw PipelineException.Quality(
-                    $"{share:P1} of event rows were quarantined (limit {config.Quality.MaxQuarantineShare:P1}): " +
-                    string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
-                    $"; outputs kept unpublished in {run.Store.StagingDir(run.RunId)}");
-            }
+            run.CheckQualityGates(report, "event");
             run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
         });
     }

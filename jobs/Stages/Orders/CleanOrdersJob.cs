@@ -104,19 +104,7 @@ public static class CleanOrdersJob
             {
                 throw PipelineException.Quality($"staged outputs do not match the accounting (orders {stagedOrders} vs {orders}, quarantine {stagedQuarantine} vs {report.RowsQuarantined})");
             }
-            if (!report.Balanced)
-            {
-                throw PipelineException.Quality(
-                    $"orders accounting does not balance: read {report.RowsRead} ≠ written {report.RowsWritten} + quarantined {report.RowsQuarantined} + duplicates {report.Duplicates}");
-            }
-            var share = report.RowsRead == 0 ? 0 : (double)report.RowsQuarantined / report.RowsRead;
-            if (share > config.Quality.MaxQuarantineShare)
-            {
-                throw PipelineException.Quality(
-                    $"{share:P1} of order rows were quarantined (limit {config.Quality.MaxQuarantineShare:P1}): " +
-                    string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
-                    $"; outputs kept unpublished in {run.Store.StagingDir(run.RunId)}");
-            }
+            run.CheckQualityGates(report, "order");
             Step("validated");
             run.Publish([(CleanTable, orders), (QuarantineTable, report.RowsQuarantined)]);
             Step("published");
