@@ -118,10 +118,12 @@ double BaselineOrders(int i)
 
 var p = new List<double>();
 var b = new List<double>();
+// BENCH_ONLY=baseline|pipeline runs one side (for long runs where one side's figure is already known).
+var only = Environment.GetEnvironmentVariable("BENCH_ONLY");
 for (var i = 0; i < repeats; i++)
 {
-    b.Add(Baseline(i));
-    p.Add(Pipeline(i));
+    b.Add(only == "pipeline" ? double.NaN : Baseline(i));
+    p.Add(only == "baseline" ? double.NaN : Pipeline(i));
     Console.WriteLine($"round {i + 1}: baseline {b[^1]:0.00} s, pipeline {p[^1]:0.00} s");
 }
 

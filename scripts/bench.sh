@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Benchmarks a cleaning stage against a single hand-written DuckDB statement doing its core, in one process, on the
+# same generated files (cached under bench-data/). Prints each round and the best-of ratio.
+#   scripts/bench.sh [clean-orders|clean-clicks] [customers] [days]
+# Defaults: clean-orders on 260,000 customers × 365 days (≈ 1,000,000 orders). For clean-clicks use e.g. 100000
+# customers (≈ 12,000,000 events).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=${1:-clean-orders}
+customers=${2:-260000}
+days=${3:-365}
+data="bench-data/c${customers}-d${days}"
+dotnet build -c Release jobs >/dev/null
+dotnet build -c Release bench >/dev/null
+if [ ! -f "$data/ground_truth.json" ]; then
+  echo "generating $data ..."
+  dotnet jobs/bin/Release/net10.0/pipeline.dll generate --output "$data" --customers "$customers" --days "$days" --seed 1 --faults
+fi
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll "$stage" "$data" 3
