@@ -55,7 +55,7 @@ public static class CliApp
 
     private static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, segments, LTV and KPIs.");
+        var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, RFM and k-means segments, and LTV.");
         root.Options.Add(ConfigOption);
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);

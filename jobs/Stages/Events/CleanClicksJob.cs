@@ -64,36 +64,44 @@ public static class CleanClicksJob
                     .Select(p => p.Source!).Distinct().ToList());
 
             var d = engine.Dialect;
+            // Each stage is materialised once and dropped as soon as nothing reads it any more: at tens of millions of
+            // events, keeping every intermediate table alive multiplies memory and spill.
+            long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
             engine.Materialize("events_typed", EventsSql.Typed(d, options));
             engine.DropRawInput("events_raw");
+            var typed = engine.Query(EventsSql.TypedCounts())[0];
+            engine.Materialize("events_rejected", EventsSql.Rejected());
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
+            engine.Execute("DROP TABLE IF EXISTS events_typed");
+            var kept = engine.Query(EventsSql.KeptCounts())[0];
             engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
-            var acc = engine.Query(EventsSql.Accounting())[0];
-            long N(int i) => Convert.ToInt64(acc[i], CultureInfo.InvariantCulture);
-            report.RowsRead = N(0);
-            report.Duplicates = N(2);
-            report.BotsByRule["user_agent"] = N(3);
-            report.BotsByRule["event_rate"] = N(4);
-            report.Bots = N(3) + N(4);
-            report.RowsQuarantined = N(1) + N(5);
-            report.RowsWritten = N(6);
+            engine.Execute("DROP TABLE IF EXISTS events_kept");
+            var sessionized = engine.Query(EventsSql.SessionizedCounts())[0];
+            report.RowsRead = Scalar(typed[0]);
+            report.Duplicates = Scalar(typed[2]) - Scalar(kept[0]);
+            report.BotsByRule["user_agent"] = Scalar(kept[1]);
+            report.BotsByRule["event_rate"] = Scalar(kept[2]);
+            report.Bots = Scalar(kept[1]) + Scalar(kept[2]);
+            report.RowsQuarantined = Scalar(typed[1]) + Scalar(sessionized[0]);
+            report.RowsWritten = Scalar(sessionized[1]);
             foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
             {
                 report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
             }
-            if (N(5) > 0)
+            if (Scalar(sessionized[0]) > 0)
             {
-                report.QuarantinedByReason["session_too_long"] = N(5);
+                report.QuarantinedByReason["session_too_long"] = Scalar(sessionized[0]);
             }
             if (report.RowsRead == 0 && !config.Quality.AllowEmptyInput)
             {
                 throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
             }
 
+            var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
             engine.Materialize("events_clean", EventsSql.CleanEvents(d, options));
+            engine.Execute("DROP TABLE IF EXISTS events_sessionized");
             var events = engine.WriteParquet("SELECT * FROM events_clean", run.StagingPath(EventsTable), ["event_date"]);
             var sessions = engine.WriteParquet(EventsSql.Sessions(d, options), run.StagingPath(SessionsTable), ["session_date"]);
-            var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
             report.Counts["sessions"] = sessions;
             report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);

@@ -355,7 +355,7 @@ public static class EventsSql
         var rebuilt = "'{\"event_id\":\"' || event_id || '\",\"occurred_at\":\"' || " + d.ToText("occurred_at") + " || '\",\"event_type\":\"' || event_type || '\"}'";
         return $"""
             WITH rejected AS (
-              SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_typed WHERE reason_code IS NOT NULL
+              SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_rejected
               UNION ALL
               SELECT _source_file, _source_line,
                      {rebuilt} AS raw_text,
@@ -374,18 +374,33 @@ public static class EventsSql
             """;
     }
 
-    public static string Accounting() => """
-        SELECT (SELECT count(*) FROM events_typed) AS rows_read,
-               (SELECT count(*) FROM events_typed WHERE reason_code IS NOT NULL) AS quarantined_rows,
-               (SELECT count(*) FROM events_typed WHERE reason_code IS NULL) - (SELECT count(*) FROM events_kept) AS duplicates,
-               (SELECT count(*) FROM events_kept WHERE bot_rule = 'user_agent') AS ua_bots,
-               (SELECT count(*) FROM events_kept WHERE bot_rule = 'event_rate') AS rate_bots,
-               (SELECT count(*) FROM events_sessionized WHERE is_too_long) AS too_long,
-               (SELECT count(*) FROM events_sessionized WHERE NOT is_too_long) AS kept
+    /// <summary>Counts over events_typed (read, rejected, valid), taken before it is dropped.</summary>
+    public static string TypedCounts() => """
+        SELECT count(*) AS rows_read,
+               CAST(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS quarantined_rows,
+               CAST(sum(CASE WHEN reason_code IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS valid_rows
+        FROM events_typed
         """;
 
+    /// <summary>Counts over events_kept: first copies, and bots by rule.</summary>
+    public static string KeptCounts() => """
+        SELECT count(*) AS kept_rows,
+               CAST(sum(CASE WHEN bot_rule = 'user_agent' THEN 1 ELSE 0 END) AS BIGINT) AS ua_bots,
+               CAST(sum(CASE WHEN bot_rule = 'event_rate' THEN 1 ELSE 0 END) AS BIGINT) AS rate_bots
+        FROM events_kept
+        """;
+
+    /// <summary>Counts over events_sessionized: too-long sessions' events and the rest.</summary>
+    public static string SessionizedCounts() => """
+        SELECT CAST(sum(CASE WHEN is_too_long THEN 1 ELSE 0 END) AS BIGINT) AS too_long, CAST(sum(CASE WHEN is_too_long THEN 0 ELSE 1 END) AS BIGINT) AS kept
+        FROM events_sessionized
+        """;
+
+    /// <summary>The rejected rows of events_typed, kept small so events_typed can be dropped early.</summary>
+    public static string Rejected() => "SELECT * FROM events_typed WHERE reason_code IS NOT NULL";
+
     public static string QuarantineByReason() =>
-        "SELECT reason_code, count(*) AS n FROM events_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
+        "SELECT reason_code, count(*) AS n FROM events_rejected GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 
     /// <summary>Escapes regex metacharacters (the same set is special in RE2 and Java regexes).</summary>
     internal static string EscapeRegex(string literal)
