@@ -96,6 +96,18 @@ public sealed class JobRun : IDisposable
         }
     }
 
+    /// <summary>
+    /// Finds and checks an input's files, records them (sizes, checksums) in the manifest, and maps their columns to
+    /// the canonical ones: the first step of every cleaning stage.
+    /// </summary>
+    public Engine.RawInput ReadInputs(IReadOnlyList<string> inputs, Inputs.InputOptions options, IReadOnlyList<string> canonical,
+        IReadOnlyDictionary<string, string> mapping, char quote, string what)
+    {
+        var files = Inputs.InputResolver.Resolve(inputs, options, what);
+        Manifest.Inputs.AddRange(files.Select(RunManifest.Describe));
+        return Inputs.InputBinder.Bind(files, canonical, mapping, quote, what);
+    }
+
     public string StagingPath(string table) => Path.Combine(Store.StagingDir(RunId), table);
 
     public string PublishedPath(string table) => Path.Combine(Store.Root, table);

@@ -23,11 +23,9 @@ public static class CleanClicksJob
         var ec = config.Events;
         return run.Stage("clean-clicks", report =>
         {
-            var files = InputResolver.Resolve(ec.Input, new InputOptions(ec.Format, ec.Csv.Delimiter), "events");
-            run.Manifest.Inputs.AddRange(files.Select(RunManifest.Describe));
-            var raw = InputBinder.Bind(files, CanonicalColumns.Events, ec.Columns, ec.Csv.Quote[0], "events");
+            var raw = run.ReadInputs(ec.Input, new InputOptions(ec.Format, ec.Csv.Delimiter), CanonicalColumns.Events, ec.Columns, ec.Csv.Quote[0], "events");
             InputBinder.Require(raw, ["occurred_at", "event_type"], "events");
-            run.Log.Info($"{files.Count} file(s)", "clean-clicks");
+            run.Log.Info($"{raw.Groups.Sum(g => g.Files.Count)} file(s)", "clean-clicks");
 
             var engine = run.Engine;
             engine.RegisterRawInput("events_raw", raw);

@@ -21,14 +21,12 @@ public static class CleanOrdersJob
         var oc = config.Orders;
         return run.Stage("clean-orders", report =>
         {
-            var files = InputResolver.Resolve(oc.Input, new InputOptions(oc.Format, oc.Csv.Delimiter), "orders");
-            run.Manifest.Inputs.AddRange(files.Select(RunManifest.Describe));
-            var raw = InputBinder.Bind(files, CanonicalColumns.Orders, oc.Columns, oc.Csv.Quote[0], "orders");
+            var raw = run.ReadInputs(oc.Input, new InputOptions(oc.Format, oc.Csv.Delimiter), CanonicalColumns.Orders, oc.Columns, oc.Csv.Quote[0], "orders");
             InputBinder.Require(raw, ["order_id", "ordered_at"], "orders");
             var lineLevel = oc.Grain == "line" || oc.Grain == "auto"
                 && InputBinder.Has(raw, "quantity") && InputBinder.Has(raw, "unit_price") && !InputBinder.Has(raw, "total_amount");
             InputBinder.Require(raw, lineLevel ? ["quantity", "unit_price"] : ["total_amount"], "orders");
-            run.Log.Info($"{files.Count} file(s), {(lineLevel ? "line-level" : "order-level")} rows", "clean-orders");
+            run.Log.Info($"{raw.Groups.Sum(g => g.Files.Count)} file(s), {(lineLevel ? "line-level" : "order-level")} rows", "clean-orders");
 
             var engine = run.Engine;
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -42,9 +40,7 @@ public static class CleanOrdersJob
             Step("raw input registered");
             if (oc.Fx is { } fx)
             {
-                var fxFiles = InputResolver.Resolve([fx.Input], new InputOptions("auto", "auto"), "orders.fx");
-                run.Manifest.Inputs.AddRange(fxFiles.Select(RunManifest.Describe));
-                var fxRaw = InputBinder.Bind(fxFiles, CanonicalColumns.Fx, fx.Columns, '"', "orders.fx");
+                var fxRaw = run.ReadInputs([fx.Input], new InputOptions("auto", "auto"), CanonicalColumns.Fx, fx.Columns, '"', "orders.fx");
                 InputBinder.Require(fxRaw, CanonicalColumns.Fx, "orders.fx");
                 engine.RegisterRawInput("fx_raw", fxRaw);
                 CheckFx(run);
