@@ -112,6 +112,17 @@ public sealed class JobRun : IDisposable
 
     public string PublishedPath(string table) => Path.Combine(Store.Root, table);
 
+    /// <summary>A --verbose timer for the steps inside a stage: each call logs the time since the previous one.</summary>
+    public Action<string> StepTimer(string stage)
+    {
+        var clock = Stopwatch.StartNew();
+        return what =>
+        {
+            Log.Debug($"{what}: {clock.Elapsed.TotalSeconds:0.00} s", stage);
+            clock.Restart();
+        };
+    }
+
     /// <summary>Runs a stage with timing and a log line; the report is added to the manifest.</summary>
     public StageReport Stage(string name, Action<StageReport> body)
     {

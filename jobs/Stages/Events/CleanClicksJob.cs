@@ -28,7 +28,9 @@ public static class CleanClicksJob
             run.Log.Info($"{raw.Groups.Sum(g => g.Files.Count)} file(s)", "clean-clicks");
 
             var engine = run.Engine;
+            var step = run.StepTimer("clean-clicks");
             engine.RegisterRawInput("events_raw", raw);
+            step("raw input registered");
             var (ipad, opad) = run.HashKey.Pads();
             engine.RegisterHashKey(ipad, opad);
 
@@ -66,13 +68,16 @@ public static class CleanClicksJob
             // events, keeping every intermediate table alive multiplies memory and spill.
             long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
             engine.Materialize("events_typed", EventsSql.Typed(d, options));
+            step("typed");
             engine.DropRawInput("events_raw");
             var typed = engine.Query(EventsSql.TypedCounts())[0];
             engine.Materialize("events_rejected", EventsSql.Rejected());
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
+            step("deduplicated, bots flagged");
             engine.Execute("DROP TABLE IF EXISTS events_typed");
             var kept = engine.Query(EventsSql.KeptCounts())[0];
             engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
+            step("sessionized");
             engine.Execute("DROP TABLE IF EXISTS events_kept");
             var sessionized = engine.Query(EventsSql.SessionizedCounts())[0];
             report.RowsRead = Scalar(typed[0]);
@@ -97,9 +102,12 @@ public static class CleanClicksJob
 
             var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
             engine.Materialize("events_clean", EventsSql.CleanEvents(d, options));
+            step("clean events built");
             engine.Execute("DROP TABLE IF EXISTS events_sessionized");
             var events = engine.WriteParquet("SELECT * FROM events_clean", run.StagingPath(EventsTable), ["event_date"]);
+            step("clean events written");
             var sessions = engine.WriteParquet(EventsSql.Sessions(d, options), run.StagingPath(SessionsTable), ["session_date"]);
+            step("sessions written");
             report.Counts["sessions"] = sessions;
             report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);

@@ -29,13 +29,7 @@ public static class CleanOrdersJob
             run.Log.Info($"{raw.Groups.Sum(g => g.Files.Count)} file(s), {(lineLevel ? "line-level" : "order-level")} rows", "clean-orders");
 
             var engine = run.Engine;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            void Step(string what)
-            {
-                run.Log.Debug($"{what}: {clock.Elapsed.TotalSeconds:0.00} s", "clean-orders");
-                clock.Restart();
-            }
-            Step("inputs resolved");
+            var Step = run.StepTimer("clean-orders");
             engine.RegisterRawInput("orders_raw", raw);
             Step("raw input registered");
             if (oc.Fx is { } fx)
