@@ -267,20 +267,29 @@ public sealed class DuckDbEngine : IEngine
             """);
         // json_valid never throws; every other JSON function only ever sees valid text (_json), because DuckDB does not
         // promise to evaluate CASE branches lazily.
-        const string isObject = "(_json_ok AND json_type(_json) = 'OBJECT')";
+        // One parse per line for all the keys (json_extract_string with a list of paths), instead of one per key.
+        const string isObject = "_is_object";
+        var sources = projection.Where(p => p.Source is not null).Select(p => p.Source!).Distinct().ToList();
+        var paths = "[" + string.Join(", ", sources.Select(src => d.Str("$.\"" + src + "\""))) + "]";
         var projected = string.Join(", ", projection.Select(p =>
-            (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"CASE WHEN {isObject} THEN json_extract_string(_json, {d.Str("$.\"" + p.Source + "\"")}) END")
-            + " AS " + d.Id(p.Canonical)));
+            (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"_vals[{sources.IndexOf(p.Source) + 1}]") + " AS " + d.Id(p.Canonical)));
         var nulls = string.Join(", ", projection.Select(p => "CAST(NULL AS VARCHAR) AS " + d.Id(p.Canonical)));
+        var values = sources.Count == 0 ? "CAST(NULL AS VARCHAR[])" : $"CASE WHEN _is_object THEN json_extract_string(_json, {paths}) END";
         return
         [
             $"""
             SELECT _source_file, CAST(_ord - first_ord + 1 AS BIGINT) AS _source_line, line AS _raw,
                    CASE WHEN NOT {isObject} THEN 'malformed_row' END AS _parse_error,
                    CASE WHEN NOT {isObject} THEN 'not a JSON object' END AS _parse_detail, {projected}
-            FROM (SELECT r.*, f.first_ord, coalesce(json_valid(r.line), false) AS _json_ok,
-                         CASE WHEN coalesce(json_valid(r.line), false) THEN r.line ELSE {EmptyObject} END AS _json
-                  FROM {good} r JOIN (SELECT _source_file, min(_ord) AS first_ord FROM {good} GROUP BY _source_file) f ON f._source_file = r._source_file)
+            FROM (
+              SELECT o.*, {values} AS _vals
+              FROM (
+                SELECT r.*, f.first_ord,
+                       coalesce(json_valid(r.line), false) AND starts_with(ltrim(r.line), '{EmptyObject[1]}') AS _is_object,
+                       CASE WHEN coalesce(json_valid(r.line), false) AND starts_with(ltrim(r.line), '{EmptyObject[1]}') THEN r.line ELSE {EmptyObject} END AS _json
+                FROM {good} r JOIN (SELECT _source_file, min(_ord) AS first_ord FROM {good} GROUP BY _source_file) f ON f._source_file = r._source_file
+              ) o
+            )
             """,
             $"""
             SELECT s.file_path AS _source_file, CAST(e.line AS BIGINT) AS _source_line, min(e.csv_line) AS _raw,
