@@ -159,16 +159,25 @@ public static class EventsSql
             ),
             gaps AS (
               SELECT base.*,
-                     {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us
+                     {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us,
+                     lead({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS next_us,
+                     row_number() OVER (PARTITION BY anon_src {order}) AS rn_anon,
+                     CASE WHEN event_type <> 'page_ping' THEN 1 ELSE 0 END AS is_view
               FROM base
             ),
             numbered AS (
-              SELECT gaps.*, sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs.ToString(CultureInfo.InvariantCulture)} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
+              -- One ordering per anonymous id serves everything that needs event order: the session number, the
+              -- position in the session, the time to the next event and the page view a ping belongs to.
+              SELECT gaps.*,
+                     sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs.ToString(CultureInfo.InvariantCulture)} THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no,
+                     sum(is_view) OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS views_so_far
               FROM gaps
             ),
             sessions AS (
-              SELECT anon_src, session_no, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at
+              SELECT anon_src, session_no, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at,
+                     min(rn_anon) AS first_rn, min(views_so_far - is_view) AS views_before,
+                     sum(1 - is_view) AS session_pings
               FROM numbered GROUP BY anon_src, session_no
             ),
             session_keys AS (
@@ -178,7 +187,10 @@ public static class EventsSql
               FROM sessions s JOIN keys k ON k.anon_src = s.anon_src
             )
             SELECT n.*, sk.stitched_customer AS customer_id, sk.session_started_at, sk.session_ended_at, sk.anonymous_key,
-                   sk.is_too_long, sk.session_id
+                   sk.is_too_long, sk.session_id, sk.session_pings,
+                   n.rn_anon - sk.first_rn + 1 AS session_event_seq,
+                   n.views_so_far - sk.views_before AS view_no,
+                   CASE WHEN n.next_us - {d.EpochMicros("n.occurred_at")} <= {timeoutUs.ToString(CultureInfo.InvariantCulture)} THEN n.next_us END AS next_in_session_us
             FROM numbered n JOIN session_keys sk ON sk.anon_src = n.anon_src AND sk.session_no = n.session_no
             """;
     }
@@ -186,7 +198,6 @@ public static class EventsSql
     /// <summary>Marts: one row per kept event (grain: event_id), partitioned by event_date.</summary>
     public static string CleanEvents(ISqlDialect d, EventsSqlOptions o)
     {
-        const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
         var capUs = (long)(o.MaxEngagedGap.TotalMilliseconds * 1000);
         var hb = o.HeartbeatSeconds.ToString(CultureInfo.InvariantCulture);
         var search = HostRegex(o.SearchEngines);
@@ -227,14 +238,7 @@ public static class EventsSql
             """;
         return $"""
             WITH base AS (SELECT * FROM events_sessionized WHERE NOT is_too_long),
-            seq AS (
-              SELECT base.*,
-                     row_number() OVER (PARTITION BY session_id {order}) AS session_event_seq,
-                     lead({d.EpochMicros("occurred_at")}) OVER (PARTITION BY session_id {order}) AS next_us,
-                     sum(CASE WHEN event_type <> 'page_ping' THEN 1 ELSE 0 END) OVER (PARTITION BY session_id {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS view_no,
-                     sum(CASE WHEN event_type = 'page_ping' THEN 1 ELSE 0 END) OVER (PARTITION BY session_id) AS session_pings
-              FROM base
-            ),
+            seq AS (SELECT base.*, next_in_session_us AS next_us FROM base),
             ping_buckets AS (
               SELECT session_id, view_no, count(DISTINCT floor({d.EpochMicros("occurred_at")} / ({hb} * 1000000))) AS buckets
               FROM seq WHERE event_type = 'page_ping' GROUP BY session_id, view_no
