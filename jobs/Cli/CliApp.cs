@@ -76,84 +76,98 @@ public static class CliApp
         return root;
     }
 
-    // ---- clean-orders -------------------------------------------------------------------------------------------
+    // ---- clean-orders, clean-clicks -------------------------------------------------------------------------------
+
+    /// <summary>The options both cleaning commands take, and how they override the configuration.</summary>
+    private sealed record CleaningOptions(Option<string[]> Input, Option<string?> Output, Option<string?> Format, Option<string?> TimeZone, Option<string?> Now)
+    {
+        public static CleaningOptions Create(string files, string section)
+        {
+            var format = new Option<string?>("--format") { Description = $"auto | csv | jsonl | parquet ({section}.format)." };
+            format.AcceptOnlyFromAmong("auto", "csv", "jsonl", "parquet");
+            return new CleaningOptions(
+                new Option<string[]>("--input", "-i") { Description = $"{files}: a file, a directory or a glob (repeatable). Overrides {section}.input.", AllowMultipleArgumentsPerToken = true },
+                OutputOption(),
+                format,
+                new Option<string?>("--source-time-zone") { Description = "IANA zone of timestamps without an offset (source_time_zone)." },
+                new Option<string?>("--now") { Description = "Reference time for the future-timestamp rule (ISO-8601; default: the clock)." });
+        }
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Input, Output, Format, TimeZone, Now })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        /// <summary>Output, source zone and now from the command line; the section's inputs and format via the callback.</summary>
+        public PipelineConfig Apply(ParseResult pr, PipelineConfig config, Func<PipelineConfig, IReadOnlyList<string>?, string?, PipelineConfig> section)
+        {
+            var inputs = pr.GetValue(Input);
+            var common = config with
+            {
+                Output = pr.GetValue(Output) is { } o ? Path.GetFullPath(o) : config.Output,
+                SourceTimeZone = pr.GetValue(TimeZone) ?? config.SourceTimeZone,
+                Now = pr.GetValue(Now) ?? config.Now,
+            };
+            return section(common, inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : null, pr.GetValue(Format));
+        }
+    }
 
     private static Command CleanOrdersCommand(TextWriter stdout, TextWriter stderr)
     {
-        var input = new Option<string[]>("--input", "-i") { Description = "Order files: a file, a directory or a glob (repeatable). Overrides orders.input.", AllowMultipleArgumentsPerToken = true };
-        var output = OutputOption();
-        var format = new Option<string?>("--format") { Description = "auto | csv | jsonl | parquet (orders.format)." };
-        format.AcceptOnlyFromAmong("auto", "csv", "jsonl", "parquet");
+        var options = CleaningOptions.Create("Order files", "orders");
         var grain = new Option<string?>("--grain") { Description = "auto | order | line (orders.grain)." };
         grain.AcceptOnlyFromAmong("auto", "order", "line");
-        var tz = new Option<string?>("--source-time-zone") { Description = "IANA zone of timestamps without an offset (source_time_zone)." };
-        var now = new Option<string?>("--now") { Description = "Reference time for the future-timestamp rule (ISO-8601; default: the clock)." };
-        var cmd = new Command("clean-orders", "Clean raw order files into clean/orders (Parquet, one row per order) and quarantine/orders.")
+        var cmd = new Command("clean-orders", "Clean raw order files into clean/orders (Parquet, one row per order) and quarantine/orders.");
+        options.AddTo(cmd);
+        cmd.Options.Add(grain);
+        cmd.SetAction(pr => Execute(pr, stderr, "clean-orders", config => options.Apply(pr, config, (c, inputs, format) => c with
         {
-            input, output, format, grain, tz, now,
-        };
-        cmd.SetAction(pr => Execute(pr, stderr, "clean-orders", config =>
-        {
-            var inputs = pr.GetValue(input);
-            return config with
+            Orders = c.Orders with
             {
-                Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
-                SourceTimeZone = pr.GetValue(tz) ?? config.SourceTimeZone,
-                Now = pr.GetValue(now) ?? config.Now,
-                Orders = config.Orders with
-                {
-                    Input = inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : config.Orders.Input,
-                    Format = pr.GetValue(format) ?? config.Orders.Format,
-                    Grain = pr.GetValue(grain) ?? config.Orders.Grain,
-                },
-            };
-        }, run =>
+                Input = inputs ?? c.Orders.Input,
+                Format = format ?? c.Orders.Format,
+                Grain = pr.GetValue(grain) ?? c.Orders.Grain,
+            },
+        }), run =>
         {
             CleanOrdersJob.Run(run);
-            stdout.WriteLine($"clean orders:      {run.PublishedPath(CleanOrdersJob.CleanTable)}");
-            stdout.WriteLine($"quarantined rows:  {run.PublishedPath(CleanOrdersJob.QuarantineTable)}");
-            stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+            PrintOutputs(stdout, run, CleanOrdersJob.CleanTable, CleanOrdersJob.QuarantineTable);
         }));
         return cmd;
     }
 
-    // ---- clean-clicks -------------------------------------------------------------------------------------------
-
     private static Command CleanClicksCommand(TextWriter stdout, TextWriter stderr)
     {
-        var input = new Option<string[]>("--input", "-i") { Description = "Event files: a file, a directory or a glob (repeatable). Overrides events.input.", AllowMultipleArgumentsPerToken = true };
-        var output = OutputOption();
-        var format = new Option<string?>("--format") { Description = "auto | csv | jsonl | parquet (events.format)." };
-        format.AcceptOnlyFromAmong("auto", "csv", "jsonl", "parquet");
-        var tz = new Option<string?>("--source-time-zone") { Description = "IANA zone of timestamps without an offset (source_time_zone)." };
-        var now = new Option<string?>("--now") { Description = "Reference time for the future-timestamp rule (ISO-8601; default: the clock)." };
-        var cmd = new Command("clean-clicks", "Clean raw clickstream events into clean/events, sessions and quarantine/events (Parquet).")
+        var options = CleaningOptions.Create("Event files", "events");
+        var cmd = new Command("clean-clicks", "Clean raw clickstream events into clean/events, sessions and quarantine/events (Parquet).");
+        options.AddTo(cmd);
+        cmd.SetAction(pr => Execute(pr, stderr, "clean-clicks", config => options.Apply(pr, config, (c, inputs, format) => c with
         {
-            input, output, format, tz, now,
-        };
-        cmd.SetAction(pr => Execute(pr, stderr, "clean-clicks", config =>
-        {
-            var inputs = pr.GetValue(input);
-            return config with
+            Events = c.Events with
             {
-                Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
-                SourceTimeZone = pr.GetValue(tz) ?? config.SourceTimeZone,
-                Now = pr.GetValue(now) ?? config.Now,
-                Events = config.Events with
-                {
-                    Input = inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : config.Events.Input,
-                    Format = pr.GetValue(format) ?? config.Events.Format,
-                },
-            };
-        }, run =>
+                Input = inputs ?? c.Events.Input,
+                Format = format ?? c.Events.Format,
+            },
+        }), run =>
         {
             Stages.Events.CleanClicksJob.Run(run);
-            stdout.WriteLine($"clean events:      {run.PublishedPath(Stages.Events.CleanClicksJob.EventsTable)}");
-            stdout.WriteLine($"sessions:          {run.PublishedPath(Stages.Events.CleanClicksJob.SessionsTable)}");
-            stdout.WriteLine($"quarantined rows:  {run.PublishedPath(Stages.Events.CleanClicksJob.QuarantineTable)}");
-            stdout.WriteLine($"run manifest:      {Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+            PrintOutputs(stdout, run, Stages.Events.CleanClicksJob.EventsTable, Stages.Events.CleanClicksJob.SessionsTable,
+                Stages.Events.CleanClicksJob.QuarantineTable);
         }));
         return cmd;
+    }
+
+    /// <summary>Where each published table and the run manifest are: the last lines a command prints.</summary>
+    private static void PrintOutputs(TextWriter stdout, JobRun run, params string[] tables)
+    {
+        foreach (var t in tables)
+        {
+            stdout.WriteLine($"{t + ":",-22}{run.PublishedPath(t)}");
+        }
+        stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
     }
 
     // ---- features, rfm, segment, ltv ------------------------------------------------------------------------------
@@ -178,11 +192,7 @@ public static class CliApp
         }, run =>
         {
             job(run, pr.GetValue(input) is { } i ? Path.GetFullPath(i) : null);
-            foreach (var t in tables)
-            {
-                stdout.WriteLine($"{t + ":",-22}{run.PublishedPath(t)}");
-            }
-            stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+            PrintOutputs(stdout, run, tables);
         }));
         return cmd;
     }

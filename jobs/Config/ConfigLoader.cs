@@ -104,7 +104,7 @@ public static partial class ConfigLoader
         {
             errors.Add($"base_currency: '{c.BaseCurrency}' is not a 3-letter ISO-4217 code such as USD");
         }
-        if (!TryFindTimeZone(c.SourceTimeZone, out _))
+        if (!IsKnownTimeZone(c.SourceTimeZone))
         {
             errors.Add($"source_time_zone: '{c.SourceTimeZone}' is not a known IANA time zone (e.g. UTC, Europe/Paris, Asia/Shanghai)");
         }
@@ -286,16 +286,15 @@ public static partial class ConfigLoader
     public static bool IsSafeIdentifier(string name) =>
         name.Length is > 0 and <= 128 && name.Trim().Length > 0 && !name.Any(ch => char.IsControl(ch) || ch is '"' or '`' or ';' or '\\');
 
-    internal static bool TryFindTimeZone(string id, out TimeZoneInfo? zone)
+    internal static bool IsKnownTimeZone(string id)
     {
         try
         {
-            zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+            TimeZoneInfo.FindSystemTimeZoneById(id);
             return true;
         }
         catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
         {
-            zone = null;
             return false;
         }
     }

@@ -144,6 +144,22 @@ public sealed class JobRun : IDisposable
     }
 
     /// <summary>
+    /// Reads a staged table back (every Parquet file under it) and fails with exit 4 unless it holds exactly the
+    /// rows the accounting expects: what gets published is what was counted.
+    /// </summary>
+    public void CheckStaged(string table, long expectedRows)
+    {
+        var dir = StagingPath(table);
+        var rows = Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any()
+            ? Convert.ToInt64(Engine.Query($"SELECT count(*) FROM {Engine.ParquetRelation(dir)}")[0][0], CultureInfo.InvariantCulture)
+            : 0;
+        if (rows != expectedRows)
+        {
+            throw PipelineException.Quality($"staged {table} holds {rows} rows, the accounting expects {expectedRows}");
+        }
+    }
+
+    /// <summary>
     /// The data-quality gates every cleaning stage passes before publishing: the books balance exactly (read =
     /// written + quarantined + duplicates + bots) and the quarantined share is within quality.max_quarantine_share.
     /// Failing either is exit 4, with the staged outputs kept for inspection.

@@ -112,10 +112,8 @@ public static class CleanClicksJob
             report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
 
-            if (events != report.RowsWritten || quarantined != report.RowsQuarantined)
-            {
-                throw PipelineException.Quality($"staged outputs do not match the accounting (events {events} vs {report.RowsWritten}, quarantine {quarantined} vs {report.RowsQuarantined})");
-            }
+            run.CheckStaged(EventsTable, report.RowsWritten);
+            run.CheckStaged(QuarantineTable, report.RowsQuarantined);
             run.CheckQualityGates(report, "event");
             run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
         });

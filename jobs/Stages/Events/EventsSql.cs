@@ -35,12 +35,6 @@ public sealed record EventsSqlOptions(
 /// </summary>
 public static class EventsSql
 {
-    public static readonly IReadOnlyList<string> ReasonCodes =
-    [
-        "malformed_row", "invalid_encoding", "missing_identity", "missing_timestamp", "bad_timestamp", "future_timestamp",
-        "unknown_event_type", "session_too_long",
-    ];
-
     /// <summary>Built-in event type synonyms (lower-case source name → canonical).</summary>
     public static readonly IReadOnlyDictionary<string, string> Synonyms = new Dictionary<string, string>
     {

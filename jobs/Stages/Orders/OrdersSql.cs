@@ -13,7 +13,6 @@ namespace Pipeline.Stages.Orders;
 /// <param name="MinValidDate">Earlier timestamps are bad_timestamp.</param>
 /// <param name="StatusMap">Lower-case source status → canonical status (built-in synonyms plus config).</param>
 /// <param name="HasFx">True when an FX relation <c>fx_raw</c> is registered.</param>
-/// <param name="HasUpdatedAt">True when the source has an updated_at column (used by the latest-version rule).</param>
 /// <param name="RunId">Stamped on quarantine rows.</param>
 public sealed record OrdersSqlOptions(
     bool LineLevel,
@@ -25,7 +24,6 @@ public sealed record OrdersSqlOptions(
     DateOnly MinValidDate,
     IReadOnlyDictionary<string, string> StatusMap,
     bool HasFx,
-    bool HasUpdatedAt,
     string RunId);
 
 /// <summary>
@@ -36,13 +34,6 @@ public sealed record OrdersSqlOptions(
 /// </summary>
 public static class OrdersSql
 {
-    /// <summary>Reason codes in the order the rules are checked; the first that applies is the row's reason. Stable: documented in the README.</summary>
-    public static readonly IReadOnlyList<string> ReasonCodes =
-    [
-        "malformed_row", "invalid_encoding", "missing_order_id", "missing_timestamp", "bad_timestamp", "future_timestamp",
-        "unknown_status", "unknown_currency", "missing_fx_rate", "missing_amount", "bad_quantity", "bad_amount",
-    ];
-
     private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
 
     /// <summary>Staging: one row per raw row of <c>orders_raw</c>, typed, with reason_code (NULL = valid).</summary>
