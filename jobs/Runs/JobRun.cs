@@ -17,14 +17,16 @@ namespace Pipeline.Runs;
 public sealed class JobRun : IDisposable
 {
     private readonly RunLock _lock;
+    private readonly bool _ownsLock;
     private IEngine? _engine;
     private HashKey? _hashKey;
 
-    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now, string runId)
+    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now, string runId, bool ownsLock = true)
     {
         Config = config;
         Log = log;
         _lock = runLock;
+        _ownsLock = ownsLock;
         Now = now;
         Store = new OutputStore(config.Output);
         RunId = runId;
@@ -51,11 +53,21 @@ public sealed class JobRun : IDisposable
     /// <summary>Test hook handed to the store; see <see cref="OutputStore.OnPartitionMoved"/>.</summary>
     public static Action<string>? PublishHook { get; set; }
 
+    /// <summary>
+    /// Starts one stage of a <c>pipeline run</c>, under the lock the whole run already holds (so no other run can
+    /// slip in between two stages) and after the run's recovery. The stage gets its own run id and manifest.
+    /// </summary>
+    public static JobRun StartWithin(RunLock heldLock, PipelineConfig config, string command, Log log, string runId, DateTimeOffset now) =>
+        new(config, command, log, heldLock, now, runId, ownsLock: false);
+
+    /// <summary>The reference "now" a configuration asks for: its <c>now</c> setting or the wall clock.</summary>
+    public static DateTimeOffset ReferenceNow(PipelineConfig config) => config.Now is null
+        ? DateTimeOffset.UtcNow
+        : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
     public static JobRun Start(PipelineConfig config, string command, Log log)
     {
-        var now = config.Now is null
-            ? DateTimeOffset.UtcNow
-            : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var now = ReferenceNow(config);
         var runId = NewRunId();
         var runLock = RunLock.Acquire(config.Output, runId);
         try
@@ -238,7 +250,7 @@ public sealed class JobRun : IDisposable
             Config.Engine.TempDirectory ?? Path.Combine(Config.Output, "_tmp")));
     }
 
-    private static string NewRunId() =>
+    public static string NewRunId() =>
         DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
     public void Dispose()
@@ -256,6 +268,9 @@ public sealed class JobRun : IDisposable
                 // Spill files of a finished engine; harmless if another process still has one open.
             }
         }
-        _lock.Dispose();
+        if (_ownsLock)
+        {
+            _lock.Dispose();
+        }
     }
 }

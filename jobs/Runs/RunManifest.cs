@@ -37,6 +37,19 @@ public sealed class RunManifest
     public List<ManifestOutput> Outputs { get; } = [];
     public List<string> Warnings { get; } = [];
 
+    /// <summary><c>pipeline run</c> only: the run that started this stage.</summary>
+    public string? ParentRunId { get; set; }
+
+    /// <summary>
+    /// <c>pipeline run</c> only: a hash of everything this stage's result depends on (its inputs' checksums or the
+    /// runs that published its upstream tables, its configuration, its date). A later run with the same fingerprint
+    /// skips the stage: a rerun of the same night is a no-op.
+    /// </summary>
+    public string? Fingerprint { get; set; }
+
+    /// <summary><c>pipeline run</c> only: what happened to each stage, in order.</summary>
+    public List<ManifestStep>? Steps { get; set; }
+
     public static string HashConfig(PipelineConfig config)
     {
         var json = JsonSerializer.Serialize(config, JsonOptions);
@@ -51,6 +64,9 @@ public sealed class RunManifest
 public sealed record ManifestInput(string Path, string Format, long Bytes, string Sha256, bool Gzip);
 
 public sealed record ManifestOutput(string Table, string Path, long Rows, int Partitions);
+
+/// <summary>One stage of a <c>pipeline run</c>: <c>status</c> is succeeded, skipped (with the reason) or failed.</summary>
+public sealed record ManifestStep(string Stage, string Status, string? Reason, string? RunId, double Seconds, int ExitCode);
 
 /// <summary>Row accounting of one stage. The invariant checked before publishing: read = written + quarantined + duplicates + bots.</summary>
 public sealed class StageReport
