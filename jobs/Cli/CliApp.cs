@@ -140,9 +140,25 @@ public static class CliApp
                     stderr.WriteLine($"error: {failed.Stage}{(failed.Date is null ? "" : " " + failed.Date)}: {failed.Reason}");
                 }
                 var ran = nightly.Steps.Count(s => s.Status == "succeeded");
-                stdout.WriteLine($"{"stages:",-22}{ran} ran, {nightly.Steps.Count(s => s.Status == "skipped")} up to date or skipped{(failed is null ? "" : ", 1 failed")}");
+                var skipped = nightly.Steps.Count(s => s.Status == "skipped");
+                var manifest = Path.Combine(config.Output, "_runs", nightly.RunId + ".json");
+                if (log.Json)
+                {
+                    // Under cron everything the run prints is one JSON object per line, the summary included.
+                    stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+                    {
+                        ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
+                        ["level"] = exit == ExitCodes.Success ? "info" : "error",
+                        ["run_id"] = nightly.RunId,
+                        ["stage"] = "run",
+                        ["message"] = $"finished with exit code {exit}: {ran} stage(s) ran, {skipped} skipped",
+                        ["counts"] = new { exit_code = exit, ran, skipped, output = config.Output, manifest },
+                    }));
+                    return exit;
+                }
+                stdout.WriteLine($"{"stages:",-22}{ran} ran, {skipped} up to date or skipped{(failed is null ? "" : ", 1 failed")}");
                 stdout.WriteLine($"{"output:",-22}{config.Output}");
-                stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(config.Output, "_runs", nightly.RunId + ".json")}");
+                stdout.WriteLine($"{"run manifest:",-22}{manifest}");
                 return exit;
             }
             catch (Exception e)
