@@ -180,10 +180,17 @@ public sealed class NightlyRun
         JobRun? run = null;
         try
         {
+            var body = stage.Run;
+            string? settings = null;
+            if (stage.Name == "clean-clicks")
+            {
+                (config, body, settings) = PlanEvents(config, step.Label);
+            }
             run = JobRun.StartWithin(runLock, config, stage.Name, _log, runId, now);
             run.Manifest.ParentRunId = RunId;
             run.Manifest.Fingerprint = fingerprint;
-            stage.Run(run);
+            run.Manifest.SettingsHash = settings;
+            body(run);
             run.Finish(ExitCodes.Success, null);
             return Result("succeeded", null, runId, ExitCodes.Success, run.Manifest.Stages.LastOrDefault());
         }
@@ -204,6 +211,25 @@ public sealed class NightlyRun
             _log.RunId = RunId;
         }
     }
+
+    /// <summary>
+    /// clean-clicks under <c>pipeline run</c>: incremental when the published events come from a run with the same
+    /// settings (see <see cref="EventsIncrementPlanner"/>), full otherwise or with --full-refresh.
+    /// </summary>
+    private (PipelineConfig Config, Action<JobRun> Run, string Settings) PlanEvents(PipelineConfig config, string label)
+    {
+        var settings = Hash(JsonSerializer.Serialize(config with { Output = "", Analytics = new(), Events = config.Events with { Input = [] } }, RunManifest.JsonOptions));
+        var plan = _options.FullRefresh ? null : EventsIncrementPlanner.Make(config, settings);
+        if (plan is null)
+        {
+            _log.Info("full run (no incremental history with these settings" + (_options.FullRefresh ? ", or --full-refresh" : "") + ")", label);
+            return (config, run => Stages.Events.CleanClicksJob.Run(run, null), settings);
+        }
+        _log.Info($"incremental: {plan.NewFiles} new file(s), {plan.ContextFiles} re-read for the window from {plan.Increment.Window.From:yyyy-MM-dd}", label);
+        return (config with { Events = config.Events with { Input = plan.Files } }, run => Stages.Events.CleanClicksJob.Run(run, plan.Increment), settings);
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     /// <summary>Everything a stage's result depends on, hashed.</summary>
     private string Fingerprint(NightlyStage stage, PipelineConfig config, string? date, IReadOnlyList<NightlyInput> inputs)

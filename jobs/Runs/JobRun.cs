@@ -203,7 +203,11 @@ public sealed class JobRun : IDisposable
     public void Publish(IReadOnlyList<(string Table, long Rows)> tables) => Publish(tables, replaceTables: true);
 
     /// <summary>Publishes staged tables; <paramref name="replaceTables"/> false keeps partitions this run did not write (as_of history).</summary>
-    public void Publish(IReadOnlyList<(string Table, long Rows)> tables, bool replaceTables)
+    public void Publish(IReadOnlyList<(string Table, long Rows)> tables, bool replaceTables) =>
+        Publish(tables.Select(t => (t.Table, t.Rows, replaceTables)).ToList());
+
+    /// <summary>Publishes staged tables, each replaced whole or only in the partitions this run wrote.</summary>
+    public void Publish(IReadOnlyList<(string Table, long Rows, bool ReplaceTable)> tables)
     {
         var crashAt = Environment.GetEnvironmentVariable(CrashVariable);
         if (crashAt == "before-publish")
@@ -214,8 +218,8 @@ public sealed class JobRun : IDisposable
         var store = hook is null ? Store : new OutputStore(Store.Root) { OnPartitionMoved = hook };
         var partitions = tables.ToDictionary(t => t.Table, t => Directory.Exists(StagingPath(t.Table))
             ? Directory.GetDirectories(StagingPath(t.Table)).Length : 0);
-        store.Publish(RunId, tables.Select(t => (t.Table, replaceTables)).ToList());
-        foreach (var (table, rows) in tables)
+        store.Publish(RunId, tables.Select(t => (t.Table, t.ReplaceTable)).ToList());
+        foreach (var (table, rows, _) in tables)
         {
             Manifest.Outputs.Add(new ManifestOutput(table, PublishedPath(table), rows, partitions[table]));
         }
