@@ -168,9 +168,9 @@ public sealed class SparkDialect : ISqlDialect
             var (text, isField) = parts[i];
             if (isField)
             {
-                var nextIsField = i + 1 < parts.Count && parts[i + 1].IsField;
+                var besideField = (i + 1 < parts.Count && parts[i + 1].IsField) || (i > 0 && parts[i - 1].IsField);
                 // Single-letter numeric fields take 1–2 digits; next to another field they must be fixed-width.
-                sb.Append(nextIsField && text is "M" or "d" or "H" or "h" or "m" or "s" or "D" ? text + text : text);
+                sb.Append(besideField && text is "M" or "d" or "H" or "h" or "m" or "s" or "D" ? text + text : text);
             }
             else if (char.IsAsciiLetter(text[0]) || text[0] is '\'' or '[' or ']' or '#' or '{' or '}')
             {
