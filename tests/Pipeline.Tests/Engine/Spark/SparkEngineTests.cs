@@ -263,6 +263,33 @@ public sealed class SparkEngineTests
     }
 
     [Test]
+    public void Cli_engine_spark_needs_a_remote_and_never_echoes_its_token()
+    {
+        var previous = Environment.GetEnvironmentVariable("SPARK_REMOTE");
+        Environment.SetEnvironmentVariable("SPARK_REMOTE", null);
+        try
+        {
+            var input = Path.Combine(Pipeline.Tests.TestPaths.RepoRoot, "data-samples", "orders");
+            var none = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", _dir, "--engine", "spark");
+            Assert.That(none.ExitCode, Is.EqualTo(ExitCodes.UsageOrConfig), none.ToString());
+            Assert.That(none.Stderr, Does.Contain("--remote").And.Contain("SPARK_REMOTE"));
+
+            var bad = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", _dir, "--engine", "spark", "--remote", "sc://h:1/;token=s3cr3t;oops");
+            Assert.That(bad.ExitCode, Is.EqualTo(ExitCodes.UsageOrConfig), bad.ToString());
+            Assert.That(bad.Stderr + bad.Stdout, Does.Not.Contain("s3cr3t"));
+
+            Environment.SetEnvironmentVariable("SPARK_REMOTE", "sc://h:1/;token=s3cr3t;oops");
+            var env = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", _dir, "--engine", "spark");
+            Assert.That(env.ExitCode, Is.EqualTo(ExitCodes.UsageOrConfig), env.ToString());
+            Assert.That(env.Stderr, Does.Contain("SPARK_REMOTE").And.Not.Contain("s3cr3t"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SPARK_REMOTE", previous);
+        }
+    }
+
+    [Test]
     public void The_token_is_sent_as_bearer_metadata_and_not_logged()
     {
         var log = new List<string>();
