@@ -82,10 +82,10 @@ public static class CliApp
     {
         var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, RFM and k-means segments, and LTV.");
         root.Options.Add(ConfigOption);
-        root.Options.Add(VerboseOption);
-        root.Options.Add(QuietOption);
         root.Options.Add(EngineOption);
         root.Options.Add(RemoteOption);
+        root.Options.Add(VerboseOption);
+        root.Options.Add(QuietOption);
         root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
         root.Subcommands.Add(CleanClicksCommand(stdout, stderr));
         root.Subcommands.Add(AnalyticsCommand("features", "Build customers/features (one row per customer) for a snapshot date from clean orders and sessions.", stdout, stderr,
