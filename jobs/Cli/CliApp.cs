@@ -31,6 +31,31 @@ public static class CliApp
         Recursive = true,
     };
 
+    private static readonly Option<string?> EngineOption = EngineKindOption();
+
+    private static readonly Option<string?> RemoteOption = new("--remote")
+    {
+        Description = "Spark Connect connection string sc://host:15002/;token=... (engine.remote; default $SPARK_REMOTE). Prefer SPARK_REMOTE for tokens.",
+        Recursive = true,
+    };
+
+    private static Option<string?> EngineKindOption()
+    {
+        var option = new Option<string?>("--engine") { Description = "duckdb (embedded, default) | spark (Spark Connect) (engine.kind).", Recursive = true };
+        option.AcceptOnlyFromAmong("duckdb", "spark");
+        return option;
+    }
+
+    /// <summary>--engine and --remote over the configuration (and over SPARK_REMOTE, applied by the loader).</summary>
+    private static PipelineConfig ApplyEngineOptions(ParseResult pr, PipelineConfig config) => config with
+    {
+        Engine = config.Engine with
+        {
+            Kind = pr.GetValue(EngineOption) ?? config.Engine.Kind,
+            Remote = pr.GetValue(RemoteOption) ?? config.Engine.Remote,
+        },
+    };
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var root = BuildRoot(stdout, stderr);
@@ -57,6 +82,8 @@ public static class CliApp
     {
         var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, RFM and k-means segments, and LTV.");
         root.Options.Add(ConfigOption);
+        root.Options.Add(EngineOption);
+        root.Options.Add(RemoteOption);
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
         root.Subcommands.Add(RunCommand(stdout, stderr));
@@ -426,7 +453,7 @@ public static class CliApp
         JobRun? run = null;
         try
         {
-            var config = overrides(ConfigLoader.Load(pr.GetValue(ConfigOption)));
+            var config = ApplyEngineOptions(pr, overrides(ConfigLoader.Load(pr.GetValue(ConfigOption))));
             var problems = ConfigLoader.Validate(config);
             if (problems.Count > 0)
             {

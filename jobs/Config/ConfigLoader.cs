@@ -14,6 +14,9 @@ namespace Pipeline.Config;
 /// </summary>
 public static partial class ConfigLoader
 {
+    /// <summary>Environment variable with the Spark Connect connection string (PySpark's name).</summary>
+    public const string SparkRemoteVariable = "SPARK_REMOTE";
+
     private static readonly JsonSerializerOptions SerializerOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -25,6 +28,12 @@ public static partial class ConfigLoader
     public static PipelineConfig Load(string? path)
     {
         var (config, errors) = TryLoad(path);
+        if (config is not null && Environment.GetEnvironmentVariable(SparkRemoteVariable) is { Length: > 0 } remote)
+        {
+            // Like PySpark: SPARK_REMOTE gives the Spark Connect address (and token) when the command line does not.
+            config = config with { Engine = config.Engine with { Remote = remote } };
+            errors = [.. errors, .. Validate(config).Where(e => e.StartsWith("engine.remote", StringComparison.Ordinal)).Select(e => $"{SparkRemoteVariable}: {e}")];
+        }
         if (errors.Count > 0)
         {
             var where = path is null ? "configuration" : path;
@@ -115,6 +124,18 @@ public static partial class ConfigLoader
         if (c.Engine.Kind is not ("duckdb" or "spark"))
         {
             errors.Add($"engine.kind: '{c.Engine.Kind}' is not one of duckdb, spark");
+        }
+        if (!string.IsNullOrWhiteSpace(c.Engine.Remote) && !Engine.Spark.SparkConnectionString.TryParse(c.Engine.Remote, out _))
+        {
+            // The parser's own message never echoes the token; this one does not quote the value at all.
+            try
+            {
+                Engine.Spark.SparkConnectionString.Parse(c.Engine.Remote);
+            }
+            catch (Engine.Spark.SparkConnectionStringException e)
+            {
+                errors.Add($"engine.remote: {e.Message}");
+            }
         }
         if (c.Engine.Threads < 0)
         {

@@ -44,6 +44,21 @@ public sealed record EngineConfig
 
     /// <summary>Where DuckDB spills; empty = <c>&lt;output&gt;/_tmp</c>.</summary>
     public string? TempDirectory { get; init; }
+
+    /// <summary>
+    /// Spark Connect connection string <c>sc://host[:port]/;token=…</c> for <c>kind: spark</c>. The environment variable
+    /// <c>SPARK_REMOTE</c> overrides it and <c>--remote</c> overrides both. Keep tokens out of files: use SPARK_REMOTE.
+    /// </summary>
+    public string? Remote { get; init; }
+
+    // Records print every property in ToString(): the connection string may hold a token, so print it redacted.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Kind = ").Append(Kind).Append(", Threads = ").Append(Threads)
+            .Append(", MemoryLimit = ").Append(MemoryLimit).Append(", TempDirectory = ").Append(TempDirectory)
+            .Append(", Remote = ").Append(Remote is null ? "" : Pipeline.Engine.Spark.SparkConnectionString.TryParse(Remote, out var c) ? c!.Redacted : "(unparsable)");
+        return true;
+    }
 }
 
 /// <summary>Data-quality gates and validity rules.</summary>

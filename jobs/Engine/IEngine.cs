@@ -44,6 +44,29 @@ public interface IEngine : IDisposable
 
     /// <summary>A FROM-clause relation reading a Parquet table directory written by <see cref="WriteParquet"/> (partition columns included).</summary>
     string ParquetRelation(string directory);
+
+    /// <summary>
+    /// Writes rows computed in this process (model outputs; column names from <c>[JsonPropertyName]</c>) as an
+    /// unpartitioned Parquet table under <paramref name="directory"/>; returns rows written. Default: one local
+    /// Parquet.Net file (DuckDB). Spark sends them as Arrow (LocalRelation) and writes them with WriteOperation.
+    /// </summary>
+    long WriteRows<T>(IReadOnlyCollection<T> rows, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        using var stream = File.Create(Path.Combine(directory, "part-0.parquet"));
+        Parquet.Serialization.ParquetSerializer.SerializeAsync(rows, stream).GetAwaiter().GetResult();
+        return rows.Count;
+    }
+
+    /// <summary>Like <see cref="WriteRows{T}"/> for untyped rows (one dictionary per row) with an explicit schema.</summary>
+    long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<(string Name, Type Type)> schema, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        using var stream = File.Create(Path.Combine(directory, "part-0.parquet"));
+        var parquetSchema = new Parquet.Schema.ParquetSchema(schema.Select(f => (Parquet.Schema.Field)new Parquet.Schema.DataField(f.Name, f.Type)).ToArray());
+        Parquet.Serialization.ParquetSerializer.SerializeUntypedAsync(rows, parquetSchema, stream).GetAwaiter().GetResult();
+        return rows.Count;
+    }
 }
 
 /// <summary>Raw input to register: groups of files that share a format and header.</summary>

@@ -63,4 +63,10 @@ public interface ISqlDialect
 
     /// <summary>The value as text, for building raw row images.</summary>
     string ToText(string expr);
+
+    /// <summary>
+    /// The string type's name in casts such as <c>CAST(NULL AS …)</c>: DuckDB <c>VARCHAR</c>, Spark <c>STRING</c>
+    /// (Spark rejects <c>VARCHAR</c> without a length).
+    /// </summary>
+    string StringType => "VARCHAR";
 }

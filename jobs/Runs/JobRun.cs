@@ -246,9 +246,19 @@ public sealed class JobRun : IDisposable
 
     private IEngine CreateEngine()
     {
+        if (Config.Engine.Kind == "spark")
+        {
+            if (string.IsNullOrWhiteSpace(Config.Engine.Remote))
+            {
+                throw PipelineException.Config($"engine.kind spark needs a Spark Connect connection string: --remote sc://host:15002, engine.remote or {ConfigLoader.SparkRemoteVariable}");
+            }
+            var spark = new Engine.Spark.SparkEngine(new Engine.Spark.SparkEngineOptions(Config.Engine.Remote, line => Log.Debug(line, "spark")));
+            Log.Info($"engine: Spark Connect at {spark.Remote}");
+            return spark;
+        }
         if (Config.Engine.Kind != "duckdb")
         {
-            throw PipelineException.Config($"engine.kind '{Config.Engine.Kind}' is not available in this build; use duckdb");
+            throw PipelineException.Config($"engine.kind '{Config.Engine.Kind}' is not available in this build; use duckdb or spark");
         }
         return new DuckDbEngine(new DuckDbOptions(Config.Engine.Threads, Config.Engine.MemoryLimit,
             Config.Engine.TempDirectory ?? Path.Combine(Config.Output, "_tmp")));

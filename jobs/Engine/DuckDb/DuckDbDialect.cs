@@ -64,4 +64,6 @@ public sealed class DuckDbDialect : ISqlDialect
     public string HmacHex(string stringExpr) => $"sha256(k.opad || unhex(sha256(k.ipad || encode({stringExpr}))))";
 
     public string ToText(string expr) => $"CAST({expr} AS VARCHAR)";
+
+    public string StringType => "VARCHAR";
 }

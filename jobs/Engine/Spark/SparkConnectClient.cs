@@ -246,7 +246,18 @@ public sealed class SparkConnectClient : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     public Task CreateTempViewFromDataSourceAsync(
         string viewName, SparkFileFormat format, string? ddlSchema, IReadOnlyDictionary<string, string>? options,
-        IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
+        IReadOnlyList<string> paths, CancellationToken cancellationToken = default) =>
+        CreateTempViewFromDataSourceAsync(viewName, format, ddlSchema, options, paths, null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="CreateTempViewFromDataSourceAsync(string, SparkFileFormat, string?, IReadOnlyDictionary{string, string}?, IReadOnlyList{string}, CancellationToken)"/>,
+    /// with the read wrapped in <c>Project{expressions=[expression_string...]}</c> (PySpark's <c>selectExpr</c>) when
+    /// <paramref name="selectExpressions"/> is given: file metadata columns such as <c>_metadata.file_path</c>
+    /// resolve there, directly on the file scan.
+    /// </summary>
+    public Task CreateTempViewFromDataSourceAsync(
+        string viewName, SparkFileFormat format, string? ddlSchema, IReadOnlyDictionary<string, string>? options,
+        IReadOnlyList<string> paths, IReadOnlyList<string>? selectExpressions, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(viewName);
         ArgumentNullException.ThrowIfNull(paths);
@@ -261,7 +272,14 @@ public sealed class SparkConnectClient : IAsyncDisposable
         }
         AddAll(source.Options, options);
         source.Paths.AddRange(paths);
-        return CreateViewAsync(viewName, new Relation { Read = new Read { DataSource = source } }, cancellationToken);
+        var read = new Relation { Read = new Read { DataSource = source } };
+        if (selectExpressions is { Count: > 0 })
+        {
+            var project = new Project { Input = read };
+            project.Expressions.AddRange(selectExpressions.Select(e => new Expression { ExpressionString = new Expression.Types.ExpressionString { Expression = e } }));
+            read = new Relation { Project = project };
+        }
+        return CreateViewAsync(viewName, read, cancellationToken);
     }
 
     /// <summary>Creates (or replaces) a session temp view defined by a SQL query.</summary>
@@ -489,6 +507,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
         SparkFileFormat.Csv => "csv",
         SparkFileFormat.Json => "json",
         SparkFileFormat.Parquet => "parquet",
+        SparkFileFormat.Text => "text",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown file format"),
     };
 

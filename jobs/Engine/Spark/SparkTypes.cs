@@ -13,6 +13,9 @@ public enum SparkFileFormat
 
     /// <summary>Parquet (<c>format="parquet"</c>).</summary>
     Parquet,
+
+    /// <summary>Text lines, one row per line in a column <c>value</c> (<c>format="text"</c>).</summary>
+    Text,
 }
 
 /// <summary>What a write does when the target path already has data (Spark's SaveMode).</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Parquet.Serialization;
 using Pipeline.Cli;
 using Pipeline.Runs;
 
@@ -87,12 +86,5 @@ public sealed class AnalyticsRun
     public string StagedPartition(string table) => Path.Combine(Run.StagingPath(table), AsOfPartition);
 
     /// <summary>Writes model rows (JsonPropertyName gives the column names) as the table's as_of partition.</summary>
-    public long Write<T>(string table, IReadOnlyCollection<T> rows)
-    {
-        var dir = StagedPartition(table);
-        Directory.CreateDirectory(dir);
-        using var stream = File.Create(Path.Combine(dir, "part-0.parquet"));
-        ParquetSerializer.SerializeAsync(rows, stream).GetAwaiter().GetResult();
-        return rows.Count;
-    }
+    public long Write<T>(string table, IReadOnlyCollection<T> rows) => Run.Engine.WriteRows(rows, StagedPartition(table));
 }

@@ -25,12 +25,12 @@ public static class FeaturesSql
         var windowStart = d.DateLiteral(o.AsOf.AddDays(-o.BehaviourWindowDays + 1));
         var unit = o.DaysPerUnit.ToString("0.0###", CultureInfo.InvariantCulture);
         var behaviour = o.SessionsRelation is null
-            ? """
+            ? $"""
               behaviour AS (
-                SELECT CAST(NULL AS VARCHAR) AS customer_id, 0 AS sessions, CAST(NULL AS DOUBLE) AS engaged_seconds_avg, 0 AS product_views,
+                SELECT CAST(NULL AS {d.StringType}) AS customer_id, 0 AS sessions, CAST(NULL AS DOUBLE) AS engaged_seconds_avg, 0 AS product_views,
                        0 AS add_to_carts, CAST(NULL AS DOUBLE) AS cart_add_rate, CAST(NULL AS DOUBLE) AS session_conversion_rate,
                        CAST(NULL AS DOUBLE) AS natural_traffic_share, CAST(NULL AS INTEGER) AS days_since_last_session,
-                       CAST(NULL AS VARCHAR) AS device_mix, CAST(NULL AS DOUBLE) AS mobile_share
+                       CAST(NULL AS {d.StringType}) AS device_mix, CAST(NULL AS DOUBLE) AS mobile_share
                 WHERE false
               ),
               """
@@ -41,7 +41,7 @@ public static class FeaturesSql
               ),
               devices AS (
                 SELECT customer_id, device_type, count(*) AS n,
-                       row_number() OVER (PARTITION BY customer_id ORDER BY count(*) DESC, device_type ASC NULLS LAST) AS device_rank
+                       row_number() OVER (PARTITION BY customer_id ORDER BY count(*) DESC NULLS LAST, device_type ASC NULLS LAST) AS device_rank
                 FROM sessions WHERE device_type IS NOT NULL GROUP BY customer_id, device_type
               ),
               behaviour AS (

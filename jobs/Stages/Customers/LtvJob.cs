@@ -228,13 +228,8 @@ public static class LtvJob
         _ => DateOnly.Parse(Convert.ToString(value, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture),
     };
 
-    private static void WriteUntyped(AnalyticsRun a, string table, IReadOnlyCollection<IDictionary<string, object?>> rows, ParquetSchema schema)
-    {
-        var dir = a.StagedPartition(table);
-        Directory.CreateDirectory(dir);
-        using var stream = File.Create(Path.Combine(dir, "part-0.parquet"));
-        ParquetSerializer.SerializeUntypedAsync(rows, schema, stream).GetAwaiter().GetResult();
-    }
+    private static void WriteUntyped(AnalyticsRun a, string table, IReadOnlyCollection<IDictionary<string, object?>> rows, ParquetSchema schema) =>
+        a.Run.Engine.WriteRows(rows, schema.GetDataFields().Select(f => (f.Name, f.ClrType)).ToList(), a.StagedPartition(table));
 
     internal sealed class ParamRow
     {

@@ -231,7 +231,7 @@ public static class EventsSql
         var ipKey = o.KeepIpNetworkKey
             ? $"CASE WHEN {d.FullMatch("ip_s", Ipv4Pattern)} THEN {d.HmacHex(d.RegexExtract("ip_s", "^([0-9]+\\.[0-9]+\\.[0-9]+)\\.", 1) + " || '.0/24'")} " +
               $"WHEN ip_s LIKE '%:%' THEN {d.HmacHex(d.RegexExtract("lower(ip_s)", "^([0-9a-f]*:[0-9a-f]*:[0-9a-f]*)", 1) + " || '::/48'")} END"
-            : "CAST(NULL AS VARCHAR)";
+            : $"CAST(NULL AS {d.StringType})";
         var medium = "utm_medium";
         var channel = $"""
             CASE
