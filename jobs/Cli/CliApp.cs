@@ -129,7 +129,7 @@ public static class CliApp
             var log = interactive ? new Log(stderr, json: false, quiet: true, verbose: false) : Log.ForConsole(quiet, verbose);
             try
             {
-                var config = ConfigLoader.Load(pr.GetValue(ConfigOption));
+                var config = ApplyEngineOptions(pr, ConfigLoader.Load(pr.GetValue(ConfigOption)));
                 config = config with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output };
                 var problems = ConfigLoader.Validate(config);
                 if (problems.Count > 0)
