@@ -413,15 +413,15 @@ public static class KpiSql
 
     /// <summary>rows read, kept, duplicates, quarantined.</summary>
     public const string AdSpendAccounting = """
-        SELECT count(*) AS rows_read,
-               sum(CASE WHEN is_kept THEN 1 ELSE 0 END) AS rows_kept,
-               sum(CASE WHEN reason_code IS NULL AND NOT is_kept THEN 1 ELSE 0 END) AS duplicates,
-               sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END) AS quarantined
+        SELECT CAST(count(*) AS BIGINT) AS rows_read,
+               CAST(coalesce(sum(CASE WHEN is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS rows_kept,
+               CAST(coalesce(sum(CASE WHEN reason_code IS NULL AND NOT is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS duplicates,
+               CAST(coalesce(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS quarantined
         FROM ad_spend_typed
         """;
 
     public const string AdSpendQuarantineByReason =
-        "SELECT reason_code, count(*) AS n FROM ad_spend_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
+        "SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM ad_spend_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 
     /// <summary>Marts: <c>quarantine/ad_spend</c>, one row per rejected ad spend row (grain: source_file × source_line).</summary>
     public static string AdSpendQuarantine(ISqlDialect d, string runId) => $"""
