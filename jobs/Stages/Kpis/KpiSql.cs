@@ -237,7 +237,7 @@ public static class KpiSql
             ranked AS (
               SELECT order_id, channel,
                      row_number() OVER (PARTITION BY order_id
-                       ORDER BY CASE WHEN channel = 'direct' THEN 1 ELSE 0 END ASC, started_at DESC NULLS LAST, session_id DESC NULLS LAST) AS touch_rank
+                       ORDER BY CASE WHEN channel = 'direct' THEN 1 ELSE 0 END ASC NULLS LAST, started_at DESC NULLS LAST, session_id DESC NULLS LAST) AS touch_rank
               FROM candidates
             ),
             attributed AS (
@@ -423,13 +423,15 @@ public static class KpiSql
     public const string AdSpendQuarantineByReason =
         "SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM ad_spend_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 
-    /// <summary>Marts: <c>quarantine/ad_spend</c>, one row per rejected ad spend row (grain: source_file × source_line).</summary>
+    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+
+    /// <summary>Marts: <c>quarantine/ad_spend</c>, one row per rejected ad spend row (grain: source_file × source_line); e-mail-shaped text redacted as for orders.</summary>
     public static string AdSpendQuarantine(ISqlDialect d, string runId) => $"""
         SELECT _source_file AS source_file,
                _source_line AS source_line,
-               _raw AS raw,
+               {d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>")} AS raw,
                reason_code,
-               reason_detail,
+               {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
                {d.Str(runId)} AS run_id
         FROM ad_spend_typed
         WHERE reason_code IS NOT NULL
