@@ -99,6 +99,8 @@ public static class CliApp
         root.Subcommands.Add(AnalyticsCommand("ltv", "Fit BG/NBD + Gamma-Gamma, predict purchases, order value and CLV per customer, and backtest on a holdout.", stdout, stderr,
             (run, input) => Stages.Customers.LtvJob.Run(run, input), Stages.Customers.LtvJob.CustomersTable, Stages.Customers.LtvJob.ParamsTable,
             Stages.Customers.LtvJob.BacktestTable, Stages.Customers.LtvJob.BucketsTable, Stages.Customers.LtvJob.MetricsTable));
+        root.Subcommands.Add(KpisCommand(stdout, stderr));
+        root.Subcommands.Add(ExportCommand(stdout, stderr));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
@@ -357,6 +359,55 @@ public static class CliApp
             PrintOutputs(stdout, run, tables);
         }));
         return cmd;
+    }
+
+    // ---- kpis, export -------------------------------------------------------------------------------------------
+
+    private static Command KpisCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var output = OutputOption();
+        var input = new Option<string?>("--input", "-i") { Description = "Directory holding clean/orders, sessions and clean/events (default: the output directory)." };
+        var cmd = new Command("kpis", "Recompute the KPI tables kpi/daily, kpi/channels (attribution, optional ad spend) and kpi/cohorts from the clean tables.")
+        {
+            output, input,
+        };
+        cmd.SetAction(pr => Execute(pr, stderr, "kpis", config => config with
+        {
+            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+        }, run =>
+        {
+            Stages.Kpis.KpiJob.Run(run, pr.GetValue(input) is { } i ? Path.GetFullPath(i) : null);
+            PrintOutputs(stdout, run, [.. Stages.Kpis.KpiJob.Tables(run.Config)]);
+        }));
+        return cmd;
+    }
+
+    private static Command ExportCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var output = OutputOption();
+        var format = new Option<string>("--format") { Description = "csv (the only format so far).", DefaultValueFactory = _ => "csv" };
+        format.AcceptOnlyFromAmong("csv");
+        var file = new Option<string?>("--output-file") { Description = "Where to write (default: <output>/exports/segments-<as_of>.csv)." };
+        var asOf = new Option<string?>("--as-of") { Description = "Snapshot YYYY-MM-DD (default: the latest one)." };
+        var segments = new Command("segments", "Audience list for CRM / ad platforms: customer_id, RFM segment and cell, k-means segment, p_alive, CLV per horizon.")
+        {
+            output, format, file, asOf,
+        };
+        segments.SetAction(pr => Execute(pr, stderr, "export segments", config => config with
+        {
+            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+        }, run =>
+        {
+            var day = pr.GetValue(asOf);
+            if (day is not null && !DateOnly.TryParseExact(day, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
+            {
+                throw PipelineException.Config($"--as-of: '{day}' is not a date YYYY-MM-DD");
+            }
+            var (path, rows) = Exports.SegmentsExport.Run(run, day, pr.GetValue(file) is { } f ? Path.GetFullPath(f) : null);
+            stdout.WriteLine($"{"exports/segments:",-22}{path} ({rows} customers)");
+            stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+        }));
+        return new Command("export", "Write outputs for other tools (CRM, ad platforms).") { segments };
     }
 
     // ---- generate -----------------------------------------------------------------------------------------------

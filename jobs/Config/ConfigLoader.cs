@@ -81,9 +81,9 @@ public static partial class ConfigLoader
         }
 
         // `input` may be one string or a list: normalise to a list before binding.
-        foreach (var section in new[] { "orders", "events" })
+        foreach (var section in new[] { obj["orders"], obj["events"], (obj["kpis"] as JsonObject)?["ad_spend"] })
         {
-            if (obj[section] is JsonObject s && s["input"] is JsonValue single && single.TryGetValue<string>(out var one))
+            if (section is JsonObject s && s["input"] is JsonValue single && single.TryGetValue<string>(out var one))
             {
                 s["input"] = new JsonArray(one);
             }
@@ -160,6 +160,7 @@ public static partial class ConfigLoader
         ValidateOrders(c.Orders, errors);
         ValidateEvents(c.Events, errors);
         ValidateAnalytics(c.Analytics, errors);
+        ValidateKpis(c.Kpis, errors);
         return errors;
     }
 
@@ -243,6 +244,34 @@ public static partial class ConfigLoader
         if (a.Ltv.DiscountRatePerPeriod is < 0 or >= 1) errors.Add("analytics.ltv.discount_rate_per_period: must be in [0, 1)");
         if (a.Ltv.HoldoutDays <= 0) errors.Add("analytics.ltv.holdout_days: must be positive");
         if (a.Ltv.Penalizer < 0) errors.Add("analytics.ltv.penalizer: must be 0 or positive");
+    }
+
+    private static void ValidateKpis(KpisConfig k, List<string> errors)
+    {
+        if (k.RepeatWindowDays <= 0) errors.Add("kpis.repeat_window_days: must be positive");
+        if (k.RepeatCohortDays <= 0) errors.Add("kpis.repeat_cohort_days: must be positive");
+        if (k.AttributionLookbackDays <= 0) errors.Add("kpis.attribution_lookback_days: must be positive");
+        if (k.AdSpend is not { } a)
+        {
+            return;
+        }
+        if (a.Input.Count == 0 || a.Input.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add("kpis.ad_spend.input: give the ad spend file, directory or glob, or remove the ad_spend section");
+        }
+        if (a.Format is not ("auto" or "csv" or "jsonl" or "parquet"))
+        {
+            errors.Add($"kpis.ad_spend.format: '{a.Format}' is not one of auto, csv, jsonl, parquet");
+        }
+        if (a.Csv.Delimiter != "auto" && (a.Csv.Delimiter.Length != 1 || a.Csv.Delimiter is "\"" or "\n" or "\r"))
+        {
+            errors.Add($"kpis.ad_spend.csv.delimiter: '{a.Csv.Delimiter}' must be 'auto' or a single character other than a quote or newline");
+        }
+        if (a.Csv.Quote.Length != 1)
+        {
+            errors.Add("kpis.ad_spend.csv.quote: must be a single character");
+        }
+        ValidateMapping("kpis.ad_spend.columns", a.Columns, CanonicalColumns.AdSpend, errors);
     }
 
     private static void ValidateEvents(EventsConfig e, List<string> errors)
@@ -338,6 +367,7 @@ public static partial class ConfigLoader
                 SearchEnginesFile = c.Events.SearchEnginesFile is null ? null : Abs(c.Events.SearchEnginesFile),
                 SocialNetworksFile = c.Events.SocialNetworksFile is null ? null : Abs(c.Events.SocialNetworksFile),
             },
+            Kpis = c.Kpis.AdSpend is null ? c.Kpis : c.Kpis with { AdSpend = c.Kpis.AdSpend with { Input = c.Kpis.AdSpend.Input.Select(Abs).ToList() } },
             Orders = c.Orders with
             {
                 Input = c.Orders.Input.Select(Abs).ToList(),

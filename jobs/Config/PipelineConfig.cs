@@ -28,6 +28,7 @@ public sealed record PipelineConfig
     public OrdersConfig Orders { get; init; } = new();
     public EventsConfig Events { get; init; } = new();
     public AnalyticsConfig Analytics { get; init; } = new();
+    public KpisConfig Kpis { get; init; } = new();
 }
 
 /// <summary>Which engine runs the relational stages, and its resource limits.</summary>
@@ -282,6 +283,43 @@ public sealed record LtvConfig
     public double CorrelationWarning { get; init; } = 0.3;
 }
 
+/// <summary>Business KPI tables (kpi/daily, kpi/channels, kpi/cohorts) and their optional ad spend input.</summary>
+public sealed record KpisConfig
+{
+    /// <summary>
+    /// N of the repeat-purchase rate: a customer repeats when their second purchase is at most this many days after
+    /// the first (dates). Default 90.
+    /// </summary>
+    public int RepeatWindowDays { get; init; } = 90;
+
+    /// <summary>
+    /// W of the repeat-purchase rate: on day d the cohort is the customers whose first purchase date is in
+    /// (d − N − W, d − N], so each had the full N days to come back. Default 30.
+    /// </summary>
+    public int RepeatCohortDays { get; init; } = 30;
+
+    /// <summary>An order is attributed to a session of its customer that started at most this many days before it. Default 30.</summary>
+    public int AttributionLookbackDays { get; init; } = 30;
+
+    /// <summary>Optional ad spend table (date, channel, campaign, spend in the base currency). Default none: spend columns are NULL.</summary>
+    public AdSpendConfig? AdSpend { get; init; }
+}
+
+/// <summary>Ad spend input: read like orders (file, directory or glob; CSV, JSON lines or Parquet; gzip).</summary>
+public sealed record AdSpendConfig
+{
+    /// <summary>Input files: one path, a directory or a glob (string), or a list of them.</summary>
+    public IReadOnlyList<string> Input { get; init; } = [];
+
+    /// <summary><c>auto</c> (by extension), <c>csv</c>, <c>jsonl</c> or <c>parquet</c>. Default auto.</summary>
+    public string Format { get; init; } = "auto";
+
+    public CsvConfig Csv { get; init; } = new();
+
+    /// <summary>Canonical column (date, channel, campaign, spend) → the source's column name.</summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+}
+
 /// <summary>The canonical column sets of each input, in the order the README documents them.</summary>
 public static class CanonicalColumns
 {
@@ -293,6 +331,8 @@ public static class CanonicalColumns
     ];
 
     public static readonly IReadOnlyList<string> Fx = ["date", "currency", "rate"];
+
+    public static readonly IReadOnlyList<string> AdSpend = ["date", "channel", "campaign", "spend"];
 
     public static readonly IReadOnlyList<string> Events =
     [

@@ -8,9 +8,9 @@ public class DataSamplesTests
 {
     private static string Sample(string file) => Path.Combine(TestPaths.RepoRoot, "data-samples", file);
 
-    [TestCase("pipeline.json", new[] { "clean-orders", "features", "rfm", "segment", "ltv" })]
+    [TestCase("pipeline.json", new[] { "clean-orders", "features", "rfm", "segment", "ltv", "kpis" })]
     [TestCase("online-retail.json", new[] { "clean-orders", "features", "rfm" })]
-    [TestCase("shop.json", new[] { "clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv" })]
+    [TestCase("shop.json", new[] { "clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis" })]
     public void Every_sample_config_runs_end_to_end(string config, string[] commands)
     {
         var output = TestPaths.NewTempDir("samples");

@@ -1,0 +1,155 @@
+using System.Globalization;
+using Pipeline.Cli;
+using Pipeline.Config;
+using Pipeline.Inputs;
+using Pipeline.Runs;
+
+namespace Pipeline.Stages.Kpis;
+
+/// <summary>
+/// <c>pipeline kpis</c>: clean/orders + sessions (+ clean/events, + the optional ad spend input) → <c>kpi/daily</c>,
+/// <c>kpi/channels</c>, <c>kpi/cohorts</c> (and <c>quarantine/ad_spend</c> when there is a spend input). Every table is
+/// recomputed from the full clean tables and replaced whole, all published together.
+/// </summary>
+public static class KpiJob
+{
+    public const string DailyTable = "kpi/daily";
+    public const string ChannelsTable = "kpi/channels";
+    public const string CohortsTable = "kpi/cohorts";
+    public const string AdSpendQuarantineTable = "quarantine/ad_spend";
+
+    /// <summary>The tables a run publishes, in the order the CLI lists them.</summary>
+    public static IReadOnlyList<string> Tables(PipelineConfig config) => config.Kpis.AdSpend is null
+        ? [DailyTable, ChannelsTable, CohortsTable]
+        : [DailyTable, ChannelsTable, CohortsTable, AdSpendQuarantineTable];
+
+    /// <param name="run">The run (engine, config, manifest, publication).</param>
+    /// <param name="input">Directory holding clean/orders, sessions and clean/events; default the output directory.</param>
+    public static void Run(JobRun run, string? input)
+    {
+        var root = input ?? run.Config.Output;
+        var ordersDir = Path.Combine(root, "clean", "orders");
+        if (!HasParquet(ordersDir))
+        {
+            throw PipelineException.Input($"no clean orders under {ordersDir}: run `pipeline clean-orders` first (or point --input at the output that has them)");
+        }
+        var published = new List<(string Table, long Rows)>();
+        string? spendRelation = null;
+        if (run.Config.Kpis.AdSpend is { } adSpend)
+        {
+            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, adSpend)));
+            spendRelation = KpiSql.AdSpendKept;
+        }
+
+        run.Stage("kpis", report =>
+        {
+            var engine = run.Engine;
+            var d = engine.Dialect;
+            var kc = run.Config.Kpis;
+            var sessionsDir = Path.Combine(root, "sessions");
+            var eventsDir = Path.Combine(root, "clean", "events");
+            var options = new KpiSqlOptions(
+                OrdersRelation: engine.ParquetRelation(ordersDir),
+                SessionsRelation: HasParquet(sessionsDir) ? engine.ParquetRelation(sessionsDir) : null,
+                EventsRelation: HasParquet(eventsDir) ? engine.ParquetRelation(eventsDir) : null,
+                AdSpendRelation: spendRelation,
+                RepeatWindowDays: kc.RepeatWindowDays,
+                RepeatCohortDays: kc.RepeatCohortDays,
+                AttributionLookbackDays: kc.AttributionLookbackDays);
+            if (options.SessionsRelation is null)
+            {
+                run.Log.Info($"no sessions under {sessionsDir}: session figures are 0 and every purchase is unattributed", "kpis");
+            }
+            else if (options.EventsRelation is null)
+            {
+                run.Log.Info($"no clean events under {eventsDir}: purchases are attributed through their customer's sessions only", "kpis");
+            }
+            var Step = run.StepTimer("kpis");
+
+            var daily = engine.WriteParquet(KpiSql.Daily(d, options), run.StagingPath(DailyTable), []);
+            Step("kpi/daily written");
+            var channels = engine.WriteParquet(KpiSql.Channels(d, options), run.StagingPath(ChannelsTable), []);
+            Step("kpi/channels written");
+            var span = engine.Query(KpiSql.OrderDateSpan(options.OrdersRelation))[0];
+            var cohortSql = span[0] is null || span[1] is null
+                ? KpiSql.Cohorts(d, options, [])
+                : KpiSql.Cohorts(d, options, Months(AsDate(span[0]!), AsDate(span[1]!)));
+            var cohorts = engine.WriteParquet(cohortSql, run.StagingPath(CohortsTable), []);
+            Step("kpi/cohorts written");
+
+            report.RowsWritten = daily + channels + cohorts;
+            report.RowsRead = report.RowsWritten; // aggregates of the clean tables: nothing to account row by row
+            report.Counts["daily_rows"] = daily;
+            report.Counts["channel_rows"] = channels;
+            report.Counts["cohort_rows"] = cohorts;
+
+            run.CheckStaged(DailyTable, daily);
+            run.CheckStaged(ChannelsTable, channels);
+            run.CheckStaged(CohortsTable, cohorts);
+            published.InsertRange(0, [(DailyTable, daily), (ChannelsTable, channels), (CohortsTable, cohorts)]);
+            run.Publish(published);
+            Step("published");
+        });
+    }
+
+    /// <summary>
+    /// Reads, types and checks the ad spend input into the session table <c>ad_spend_typed</c>, stages its quarantine
+    /// and returns the quarantined row count. Same gates as the cleaning stages: balanced books, quarantine share.
+    /// </summary>
+    private static long CleanAdSpend(JobRun run, AdSpendConfig config)
+    {
+        long quarantined = 0;
+        run.Stage("ad-spend", report =>
+        {
+            var raw = run.ReadInputs(config.Input, new InputOptions(config.Format, config.Csv.Delimiter), CanonicalColumns.AdSpend,
+                config.Columns, config.Csv.Quote[0], "kpis.ad_spend");
+            InputBinder.Require(raw, ["date", "channel", "spend"], "kpis.ad_spend");
+            var engine = run.Engine;
+            var d = engine.Dialect;
+            engine.RegisterRawInput("ad_spend_raw", raw);
+            var minValid = DateOnly.ParseExact(run.Config.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, minValid));
+            engine.DropRawInput("ad_spend_raw");
+
+            var acc = engine.Query(KpiSql.AdSpendAccounting)[0];
+            report.RowsRead = Long(acc[0]);
+            report.RowsWritten = Long(acc[1]);
+            report.Duplicates = Long(acc[2]);
+            report.RowsQuarantined = Long(acc[3]);
+            foreach (var row in engine.Query(KpiSql.AdSpendQuarantineByReason))
+            {
+                report.QuarantinedByReason[(string)row[0]!] = Long(row[1]);
+            }
+            if (report.RowsRead == 0 && !run.Config.Quality.AllowEmptyInput)
+            {
+                throw PipelineException.Input("the ad spend input has no data rows (header only?); set quality.allow_empty_input to accept it");
+            }
+            quarantined = engine.WriteParquet(KpiSql.AdSpendQuarantine(d, run.RunId), run.StagingPath(AdSpendQuarantineTable), []);
+            run.CheckStaged(AdSpendQuarantineTable, report.RowsQuarantined);
+            run.CheckQualityGates(report, "ad spend");
+        });
+        return quarantined;
+    }
+
+    private static IReadOnlyList<DateOnly> Months(DateOnly first, DateOnly last)
+    {
+        var months = new List<DateOnly>();
+        for (var m = new DateOnly(first.Year, first.Month, 1); m <= last; m = m.AddMonths(1))
+        {
+            months.Add(m);
+        }
+        return months;
+    }
+
+    private static DateOnly AsDate(object value) => value switch
+    {
+        DateOnly d => d,
+        DateTime dt => DateOnly.FromDateTime(dt),
+        _ => DateOnly.Parse(Convert.ToString(value, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture),
+    };
+
+    private static long Long(object? value) => value is null ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture);
+
+    private static bool HasParquet(string dir) =>
+        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using NUnit.Framework;
+using Parquet.Schema;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Stages.Kpis;
+
+/// <summary>
+/// The whole chain on data-samples/shop.json through the CLI, then the column contract of the KPI tables (names,
+/// order and types are what the report reads), the planted bad spend rows, cross-table identities, and that the
+/// hand-written fixtures of <see cref="KpiJobTests"/> still look like what clean-clicks writes.
+/// </summary>
+public class KpiEndToEndTests
+{
+    private static string _output = "";
+
+    [OneTimeSetUp]
+    public void RunTheShop()
+    {
+        _output = TestPaths.NewTempDir("kpi-shop");
+        var config = Path.Combine(TestPaths.RepoRoot, "data-samples", "shop.json");
+        foreach (var command in new[] { "clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis" })
+        {
+            var r = PipelineCli.Run(command, "-c", config, "-o", _output);
+            Assert.That(r.ExitCode, Is.Zero, $"{command}: {r}");
+        }
+        var export = PipelineCli.Run("export", "segments", "--format", "csv", "-c", config, "-o", _output);
+        Assert.That(export.ExitCode, Is.Zero, export.ToString());
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp() => Directory.Delete(_output, recursive: true);
+
+    private static string OnlyFile(string table) =>
+        Directory.GetFiles(Path.Combine(_output, table), "*.parquet", SearchOption.AllDirectories).Single();
+
+    /// <summary>Column names and CLR types in file order (Parquet.Net reports strings as ReadOnlyMemory&lt;char&gt;).</summary>
+    private static (string Name, Type Type)[] Columns(string file) => ParquetTable.Schema(file).GetDataFields()
+        .Select(f => (f.Name, f.ClrType == typeof(ReadOnlyMemory<char>) ? typeof(string) : f.ClrType)).ToArray();
+
+    private static (string, Type)[] Typed(Type type, params string[] names) => names.Select(n => (n, type)).ToArray();
+
+    [Test]
+    public void Kpi_tables_have_the_contracted_columns_and_types()
+    {
+        var date = Columns(OnlyFile("kpi/daily"))[0].Type;
+        Assert.That(date, Is.EqualTo(typeof(DateOnly)).Or.EqualTo(typeof(DateTime)), "kpi_date is a DATE");
+        (string, Type)[] daily =
+        [
+            ("kpi_date", date),
+            .. Typed(typeof(long), "sessions", "users", "new_users", "returning_users", "orders", "customers", "new_customers"),
+            .. Typed(typeof(double), "revenue", "conversion_rate", "aov", "revenue_per_user", "revenue_per_customer", "bounce_rate", "engaged_session_rate"),
+            .. Typed(typeof(long), "product_view_sessions", "add_to_cart_sessions", "checkout_sessions", "purchase_sessions"),
+            .. Typed(typeof(double), "view_to_cart_rate", "cart_to_checkout_rate", "checkout_to_purchase_rate"),
+            ("natural_sessions", typeof(long)), ("natural_traffic_share", typeof(double)),
+            ("repeat_cohort_customers", typeof(long)), ("repeat_customers", typeof(long)), ("repeat_purchase_rate", typeof(double)),
+        ];
+        (string, Type)[] channels =
+        [
+            ("kpi_date", date), ("channel", typeof(string)), ("is_natural", typeof(bool)), ("sessions", typeof(long)), ("session_share", typeof(double)),
+            ("orders", typeof(long)), ("revenue", typeof(double)), ("new_customers", typeof(long)),
+            .. Typed(typeof(double), "conversion_rate", "spend", "acos", "roas", "cpa", "cac"),
+        ];
+        (string, Type)[] cohorts =
+        [
+            ("cohort_month", date), ("months_since_first", typeof(int)), ("cohort_customers", typeof(long)), ("active_customers", typeof(long)),
+            .. Typed(typeof(double), "retention_rate", "revenue", "cumulative_revenue_per_customer"),
+        ];
+        Assert.Multiple(() =>
+        {
+            Assert.That(Columns(OnlyFile("kpi/daily")), Is.EqualTo(daily));
+            Assert.That(Columns(OnlyFile("kpi/channels")), Is.EqualTo(channels));
+            Assert.That(Columns(OnlyFile("kpi/cohorts")), Is.EqualTo(cohorts));
+        });
+    }
+
+    [Test]
+    public void The_planted_bad_spend_rows_are_quarantined_and_the_rest_is_spent()
+    {
+        var quarantine = ParquetTable.Read(Path.Combine(_output, "quarantine", "ad_spend"))
+            .ToDictionary(q => Convert.ToInt64(q["source_line"], CultureInfo.InvariantCulture), q => (string)q["reason_code"]!);
+        Assert.That(quarantine, Is.EqualTo(new Dictionary<long, string> { [198] = "unknown_channel", [199] = "bad_spend", [200] = "bad_date" }));
+        var channels = ParquetTable.Read(Path.Combine(_output, "kpi", "channels"));
+        double Spend(string channel) => channels.Where(c => (string)c["channel"]! == channel).Sum(c => (double)c["spend"]!);
+        // Totals of the 196 good rows of ad_spend.csv, summed when the file was made.
+        Assert.Multiple(() =>
+        {
+            Assert.That(Spend("paid_search"), Is.EqualTo(337.01).Within(1e-6), "\"Paid Search\" rows included");
+            Assert.That(Spend("paid_social"), Is.EqualTo(243.54).Within(1e-6));
+            Assert.That(Spend("email"), Is.EqualTo(119.49).Within(1e-6));
+            Assert.That(Spend("affiliate"), Is.EqualTo(98.0).Within(1e-6));
+            Assert.That(channels.Sum(c => (double)c["spend"]!), Is.EqualTo(798.04).Within(1e-6));
+        });
+    }
+
+    [Test]
+    public void Kpi_tables_agree_with_each_other_and_with_clean_orders()
+    {
+        var orders = ParquetTable.Read(Path.Combine(_output, "clean", "orders"));
+        var daily = ParquetTable.Read(Path.Combine(_output, "kpi", "daily"));
+        var channels = ParquetTable.Read(Path.Combine(_output, "kpi", "channels"));
+        var cohorts = ParquetTable.Read(Path.Combine(_output, "kpi", "cohorts"));
+        var sessions = ParquetTable.Read(Path.Combine(_output, "sessions"));
+        var purchases = orders.Where(o => (bool)o["is_purchase"]!).ToList();
+        var buyers = purchases.Where(o => o["customer_id"] is not null).Select(o => (string)o["customer_id"]!).Distinct().Count();
+        static double Sum(IEnumerable<Dictionary<string, object?>> rows, string c) => rows.Sum(r => Convert.ToDouble(r[c], CultureInfo.InvariantCulture));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Sum(daily, "orders"), Is.EqualTo(purchases.Count));
+            Assert.That(Sum(channels, "orders"), Is.EqualTo(purchases.Count), "every purchase attributed exactly once");
+            Assert.That(Sum(daily, "sessions"), Is.EqualTo(sessions.Count));
+            Assert.That(Sum(channels, "sessions"), Is.EqualTo(sessions.Count));
+            Assert.That(Sum(daily, "revenue"), Is.EqualTo(orders.Sum(o => (double)(decimal)o["net_revenue"]!)).Within(1e-6));
+            Assert.That(Sum(channels, "revenue"), Is.EqualTo(purchases.Sum(o => (double)(decimal)o["net_revenue"]!)).Within(1e-6));
+            Assert.That(Sum(daily, "new_customers"), Is.EqualTo(buyers));
+            Assert.That(Sum(channels, "new_customers"), Is.EqualTo(buyers));
+            Assert.That(Sum(cohorts.Where(c => (int)c["months_since_first"]! == 0), "cohort_customers"), Is.EqualTo(buyers));
+            Assert.That(daily.All(d => d["conversion_rate"] is null || (double)d["conversion_rate"]! >= 0), Is.True);
+            Assert.That(channels.Where(c => (string)c["channel"]! != "unattributed").All(c => (bool)c["is_natural"]! ==
+                sessions.Where(s => (string)s["channel"]! == (string)c["channel"]!).Select(s => (bool)s["is_natural"]!).DefaultIfEmpty((bool)c["is_natural"]!).First()),
+                Is.True, "is_natural agrees with the sessions' flag");
+        });
+    }
+
+    [Test]
+    public void The_audience_export_has_one_row_per_scored_customer()
+    {
+        var scores = ParquetTable.Read(Path.Combine(_output, "rfm", "scores"));
+        var file = Directory.GetFiles(Path.Combine(_output, "exports"), "segments-*.csv").Single();
+        var lines = File.ReadAllLines(file);
+        Assert.That(lines[0], Is.EqualTo("customer_id,rfm_segment,rfm_cell,kmeans_segment,p_alive,clv_30d,clv_90d"), "shop.json's horizons");
+        Assert.That(lines, Has.Length.EqualTo(scores.Count + 1));
+    }
+
+    [Test]
+    public void Click_fixtures_have_the_columns_and_types_clean_clicks_writes()
+    {
+        var fixtures = TestPaths.NewTempDir("kpi-fixture");
+        try
+        {
+            var s = new FixtureSession("s", "a", "C", "2024-05-01 10:00:00", "direct", Purchases: 1);
+            ClickFixtures.WriteSessions(fixtures, [s]);
+            ClickFixtures.WritePurchaseEvents(fixtures, [s], [new FixturePurchase("O", "s", "2024-05-01 10:01:00")]);
+            static IEnumerable<string> Shape(string file) => ParquetTable.Schema(file).GetDataFields().Select(f => $"{f.Name}:{f.ClrType.Name}:{f.IsNullable}");
+            string First(string root, string table) => Directory.GetFiles(Path.Combine(root, table), "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+            Assert.That(Shape(First(fixtures, "sessions")), Is.EqualTo(Shape(First(_output, "sessions"))));
+            Assert.That(Shape(First(fixtures, "clean/events")), Is.EqualTo(Shape(First(_output, "clean/events"))));
+        }
+        finally
+        {
+            Directory.Delete(fixtures, recursive: true);
+        }
+    }
+}
