@@ -60,6 +60,10 @@ public static class NightlyStages
             [LtvJob.CustomersTable, LtvJob.ParamsTable, LtvJob.BacktestTable, LtvJob.BucketsTable, LtvJob.MetricsTable],
             [FeaturesJob.Table, CleanOrdersJob.CleanTable], _ => [],
             run => LtvJob.Run(run, null)),
+        new("kpis", StageKind.Summary, [Stages.Kpis.KpiJob.DailyTable, Stages.Kpis.KpiJob.ChannelsTable, Stages.Kpis.KpiJob.CohortsTable],
+            [CleanOrdersJob.CleanTable, CleanClicksJob.SessionsTable, CleanClicksJob.EventsTable],
+            c => c.Kpis.AdSpend is { Input.Count: > 0 } spend ? [new(spend.Input, new(spend.Format, spend.Csv.Delimiter), "ad spend")] : [],
+            run => Stages.Kpis.KpiJob.Run(run, null)),
     ];
 
     public static IReadOnlyList<string> Names => All.Select(s => s.Name).ToList();
