@@ -71,6 +71,8 @@ public static class CliApp
         root.Subcommands.Add(AnalyticsCommand("ltv", "Fit BG/NBD + Gamma-Gamma, predict purchases, order value and CLV per customer, and backtest on a holdout.", stdout, stderr,
             (run, input) => Stages.Customers.LtvJob.Run(run, input), Stages.Customers.LtvJob.CustomersTable, Stages.Customers.LtvJob.ParamsTable,
             Stages.Customers.LtvJob.BacktestTable, Stages.Customers.LtvJob.BucketsTable, Stages.Customers.LtvJob.MetricsTable));
+        root.Subcommands.Add(AnalyticsCommand("report", "Write report/index.html: KPI trends against the targets, channels, funnel, RFM, segments, LTV, cohorts and data quality, in one self-contained page.", stdout, stderr,
+            (run, input) => Stages.Report.ReportJob.Run(run, input), Stages.Report.ReportJob.Table));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
