@@ -46,13 +46,22 @@ internal static partial class ReportCharts
         }
         ReferenceLines(plot, t.Target, t.Baseline, t.Format);
         plot.Axes.DateTimeTicksBottom();
+        if (plot.Axes.Bottom.TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic dates)
+        {
+            dates.LabelFormatter = d => d.ToString("MMM d", CultureInfo.InvariantCulture);
+        }
         FormatY(plot, t.Format);
+        if (t.Daily.Count > 0)
+        {
+            // Every trend spans the whole KPI period, so the charts line up even where a series starts late.
+            plot.Axes.SetLimitsX(X(t.Daily[0].Date) - 0.5, X(t.Daily[^1].Date) + 0.5);
+        }
         var values = daily.Select(p => p.Value!.Value).Concat(rolling.Select(p => p.Value!.Value))
             .Concat(new[] { t.Target, t.Baseline }.Where(v => v is not null).Select(v => v!.Value)).ToList();
         plot.Axes.SetLimitsY(0, values.Count == 0 ? 1 : Math.Max(values.Max() * 1.15, 1e-9));
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Top);
         plot.Legend.Orientation = Orientation.Horizontal;
-        return Svg(plot, 560, 250, t.Name + " trend");
+        return Svg(plot, 560, 270, t.Name + " trend");
     }
 
     /// <summary>Sessions per period, stacked by channel.</summary>
@@ -80,7 +89,7 @@ internal static partial class ReportCharts
         plot.Axes.Margins(bottom: 0);
         plot.Axes.Left.Label.Text = "sessions";
         plot.ShowLegend(Edge.Right);
-        return Svg(plot, 760, 300, "Sessions per " + c.PeriodName + " by channel");
+        return Svg(plot, 560, 300, "Sessions per " + c.PeriodName + " by channel");
     }
 
     /// <summary>Natural traffic share per period, with target and baseline.</summary>
@@ -101,9 +110,9 @@ internal static partial class ReportCharts
         FormatY(plot, ValueFormat.Percent);
         var max = points.Select(p => p.NaturalShare!.Value).Append(c.NaturalTarget).Max();
         plot.Axes.SetLimitsY(0, Math.Min(1, max * 1.2));
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Top);
         plot.Legend.Orientation = Orientation.Horizontal;
-        return Svg(plot, 420, 300, "Natural traffic share per " + c.PeriodName);
+        return Svg(plot, 560, 300, "Natural traffic share per " + c.PeriodName);
     }
 
     /// <summary>The funnel as horizontal bars, top step at the top.</summary>
@@ -117,7 +126,7 @@ internal static partial class ReportCharts
             Value = s.Sessions,
             FillColor = Color.FromHex(Palette[0]).WithAlpha(1 - 0.12 * i),
             LineWidth = 0,
-            Label = s.Sessions.ToString("N0", CultureInfo.InvariantCulture) + (s.FromPrevious is { } r ? $"  ({r.ToString("P1", CultureInfo.InvariantCulture)} of previous)" : ""),
+            Label = s.Sessions.ToString("N0", CultureInfo.InvariantCulture) + (s.FromPrevious is { } r ? $"  ({r.ToString("0.0%", CultureInfo.InvariantCulture)} of previous)" : ""),
             Size = 0.7,
         }).ToList();
         var plottable = plot.Add.Bars(bars);
@@ -154,7 +163,7 @@ internal static partial class ReportCharts
             ticks.AddMajor(n - 1 - i, rows[i].Name);
         }
         plot.Axes.Left.TickGenerator = ticks;
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("P0", CultureInfo.InvariantCulture) };
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("0%", CultureInfo.InvariantCulture) };
         plot.Axes.Margins(left: 0);
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "share of customers", FillColor = MainColor });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "share of revenue", FillColor = SecondColor });
@@ -199,8 +208,9 @@ internal static partial class ReportCharts
         plot.Axes.Bottom.Label.Text = "purchases in the calibration period (repeat)";
         plot.Axes.Left.Label.Text = "mean holdout purchases";
         plot.Axes.SetLimitsY(0, Math.Max(buckets.Select(b => Math.Max(b.MeanActual, b.MeanPredicted)).DefaultIfEmpty(1).Max() * 1.15, 0.1));
-        plot.ShowLegend(Alignment.UpperLeft);
-        return Svg(plot, 560, 280, "Backtest: predicted vs actual purchases");
+        plot.ShowLegend(Edge.Top);
+        plot.Legend.Orientation = Orientation.Horizontal;
+        return Svg(plot, 560, 290, "Backtest: predicted vs actual purchases");
     }
 
     /// <summary>Cumulative revenue per customer by months since first order, one line per cohort (latest cohorts).</summary>
@@ -222,10 +232,11 @@ internal static partial class ReportCharts
             s.LegendText = cohorts[k].ToString("yyyy-MM", CultureInfo.InvariantCulture);
         }
         plot.Axes.Bottom.Label.Text = "months since first order";
-        plot.Axes.Left.Label.Text = "cumulative revenue per customer";
+        plot.Axes.Left.Label.Text = "revenue per customer";
+        plot.Axes.Margins(bottom: 0);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.ShowLegend(Edge.Right);
-        return Svg(plot, 640, 280, "Cumulative revenue per customer by cohort");
+        return Svg(plot, 560, 290, "Cumulative revenue per customer by cohort");
     }
 
     /// <summary>Quarantined, duplicate and bot shares of the rows read, per cleaning run.</summary>
@@ -240,6 +251,9 @@ internal static partial class ReportCharts
             ("duplicates", r => r.DuplicateShare, MarkerShape.OpenSquare, 1.5f),
             ("bots", r => r.BotShare, MarkerShape.FilledTriangleUp, 1f),
         };
+        // x = the run's position among the cleaning runs shown (oldest first), labelled with its start time.
+        var starts = runs.Select(r => r.StartedAt).Distinct().Order().ToList();
+        var order = runs.ToDictionary(r => r, r => starts.IndexOf(r.StartedAt));
         double max = 0;
         for (var k = 0; k < stages.Count; k++)
         {
@@ -253,7 +267,7 @@ internal static partial class ReportCharts
                 }
                 var ys = points.Select(r => value(r)!.Value).ToArray();
                 max = Math.Max(max, ys.Max());
-                var s = plot.Add.Scatter(points.Select(r => r.StartedAt.UtcDateTime.ToOADate()).ToArray(), ys);
+                var s = plot.Add.Scatter(points.Select(r => (double)order[r]).ToArray(), ys);
                 s.Color = ChannelColor(k);
                 s.LineWidth = width;
                 s.MarkerSize = 7;
@@ -261,11 +275,19 @@ internal static partial class ReportCharts
                 s.LegendText = $"{stages[k]}: {name}";
             }
         }
-        plot.Axes.DateTimeTicksBottom();
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        var step = Math.Max(1, (int)Math.Ceiling(starts.Count / 8.0));
+        for (var i = 0; i < starts.Count; i += step)
+        {
+            ticks.AddMajor(i, starts[i].UtcDateTime.ToString("MMM d HH:mm", CultureInfo.InvariantCulture));
+        }
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Axes.Bottom.Label.Text = "cleaning runs (UTC start)";
+        plot.Axes.SetLimitsX(-0.5, Math.Max(starts.Count - 0.5, 0.5));
         FormatY(plot, ValueFormat.Percent);
         plot.Axes.SetLimitsY(0, Math.Max(max * 1.2, 0.01));
         plot.ShowLegend(Edge.Right);
-        return Svg(plot, 760, 280, "Data-quality trend over recent runs");
+        return Svg(plot, 1100, 300, "Data-quality trend over recent runs");
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------------
@@ -318,7 +340,7 @@ internal static partial class ReportCharts
     private static void PeriodTicks(Plot plot, IReadOnlyList<DateOnly> periods, string periodName)
     {
         var ticks = new ScottPlot.TickGenerators.NumericManual();
-        var step = Math.Max(1, (int)Math.Ceiling(periods.Count / 12.0));
+        var step = Math.Max(1, (int)Math.Ceiling(periods.Count / 6.0));
         for (var i = 0; i < periods.Count; i += step)
         {
             ticks.AddMajor(i, periods[i].ToString(periodName == "month" ? "yyyy-MM" : "MMM d", CultureInfo.InvariantCulture));
@@ -339,7 +361,7 @@ internal static partial class ReportCharts
         var open = RootSize().Match(svg);
         if (open.Success)
         {
-            svg = svg[..open.Index] + $"<svg viewBox=\"0 0 {width} {height}\" class=\"chart\" role=\"img\" aria-label=\"{WebUtility.HtmlEncode(title)}\">" +
+            svg = svg[..open.Index] + $"<svg viewBox=\"0 0 {width} {height}\" class=\"chart\" style=\"max-width:{width}px\" role=\"img\" aria-label=\"{WebUtility.HtmlEncode(title)}\">" +
                   svg[(open.Index + open.Length)..];
         }
         return svg.Trim();

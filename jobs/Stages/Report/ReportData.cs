@@ -218,7 +218,7 @@ public sealed class ReportData
                 hasSpend ? $"ad spend ÷ revenue of the channels with spend, {Options.WindowDays} days" : "needs an ad spend input (kpi/channels has no spend)"),
             new KpiTile("acquisition_cost", "Acquisition cost", ValueFormat.Money, cac, cacTarget, cacBaseline, LowerIsBetter: true,
                 cac is not { } c || cacTarget is not { } ct || cacBaseline is not { } cb ? KpiStatus.Unknown : c <= ct ? KpiStatus.OnTarget : c < cb ? KpiStatus.Improving : KpiStatus.OffTarget,
-                hasSpend ? $"ad spend ÷ new customers (all channels), {Options.WindowDays} days; target {t.AcquisitionCostReduction:P0} below {baselineNote}"
+                hasSpend ? $"ad spend ÷ new customers (all channels), {Options.WindowDays} days; target {t.AcquisitionCostReduction:0%} below {baselineNote}"
                     : "needs an ad spend input (kpi/channels has no spend)"),
         };
         var context = new List<KpiTile>

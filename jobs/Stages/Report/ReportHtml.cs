@@ -130,7 +130,7 @@ internal static partial class ReportHtml
                 var width = Math.Clamp(p, 0, 1) * 100;
                 h.Append("<div class=\"bar\" title=\"progress from baseline to target\"><span style=\"width:")
                     .Append(width.ToString("0.#", Inv)).Append("%\"></span></div><div class=\"small\">")
-                    .Append(E(p.ToString("P0", Inv))).Append(" of the way from baseline to target</div>");
+                    .Append(p >= 1 ? "target reached" : p <= 0 ? "not above the baseline yet" : E(p.ToString("0%", Inv)) + " of the way from baseline to target").Append("</div>");
             }
             h.Append("<div class=\"explain\">").Append(E(t.Explanation)).Append("</div></div>\n");
         }
@@ -155,7 +155,7 @@ internal static partial class ReportHtml
 
     private static void Channels(StringBuilder h, ChannelSection c, ReportModel m)
     {
-        h.Append("<div class=\"charts\">\n<figure class=\"wide\">").Append(ReportCharts.ChannelMix(c)).Append("<figcaption>Sessions per ").Append(E(c.PeriodName))
+        h.Append("<div class=\"charts\">\n<figure>").Append(ReportCharts.ChannelMix(c)).Append("<figcaption>Sessions per ").Append(E(c.PeriodName))
             .Append(", by channel</figcaption></figure>\n<figure>").Append(ReportCharts.NaturalShare(c))
             .Append("<figcaption>Natural traffic (organic search, organic social, referral, direct) per ").Append(E(c.PeriodName)).Append("</figcaption></figure>\n</div>\n");
         h.Append("<h3>Channels over the last ").Append((c.To.DayNumber - c.From.DayNumber + 1).ToString(Inv)).Append(" days</h3>\n");
@@ -252,7 +252,7 @@ internal static partial class ReportHtml
         h.Append("</tr></thead><tbody>\n");
         foreach (var p in s.Profiles)
         {
-            h.Append("<tr><td>").Append(p.Id).Append(' ').Append(E(p.Label)).Append("</td>").Append(Td(Count(p.Customers))).Append(Td(Pct(p.CustomerShare)))
+            h.Append("<tr><td class=\"label\">").Append(p.Id).Append(' ').Append(E(p.Label)).Append("</td>").Append(Td(Count(p.Customers))).Append(Td(Pct(p.CustomerShare)))
                 .Append(Td(Pct(p.RevenueShare)));
             foreach (var f in s.FeatureOrder)
             {
@@ -326,7 +326,7 @@ internal static partial class ReportHtml
             var error = b.TotalActual != 0 ? (b.TotalPredicted - b.TotalActual) / b.TotalActual : (double?)null;
             h.Append("<h3>Backtest error</h3>\n<p class=\"lead\">Model fitted on orders up to ").Append(E(b.CalibrationEnd)).Append(", then compared with the ")
                 .Append(b.HoldoutDays).Append(" days after, over ").Append(Count(b.Customers)).Append(" customers.</p>\n")
-                .Append("<table class=\"data\" data-table=\"ltv-backtest\"><tbody>")
+                .Append("<table class=\"data kv\" data-table=\"ltv-backtest\"><tbody>")
                 .Append("<tr><th>purchases predicted / actual</th>").Append(Td(Num(b.TotalPredicted) + " / " + Num(b.TotalActual))).Append("</tr>")
                 .Append("<tr><th>total error</th>").Append(Td(error is null ? "—" : E(error.Value.ToString("+0.0%;-0.0%;0.0%", Inv)))).Append("</tr>")
                 .Append("<tr><th>MAE per customer (purchases)</th>").Append(Td(Num(b.Mae))).Append("</tr>")
@@ -354,7 +354,8 @@ internal static partial class ReportHtml
         var cells = c.Cells.ToDictionary(x => (x.CohortMonth, x.MonthsSinceFirst));
         h.Append("<p class=\"lead\">Customers by the month of their first order (rows), and the share of them who ordered again N months later (columns).")
             .Append(c.Cohorts.Count > maxRows ? $" The latest {maxRows} cohorts." : "").Append("</p>\n");
-        h.Append("<div class=\"scroll\"><table class=\"data heat\" data-table=\"cohorts\"><thead><tr><th>cohort</th><th>customers</th>");
+        h.Append("<div class=\"scroll\"><table class=\"data heat\" data-table=\"cohorts\"><thead><tr><th></th><th></th><th colspan=\"")
+            .Append(months + 1).Append("\">months since the first order</th></tr><tr><th>cohort</th><th>customers</th>");
         for (var k = 0; k <= months; k++)
         {
             h.Append("<th>").Append(k).Append("</th>");
@@ -380,8 +381,8 @@ internal static partial class ReportHtml
             h.Append("</tr>\n");
         }
         h.Append("</tbody></table></div>\n");
-        h.Append("<div class=\"charts\"><figure class=\"wide\">").Append(ReportCharts.CohortRevenue(c, 8))
-            .Append("<figcaption>Cumulative revenue per customer, latest cohorts</figcaption></figure></div>\n");
+        h.Append("<div class=\"charts\"><figure>").Append(ReportCharts.CohortRevenue(c, 8))
+            .Append("<figcaption>Cumulative revenue per customer by months since the first order, latest cohorts</figcaption></figure></div>\n");
     }
 
     private static void Quality(StringBuilder h, QualitySection q, ReportModel m)
@@ -519,10 +520,13 @@ internal static partial class ReportHtml
         svg.chart { width:100%; height:auto; display:block; }
         table { border-collapse:collapse; }
         table.data { width:100%; font-size:13px; margin:4px 0 8px; }
+        table.data.heat, table.data.kv { width:auto; min-width:40%; }
+        table.data.heat td { min-width:64px; }
+        td.label { white-space:nowrap; }
         table.data th, table.data td { padding:5px 8px; border-bottom:1px solid var(--line); text-align:left; vertical-align:top; }
         table.data thead th { background:#f3f6f9; color:#334e68; font-weight:600; white-space:nowrap; }
         table.data tbody th { font-weight:600; white-space:nowrap; }
-        td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+        table.data td.num, td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
         td.diag { outline:2px solid rgba(32,58,86,.35); outline-offset:-2px; }
         tr.top td { font-weight:600; }
         table.grid { border-spacing:4px; border-collapse:separate; }
