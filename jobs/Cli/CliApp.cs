@@ -59,6 +59,7 @@ public static class CliApp
         root.Options.Add(ConfigOption);
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
+        root.Subcommands.Add(RunCommand(stdout, stderr));
         root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
         root.Subcommands.Add(CleanClicksCommand(stdout, stderr));
         root.Subcommands.Add(AnalyticsCommand("features", "Build customers/features (one row per customer) for a snapshot date from clean orders and sessions.", stdout, stderr,
@@ -76,6 +77,140 @@ public static class CliApp
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
+    }
+
+    // ---- run ----------------------------------------------------------------------------------------------------
+
+    private static Command RunCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var output = OutputOption();
+        var date = new Option<string?>("--date") { Description = "Snapshot date YYYY-MM-DD (as_of) of the customer stages (default: analytics.as_of, else the last order date)." };
+        var from = new Option<string?>("--from") { Description = "First snapshot date of a backfill, YYYY-MM-DD (with --to): one snapshot per day." };
+        var to = new Option<string?>("--to") { Description = "Last snapshot date of a backfill, YYYY-MM-DD, inclusive." };
+        var full = new Option<bool>("--full-refresh") { Description = "Run every selected stage even when its inputs are unchanged." };
+        var only = new Option<string[]>("--only") { Description = $"Run only these stages (comma-separated or repeated): {string.Join(", ", Nightly.NightlyStages.Names)}.", AllowMultipleArgumentsPerToken = true };
+        var skip = new Option<string[]>("--skip") { Description = "Do not run these stages.", AllowMultipleArgumentsPerToken = true };
+        var cmd = new Command("run", "Run every stage in dependency order, skipping those whose inputs did not change since their last run; stops at the first failure with its exit code.")
+        {
+            output, date, from, to, full, only, skip,
+        };
+        cmd.SetAction(pr =>
+        {
+            var verbose = pr.GetValue(VerboseOption);
+            var quiet = pr.GetValue(QuietOption);
+            var interactive = !Console.IsOutputRedirected && !Console.IsErrorRedirected && !quiet && !verbose
+                && ReferenceEquals(stdout, Console.Out);
+            // On a terminal the progress bars replace the per-stage log lines; warnings still show.
+            var log = interactive ? new Log(stderr, json: false, quiet: true, verbose: false) : Log.ForConsole(quiet, verbose);
+            try
+            {
+                var config = ConfigLoader.Load(pr.GetValue(ConfigOption));
+                config = config with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output };
+                var problems = ConfigLoader.Validate(config);
+                if (problems.Count > 0)
+                {
+                    throw PipelineException.Config(string.Join("; ", problems));
+                }
+                var options = new Nightly.NightlyOptions
+                {
+                    Dates = SnapshotDates(pr.GetValue(date), pr.GetValue(from), pr.GetValue(to)),
+                    FullRefresh = pr.GetValue(full),
+                    Only = StageSet(pr.GetValue(only)),
+                    Skip = StageSet(pr.GetValue(skip)),
+                };
+                int exit;
+                Nightly.NightlyRun nightly;
+                if (interactive)
+                {
+                    Nightly.NightlyRun? started = null;
+                    exit = Nightly.TerminalProgress.Show(Spectre.Console.AnsiConsole.Console, view =>
+                    {
+                        started = new Nightly.NightlyRun(config, options, log, view);
+                        return started.Execute();
+                    });
+                    nightly = started!;
+                    Nightly.TerminalProgress.Summary(Spectre.Console.AnsiConsole.Console, nightly.Steps);
+                }
+                else
+                {
+                    nightly = new Nightly.NightlyRun(config, options, log, new Nightly.LogProgress(log));
+                    exit = nightly.Execute();
+                }
+                var failed = nightly.Steps.FirstOrDefault(s => s.Status == "failed");
+                if (failed is not null)
+                {
+                    stderr.WriteLine($"error: {failed.Stage}{(failed.Date is null ? "" : " " + failed.Date)}: {failed.Reason}");
+                }
+                var ran = nightly.Steps.Count(s => s.Status == "succeeded");
+                var skipped = nightly.Steps.Count(s => s.Status == "skipped");
+                var manifest = Path.Combine(config.Output, "_runs", nightly.RunId + ".json");
+                if (log.Json)
+                {
+                    // Under cron everything the run prints is one JSON object per line, the summary included.
+                    stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+                    {
+                        ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
+                        ["level"] = exit == ExitCodes.Success ? "info" : "error",
+                        ["run_id"] = nightly.RunId,
+                        ["stage"] = "run",
+                        ["message"] = $"finished with exit code {exit}: {ran} stage(s) ran, {skipped} skipped",
+                        ["counts"] = new { exit_code = exit, ran, skipped, output = config.Output, manifest },
+                    }));
+                    return exit;
+                }
+                stdout.WriteLine($"{"stages:",-22}{ran} ran, {skipped} up to date or skipped{(failed is null ? "" : ", 1 failed")}");
+                stdout.WriteLine($"{"output:",-22}{config.Output}");
+                stdout.WriteLine($"{"run manifest:",-22}{manifest}");
+                return exit;
+            }
+            catch (Exception e)
+            {
+                var (code, message) = Classify(e);
+                stderr.WriteLine($"error: {message}");
+                if (verbose)
+                {
+                    stderr.WriteLine(e.ToString());
+                }
+                return code;
+            }
+        });
+        return cmd;
+    }
+
+    private static HashSet<string> StageSet(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToHashSet(StringComparer.Ordinal);
+
+    private static List<DateOnly> SnapshotDates(string? date, string? from, string? to)
+    {
+        static DateOnly Parse(string value, string flag) =>
+            DateOnly.TryParseExact(value, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
+                ? d : throw PipelineException.Config($"{flag}: '{value}' is not a date YYYY-MM-DD");
+        if (date is not null)
+        {
+            if (from is not null || to is not null)
+            {
+                throw PipelineException.Config("give either --date or --from/--to, not both");
+            }
+            return [Parse(date, "--date")];
+        }
+        if (from is null && to is null)
+        {
+            return [];
+        }
+        if (from is null || to is null)
+        {
+            throw PipelineException.Config("--from and --to go together");
+        }
+        var (first, last) = (Parse(from, "--from"), Parse(to, "--to"));
+        if (last < first)
+        {
+            throw PipelineException.Config($"--to {to} is before --from {from}");
+        }
+        if (last.DayNumber - first.DayNumber > 366)
+        {
+            throw PipelineException.Config("a backfill covers at most 367 snapshot dates; split it");
+        }
+        return Enumerable.Range(0, last.DayNumber - first.DayNumber + 1).Select(first.AddDays).ToList();
     }
 
     // ---- clean-orders, clean-clicks -------------------------------------------------------------------------------

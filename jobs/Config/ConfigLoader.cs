@@ -273,6 +273,7 @@ public static partial class ConfigLoader
         }
         if (e.SessionTimeoutMinutes <= 0) errors.Add("events.session_timeout_minutes: must be positive");
         if (e.MaxSessionHours <= 0) errors.Add("events.max_session_hours: must be positive");
+        if (e.LookbackDays < 1) errors.Add("events.lookback_days: must be at least 1 (the last published day is always re-processed)");
         if (e.HeartbeatSeconds <= 0) errors.Add("events.heartbeat_seconds: must be positive");
         if (e.MinVisitSeconds < 0) errors.Add("events.min_visit_seconds: must be 0 or positive");
         if (e.MaxEngagedGapMinutes <= 0) errors.Add("events.max_engaged_gap_minutes: must be positive");

@@ -148,6 +148,13 @@ public sealed record EventsConfig
     /// <summary>Sessions longer than this many hours are quarantined (<c>session_too_long</c>). Default 72 (Snowplow's 3 days).</summary>
     public double MaxSessionHours { get; init; } = 72;
 
+    /// <summary>
+    /// <c>pipeline run</c>, incremental: the days before the last published event date that a nightly run re-processes
+    /// for late events (their partitions are rewritten). Events older than the window in new files are quarantined as
+    /// <c>late_event</c>. Default 3.
+    /// </summary>
+    public int LookbackDays { get; init; } = 3;
+
     /// <summary>Tracker heartbeat of page_ping events, seconds. Default 10.</summary>
     public int HeartbeatSeconds { get; init; } = 10;
 

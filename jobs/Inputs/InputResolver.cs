@@ -229,6 +229,23 @@ public static partial class InputResolver
     /// </summary>
     private static string Checksum(string path, bool isGzip)
     {
+        // `pipeline run` fingerprints a stage's inputs before running it, and the stage resolves them again: hash each
+        // unchanged file (same size and modification time) once per process.
+        var info = new FileInfo(path);
+        var key = (path, info.Length, info.LastWriteTimeUtc.Ticks);
+        if (ChecksumCache.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+        var sha = ComputeChecksum(path, isGzip);
+        ChecksumCache[key] = sha;
+        return sha;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long, long), string> ChecksumCache = new();
+
+    private static string ComputeChecksum(string path, bool isGzip)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
         using var file = File.OpenRead(path);

@@ -17,14 +17,16 @@ namespace Pipeline.Runs;
 public sealed class JobRun : IDisposable
 {
     private readonly RunLock _lock;
+    private readonly bool _ownsLock;
     private IEngine? _engine;
     private HashKey? _hashKey;
 
-    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now, string runId)
+    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now, string runId, bool ownsLock = true)
     {
         Config = config;
         Log = log;
         _lock = runLock;
+        _ownsLock = ownsLock;
         Now = now;
         Store = new OutputStore(config.Output);
         RunId = runId;
@@ -51,11 +53,21 @@ public sealed class JobRun : IDisposable
     /// <summary>Test hook handed to the store; see <see cref="OutputStore.OnPartitionMoved"/>.</summary>
     public static Action<string>? PublishHook { get; set; }
 
+    /// <summary>
+    /// Starts one stage of a <c>pipeline run</c>, under the lock the whole run already holds (so no other run can
+    /// slip in between two stages) and after the run's recovery. The stage gets its own run id and manifest.
+    /// </summary>
+    public static JobRun StartWithin(RunLock heldLock, PipelineConfig config, string command, Log log, string runId, DateTimeOffset now) =>
+        new(config, command, log, heldLock, now, runId, ownsLock: false);
+
+    /// <summary>The reference "now" a configuration asks for: its <c>now</c> setting or the wall clock.</summary>
+    public static DateTimeOffset ReferenceNow(PipelineConfig config) => config.Now is null
+        ? DateTimeOffset.UtcNow
+        : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
     public static JobRun Start(PipelineConfig config, string command, Log log)
     {
-        var now = config.Now is null
-            ? DateTimeOffset.UtcNow
-            : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var now = ReferenceNow(config);
         var runId = NewRunId();
         var runLock = RunLock.Acquire(config.Output, runId);
         try
@@ -191,7 +203,11 @@ public sealed class JobRun : IDisposable
     public void Publish(IReadOnlyList<(string Table, long Rows)> tables) => Publish(tables, replaceTables: true);
 
     /// <summary>Publishes staged tables; <paramref name="replaceTables"/> false keeps partitions this run did not write (as_of history).</summary>
-    public void Publish(IReadOnlyList<(string Table, long Rows)> tables, bool replaceTables)
+    public void Publish(IReadOnlyList<(string Table, long Rows)> tables, bool replaceTables) =>
+        Publish(tables.Select(t => (t.Table, t.Rows, replaceTables)).ToList());
+
+    /// <summary>Publishes staged tables, each replaced whole or only in the partitions this run wrote.</summary>
+    public void Publish(IReadOnlyList<(string Table, long Rows, bool ReplaceTable)> tables)
     {
         var crashAt = Environment.GetEnvironmentVariable(CrashVariable);
         if (crashAt == "before-publish")
@@ -202,8 +218,8 @@ public sealed class JobRun : IDisposable
         var store = hook is null ? Store : new OutputStore(Store.Root) { OnPartitionMoved = hook };
         var partitions = tables.ToDictionary(t => t.Table, t => Directory.Exists(StagingPath(t.Table))
             ? Directory.GetDirectories(StagingPath(t.Table)).Length : 0);
-        store.Publish(RunId, tables.Select(t => (t.Table, replaceTables)).ToList());
-        foreach (var (table, rows) in tables)
+        store.Publish(RunId, tables.Select(t => (t.Table, t.ReplaceTable)).ToList());
+        foreach (var (table, rows, _) in tables)
         {
             Manifest.Outputs.Add(new ManifestOutput(table, PublishedPath(table), rows, partitions[table]));
         }
@@ -238,7 +254,7 @@ public sealed class JobRun : IDisposable
             Config.Engine.TempDirectory ?? Path.Combine(Config.Output, "_tmp")));
     }
 
-    private static string NewRunId() =>
+    public static string NewRunId() =>
         DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
     public void Dispose()
@@ -256,6 +272,9 @@ public sealed class JobRun : IDisposable
                 // Spill files of a finished engine; harmless if another process still has one open.
             }
         }
-        _lock.Dispose();
+        if (_ownsLock)
+        {
+            _lock.Dispose();
+        }
     }
 }

@@ -19,6 +19,9 @@ public sealed class Log
         Verbose = verbose;
     }
 
+    /// <summary>True when messages are JSON lines (not a terminal), so callers can keep their own output parseable too.</summary>
+    public bool Json => _json;
+
     public bool Quiet { get; }
     public bool Verbose { get; }
     public string? RunId { get; set; }

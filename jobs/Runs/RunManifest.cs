@@ -37,6 +37,32 @@ public sealed class RunManifest
     public List<ManifestOutput> Outputs { get; } = [];
     public List<string> Warnings { get; } = [];
 
+    /// <summary><c>pipeline run</c> only: the run that started this stage.</summary>
+    public string? ParentRunId { get; set; }
+
+    /// <summary>
+    /// <c>pipeline run</c> only: a hash of everything this stage's result depends on (its inputs' checksums or the
+    /// runs that published its upstream tables, its configuration, its date). A later run with the same fingerprint
+    /// skips the stage: a rerun of the same night is a no-op.
+    /// </summary>
+    public string? Fingerprint { get; set; }
+
+    /// <summary>
+    /// clean-clicks: every input file whose events are in the published tables after this run, with the time range
+    /// of its events: the previous run's list updated with the files this run read. The next incremental run compares
+    /// checksums to find new files and uses the ranges to pick the files it must re-read for its lookback window.
+    /// </summary>
+    public List<ConsumedFile>? Consumed { get; set; }
+
+    /// <summary>
+    /// <c>pipeline run</c>, clean-clicks: a hash of the settings that shape clean events (everything but the input
+    /// list). An incremental run needs the same settings as the run that published the table; otherwise it is full.
+    /// </summary>
+    public string? SettingsHash { get; set; }
+
+    /// <summary><c>pipeline run</c> only: what happened to each stage, in order.</summary>
+    public List<ManifestStep>? Steps { get; set; }
+
     public static string HashConfig(PipelineConfig config)
     {
         var json = JsonSerializer.Serialize(config, JsonOptions);
@@ -52,6 +78,12 @@ public sealed record ManifestInput(string Path, string Format, long Bytes, strin
 
 public sealed record ManifestOutput(string Table, string Path, long Rows, int Partitions);
 
+/// <summary>An input file whose rows are in the published tables: its checksum, rows, and the range of its valid timestamps (null when none).</summary>
+public sealed record ConsumedFile(string Path, string Sha256, long Rows, DateTimeOffset? MinOccurredAt, DateTimeOffset? MaxOccurredAt);
+
+/// <summary>One stage of a <c>pipeline run</c>: <c>status</c> is succeeded, skipped (with the reason) or failed.</summary>
+public sealed record ManifestStep(string Stage, string Status, string? Reason, string? RunId, double Seconds, int ExitCode);
+
 /// <summary>Row accounting of one stage. The invariant checked before publishing: read = written + quarantined + duplicates + bots.</summary>
 public sealed class StageReport
 {
@@ -61,10 +93,18 @@ public sealed class StageReport
     public long RowsQuarantined { get; set; }
     public long Duplicates { get; set; }
     public long Bots { get; set; }
+
+    /// <summary>
+    /// Incremental clean-clicks only: kept rows dated before the run's window, read again as context for sessions and
+    /// stitching but not rewritten (they are already published). Zero otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long RowsContext { get; set; }
+
     public SortedDictionary<string, long> QuarantinedByReason { get; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, long> BotsByRule { get; } = new(StringComparer.Ordinal);
     /// <summary>Other per-stage figures (e.g. orders after line aggregation).</summary>
     public SortedDictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
     public double Seconds { get; set; }
-    public bool Balanced => RowsRead == RowsWritten + RowsQuarantined + Duplicates + Bots;
+    public bool Balanced => RowsRead == RowsWritten + RowsQuarantined + Duplicates + Bots + RowsContext;
 }

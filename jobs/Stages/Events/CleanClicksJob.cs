@@ -6,6 +6,9 @@ using Pipeline.Runs;
 
 namespace Pipeline.Stages.Events;
 
+/// <summary>What an incremental clean-clicks rewrites (<paramref name="Window"/>) and the consumed files it does not read again.</summary>
+public sealed record EventsIncrement(EventsWindow Window, IReadOnlyList<ConsumedFile> Previous);
+
 /// <summary>
 /// <c>pipeline clean-clicks</c>: raw tracker events → <c>clean/events</c> (one row per kept event, by event_date),
 /// <c>sessions</c> (one row per session, by session_date) and <c>quarantine/events</c>, published atomically.
@@ -17,7 +20,13 @@ public static class CleanClicksJob
     public const string SessionsTable = "sessions";
     public const string QuarantineTable = "quarantine/events";
 
-    public static StageReport Run(JobRun run)
+    public static StageReport Run(JobRun run) => Run(run, null);
+
+    /// <summary>
+    /// Runs the stage; with <paramref name="increment"/> (from <c>pipeline run</c>) only the partitions of its window are
+    /// rewritten and the quarantine rows of files this run did not read are carried over.
+    /// </summary>
+    public static StageReport Run(JobRun run, EventsIncrement? increment)
     {
         var config = run.Config;
         var ec = config.Events;
@@ -59,6 +68,7 @@ public static class CleanClicksJob
                 KeepQueryParams: ec.KeepQueryParams,
                 KeepIpNetworkKey: ec.Ip == "network_key",
                 RunId: run.RunId,
+                Window: increment?.Window,
                 IdentifierKeys: raw.Groups.SelectMany(g => g.Projection)
                     .Where(p => p.Canonical is "anonymous_id" or "user_agent" or "ip" && p.Source is not null)
                     .Select(p => p.Source!).Distinct().ToList());
@@ -71,6 +81,14 @@ public static class CleanClicksJob
             step("typed");
             engine.DropRawInput("events_raw");
             var typed = engine.Query(EventsSql.TypedCounts())[0];
+            RecordConsumed(run, engine.Query(EventsSql.FileRanges()), increment);
+            if (increment is not null)
+            {
+                var published = run.PublishedPath(EventsTable);
+                engine.Materialize("_identity_history", HasParquet(published)
+                    ? EventsSql.IdentityHistory(engine.ParquetRelation(published))
+                    : "SELECT 'none' AS anonymous_key, 'none' AS customer_id WHERE 1 = 0");
+            }
             engine.Materialize("events_rejected", EventsSql.Rejected());
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
             step("deduplicated, bots flagged");
@@ -86,7 +104,9 @@ public static class CleanClicksJob
             report.BotsByRule["event_rate"] = Scalar(kept[2]);
             report.Bots = Scalar(kept[1]) + Scalar(kept[2]);
             report.RowsQuarantined = Scalar(typed[1]) + Scalar(sessionized[0]);
-            report.RowsWritten = Scalar(sessionized[1]);
+            var windowFilter = increment is null ? "" : $" WHERE event_date >= {d.DateLiteral(increment.Window.From)}";
+            report.RowsWritten = increment is null ? Scalar(sessionized[1]) : Scalar(engine.Query(EventsSql.SessionizedInWindow(d, increment.Window.From))[0][0]);
+            report.RowsContext = Scalar(sessionized[1]) - report.RowsWritten;
             foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
             {
                 report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
@@ -100,23 +120,65 @@ public static class CleanClicksJob
                 throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
             }
 
-            var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
+            // Incremental: the quarantine table keeps the rows of the files this run did not read again.
+            var carried = increment is not null && HasParquet(run.PublishedPath(QuarantineTable))
+                ? EventsSql.CarriedQuarantine(engine.ParquetRelation(run.PublishedPath(QuarantineTable)), raw.Groups.SelectMany(g => g.Files).ToList(), d)
+                : null;
+            var quarantined = engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, options) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, options), carried),
+                run.StagingPath(QuarantineTable), []);
+            var carriedRows = carried is null ? 0 : Scalar(engine.Query($"SELECT count(*) FROM ({carried}) c")[0][0]);
+            report.Counts["quarantine_rows_carried"] = carriedRows;
             engine.Materialize("events_clean", EventsSql.CleanEvents(d, options));
             step("clean events built");
             engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-            var events = engine.WriteParquet("SELECT * FROM events_clean", run.StagingPath(EventsTable), ["event_date"]);
+            var events = engine.WriteParquet("SELECT * FROM events_clean" + windowFilter, run.StagingPath(EventsTable), ["event_date"]);
             step("clean events written");
-            var sessions = engine.WriteParquet(EventsSql.Sessions(d, options), run.StagingPath(SessionsTable), ["session_date"]);
+            var sessions = engine.WriteParquet(increment is null ? EventsSql.Sessions(d, options)
+                    : $"SELECT * FROM ({EventsSql.Sessions(d, options)}) s WHERE session_date >= {d.DateLiteral(increment.Window.From)}",
+                run.StagingPath(SessionsTable), ["session_date"]);
             step("sessions written");
             report.Counts["sessions"] = sessions;
             report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
 
             run.CheckStaged(EventsTable, report.RowsWritten);
-            run.CheckStaged(QuarantineTable, report.RowsQuarantined);
+            run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
             run.CheckQualityGates(report, "event");
-            run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
+            if (increment is null)
+            {
+                run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
+            }
+            else
+            {
+                // Only the window's partitions are replaced; the quarantine table (carried rows included) is replaced whole.
+                run.Publish([(EventsTable, events, false), (SessionsTable, sessions, false), (QuarantineTable, quarantined, true)]);
+            }
         });
+    }
+
+    private static bool HasParquet(string dir) =>
+        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
+
+    /// <summary>
+    /// The manifest's list of consumed files: the previous run's (files not read again) plus every file this run read,
+    /// with its rows and the range of its valid timestamps, for the next incremental run.
+    /// </summary>
+    private static void RecordConsumed(JobRun run, IReadOnlyList<object?[]> ranges, EventsIncrement? increment)
+    {
+        var byFile = ranges.ToDictionary(r => (string)r[0]!, r => r, StringComparer.Ordinal);
+        static DateTimeOffset? Ts(object? v) => v switch
+        {
+            DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
+            DateTimeOffset t => t.ToUniversalTime(),
+            _ => null,
+        };
+        var read = run.Manifest.Inputs.Select(f => byFile.TryGetValue(f.Path, out var r)
+            ? new ConsumedFile(f.Path, f.Sha256, Convert.ToInt64(r[1], CultureInfo.InvariantCulture), Ts(r[2]), Ts(r[3]))
+            : new ConsumedFile(f.Path, f.Sha256, 0, null, null)).ToList();
+        var readPaths = read.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var consumed = (increment?.Previous ?? []).Where(f => !readPaths.Contains(f.Path)).Concat(read).ToList();
+        consumed.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        run.Manifest.Consumed = consumed;
     }
 
     /// <summary>Reads a reference list (one entry per line, '#' comments), the configured file or the shipped one.</summary>

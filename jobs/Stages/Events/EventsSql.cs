@@ -25,7 +25,16 @@ public sealed record EventsSqlOptions(
     IReadOnlyList<string> KeepQueryParams,
     bool KeepIpNetworkKey,
     string RunId,
-    IReadOnlyList<string>? IdentifierKeys = null);
+    IReadOnlyList<string>? IdentifierKeys = null,
+    EventsWindow? Window = null);
+
+/// <summary>
+/// An incremental run (<c>pipeline run</c>): only partitions from <paramref name="From"/> on are rewritten. Rows of
+/// <paramref name="NewFiles"/> dated before it are quarantined as <c>late_event</c> (their partitions are not
+/// rewritten); rows of re-read files dated before it are context (sessions, stitching) only. Identity stitching also
+/// uses the customer each anonymous key had in the published events (table <c>_identity_history</c>).
+/// </summary>
+public sealed record EventsWindow(DateOnly From, IReadOnlyList<string> NewFiles);
 
 /// <summary>
 /// The clickstream stage as SQL. Staging: <see cref="Typed"/> (one row per input row, typed, with its reason code),
@@ -71,6 +80,13 @@ public static class EventsSql
             ($"occurred_at > {d.TimestampLiteral(o.Now + o.FutureTolerance)}", "'future_timestamp'", "'occurred_at \"' || occurred_at_s || '\" is in the future'"),
             ("event_type IS NULL", "'unknown_event_type'", "'event_type \"' || coalesce(event_type_s, '') || '\" is not known (map it with events.event_type_map)'"),
         };
+        if (o.Window is { } w)
+        {
+            var from = d.TimestampLiteral(new DateTimeOffset(w.From.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+            var newFiles = w.NewFiles.Count == 0 ? "false" : $"_source_file IN ({string.Join(", ", w.NewFiles.Select(d.Str))})";
+            rules = [.. rules, ($"{newFiles} AND occurred_at < {from}", "'late_event'",
+                $"'occurred_at \"' || occurred_at_s || '\" is before the incremental window (from {w.From:yyyy-MM-dd}): rerun with --full-refresh or a larger events.lookback_days'")];
+        }
         var code = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
         var detail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
         return $"""
@@ -139,6 +155,12 @@ public static class EventsSql
         var timeoutUs = (long)(o.SessionTimeout.TotalMilliseconds * 1000);
         var maxUs = (long)(o.MaxSession.TotalMilliseconds * 1000);
         const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
+        var hashed = $"SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key FROM identities i CROSS JOIN _hmac_key k";
+        // Incremental: an anonymous id not seen logged in among the rows read keeps the customer it had before.
+        var keys = o.Window is null
+            ? $"keys AS ({hashed}),"
+            : $"hashed AS ({hashed}),\n            keys AS (SELECT h.anon_src, coalesce(h.stitched_customer, p.customer_id) AS stitched_customer, h.anonymous_key " +
+              "FROM hashed h LEFT JOIN _identity_history p ON p.anonymous_key = h.anonymous_key),";
         // Hashing is the expensive part at tens of millions of rows, so each distinct anonymous id is keyed once and
         // each session id is computed once per session, then joined back to the events.
         return $"""
@@ -147,10 +169,7 @@ public static class EventsSql
               SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
               FROM base GROUP BY anon_src
             ),
-            keys AS (
-              SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
-              FROM identities i CROSS JOIN _hmac_key k
-            ),
+            {keys}
             gaps AS (
               SELECT base.*,
                      {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us,
@@ -392,6 +411,42 @@ public static class EventsSql
     public static string SessionizedCounts() => """
         SELECT CAST(sum(CASE WHEN is_too_long THEN 1 ELSE 0 END) AS BIGINT) AS too_long, CAST(sum(CASE WHEN is_too_long THEN 0 ELSE 1 END) AS BIGINT) AS kept
         FROM events_sessionized
+        """;
+
+    /// <summary>Per input file: rows read and the range of its valid timestamps (recorded for incremental runs).</summary>
+    public static string FileRanges() => """
+        SELECT _source_file, count(*) AS rows_read,
+               min(CASE WHEN reason_code IS NULL THEN occurred_at END) AS min_occurred_at,
+               max(CASE WHEN reason_code IS NULL THEN occurred_at END) AS max_occurred_at
+        FROM events_typed
+        GROUP BY _source_file
+        """;
+
+    /// <summary>Incremental: the customer each anonymous key was last stitched to in the published events.</summary>
+    public static string IdentityHistory(string publishedEvents) => $"""
+        SELECT anonymous_key, max_by(customer_id, occurred_at) AS customer_id
+        FROM {publishedEvents}
+        WHERE customer_id IS NOT NULL
+        GROUP BY anonymous_key
+        """;
+
+    /// <summary>Incremental: kept events (not in too-long sessions) of the window, i.e. the rows that will be written.</summary>
+    public static string SessionizedInWindow(ISqlDialect d, DateOnly from) =>
+        $"SELECT count(*) FROM events_sessionized WHERE NOT is_too_long AND occurred_at >= {d.TimestampLiteral(new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))}";
+
+    /// <summary>Incremental: published quarantine rows of the files this run does not read again.</summary>
+    public static string CarriedQuarantine(string publishedQuarantine, IReadOnlyList<string> readFiles, ISqlDialect d) =>
+        $"SELECT source_file, source_line, raw, reason_code, reason_detail, run_id FROM {publishedQuarantine}" +
+        (readFiles.Count == 0 ? "" : $" WHERE source_file NOT IN ({string.Join(", ", readFiles.Select(d.Str))})");
+
+    /// <summary>This run's quarantine plus the carried rows, in the quarantine table's order.</summary>
+    public static string QuarantineWithCarried(string quarantine, string carried) => $"""
+        SELECT * FROM (
+          SELECT * FROM ({quarantine}) q
+          UNION ALL
+          {carried}
+        ) u
+        ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
         """;
 
     /// <summary>The rejected rows of events_typed, kept small so events_typed can be dropped early.</summary>

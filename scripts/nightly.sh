@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Nightly entry point for cron or a systemd timer.
+#
+#   scripts/nightly.sh <config.json> [pipeline run options...]     e.g. scripts/nightly.sh /etc/pipeline/shop.json
+#
+# - One nightly at a time: `flock -n` on its own lock file (not the pipeline's <output>/_lock, which the run takes
+#   itself), so a night that overruns makes the next cron start exit 5 at once instead of queueing.
+# - Logs: JSON lines (one object per line: timestamp, level, run_id, stage, message, counts) appended to
+#   $PIPELINE_LOG_DIR/nightly-YYYY-MM-DD.jsonl; one file per day and nothing held open between runs, so logrotate
+#   (or a find -mtime +30 -delete) can rotate them without copytruncate.
+# - The exit code is the pipeline's (0 ok, 2 config, 3 input, 4 quality gate, 5 locked, 1 unexpected): cron's
+#   MAILTO or systemd's OnFailure= sees failures.
+#
+# Environment: PIPELINE_LOG_DIR (default <repo>/logs), PIPELINE_NIGHTLY_LOCK (default $PIPELINE_LOG_DIR/nightly.lock),
+# PIPELINE_BIN (the command that runs pipeline, e.g. /opt/pipeline/pipeline; default: this checkout, built once),
+# PIPELINE_HASH_KEY (the pseudonymisation key, if not in a key file).
+set -uo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 <config.json> [pipeline run options...]" >&2
+  exit 2
+fi
+config=$1
+shift
+repo=$(cd "$(dirname "$0")/.." && pwd)
+log_dir=${PIPELINE_LOG_DIR:-$repo/logs}
+mkdir -p "$log_dir" || exit 2
+lock_file=${PIPELINE_NIGHTLY_LOCK:-$log_dir/nightly.lock}
+log_file=$log_dir/nightly-$(date -u +%Y-%m-%d).jsonl
+
+if [ -n "${PIPELINE_BIN:-}" ]; then
+  read -r -a bin <<< "$PIPELINE_BIN"
+else
+  dll=$repo/jobs/bin/Release/net10.0/pipeline.dll
+  if [ ! -f "$dll" ]; then
+    dotnet build "$repo/jobs" -c Release -nologo -v quiet >>"$log_file" 2>&1 || { echo "nightly: build failed, see $log_file" >&2; exit 1; }
+  fi
+  bin=(dotnet "$dll")
+fi
+
+exec 9>"$lock_file"
+if ! flock -n 9; then
+  echo "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"level\":\"error\",\"stage\":\"nightly\",\"message\":\"another nightly run holds $lock_file\"}" >>"$log_file"
+  echo "nightly: another nightly run holds $lock_file" >&2
+  exit 5
+fi
+
+# stdout and stderr both redirected: the pipeline writes JSON lines.
+"${bin[@]}" run --config "$config" "$@" >>"$log_file" 2>&1
+status=$?
+if [ "$status" -ne 0 ]; then
+  echo "nightly: pipeline run failed with exit code $status, see $log_file" >&2
+fi
+exit "$status"

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Text.Json;
+using NUnit.Framework;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Nightly;
+
+/// <summary><c>scripts/nightly.sh</c> as cron runs it: JSON-lines log file per day, exit code passed through, one at a time.</summary>
+public class NightlyScriptTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = TestPaths.NewTempDir("nightly-sh");
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private (int Code, string Stderr) Nightly(params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "scripts", "nightly.sh"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["PIPELINE_LOG_DIR"] = Path.Combine(_dir, "logs");
+        psi.Environment["PIPELINE_BIN"] = "dotnet " + Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
+        psi.Environment["PIPELINE_HASH_KEY"] = PipelineCli.TestKey;
+        psi.Environment.Remove("PIPELINE_LOG_FORMAT");
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stderr.Result);
+    }
+
+    private string[] LogLines() => File.ReadAllLines(Directory.GetFiles(Path.Combine(_dir, "logs"), "nightly-*.jsonl").Single());
+
+    [Test]
+    public void A_nightly_run_logs_json_lines_and_exits_0()
+    {
+        var (code, stderr) = Nightly(Path.Combine(TestPaths.RepoRoot, "data-samples", "shop.json"), "-o", Path.Combine(_dir, "out"));
+        Assert.That(code, Is.Zero, stderr);
+        var lines = LogLines();
+        Assert.That(lines, Is.Not.Empty);
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line); // every line is one JSON object
+            Assert.That(doc.RootElement.TryGetProperty("timestamp", out _) && doc.RootElement.TryGetProperty("run_id", out _), Is.True, line);
+        }
+        using var last = JsonDocument.Parse(lines[^1]);
+        Assert.That(last.RootElement.GetProperty("message").GetString(), Does.StartWith("finished with exit code 0"));
+    }
+
+    [Test]
+    public void The_pipeline_exit_code_is_passed_through_and_a_second_nightly_is_refused()
+    {
+        var badConfig = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(badConfig, """{ "ouput": "x" }""");
+        Assert.That(Nightly(badConfig).Code, Is.EqualTo(2));
+
+        using var holder = Process.Start(new ProcessStartInfo("flock", [Path.Combine(_dir, "logs", "nightly.lock"), "sleep", "30"]) { UseShellExecute = false })!;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            (int Code, string Stderr) second;
+            do
+            {
+                Thread.Sleep(200);
+                second = Nightly(badConfig);
+            }
+            while (second.Code != 5 && DateTime.UtcNow < deadline);
+            Assert.That(second.Code, Is.EqualTo(5), second.Stderr);
+            Assert.That(second.Stderr, Does.Contain("another nightly run holds"));
+        }
+        finally
+        {
+            holder.Kill();
+            holder.WaitForExit();
+        }
+    }
+}
