@@ -4,6 +4,7 @@ using Pipeline.Runs;
 using Pipeline.Stages.Customers;
 using Pipeline.Stages.Events;
 using Pipeline.Stages.Orders;
+using Pipeline.Stages.Report;
 
 namespace Pipeline.Nightly;
 
@@ -60,6 +61,11 @@ public static class NightlyStages
             [LtvJob.CustomersTable, LtvJob.ParamsTable, LtvJob.BacktestTable, LtvJob.BucketsTable, LtvJob.MetricsTable],
             [FeaturesJob.Table, CleanOrdersJob.CleanTable], _ => [],
             run => LtvJob.Run(run, null)),
+        new("report", StageKind.Summary, [ReportJob.Table],
+            [KpiTables.Daily, KpiTables.Channels, KpiTables.Cohorts, FeaturesJob.Table, RfmJob.ScoresTable, RfmJob.SegmentsTable,
+             SegmentJob.ProfilesTable, SegmentJob.MigrationTable, LtvJob.CustomersTable, LtvJob.BucketsTable, LtvJob.MetricsTable,
+             CleanOrdersJob.CleanTable, CleanOrdersJob.QuarantineTable, CleanClicksJob.QuarantineTable], _ => [],
+            run => ReportJob.Run(run, null)),
     ];
 
     public static IReadOnlyList<string> Names => All.Select(s => s.Name).ToList();
