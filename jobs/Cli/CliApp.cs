@@ -101,6 +101,8 @@ public static class CliApp
             Stages.Customers.LtvJob.BacktestTable, Stages.Customers.LtvJob.BucketsTable, Stages.Customers.LtvJob.MetricsTable));
         root.Subcommands.Add(KpisCommand(stdout, stderr));
         root.Subcommands.Add(ExportCommand(stdout, stderr));
+        root.Subcommands.Add(AnalyticsCommand("report", "Write report/index.html: KPI trends against the targets, channels, funnel, RFM, segments, LTV, cohorts and data quality, in one self-contained page.", stdout, stderr,
+            (run, input) => Stages.Report.ReportJob.Run(run, input), Stages.Report.ReportJob.Table));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;

@@ -161,6 +161,7 @@ public static partial class ConfigLoader
         ValidateEvents(c.Events, errors);
         ValidateAnalytics(c.Analytics, errors);
         ValidateKpis(c.Kpis, errors);
+        ValidateReport(c.Report, errors);
         return errors;
     }
 
@@ -272,6 +273,38 @@ public static partial class ConfigLoader
             errors.Add("kpis.ad_spend.csv.quote: must be a single character");
         }
         ValidateMapping("kpis.ad_spend.columns", a.Columns, CanonicalColumns.AdSpend, errors);
+    }
+
+    private static void ValidateReport(ReportConfig r, List<string> errors)
+    {
+        if (r.Title.Length > 200 || r.Title.Any(char.IsControl)) errors.Add("report.title: must be at most 200 characters, without control characters");
+        if (r.WindowDays is < 1 or > 366) errors.Add("report.window_days: must be between 1 and 366");
+        if (r.RollingDays is < 1 or > 366) errors.Add("report.rolling_days: must be between 1 and 366");
+        if (r.RecentRuns is < 1 or > 1000) errors.Add("report.recent_runs: must be between 1 and 1000");
+        var t = r.Targets;
+        foreach (var (name, target, baseline) in new[]
+                 {
+                     ("conversion_rate", t.ConversionRate, t.ConversionRateBaseline),
+                     ("repeat_purchase_rate", t.RepeatPurchaseRate, t.RepeatPurchaseRateBaseline),
+                     ("natural_traffic_share", t.NaturalTrafficShare, t.NaturalTrafficShareBaseline),
+                 })
+        {
+            if (!IsShare(target) || !IsShare(baseline) || target <= baseline)
+            {
+                errors.Add($"report.targets.{name}: it and {name}_baseline must be shares between 0 and 1, the target above the baseline");
+            }
+        }
+        if (!IsShare(t.Acos) || t.Acos == 0) errors.Add("report.targets.acos: must be a share above 0 and at most 1");
+        if (!IsShare(t.AcquisitionCostReduction) || t.AcquisitionCostReduction is 0 or 1)
+        {
+            errors.Add("report.targets.acquisition_cost_reduction: must be a share strictly between 0 and 1 (0.3 = 30% lower)");
+        }
+        if (t.AcquisitionCostBaseline is { } b && !(b > 0 && double.IsFinite(b)))
+        {
+            errors.Add("report.targets.acquisition_cost_baseline: must be a positive amount (or leave it out)");
+        }
+
+        static bool IsShare(double x) => x is >= 0 and <= 1;
     }
 
     private static void ValidateEvents(EventsConfig e, List<string> errors)

@@ -29,6 +29,7 @@ public sealed record PipelineConfig
     public EventsConfig Events { get; init; } = new();
     public AnalyticsConfig Analytics { get; init; } = new();
     public KpisConfig Kpis { get; init; } = new();
+    public ReportConfig Report { get; init; } = new();
 }
 
 /// <summary>Which engine runs the relational stages, and its resource limits.</summary>
@@ -318,6 +319,58 @@ public sealed record AdSpendConfig
 
     /// <summary>Canonical column (date, channel, campaign, spend) → the source's column name.</summary>
     public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>The HTML report (<c>pipeline report</c>): KPI targets and the windows its figures are taken over.</summary>
+public sealed record ReportConfig
+{
+    /// <summary>Title at the top of the page.</summary>
+    public string Title { get; init; } = "Marketing analytics report";
+
+    /// <summary>KPI tiles aggregate the trailing this-many days up to the last KPI date. Default 28.</summary>
+    public int WindowDays { get; init; } = 28;
+
+    /// <summary>Trend charts show a rolling aggregate over this many days next to the daily values. Default 7.</summary>
+    public int RollingDays { get; init; } = 7;
+
+    /// <summary>Runs shown in the data-quality trend (the most recent manifests). Default 30.</summary>
+    public int RecentRuns { get; init; } = 30;
+
+    public ReportTargetsConfig Targets { get; init; } = new();
+}
+
+/// <summary>
+/// The plan's targets (domain reference): where each KPI should get to, and where it stands today (the baseline the
+/// tiles measure progress from). Flat keys, so setting one leaves the others at their defaults.
+/// </summary>
+public sealed record ReportTargetsConfig
+{
+    /// <summary>Orders / sessions: target 2.8%.</summary>
+    public double ConversionRate { get; init; } = 0.028;
+
+    /// <summary>Conversion rate today: 1.5%.</summary>
+    public double ConversionRateBaseline { get; init; } = 0.015;
+
+    /// <summary>Share of new customers who buy again: target 45%.</summary>
+    public double RepeatPurchaseRate { get; init; } = 0.45;
+
+    /// <summary>Repeat-purchase rate today: 30%.</summary>
+    public double RepeatPurchaseRateBaseline { get; init; } = 0.30;
+
+    /// <summary>Natural (non-paid) share of sessions: target 35%.</summary>
+    public double NaturalTrafficShare { get; init; } = 0.35;
+
+    /// <summary>Natural traffic share today: 20%.</summary>
+    public double NaturalTrafficShareBaseline { get; init; } = 0.20;
+
+    /// <summary>Ad spend / ad-attributed revenue: at most 30%.</summary>
+    public double Acos { get; init; } = 0.30;
+
+    /// <summary>Acquisition cost (ad spend / new customers) to cut by this share of its baseline: 30%.</summary>
+    public double AcquisitionCostReduction { get; init; } = 0.30;
+
+    /// <summary>Acquisition cost to cut from, in the base currency; null = its value over the first report window of the data.</summary>
+    public double? AcquisitionCostBaseline { get; init; }
 }
 
 /// <summary>The canonical column sets of each input, in the order the README documents them.</summary>

@@ -4,6 +4,7 @@ using Pipeline.Runs;
 using Pipeline.Stages.Customers;
 using Pipeline.Stages.Events;
 using Pipeline.Stages.Orders;
+using Pipeline.Stages.Report;
 
 namespace Pipeline.Nightly;
 
@@ -64,6 +65,11 @@ public static class NightlyStages
             [CleanOrdersJob.CleanTable, CleanClicksJob.SessionsTable, CleanClicksJob.EventsTable],
             c => c.Kpis.AdSpend is { Input.Count: > 0 } spend ? [new(spend.Input, new(spend.Format, spend.Csv.Delimiter), "ad spend")] : [],
             run => Stages.Kpis.KpiJob.Run(run, null)),
+        new("report", StageKind.Summary, [ReportJob.Table],
+            [KpiTables.Daily, KpiTables.Channels, KpiTables.Cohorts, FeaturesJob.Table, RfmJob.ScoresTable, RfmJob.SegmentsTable,
+             SegmentJob.ProfilesTable, SegmentJob.MigrationTable, LtvJob.CustomersTable, LtvJob.BucketsTable, LtvJob.MetricsTable,
+             CleanOrdersJob.CleanTable, CleanOrdersJob.QuarantineTable, CleanClicksJob.QuarantineTable], _ => [],
+            run => ReportJob.Run(run, null)),
     ];
 
     public static IReadOnlyList<string> Names => All.Select(s => s.Name).ToList();
