@@ -72,7 +72,7 @@ public static class KpiSql
         var nw = Int(o.RepeatWindowDays + o.RepeatCohortDays);
         return $"""
             WITH {OrdersInput(o)},
-            {SessionsInput(o)},
+            {SessionsInput(d, o)},
             {FirstPurchases("orders")},
             first_sessions AS (
               SELECT anonymous_key, min(session_date) AS first_session_date
@@ -182,9 +182,9 @@ public static class KpiSql
     {
         var lookbackUs = ((long)o.AttributionLookbackDays * 86_400_000_000L).ToString(CultureInfo.InvariantCulture);
         var links = o.EventsRelation is null
-            ? """
+            ? $"""
               purchase_events AS (
-                SELECT CAST(NULL AS VARCHAR) AS order_id, CAST(NULL AS VARCHAR) AS session_id, CAST(NULL AS BIGINT) AS event_no
+                SELECT CAST(NULL AS {d.StringType}) AS order_id, CAST(NULL AS {d.StringType}) AS session_id, CAST(NULL AS BIGINT) AS event_no
                 WHERE false
               )
               """
@@ -197,9 +197,9 @@ public static class KpiSql
               )
               """;
         var spend = o.AdSpendRelation is null
-            ? """
+            ? $"""
               spend AS (
-                SELECT CAST(NULL AS DATE) AS kpi_date, CAST(NULL AS VARCHAR) AS channel, CAST(NULL AS DOUBLE) AS spend
+                SELECT CAST(NULL AS DATE) AS kpi_date, CAST(NULL AS {d.StringType}) AS channel, CAST(NULL AS DOUBLE) AS spend
                 WHERE false
               )
               """
@@ -213,7 +213,7 @@ public static class KpiSql
         var natural = string.Join(", ", NaturalChannels.Select(d.Str));
         return $"""
             WITH {OrdersInput(o)},
-            {SessionsInput(o)},
+            {SessionsInput(d, o)},
             {links},
             {spend},
             {FirstPurchases("orders")},
@@ -447,11 +447,11 @@ public static class KpiSql
         )
         """;
 
-    private static string SessionsInput(KpiSqlOptions o) => o.SessionsRelation is null
-        ? """
+    private static string SessionsInput(ISqlDialect d, KpiSqlOptions o) => o.SessionsRelation is null
+        ? $"""
           sessions AS (
-            SELECT CAST(NULL AS VARCHAR) AS session_id, CAST(NULL AS VARCHAR) AS anonymous_key, CAST(NULL AS VARCHAR) AS customer_id,
-                   CAST(NULL AS TIMESTAMP) AS started_at, CAST(NULL AS DATE) AS session_date, CAST(NULL AS VARCHAR) AS channel,
+            SELECT CAST(NULL AS {d.StringType}) AS session_id, CAST(NULL AS {d.StringType}) AS anonymous_key, CAST(NULL AS {d.StringType}) AS customer_id,
+                   CAST(NULL AS TIMESTAMP) AS started_at, CAST(NULL AS DATE) AS session_date, CAST(NULL AS {d.StringType}) AS channel,
                    CAST(NULL AS BOOLEAN) AS is_natural, CAST(NULL AS BOOLEAN) AS is_bounce, CAST(NULL AS BOOLEAN) AS is_engaged,
                    0 AS product_views, 0 AS add_to_carts, 0 AS checkouts, 0 AS purchases
             WHERE false

@@ -68,6 +68,18 @@ public static class StageSqlCatalog
                 _ => "some_table",
             };
         }
+        if (p.ParameterType == typeof(IReadOnlyList<string>))
+        {
+            return new List<string> { "/landing/events-2024-06-01.jsonl", "/landing/o'brien.jsonl" };
+        }
+        if (p.ParameterType == typeof(IReadOnlyList<DateOnly>))
+        {
+            return new List<DateOnly> { new(2024, 5, 1), new(2024, 6, 1) };
+        }
+        if (p.ParameterType == typeof(DateOnly))
+        {
+            return new DateOnly(2024, 6, 1);
+        }
         throw new InvalidOperationException(
             $"{method.DeclaringType!.Name}.{method.Name}: StageSqlCatalog does not know how to build a {p.ParameterType.Name} ({p.Name}); add variants for it");
     }
@@ -88,6 +100,14 @@ public static class StageSqlCatalog
             [
                 ("with sessions", new FeaturesSqlOptions("clean_orders_table", "sessions_table", new DateOnly(2024, 6, 30), 1.0, 90)),
                 ("no sessions, weeks", new FeaturesSqlOptions("clean_orders_table", null, new DateOnly(2024, 6, 30), 7.0, 30)),
+            ];
+        }
+        if (type == typeof(Pipeline.Stages.Kpis.KpiSqlOptions))
+        {
+            return
+            [
+                ("orders, sessions, events, spend", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "events_table", "ad_spend_table", 90, 30, 30)),
+                ("orders only", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", null, null, null, 60, 7, 14)),
             ];
         }
         _ = dialect;
@@ -119,5 +139,9 @@ public static class StageSqlCatalog
         yield return ("defaults", Make("UTC", null, [], [], false));
         yield return ("site hosts, kept params, network key, America/New_York, custom format",
             Make("America/New_York", "%Y%m%d%H%M%S", ["shop.example", "www.shop.example"], ["q", "page"], true));
+        yield return ("incremental window", Make("UTC", null, [], [], false) with
+        {
+            Window = new EventsWindow(new DateOnly(2024, 6, 1), ["/landing/events-2024-06-02.jsonl", "/landing/o'brien.jsonl"]),
+        });
     }
 }
