@@ -64,8 +64,8 @@ public static class CleanClicksJob
                     .Select(p => p.Source!).Distinct().ToList());
 
             var d = engine.Dialect;
-            // Each stage is materialised once and dropped as soon as nothing reads it any more: at tens of millions of
-            // events, keeping every intermediate table alive multiplies memory and spill.
+            // Each stage is materialised once and dropped as soon as nothing reads it any more. events_typed (the wide
+            // payload) lives until the clean events are written; the ordering stages in between are narrow.
             long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
             engine.Materialize("events_typed", EventsSql.Typed(d, options));
             step("typed");
@@ -74,7 +74,6 @@ public static class CleanClicksJob
             engine.Materialize("events_rejected", EventsSql.Rejected());
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
             step("deduplicated, bots flagged");
-            engine.Execute("DROP TABLE IF EXISTS events_typed");
             var kept = engine.Query(EventsSql.KeptCounts())[0];
             engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
             step("sessionized");
@@ -101,12 +100,20 @@ public static class CleanClicksJob
             }
 
             var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, options), run.StagingPath(QuarantineTable), []);
-            engine.Materialize("events_clean", EventsSql.CleanEvents(d, options));
-            step("clean events built");
-            engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-            var events = engine.WriteParquet("SELECT * FROM events_clean", run.StagingPath(EventsTable), ["event_date"]);
+            // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
+            // staged files, which read back only the columns they need.
+            var events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
             step("clean events written");
-            var sessions = engine.WriteParquet(EventsSql.Sessions(d, options), run.StagingPath(SessionsTable), ["session_date"]);
+            // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
+            var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
+            if (events > 0)
+            {
+                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_typed");
+            }
+            var sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
+            engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+            engine.Execute("DROP TABLE IF EXISTS events_typed");
             step("sessions written");
             report.Counts["sessions"] = sessions;
             report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
