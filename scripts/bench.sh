@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Benchmarks a cleaning stage against a single hand-written DuckDB statement doing its core, in one process, on the
 # same generated files (cached under bench-data/). Prints each round and the best-of ratio.
-#   scripts/bench.sh [clean-orders|clean-clicks] [customers] [days]
+#   scripts/bench.sh [clean-orders|clean-clicks] [customers|dataset-dir] [days]
 # Defaults: clean-orders on 260,000 customers × 365 days (≈ 1,000,000 orders). For clean-clicks use e.g. 100000
-# customers (≈ 12,000,000 events).
+# customers (≈ 12,000,000 events), or an existing dataset directory (e.g. a subset of a generated one's daily files
+# plus its ground_truth.json) for faster iterations.
+# BENCH_REPEATS (default 3) sets the rounds; BENCH_ONLY=baseline|pipeline runs one side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:-clean-orders}
 customers=${2:-260000}
 days=${3:-365}
-data="bench-data/c${customers}-d${days}"
+if [ -d "$customers" ]; then
+  data="$customers"
+else
+  data="bench-data/c${customers}-d${days}"
+fi
 dotnet build -c Release jobs >/dev/null
 dotnet build -c Release bench >/dev/null
 if [ ! -f "$data/ground_truth.json" ]; then
@@ -17,4 +23,4 @@ if [ ! -f "$data/ground_truth.json" ]; then
   dotnet jobs/bin/Release/net10.0/pipeline.dll generate --output "$data" --customers "$customers" --days "$days" --seed 1 --faults
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
-dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll "$stage" "$data" 3
+dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll "$stage" "$data" "${BENCH_REPEATS:-3}"

@@ -74,8 +74,8 @@ public static class CleanClicksJob
                     .Select(p => p.Source!).Distinct().ToList());
 
             var d = engine.Dialect;
-            // Each stage is materialised once and dropped as soon as nothing reads it any more: at tens of millions of
-            // events, keeping every intermediate table alive multiplies memory and spill.
+            // Each stage is materialised once and dropped as soon as nothing reads it any more. events_typed (the wide
+            // payload) lives until the clean events are written; the ordering stages in between are narrow.
             long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
             engine.Materialize("events_typed", EventsSql.Typed(d, options));
             step("typed");
@@ -92,7 +92,6 @@ public static class CleanClicksJob
             engine.Materialize("events_rejected", EventsSql.Rejected());
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
             step("deduplicated, bots flagged");
-            engine.Execute("DROP TABLE IF EXISTS events_typed");
             var kept = engine.Query(EventsSql.KeptCounts())[0];
             engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
             step("sessionized");
@@ -104,7 +103,6 @@ public static class CleanClicksJob
             report.BotsByRule["event_rate"] = Scalar(kept[2]);
             report.Bots = Scalar(kept[1]) + Scalar(kept[2]);
             report.RowsQuarantined = Scalar(typed[1]) + Scalar(sessionized[0]);
-            var windowFilter = increment is null ? "" : $" WHERE event_date >= {d.DateLiteral(increment.Window.From)}";
             report.RowsWritten = increment is null ? Scalar(sessionized[1]) : Scalar(engine.Query(EventsSql.SessionizedInWindow(d, increment.Window.From))[0][0]);
             report.RowsContext = Scalar(sessionized[1]) - report.RowsWritten;
             foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
@@ -128,31 +126,46 @@ public static class CleanClicksJob
                 run.StagingPath(QuarantineTable), []);
             var carriedRows = carried is null ? 0 : Scalar(engine.Query($"SELECT count(*) FROM ({carried}) c")[0][0]);
             report.Counts["quarantine_rows_carried"] = carriedRows;
-            engine.Materialize("events_clean", EventsSql.CleanEvents(d, options));
-            step("clean events built");
-            engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-            var events = engine.WriteParquet("SELECT * FROM events_clean" + windowFilter, run.StagingPath(EventsTable), ["event_date"]);
+            if (increment is not null)
+            {
+                // Incremental (small by design): the window's events, and the sessions starting in it aggregated over
+                // all their events, context before the window included.
+                var windowEvents = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
+                var windowSessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
+                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_typed");
+                step("window events and sessions written");
+                report.Counts["sessions"] = windowSessions;
+                run.CheckStaged(EventsTable, report.RowsWritten);
+                run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
+                run.CheckQualityGates(report, "event");
+                // Only the window's partitions are replaced; the quarantine table (carried rows included) is replaced whole.
+                run.Publish([(EventsTable, windowEvents, false), (SessionsTable, windowSessions, false), (QuarantineTable, quarantined, true)]);
+                return;
+            }
+            // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
+            // staged files, which read back only the columns they need.
+            var events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
             step("clean events written");
-            var sessions = engine.WriteParquet(increment is null ? EventsSql.Sessions(d, options)
-                    : $"SELECT * FROM ({EventsSql.Sessions(d, options)}) s WHERE session_date >= {d.DateLiteral(increment.Window.From)}",
-                run.StagingPath(SessionsTable), ["session_date"]);
+            // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
+            var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
+            if (events > 0)
+            {
+                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_typed");
+            }
+            var sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
+            engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+            engine.Execute("DROP TABLE IF EXISTS events_typed");
             step("sessions written");
             report.Counts["sessions"] = sessions;
             report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
 
             run.CheckStaged(EventsTable, report.RowsWritten);
-            run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
+            run.CheckStaged(QuarantineTable, report.RowsQuarantined);
             run.CheckQualityGates(report, "event");
-            if (increment is null)
-            {
-                run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
-            }
-            else
-            {
-                // Only the window's partitions are replaced; the quarantine table (carried rows included) is replaced whole.
-                run.Publish([(EventsTable, events, false), (SessionsTable, sessions, false), (QuarantineTable, quarantined, true)]);
-            }
+            run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
         });
     }
 

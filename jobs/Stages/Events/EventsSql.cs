@@ -37,10 +37,13 @@ public sealed record EventsSqlOptions(
 public sealed record EventsWindow(DateOnly From, IReadOnlyList<string> NewFiles);
 
 /// <summary>
-/// The clickstream stage as SQL. Staging: <see cref="Typed"/> (one row per input row, typed, with its reason code),
-/// <see cref="Kept"/> (first copy per event_id, with its bot rule), <see cref="Sessionized"/> (stitched identity,
-/// sessions on inactivity gaps). Marts: <see cref="CleanEvents"/> (one row per kept event), <see cref="Sessions"/>
-/// (one row per session), <see cref="Quarantine"/>. Portable SQL plus <see cref="ISqlDialect"/> only.
+/// The clickstream stage as SQL. Staging: <see cref="Typed"/> (one row per input row, typed, with its reason code and
+/// every per-row derived value), <see cref="Kept"/> (narrow: first copy per event_id, with its bot rule),
+/// <see cref="Sessionized"/> (narrow: stitched identity, sessions on inactivity gaps, engaged time). Marts:
+/// <see cref="CleanEvents"/> (one row per kept event: the narrow results joined once to the typed payload),
+/// <see cref="Sessions"/> (one row per session), <see cref="Quarantine"/>. Portable SQL plus <see cref="ISqlDialect"/> only.
+/// Performance shape: at tens of millions of events the cost is in sorting and materialising wide rows, so the
+/// stages that need an ordering (dedup by event_id, sessions by anonymous id) see only narrow keys.
 /// </summary>
 public static class EventsSql
 {
@@ -64,10 +67,15 @@ public static class EventsSql
     private const string HostPattern = "^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:@]+)";
     private const string PathPattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)";
 
-    /// <summary>Staging: one row per row of <c>events_raw</c>, typed, with reason_code (NULL = valid).</summary>
+    /// <summary>
+    /// Staging: one row per row of <c>events_raw</c>, typed, with reason_code (NULL = valid). Everything that is a
+    /// function of the row alone is derived here, once, in this parallel scan (URL parts, utm values, the event's own
+    /// channel, device type, user-agent bot flag, redacted search term), so the later stages that need an ordering
+    /// (dedup, sessions) carry only narrow keys, and the wide payload is joined back once, when the events are written.
+    /// </summary>
     public static string Typed(ISqlDialect d, EventsSqlOptions o)
     {
-        string T(string col) => $"NULLIF(trim({d.Id(col)}), '')";
+        string T(string col) => TrimmedOrNull(d, d.Id(col));
         var typeCase = "CASE event_type_s " + string.Join(" ", o.EventTypeMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => $"WHEN {d.Str(kv.Key)} THEN {d.Str(kv.Value)}")) + " END";
         var minValid = d.TimestampLiteral(new DateTimeOffset(o.MinValidDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
@@ -89,6 +97,7 @@ public static class EventsSql
         }
         var code = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
         var detail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
+        var uaPattern = "(" + string.Join("|", o.BotUserAgents.Select(EscapeRegex)) + ")";
         return $"""
             WITH src AS (
               SELECT _source_file, _source_line, _raw, _parse_error, _parse_detail,
@@ -111,108 +120,55 @@ public static class EventsSql
             checked AS (
               SELECT parsed.*, {code} AS reason_code, {detail} AS reason_detail
               FROM parsed
-            )
-            -- Only what later stages use. The raw text (by far the widest column) is kept for rejected rows only:
-            -- at tens of millions of events, carrying it for every row multiplies memory and spill.
+            ),
+            {PayloadCtes(d, o, "checked")}
+            -- Only what later stages use. The raw text (by far the widest column) and the identifiers that are only
+            -- needed to redact it are kept for rejected rows only: at tens of millions of events, carrying them for
+            -- every row multiplies memory and spill.
             SELECT _source_file, _source_line, reason_code, reason_detail,
                    CASE WHEN reason_code IS NOT NULL THEN _raw END AS _raw,
                    CASE WHEN reason_code IS NOT NULL THEN anonymous_id_s END AS anonymous_id_s,
-                   event_id, occurred_at, event_type, anon_src, user_id_s, page_url_s, referrer_url_s, product_id_s,
-                   order_id_s, search_term_s, user_agent_s, ip_s, device_type_s, utm_source_s, utm_medium_s, utm_campaign_s
-            FROM checked
+                   CASE WHEN reason_code IS NOT NULL THEN user_agent_s END AS user_agent_s,
+                   {(o.KeepIpNetworkKey ? "ip_s" : "CASE WHEN reason_code IS NOT NULL THEN ip_s END")} AS ip_s,
+                   event_id, occurred_at, event_type, anon_src, user_id_s,
+                   coalesce({d.RegexContains("lower(user_agent_s)", uaPattern)}, false) AS is_ua_bot,
+                   coalesce(device_type_s, CASE WHEN user_agent_s IS NULL THEN NULL
+                                                WHEN {d.RegexContains("lower(user_agent_s)", "ipad|tablet")} THEN 'tablet'
+                                                WHEN {d.RegexContains("lower(user_agent_s)", "mobi|android|iphone")} THEN 'mobile'
+                                                ELSE 'desktop' END) AS device_type,
+                   page_host, page_path, referrer_host, utm_source, utm_medium, utm_campaign, event_channel,
+                   product_id_s, order_id_s,
+                   -- The e-mail pattern needs an '@': the regex only runs on the few terms that have one.
+                   CASE WHEN search_term_s LIKE '%@%' THEN {d.RegexReplaceAll("search_term_s", EmailPattern, "<email redacted>")}
+                        ELSE search_term_s END AS search_term
+            FROM classified
             """;
     }
 
-    /// <summary>Valid rows, first copy per event_id (by occurred_at, then arrival), with the bot rule that excludes them (NULL = human).</summary>
-    public static string Kept(ISqlDialect d, EventsSqlOptions o)
+    /// <summary>The characters trim() removes (Unicode space separators), plus two former/look-alike ones to be safe.</summary>
+    private static readonly string[] TrimmedChars =
+        [" ", "\u00a0", "\u1680", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008",
+         "\u2009", "\u200a", "\u202f", "\u205f", "\u3000", "\u180e", "\ufeff"];
+
+    /// <summary>
+    /// <c>NULLIF(trim(value), '')</c>, with trim() only for values that may need it: trim decodes every character of
+    /// the value, and over tens of millions of rows × 16 columns (user agents are ~120 characters) it cost more than
+    /// the JSON parse. A value whose first byte is printable ASCII other than a space (<c>'!' ≤ v &lt; U+007F</c> in
+    /// byte order) and that ends in none of the characters trim removes is already trimmed; the tests are prefix and
+    /// suffix compares.
+    /// </summary>
+    private static string TrimmedOrNull(ISqlDialect d, string value)
     {
-        var uaPattern = "(" + string.Join("|", o.BotUserAgents.Select(EscapeRegex)) + ")";
-        return $"""
-            WITH valid AS (SELECT * FROM events_typed WHERE reason_code IS NULL),
-            ranked AS (
-              SELECT valid.*, row_number() OVER (PARTITION BY event_id
-                       ORDER BY occurred_at ASC NULLS LAST, _source_file ASC NULLS LAST, _source_line ASC NULLS LAST) AS copy_rank
-              FROM valid
-            ),
-            firsts AS (
-              SELECT ranked.*, coalesce({d.RegexContains("lower(user_agent_s)", uaPattern)}, false) AS is_ua_bot
-              FROM ranked WHERE copy_rank = 1
-            ),
-            per_minute AS (
-              SELECT anon_src, floor({d.EpochMicros("occurred_at")} / 60000000) AS minute_no, count(*) AS events
-              FROM firsts WHERE NOT is_ua_bot
-              GROUP BY anon_src, floor({d.EpochMicros("occurred_at")} / 60000000)
-            ),
-            fast AS (SELECT anon_src FROM per_minute GROUP BY anon_src HAVING max(events) > {o.MaxEventsPerMinute.ToString(CultureInfo.InvariantCulture)})
-            SELECT f.*, CASE WHEN f.is_ua_bot THEN 'user_agent' WHEN x.anon_src IS NOT NULL THEN 'event_rate' END AS bot_rule
-            FROM firsts f LEFT JOIN fast x ON x.anon_src = f.anon_src
-            """;
+        var endsInSpace = string.Join(" OR ", TrimmedChars.Select(c => $"{value} LIKE {d.Str("%" + c)}"));
+        return $"NULLIF(CASE WHEN {value} >= '!' AND {value} < {d.Str("\u007f")} AND NOT ({endsInSpace}) THEN {value} ELSE trim({value}) END, '')";
     }
 
-    /// <summary>Human events with stitched customer, anonymous key, session number, session bounds and id.</summary>
-    public static string Sessionized(ISqlDialect d, EventsSqlOptions o)
+    /// <summary>
+    /// The CTEs <c>urls</c> and <c>classified</c> over <paramref name="from"/>: page and referrer host, page path (with
+    /// the kept query parameters), utm values (the row's own, else parsed from the page URL) and the event's channel.
+    /// </summary>
+    private static string PayloadCtes(ISqlDialect d, EventsSqlOptions o, string from)
     {
-        var timeoutUs = (long)(o.SessionTimeout.TotalMilliseconds * 1000);
-        var maxUs = (long)(o.MaxSession.TotalMilliseconds * 1000);
-        const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
-        var hashed = $"SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key FROM identities i CROSS JOIN _hmac_key k";
-        // Incremental: an anonymous id not seen logged in among the rows read keeps the customer it had before.
-        var keys = o.Window is null
-            ? $"keys AS ({hashed}),"
-            : $"hashed AS ({hashed}),\n            keys AS (SELECT h.anon_src, coalesce(h.stitched_customer, p.customer_id) AS stitched_customer, h.anonymous_key " +
-              "FROM hashed h LEFT JOIN _identity_history p ON p.anonymous_key = h.anonymous_key),";
-        // Hashing is the expensive part at tens of millions of rows, so each distinct anonymous id is keyed once and
-        // each session id is computed once per session, then joined back to the events.
-        return $"""
-            WITH base AS (SELECT * FROM events_kept WHERE bot_rule IS NULL),
-            identities AS (
-              SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
-              FROM base GROUP BY anon_src
-            ),
-            {keys}
-            gaps AS (
-              SELECT base.*,
-                     {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us,
-                     lead({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS next_us,
-                     row_number() OVER (PARTITION BY anon_src {order}) AS rn_anon,
-                     CASE WHEN event_type <> 'page_ping' THEN 1 ELSE 0 END AS is_view
-              FROM base
-            ),
-            numbered AS (
-              -- One ordering per anonymous id serves everything that needs event order: the session number, the
-              -- position in the session, the time to the next event and the page view a ping belongs to.
-              SELECT gaps.*,
-                     sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs.ToString(CultureInfo.InvariantCulture)} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no,
-                     sum(is_view) OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS views_so_far
-              FROM gaps
-            ),
-            sessions AS (
-              SELECT anon_src, session_no, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at,
-                     min(rn_anon) AS first_rn, min(views_so_far - is_view) AS views_before,
-                     sum(1 - is_view) AS session_pings
-              FROM numbered GROUP BY anon_src, session_no
-            ),
-            session_keys AS (
-              SELECT s.*, k.anonymous_key, k.stitched_customer,
-                     {d.EpochMicros("s.session_ended_at")} - {d.EpochMicros("s.session_started_at")} > {maxUs.ToString(CultureInfo.InvariantCulture)} AS is_too_long,
-                     substr({d.Sha256Hex("k.anonymous_key || '|' || " + d.ToText(d.EpochMicros("s.session_started_at")))}, 1, 32) AS session_id
-              FROM sessions s JOIN keys k ON k.anon_src = s.anon_src
-            )
-            SELECT n.*, sk.stitched_customer AS customer_id, sk.session_started_at, sk.session_ended_at, sk.anonymous_key,
-                   sk.is_too_long, sk.session_id, sk.session_pings,
-                   n.rn_anon - sk.first_rn + 1 AS session_event_seq,
-                   n.views_so_far - sk.views_before AS view_no,
-                   CASE WHEN n.next_us - {d.EpochMicros("n.occurred_at")} <= {timeoutUs.ToString(CultureInfo.InvariantCulture)} THEN n.next_us END AS next_in_session_us
-            FROM numbered n JOIN session_keys sk ON sk.anon_src = n.anon_src AND sk.session_no = n.session_no
-            """;
-    }
-
-    /// <summary>Marts: one row per kept event (grain: event_id), partitioned by event_date.</summary>
-    public static string CleanEvents(ISqlDialect d, EventsSqlOptions o)
-    {
-        var capUs = (long)(o.MaxEngagedGap.TotalMilliseconds * 1000);
-        var hb = o.HeartbeatSeconds.ToString(CultureInfo.InvariantCulture);
         var search = HostRegex(o.SearchEngines);
         var social = HostRegex(o.SocialNetworks);
         // utm_source names a network ("facebook", "m.facebook.com", "douyin"): a whole-word match on the first label
@@ -224,14 +180,15 @@ public static class EventsSql
         var internalHost = o.SiteHosts.Count == 0
             ? "referrer_host = page_host"
             : $"(referrer_host = page_host OR {d.FullMatch("referrer_host", "(.*\\.)?(" + string.Join("|", o.SiteHosts.Select(EscapeRegex)) + ")")})";
+        // A parameter can only be there if the URL has an '=': most page URLs have no query string at all.
         var keptQuery = o.KeepQueryParams.Count == 0
             ? "''"
-            : "coalesce(" + string.Join(" || ", o.KeepQueryParams.Select(p =>
-                $"CASE WHEN {d.RegexExtract("page_url_s", "[?&]" + EscapeRegex(p) + "=([^&#]*)", 1)} IS NOT NULL THEN '&{p}=' || {d.RegexExtract("page_url_s", "[?&]" + EscapeRegex(p) + "=([^&#]*)", 1)} ELSE '' END")) + ", '')";
-        var ipKey = o.KeepIpNetworkKey
-            ? $"CASE WHEN {d.FullMatch("ip_s", Ipv4Pattern)} THEN {d.HmacHex(d.RegexExtract("ip_s", "^([0-9]+\\.[0-9]+\\.[0-9]+)\\.", 1) + " || '.0/24'")} " +
-              $"WHEN ip_s LIKE '%:%' THEN {d.HmacHex(d.RegexExtract("lower(ip_s)", "^([0-9a-f]*:[0-9a-f]*:[0-9a-f]*)", 1) + " || '::/48'")} END"
-            : $"CAST(NULL AS {d.StringType})";
+            : "CASE WHEN page_url_s LIKE '%=%' THEN coalesce(" + string.Join(" || ", o.KeepQueryParams.Select(p =>
+                $"CASE WHEN {d.RegexExtract("page_url_s", "[?&]" + EscapeRegex(p) + "=([^&#]*)", 1)} IS NOT NULL THEN '&{p}=' || {d.RegexExtract("page_url_s", "[?&]" + EscapeRegex(p) + "=([^&#]*)", 1)} ELSE '' END")) + ", '') ELSE '' END";
+        // utm values are parsed from the URL only when the row has none and the URL mentions the parameter ('_' is a
+        // LIKE wildcard, so the test can only be wider than the regex, never narrower).
+        string Utm(string name) =>
+            $"CASE WHEN page_url_s LIKE '%{name}=%' THEN {d.RegexExtract("page_url_s", "[?&]" + name + "=([^&#]*)", 1)} END";
         var medium = "utm_medium";
         var channel = $"""
             CASE
@@ -250,75 +207,238 @@ public static class EventsSql
             END
             """;
         return $"""
-            WITH base AS (SELECT * FROM events_sessionized WHERE NOT is_too_long),
-            seq AS (SELECT base.*, next_in_session_us AS next_us FROM base),
-            ping_buckets AS (
-              SELECT session_id, view_no, count(DISTINCT floor({d.EpochMicros("occurred_at")} / ({hb} * 1000000))) AS buckets
-              FROM seq WHERE event_type = 'page_ping' GROUP BY session_id, view_no
-            ),
+            {UrlSplitCtes(from)}
             urls AS (
-              SELECT seq.*,
-                     lower({d.RegexExtract("page_url_s", HostPattern, 1)}) AS page_host,
-                     coalesce({d.RegexExtract("page_url_s", PathPattern, 1)}, '/') AS bare_path,
-                     lower({d.RegexExtract("referrer_url_s", HostPattern, 1)}) AS referrer_host,
-                     coalesce(utm_source_s, lower({d.RegexExtract("page_url_s", "[?&]utm_source=([^&#]*)", 1)})) AS utm_source,
-                     coalesce(utm_medium_s, lower({d.RegexExtract("page_url_s", "[?&]utm_medium=([^&#]*)", 1)})) AS utm_medium,
-                     coalesce(utm_campaign_s, {d.RegexExtract("page_url_s", "[?&]utm_campaign=([^&#]*)", 1)}) AS utm_campaign,
+              SELECT url_split.*,
+                     lower({UrlHost(d, "page_url_s", "_p_auth")}) AS page_host,
+                     coalesce({UrlPath(d, "page_url_s", "_p_auth", "_p_path")}, '/') AS bare_path,
+                     lower({UrlHost(d, "referrer_url_s", "_r_auth")}) AS referrer_host,
+                     coalesce(utm_source_s, lower({Utm("utm_source")})) AS utm_source,
+                     coalesce(utm_medium_s, lower({Utm("utm_medium")})) AS utm_medium,
+                     coalesce(utm_campaign_s, {Utm("utm_campaign")}) AS utm_campaign,
                      {keptQuery} AS kept_query
-              FROM seq
+              FROM url_split
             ),
-            classified AS (
+            external AS (
               SELECT urls.*,
                      referrer_host IS NOT NULL AND NOT coalesce({internalHost}, false) AS is_external_referrer,
                      CASE WHEN kept_query = '' THEN (CASE WHEN bare_path = '' THEN '/' ELSE bare_path END)
                           ELSE (CASE WHEN bare_path = '' THEN '/' ELSE bare_path END) || '?' || substr(kept_query, 2) END AS page_path
               FROM urls
             ),
-            engaged AS (
-              SELECT c.*, {channel} AS event_channel,
-                     CASE WHEN c.session_pings > 0 THEN
-                            CASE WHEN c.event_type <> 'page_ping' AND p.buckets IS NOT NULL
-                                 THEN CAST({o.MinVisitSeconds.ToString(CultureInfo.InvariantCulture)} + {hb} * (p.buckets - 1) AS DOUBLE) ELSE CAST(0 AS DOUBLE) END
-                          WHEN c.next_us IS NULL THEN CAST(0 AS DOUBLE)
-                          ELSE least(c.next_us - {d.EpochMicros("c.occurred_at")}, {capUs.ToString(CultureInfo.InvariantCulture)}) / 1000000.0
-                     END AS engaged_seconds
-              FROM classified c LEFT JOIN ping_buckets p ON p.session_id = c.session_id AND p.view_no = c.view_no
+            classified AS (
+              SELECT external.*, {channel} AS event_channel
+              FROM external
+            )
+            """;
+    }
+
+    /// <summary>
+    /// The CTEs that split http(s) URLs with plain string functions (several times cheaper than the regexes at tens of
+    /// millions of rows): <c>_p_auth</c>/<c>_r_auth</c>, the page/referrer URL's part after "scheme://" up to the first
+    /// '/', and <c>_p_path</c>, the page URL's part from that '/' on. NULL for other schemes (and upper-case ones).
+    /// </summary>
+    private static string UrlSplitCtes(string from)
+    {
+        static string Rest(string url) =>
+            $"CASE WHEN {url} LIKE 'https://%' THEN substr({url}, 9) WHEN {url} LIKE 'http://%' THEN substr({url}, 8) END";
+        return $"""
+            url_rest AS (
+              SELECT {from}.*, {Rest("page_url_s")} AS _p_rest, {Rest("referrer_url_s")} AS _r_rest
+              FROM {from}
             ),
-            landing AS (SELECT session_id, event_channel AS session_channel FROM engaged WHERE session_event_seq = 1)
-            SELECT e.event_id,
-                   e.occurred_at,
-                   {d.DateOf("e.occurred_at")} AS event_date,
-                   e.event_type,
-                   e.anonymous_key,
-                   e.customer_id,
-                   e.session_id,
-                   CAST(e.session_event_seq AS INTEGER) AS session_event_seq,
-                   e.page_host,
-                   e.page_path,
-                   e.referrer_host,
-                   l.session_channel AS channel,
-                   l.session_channel IN ('organic_search', 'organic_social', 'referral', 'direct') AS is_natural,
-                   e.utm_source,
-                   e.utm_medium,
-                   e.utm_campaign,
-                   e.product_id_s AS product_id,
-                   e.order_id_s AS order_id,
-                   {d.RegexReplaceAll("e.search_term_s", EmailPattern, "<email redacted>")} AS search_term,
-                   coalesce(e.device_type_s, CASE WHEN e.user_agent_s IS NULL THEN NULL
-                                                  WHEN {d.RegexContains("lower(e.user_agent_s)", "ipad|tablet")} THEN 'tablet'
-                                                  WHEN {d.RegexContains("lower(e.user_agent_s)", "mobi|android|iphone")} THEN 'mobile'
-                                                  ELSE 'desktop' END) AS device_type,
-                   CAST(round(e.engaged_seconds, 3) AS DOUBLE) AS engaged_seconds,
-                   {ipKey.Replace("ip_s", "e.ip_s", StringComparison.Ordinal)} AS network_key
-            FROM engaged e JOIN landing l ON l.session_id = e.session_id
+            url_slash AS (
+              SELECT url_rest.*, instr(_p_rest, '/') AS _p_slash, instr(_r_rest, '/') AS _r_slash
+              FROM url_rest
+            ),
+            url_split AS (
+              SELECT url_slash.*,
+                     CASE WHEN _p_slash > 0 THEN substr(_p_rest, 1, _p_slash - 1) ELSE _p_rest END AS _p_auth,
+                     CASE WHEN _p_slash > 0 THEN substr(_p_rest, _p_slash) ELSE '' END AS _p_path,
+                     CASE WHEN _r_slash > 0 THEN substr(_r_rest, 1, _r_slash - 1) ELSE _r_rest END AS _r_auth
+              FROM url_slash
+            ),
+            """;
+    }
+
+    /// <summary>
+    /// The URL's host exactly as <see cref="HostPattern"/> extracts it (NULL when there is none): when the part up to
+    /// the first '/' (<paramref name="auth"/>) holds none of '?', '#', ':', '@', it is the host; anything else (user
+    /// info, a port, a query before any '/', another scheme) goes through the regex.
+    /// </summary>
+    private static string UrlHost(ISqlDialect d, string url, string auth) =>
+        $"(CASE WHEN {Plain(auth)} THEN NULLIF({auth}, '') ELSE {d.RegexExtract(url, HostPattern, 1)} END)";
+
+    /// <summary>
+    /// The URL's path exactly as <see cref="PathPattern"/> extracts it (NULL when empty or not a URL): for a plain
+    /// authority and no fragment, the part from the first '/' up to the first '?'; otherwise the regex.
+    /// </summary>
+    private static string UrlPath(ISqlDialect d, string url, string auth, string path) =>
+        $"(CASE WHEN {Plain(auth)} AND {path} NOT LIKE '%#%' " +
+        $"THEN NULLIF(CASE WHEN instr({path}, '?') > 0 THEN substr({path}, 1, instr({path}, '?') - 1) ELSE {path} END, '') " +
+        $"ELSE {d.RegexExtract(url, PathPattern, 1)} END)";
+
+    /// <summary>True when an authority part is just a host (NULL, i.e. false in a CASE, for non-http URLs).</summary>
+    private static string Plain(string auth) =>
+        $"({auth} NOT LIKE '%?%' AND {auth} NOT LIKE '%#%' AND {auth} NOT LIKE '%:%' AND {auth} NOT LIKE '%@%')";
+
+    /// <summary>
+    /// Narrow: valid rows, first copy per event_id (by occurred_at, then arrival), with the bot rule that excludes them
+    /// (NULL = human). Only the keys the ordering stages need; the payload stays in events_typed.
+    /// </summary>
+    public static string Kept(ISqlDialect d, EventsSqlOptions o) => $"""
+        WITH valid AS (
+          SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel
+          FROM events_typed WHERE reason_code IS NULL
+        ),
+        ranked AS (
+          SELECT valid.*, row_number() OVER (PARTITION BY event_id
+                   ORDER BY occurred_at ASC NULLS LAST, _source_file ASC NULLS LAST, _source_line ASC NULLS LAST) AS copy_rank
+          FROM valid
+        ),
+        firsts AS (
+          SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel
+          FROM ranked WHERE copy_rank = 1
+        ),
+        per_minute AS (
+          SELECT anon_src, floor({d.EpochMicros("occurred_at")} / 60000000) AS minute_no, count(*) AS events
+          FROM firsts WHERE NOT is_ua_bot
+          GROUP BY anon_src, floor({d.EpochMicros("occurred_at")} / 60000000)
+        ),
+        fast AS (SELECT anon_src FROM per_minute GROUP BY anon_src HAVING max(events) > {o.MaxEventsPerMinute.ToString(CultureInfo.InvariantCulture)})
+        SELECT f._source_file, f._source_line, f.event_id, f.occurred_at, f.anon_src, f.user_id_s, f.event_type, f.event_channel,
+               CASE WHEN f.is_ua_bot THEN 'user_agent' WHEN x.anon_src IS NOT NULL THEN 'event_rate' END AS bot_rule
+        FROM firsts f LEFT JOIN fast x ON x.anon_src = f.anon_src
+        """;
+
+    /// <summary>
+    /// Narrow: human events with stitched customer, anonymous key, session id, position in the session, the
+    /// session's channel (its landing event's) and engaged time; keyed by (_source_file, _source_line) to events_typed.
+    /// </summary>
+    public static string Sessionized(ISqlDialect d, EventsSqlOptions o)
+    {
+        var timeoutUs = ((long)(o.SessionTimeout.TotalMilliseconds * 1000)).ToString(CultureInfo.InvariantCulture);
+        var maxUs = (long)(o.MaxSession.TotalMilliseconds * 1000);
+        var capUs = ((long)(o.MaxEngagedGap.TotalMilliseconds * 1000)).ToString(CultureInfo.InvariantCulture);
+        var hb = o.HeartbeatSeconds.ToString(CultureInfo.InvariantCulture);
+        const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
+        var hashed = $"SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key FROM identities i CROSS JOIN _hmac_key k";
+        // Incremental: an anonymous id not seen logged in among the rows read keeps the customer it had before.
+        var keys = o.Window is null
+            ? $"keys AS ({hashed}),"
+            : $"hashed AS ({hashed}),\n            keys AS (SELECT h.anon_src, coalesce(h.stitched_customer, p.customer_id) AS stitched_customer, h.anonymous_key " +
+              "FROM hashed h LEFT JOIN _identity_history p ON p.anonymous_key = h.anonymous_key),";
+        // Hashing is the expensive part at tens of millions of rows, so each distinct anonymous id is keyed once and
+        // each session id is computed once per session, then joined back to the events.
+        return $"""
+            WITH base AS (
+              SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, event_channel
+              FROM events_kept WHERE bot_rule IS NULL
+            ),
+            identities AS (
+              SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
+              FROM base GROUP BY anon_src
+            ),
+            {keys}
+            gaps AS (
+              SELECT base.*, {d.EpochMicros("occurred_at")} AS us,
+                     {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us,
+                     lead({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS next_us,
+                     row_number() OVER (PARTITION BY anon_src {order}) AS rn_anon,
+                     CASE WHEN event_type <> 'page_ping' THEN 1 ELSE 0 END AS is_view
+              FROM base
+            ),
+            numbered AS (
+              -- One ordering per anonymous id serves everything that needs event order: the session number, the
+              -- position in the session, the time to the next event and the page view a ping belongs to (pings are
+              -- grouped with the view they follow by the running count of views).
+              SELECT gaps.*,
+                     sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs} THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no,
+                     sum(is_view) OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS views_so_far
+              FROM gaps
+            ),
+            sessions AS (
+              SELECT anon_src, session_no, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at,
+                     min(rn_anon) AS first_rn, sum(1 - is_view) AS session_pings,
+                     min_by(event_channel, rn_anon) AS session_channel
+              FROM numbered GROUP BY anon_src, session_no
+            ),
+            ping_buckets AS (
+              SELECT anon_src, session_no, views_so_far, count(DISTINCT floor(us / ({hb} * 1000000))) AS buckets
+              FROM numbered WHERE event_type = 'page_ping' GROUP BY anon_src, session_no, views_so_far
+            ),
+            session_keys AS (
+              SELECT s.*, k.anonymous_key, k.stitched_customer,
+                     {d.EpochMicros("s.session_ended_at")} - {d.EpochMicros("s.session_started_at")} > {maxUs.ToString(CultureInfo.InvariantCulture)} AS is_too_long,
+                     substr({d.Sha256Hex("k.anonymous_key || '|' || " + d.ToText(d.EpochMicros("s.session_started_at")))}, 1, 32) AS session_id
+              FROM sessions s JOIN keys k ON k.anon_src = s.anon_src
+            )
+            SELECT n._source_file, n._source_line, n.event_id, n.occurred_at, n.event_type,
+                   sk.stitched_customer AS customer_id, sk.anonymous_key, sk.is_too_long, sk.session_id, sk.session_channel,
+                   n.rn_anon - sk.first_rn + 1 AS session_event_seq,
+                   CASE WHEN sk.session_pings > 0 THEN
+                          CASE WHEN n.event_type <> 'page_ping' AND p.buckets IS NOT NULL
+                               THEN CAST({o.MinVisitSeconds.ToString(CultureInfo.InvariantCulture)} + {hb} * (p.buckets - 1) AS DOUBLE) ELSE CAST(0 AS DOUBLE) END
+                        -- Kept exactly as released: the gap to the anonymous id's next event even when that event
+                        -- starts a new session (so a session's last event gets the cap, not the README's 0). Changing
+                        -- it changes published engaged times; it is reported, not silently changed here.
+                        WHEN n.next_us IS NULL THEN CAST(0 AS DOUBLE)
+                        ELSE least(n.next_us - n.us, {capUs}) / 1000000.0
+                   END AS engaged_seconds
+            FROM numbered n
+            JOIN session_keys sk ON sk.anon_src = n.anon_src AND sk.session_no = n.session_no
+            LEFT JOIN ping_buckets p ON p.anon_src = n.anon_src AND p.session_no = n.session_no AND p.views_so_far = n.views_so_far
+            """;
+    }
+
+    /// <summary>
+    /// Marts: one row per kept event (grain: event_id), partitioned by event_date: the narrow session results joined
+    /// once to the typed payload. Sorted so that the same input writes the same files.
+    /// </summary>
+    public static string CleanEvents(ISqlDialect d, EventsSqlOptions o)
+    {
+        var ipKey = o.KeepIpNetworkKey
+            ? $"CASE WHEN {d.FullMatch("t.ip_s", Ipv4Pattern)} THEN {d.HmacHex(d.RegexExtract("t.ip_s", "^([0-9]+\\.[0-9]+\\.[0-9]+)\\.", 1) + " || '.0/24'")} " +
+              $"WHEN t.ip_s LIKE '%:%' THEN {d.HmacHex(d.RegexExtract("lower(t.ip_s)", "^([0-9a-f]*:[0-9a-f]*:[0-9a-f]*)", 1) + " || '::/48'")} END"
+            : $"CAST(NULL AS {d.StringType})";
+        return $"""
+            SELECT n.event_id,
+                   n.occurred_at,
+                   {d.DateOf("n.occurred_at")} AS event_date,
+                   n.event_type,
+                   n.anonymous_key,
+                   n.customer_id,
+                   n.session_id,
+                   CAST(n.session_event_seq AS INTEGER) AS session_event_seq,
+                   t.page_host,
+                   t.page_path,
+                   t.referrer_host,
+                   n.session_channel AS channel,
+                   n.session_channel IN ('organic_search', 'organic_social', 'referral', 'direct') AS is_natural,
+                   t.utm_source,
+                   t.utm_medium,
+                   t.utm_campaign,
+                   t.product_id_s AS product_id,
+                   t.order_id_s AS order_id,
+                   t.search_term,
+                   t.device_type,
+                   CAST(round(n.engaged_seconds, 3) AS DOUBLE) AS engaged_seconds,
+                   {ipKey} AS network_key
+            FROM events_sessionized n
+            JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
             CROSS JOIN _hmac_key k
+            WHERE NOT n.is_too_long
             ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST
             """;
     }
 
-    /// <summary>Marts: one row per session (grain: session_id), partitioned by session_date (the start's UTC date).</summary>
-    public static string Sessions(ISqlDialect d, EventsSqlOptions o) => $"""
-        WITH events AS (SELECT * FROM events_clean)
+    /// <summary>
+    /// Marts: one row per session (grain: session_id), partitioned by session_date (the start's UTC date), aggregated
+    /// from the clean events (<paramref name="events"/>: a table, or the staged clean/events Parquet read back).
+    /// </summary>
+    public static string Sessions(ISqlDialect d, EventsSqlOptions o, string events = "events_clean") => $"""
+        WITH events AS (SELECT * FROM {events})
         SELECT session_id,
                min(anonymous_key) AS anonymous_key,
                max(customer_id) AS customer_id,
@@ -433,6 +553,14 @@ public static class EventsSql
     /// <summary>Incremental: kept events (not in too-long sessions) of the window, i.e. the rows that will be written.</summary>
     public static string SessionizedInWindow(ISqlDialect d, DateOnly from) =>
         $"SELECT count(*) FROM events_sessionized WHERE NOT is_too_long AND occurred_at >= {d.TimestampLiteral(new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))}";
+
+    /// <summary>Incremental: the clean events of the window (the partitions this run rewrites).</summary>
+    public static string CleanEventsInWindow(ISqlDialect d, EventsSqlOptions o, DateOnly from) =>
+        $"SELECT * FROM ({CleanEvents(d, o)}) e WHERE event_date >= {d.DateLiteral(from)} ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST";
+
+    /// <summary>Incremental: the sessions that start in the window, aggregated over all their events (context included).</summary>
+    public static string SessionsInWindow(ISqlDialect d, EventsSqlOptions o, DateOnly from) =>
+        $"SELECT * FROM ({Sessions(d, o, $"({CleanEvents(d, o)}) AS all_events")}) s WHERE session_date >= {d.DateLiteral(from)} ORDER BY session_date ASC NULLS LAST, session_id ASC NULLS LAST";
 
     /// <summary>Incremental: published quarantine rows of the files this run does not read again.</summary>
     public static string CarriedQuarantine(string publishedQuarantine, IReadOnlyList<string> readFiles, ISqlDialect d) =>
