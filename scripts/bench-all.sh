@@ -20,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+args="$*"
 scale="" days="" skip_peer="" force_peer="" skip_models="" model_customers=1000000 memory_limit=6GB threads=0 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -91,6 +92,7 @@ EOF
 
 {
   echo "{"
+  echo "  \"invocation\": \"scripts/bench-all.sh $args\","
   echo "  \"scale\": \"$scale\", \"customers\": $customers, \"days\": $days, \"held_back\": \"$last_day\","
   echo "  \"memory_limit\": \"$memory_limit\", \"threads\": $threads,"
   echo "  \"cores\": $(nproc), \"mem_total_kb\": $(awk '/MemTotal/ {print $2}' /proc/meminfo),"

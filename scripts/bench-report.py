@@ -66,8 +66,8 @@ def run_manifests(kind):
     top = json.load(open(top_path))
     stages = {}
     for step in top.get("steps", []):
-        path = os.path.join(work, "out", "_runs", step["run_id"] + ".json")
-        entry = {"status": step["status"], "seconds": step.get("seconds")}
+        path = os.path.join(work, "out", "_runs", str(step.get("run_id")) + ".json")
+        entry = {"status": step["status"], "seconds": step.get("seconds"), "reason": step.get("reason")}
         if step["status"] == "succeeded" and os.path.exists(path):
             m = json.load(open(path))
             s = m["stages"][0] if m.get("stages") else {}
@@ -233,7 +233,7 @@ def fmt(v, digits=1):
 
 m = machine
 lines = [f"# Benchmark: {scale}", "",
-         f"Run {m.get('started')} at commit `{m.get('commit')}` by `scripts/bench-all.sh --events {scale}`.", "",
+         f"Run {m.get('started')} at commit `{m.get('commit')}` by `{m.get('invocation') or 'scripts/bench-all.sh --events ' + scale}`.", "",
          f"**Machine:** {m.get('cores')} cores ({m.get('cpu')}), {round((m.get('mem_total_kb') or 0) / 1048576, 1)} GiB RAM, "
          f"{m.get('os')}; .NET SDK {m.get('dotnet')}; DuckDB {m.get('duckdb')}; engine.memory_limit {m.get('memory_limit')}, "
          f"engine.threads {m.get('threads')} (0 = one per core). Load average at start: {m.get('load_at_start')} "
@@ -279,8 +279,7 @@ if isinstance(peer, dict) and peer.get("steps"):
               "| figure | pipeline | peer |", "|---|---:|---:|",
               f"| sessions | {fmt(cold.get('clean-clicks', {}).get('counts', {}).get('sessions'))} | {fmt(peer.get('sessions'))} |",
               f"| customers | {fmt(cold.get('features', {}).get('rows_written'))} | {fmt(peer.get('customers'))} |",
-              f"| k chosen | {fmt(seg.get('k'))} | {fmt(peer['kmeans']['k'])} |",
-              f"| k-means inertia (own features) | see the segment log | {fmt(peer['kmeans']['inertia'])} |"]
+              f"| k chosen (silhouette) | {fmt(seg.get('k'))} | {fmt(peer['kmeans']['k'])} |"]
     if ltv_agreement:
         b, g = ltv_agreement["bgnbd"], ltv_agreement["gamma_gamma"]
         lines.append(f"| BG/NBD log-likelihood | {fmt(b['pipeline_ll'], 2)} | {fmt(b['scipy_ll'], 2)} |")

@@ -31,7 +31,7 @@ internal static class DuckDbTools
               days AS (
                 SELECT customer_id, order_date, sum(net_revenue) AS v,
                        row_number() OVER (PARTITION BY customer_id ORDER BY order_date) AS n
-                FROM o WHERE is_purchase GROUP BY ALL
+                FROM o WHERE is_purchase GROUP BY customer_id, order_date
               ),
               clv AS (
                 SELECT customer_id, count(*) - 1 AS frequency,
