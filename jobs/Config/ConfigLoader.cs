@@ -165,23 +165,29 @@ public static partial class ConfigLoader
         return errors;
     }
 
+    /// <summary>The format and CSV dialect every file input (orders, events, ad spend) shares.</summary>
+    private static void ValidateFileFormat(string section, string format, CsvConfig csv, List<string> errors)
+    {
+        if (format is not ("auto" or "csv" or "jsonl" or "parquet"))
+        {
+            errors.Add($"{section}.format: '{format}' is not one of auto, csv, jsonl, parquet");
+        }
+        if (csv.Delimiter != "auto" && (csv.Delimiter.Length != 1 || csv.Delimiter is "\"" or "\n" or "\r"))
+        {
+            errors.Add($"{section}.csv.delimiter: '{csv.Delimiter}' must be 'auto' or a single character other than a quote or newline");
+        }
+        if (csv.Quote.Length != 1)
+        {
+            errors.Add($"{section}.csv.quote: must be a single character");
+        }
+    }
+
     private static void ValidateOrders(OrdersConfig o, List<string> errors)
     {
-        if (o.Format is not ("auto" or "csv" or "jsonl" or "parquet"))
-        {
-            errors.Add($"orders.format: '{o.Format}' is not one of auto, csv, jsonl, parquet");
-        }
+        ValidateFileFormat("orders", o.Format, o.Csv, errors);
         if (o.Grain is not ("auto" or "order" or "line"))
         {
             errors.Add($"orders.grain: '{o.Grain}' is not one of auto, order, line");
-        }
-        if (o.Csv.Delimiter != "auto" && (o.Csv.Delimiter.Length != 1 || o.Csv.Delimiter is "\"" or "\n" or "\r"))
-        {
-            errors.Add($"orders.csv.delimiter: '{o.Csv.Delimiter}' must be 'auto' or a single character other than a quote or newline");
-        }
-        if (o.Csv.Quote.Length != 1)
-        {
-            errors.Add("orders.csv.quote: must be a single character");
         }
         ValidateMapping("orders.columns", o.Columns, CanonicalColumns.Orders, errors);
         foreach (var (from, to) in o.StatusMap)
@@ -260,18 +266,7 @@ public static partial class ConfigLoader
         {
             errors.Add("kpis.ad_spend.input: give the ad spend file, directory or glob, or remove the ad_spend section");
         }
-        if (a.Format is not ("auto" or "csv" or "jsonl" or "parquet"))
-        {
-            errors.Add($"kpis.ad_spend.format: '{a.Format}' is not one of auto, csv, jsonl, parquet");
-        }
-        if (a.Csv.Delimiter != "auto" && (a.Csv.Delimiter.Length != 1 || a.Csv.Delimiter is "\"" or "\n" or "\r"))
-        {
-            errors.Add($"kpis.ad_spend.csv.delimiter: '{a.Csv.Delimiter}' must be 'auto' or a single character other than a quote or newline");
-        }
-        if (a.Csv.Quote.Length != 1)
-        {
-            errors.Add("kpis.ad_spend.csv.quote: must be a single character");
-        }
+        ValidateFileFormat("kpis.ad_spend", a.Format, a.Csv, errors);
         ValidateMapping("kpis.ad_spend.columns", a.Columns, CanonicalColumns.AdSpend, errors);
     }
 
@@ -309,10 +304,7 @@ public static partial class ConfigLoader
 
     private static void ValidateEvents(EventsConfig e, List<string> errors)
     {
-        if (e.Format is not ("auto" or "csv" or "jsonl" or "parquet"))
-        {
-            errors.Add($"events.format: '{e.Format}' is not one of auto, csv, jsonl, parquet");
-        }
+        ValidateFileFormat("events", e.Format, e.Csv, errors);
         ValidateMapping("events.columns", e.Columns, CanonicalColumns.Events, errors);
         foreach (var (from, to) in e.EventTypeMap)
         {
