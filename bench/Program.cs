@@ -36,32 +36,35 @@ double Pipeline(int i)
 double Baseline(int i) => stage == "clean-orders" ? BaselineOrders(i) : BaselineClicks(i);
 
 // The core of clean-clicks as one hand-written statement: read JSON lines, type, dedup by event_id, sessionize on
-// 30-minute gaps, write events with their session ids as partitioned Parquet. To be a fair yardstick it reads and
-// writes the same payload columns as clean/events (product, order, search term, device, user agent, URLs), not just
-// the keys: DuckDB prunes JSON columns a query does not use, so a keys-only statement would skip most of the parsing.
-// It still does less than the stage (no line numbers or raw text, no quarantine, no bots, stitching, URL parsing,
-// channels, engaged time, session table, and no sort for reproducible files), so the ratio is an upper bound on overhead.
+// 30-minute gaps, write events with their session ids as partitioned Parquet. It does far less than the stage (no
+// line numbers or raw text, no quarantine, bots, stitching, URL parsing, channels, engaged time, session table, nor a
+// sort for reproducible files) and reads only the key columns (DuckDB prunes unused JSON keys), so the ratio is an upper
+// bound on overhead. BENCH_CLICKS_BASELINE=payload makes it also read and write the payload columns clean/events has
+// (product, order, search term, device, user agent, URLs), carried through its windows.
 double BaselineClicks(int i)
 {
     var target = Path.Combine(work, "baseline-" + i);
     var glob = Path.Combine(data, "events", "events-*.jsonl*");
+    var payload = Environment.GetEnvironmentVariable("BENCH_CLICKS_BASELINE") == "payload";
+    var columns = payload
+        ? "product_id: 'VARCHAR', order_id: 'VARCHAR', search_term: 'VARCHAR', ip: 'VARCHAR', device_type: 'VARCHAR', "
+        : "";
+    var carried = payload ? ", page_url, referrer_url, product_id, order_id, search_term, user_agent, device_type" : "";
     var sql = $$"""
         COPY (
           WITH raw AS (
-            SELECT * FROM read_json('{{glob}}', format = 'newline_delimited', ignore_errors = true, filename = true,
+            SELECT * FROM read_json('{{glob}}', format = 'newline_delimited', ignore_errors = true,
               columns = {event_id: 'VARCHAR', occurred_at: 'VARCHAR', anonymous_id: 'VARCHAR', user_id: 'VARCHAR', event_type: 'VARCHAR',
-                         page_url: 'VARCHAR', referrer_url: 'VARCHAR', product_id: 'VARCHAR', order_id: 'VARCHAR', search_term: 'VARCHAR',
-                         user_agent: 'VARCHAR', ip: 'VARCHAR', device_type: 'VARCHAR'})
+                         {{columns}}page_url: 'VARCHAR', referrer_url: 'VARCHAR', user_agent: 'VARCHAR'})
           ),
           typed AS (
-            SELECT event_id, coalesce(anonymous_id, 'u:' || user_id) AS anon, user_id, event_type, page_url, referrer_url,
-                   product_id, order_id, search_term, user_agent, device_type, filename,
+            SELECT event_id, coalesce(anonymous_id, 'u:' || user_id) AS anon, user_id, event_type{{carried}},
                    coalesce(TRY_CAST(occurred_at AS TIMESTAMPTZ), CAST(epoch_ms(TRY_CAST(occurred_at AS BIGINT)) AS TIMESTAMPTZ)) AS occurred_at
             FROM raw
           ),
           dedup AS (
             SELECT * FROM typed WHERE occurred_at IS NOT NULL AND anon IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at, filename) = 1
+            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at) = 1
           ),
           gaps AS (
             SELECT *, CASE WHEN epoch_us(occurred_at) - lag(epoch_us(occurred_at)) OVER (PARTITION BY anon ORDER BY occurred_at, event_id) <= 1800000000
@@ -72,8 +75,7 @@ double BaselineClicks(int i)
             SELECT *, sum(is_new) OVER (PARTITION BY anon ORDER BY occurred_at, event_id ROWS UNBOUNDED PRECEDING) AS session_no FROM gaps
           )
           SELECT event_id, occurred_at, CAST(occurred_at AS DATE) AS event_date, event_type, anon, user_id,
-                 md5(anon || '|' || session_no) AS session_id, page_url, referrer_url, product_id, order_id, search_term,
-                 user_agent, device_type
+                 md5(anon || '|' || session_no) AS session_id{{carried}}
           FROM sessions
         ) TO '{{target}}' (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (event_date))
         """;

@@ -41,8 +41,16 @@ public sealed record EngineConfig
     /// <summary>Worker threads for DuckDB; 0 = one per core. Default 0.</summary>
     public int Threads { get; init; }
 
-    /// <summary>DuckDB memory limit such as <c>8GB</c>; empty = DuckDB's default (80% of RAM). Beyond it DuckDB spills to disk.</summary>
-    public string? MemoryLimit { get; init; }
+    /// <summary>
+    /// DuckDB memory limit such as <c>8GB</c>; empty = DuckDB's default (80% of RAM). Beyond it DuckDB spills to disk.
+    /// Default <see cref="DefaultMemoryLimit"/>: DuckDB's own default lets one large run (clean-clicks at ten million
+    /// events) take most of a machine that other work shares, and the stages spill gracefully below it.
+    /// </summary>
+    public string? MemoryLimit { get; init; } = DefaultMemoryLimit;
+
+    /// <summary>Half the memory this process may use (the machine's, or its container's), at most 5GB.</summary>
+    public static string DefaultMemoryLimit { get; } =
+        Math.Min(5L * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2 / (1024 * 1024)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "MB";
 
     /// <summary>Where DuckDB spills; empty = <c>&lt;output&gt;/_tmp</c>.</summary>
     public string? TempDirectory { get; init; }
