@@ -380,10 +380,9 @@ public static class EventsSql
                    CASE WHEN sk.session_pings > 0 THEN
                           CASE WHEN n.event_type <> 'page_ping' AND p.buckets IS NOT NULL
                                THEN CAST({o.MinVisitSeconds.ToString(CultureInfo.InvariantCulture)} + {hb} * (p.buckets - 1) AS DOUBLE) ELSE CAST(0 AS DOUBLE) END
-                        -- Kept exactly as released: the gap to the anonymous id's next event even when that event
-                        -- starts a new session (so a session's last event gets the cap, not the README's 0). Changing
-                        -- it changes published engaged times; it is reported, not silently changed here.
-                        WHEN n.next_us IS NULL THEN CAST(0 AS DOUBLE)
+                        -- The last event of a session counts 0, also when the anonymous id comes back later (its
+                        -- next event then starts another session: that gap is not time spent on this page).
+                        WHEN n.next_us IS NULL OR n.next_us - n.us > {timeoutUs} THEN CAST(0 AS DOUBLE)
                         ELSE least(n.next_us - n.us, {capUs}) / 1000000.0
                    END AS engaged_seconds
             FROM numbered n

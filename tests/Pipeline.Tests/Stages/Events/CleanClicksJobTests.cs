@@ -146,7 +146,8 @@ public class CleanClicksJobTests
             // Without pings: time to the next event, capped at 30 min; the last event 0.
             new("n1", "2024-03-01T10:00:00Z", "nopings", "page_view"),     // 90 s
             new("n2", "2024-03-01T10:01:30Z", "nopings", "product_view"),  // 29 min 59 s = 1799 s
-            new("n3", "2024-03-01T10:31:29Z", "nopings", "add_to_cart"),   // last → 0
+            new("n3", "2024-03-01T10:31:29Z", "nopings", "add_to_cart"),   // last of its session → 0, although…
+            new("n4", "2024-03-01T11:01:30Z", "nopings", "page_view"),     // …the visitor returns 30:01 later (a new session); last → 0
         ]));
         Assert.Multiple(() =>
         {
@@ -155,7 +156,11 @@ public class CleanClicksJobTests
             Assert.That(E(o, "p6")["engaged_seconds"], Is.EqualTo(0.0));
             Assert.That(E(o, "n1")["engaged_seconds"], Is.EqualTo(90.0));
             Assert.That(E(o, "n2")["engaged_seconds"], Is.EqualTo(1799.0));
-            Assert.That(E(o, "n3")["engaged_seconds"], Is.EqualTo(0.0));
+            Assert.That(E(o, "n3")["engaged_seconds"], Is.EqualTo(0.0), "the gap to the next session is not engaged time");
+            Assert.That(E(o, "n4")["engaged_seconds"], Is.EqualTo(0.0));
+            Assert.That(E(o, "n4")["session_id"], Is.Not.EqualTo(E(o, "n3")["session_id"]));
+            var returning = o.Sessions.Single(s => (string)s["session_id"]! == (string)E(o, "n4")["session_id"]!);
+            Assert.That(returning["is_engaged"], Is.False, "a one-page session with no engaged time is not engaged");
             var pinger = o.Sessions.Single(s => (string)s["session_id"]! == (string)E(o, "p1")["session_id"]!);
             Assert.That(pinger["engaged_seconds"], Is.EqualTo(25.0));
             Assert.That(pinger["is_engaged"], Is.True);
