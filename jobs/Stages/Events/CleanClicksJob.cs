@@ -159,7 +159,8 @@ public static class CleanClicksJob
             engine.Execute("DROP TABLE IF EXISTS events_typed");
             step("sessions written");
             report.Counts["sessions"] = sessions;
-            report.Counts["converted_sessions"] = Convert.ToInt64(engine.Query(
+            // No session writes no file (every row rejected, or a day of bots only): nothing to count.
+            report.Counts["converted_sessions"] = sessions == 0 ? 0 : Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
 
             run.CheckStaged(EventsTable, report.RowsWritten);

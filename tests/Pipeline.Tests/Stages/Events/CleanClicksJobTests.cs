@@ -169,6 +169,23 @@ public class CleanClicksJobTests
     }
 
     [Test]
+    public void A_run_whose_every_row_is_rejected_publishes_empty_tables_and_its_quarantine()
+    {
+        var input = Write("all-bad.jsonl", [new("b1", "not a time", "a1", "page_view"), new("b2", "2024-03-01T10:00:00Z", "a1", "teleport")]);
+        var output = Path.Combine(_dir, "out-all-bad");
+        var r = PipelineCli.Run("clean-clicks", "-i", input, "-o", output, "-c", Config());
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        Assert.That(ParquetTable.Read(Path.Combine(output, "quarantine", "events")).Select(q => (string)q["reason_code"]!),
+            Is.EquivalentTo(new[] { "bad_timestamp", "unknown_event_type" }));
+        var stage = JsonDocument.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(output, "_runs")).Single())).RootElement.GetProperty("stages")[0];
+        Assert.That(stage.GetProperty("rows_written").GetInt64(), Is.Zero);
+        Assert.That(stage.GetProperty("counts").GetProperty("sessions").GetInt64(), Is.Zero);
+        Assert.That(stage.GetProperty("balanced").GetBoolean(), Is.True);
+        Assert.That(Directory.Exists(Path.Combine(output, "sessions")) ? Directory.GetFiles(Path.Combine(output, "sessions"), "*.parquet", SearchOption.AllDirectories) : [],
+            Is.Empty);
+    }
+
+    [Test]
     public void Channels_follow_the_grouping_rules()
     {
         var i = 0;
