@@ -3,6 +3,7 @@ using System.Text;
 using CsvHelper;
 using Pipeline.Cli;
 using Pipeline.Engine;
+using Pipeline.Publishing;
 using Pipeline.Runs;
 using Pipeline.Stages.Customers;
 
@@ -39,7 +40,7 @@ public static class SegmentsExport
             var snapshot = asOf ?? LatestAsOf(root, sources.Select(s => s.Table))
                 ?? throw PipelineException.Input(
                     $"no customer snapshots under {root}: run `pipeline features`, then `pipeline rfm`, `pipeline segment` and `pipeline ltv` first");
-            var missing = sources.Where(s => !HasParquet(Partition(root, s.Table, snapshot))).ToList();
+            var missing = sources.Where(s => !OutputStore.HasParquet(Partition(root, s.Table, snapshot))).ToList();
             if (missing.Count > 0)
             {
                 throw PipelineException.Input(
@@ -180,8 +181,6 @@ public static class SegmentsExport
 
     private static string Partition(string root, string table, string asOf) => Path.Combine(root, table, "as_of=" + asOf);
 
-    private static bool HasParquet(string dir) =>
-        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
 
     private static HashSet<string> ParquetColumns(string dir)
     {

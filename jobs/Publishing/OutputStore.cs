@@ -35,6 +35,13 @@ public sealed class OutputStore
 
     public string RunsDir => Path.Combine(Root, "_runs");
 
+    /// <summary>
+    /// Whether a table folder holds any Parquet file. A table with no rows may be published as a folder without files
+    /// (partitioned writes of nothing write nothing), and engines cannot read such a folder: check before reading.
+    /// </summary>
+    public static bool HasParquet(string dir) =>
+        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
+
     /// <summary>Test hook: called between partition moves during publication (to simulate a crash mid-publish).</summary>
     public Action<string>? OnPartitionMoved { get; init; }
 

@@ -162,7 +162,7 @@ public sealed class JobRun : IDisposable
     public void CheckStaged(string table, long expectedRows)
     {
         var dir = StagingPath(table);
-        var rows = Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any()
+        var rows = OutputStore.HasParquet(dir)
             ? Convert.ToInt64(Engine.Query($"SELECT count(*) FROM {Engine.ParquetRelation(dir)}")[0][0], CultureInfo.InvariantCulture)
             : 0;
         if (rows != expectedRows)

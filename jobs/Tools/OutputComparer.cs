@@ -82,8 +82,8 @@ public static class OutputComparer
     private static TableComparison CompareTable(IEngine engine, string table, string dirA, string dirB, List<OutputDifference> differences)
     {
         var d = engine.Dialect;
-        var hasA = Directory.EnumerateFiles(dirA, "*.parquet", SearchOption.AllDirectories).Any();
-        var hasB = Directory.EnumerateFiles(dirB, "*.parquet", SearchOption.AllDirectories).Any();
+        var hasA = Publishing.OutputStore.HasParquet(dirA);
+        var hasB = Publishing.OutputStore.HasParquet(dirB);
         if (!hasA || !hasB)
         {
             if (hasA != hasB)

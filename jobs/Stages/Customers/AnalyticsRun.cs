@@ -33,7 +33,7 @@ public sealed class AnalyticsRun
     {
         var root = inputRoot ?? run.Config.Output;
         var orders = Path.Combine(root, "clean", "orders");
-        if (!Directory.Exists(orders) || !Directory.EnumerateFiles(orders, "*.parquet", SearchOption.AllDirectories).Any())
+        if (!Publishing.OutputStore.HasParquet(orders))
         {
             throw PipelineException.Input($"no clean orders under {orders}: run `pipeline clean-orders` first (or point --input at the output that has them)");
         }
@@ -62,7 +62,7 @@ public sealed class AnalyticsRun
         get
         {
             var dir = Path.Combine(InputRoot, "sessions");
-            return Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any()
+            return Publishing.OutputStore.HasParquet(dir)
                 ? Run.Engine.ParquetRelation(dir)
                 : null;
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Pipeline.Cli;
 using Pipeline.Config;
 using Pipeline.Inputs;
+using Pipeline.Publishing;
 using Pipeline.Runs;
 
 namespace Pipeline.Stages.Events;
@@ -85,7 +86,7 @@ public static class CleanClicksJob
             if (increment is not null)
             {
                 var published = run.PublishedPath(EventsTable);
-                engine.Materialize("_identity_history", HasParquet(published)
+                engine.Materialize("_identity_history", OutputStore.HasParquet(published)
                     ? EventsSql.IdentityHistory(engine.ParquetRelation(published))
                     : "SELECT 'none' AS anonymous_key, 'none' AS customer_id WHERE 1 = 0");
             }
@@ -119,7 +120,7 @@ public static class CleanClicksJob
             }
 
             // Incremental: the quarantine table keeps the rows of the files this run did not read again.
-            var carried = increment is not null && HasParquet(run.PublishedPath(QuarantineTable))
+            var carried = increment is not null && OutputStore.HasParquet(run.PublishedPath(QuarantineTable))
                 ? EventsSql.CarriedQuarantine(engine.ParquetRelation(run.PublishedPath(QuarantineTable)), raw.Groups.SelectMany(g => g.Files).ToList(), d)
                 : null;
             var quarantined = engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, options) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, options), carried),
@@ -170,8 +171,6 @@ public static class CleanClicksJob
         });
     }
 
-    private static bool HasParquet(string dir) =>
-        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
 
     /// <summary>
     /// The manifest's list of consumed files: the previous run's (files not read again) plus every file this run read,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Pipeline.Cli;
 using Pipeline.Config;
 using Pipeline.Inputs;
+using Pipeline.Publishing;
 using Pipeline.Runs;
 
 namespace Pipeline.Stages.Kpis;
@@ -29,7 +30,7 @@ public static class KpiJob
     {
         var root = input ?? run.Config.Output;
         var ordersDir = Path.Combine(root, "clean", "orders");
-        if (!HasParquet(ordersDir))
+        if (!OutputStore.HasParquet(ordersDir))
         {
             throw PipelineException.Input($"no clean orders under {ordersDir}: run `pipeline clean-orders` first (or point --input at the output that has them)");
         }
@@ -50,8 +51,8 @@ public static class KpiJob
             var eventsDir = Path.Combine(root, "clean", "events");
             var options = new KpiSqlOptions(
                 OrdersRelation: engine.ParquetRelation(ordersDir),
-                SessionsRelation: HasParquet(sessionsDir) ? engine.ParquetRelation(sessionsDir) : null,
-                EventsRelation: HasParquet(eventsDir) ? engine.ParquetRelation(eventsDir) : null,
+                SessionsRelation: OutputStore.HasParquet(sessionsDir) ? engine.ParquetRelation(sessionsDir) : null,
+                EventsRelation: OutputStore.HasParquet(eventsDir) ? engine.ParquetRelation(eventsDir) : null,
                 AdSpendRelation: spendRelation,
                 RepeatWindowDays: kc.RepeatWindowDays,
                 RepeatCohortDays: kc.RepeatCohortDays,
@@ -150,6 +151,4 @@ public static class KpiJob
 
     private static long Long(object? value) => value is null ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture);
 
-    private static bool HasParquet(string dir) =>
-        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Pipeline.Config;
 using Pipeline.Engine;
 using Pipeline.Models.Rfm;
+using Pipeline.Publishing;
 
 namespace Pipeline.Stages.Report;
 
@@ -91,10 +92,8 @@ public sealed class ReportData
 
     private string TableDir(string table) => Path.Combine(_root, table.Replace('/', Path.DirectorySeparatorChar));
 
-    private static bool HasParquet(string dir) =>
-        Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
 
-    private string? Relation(string table) => HasParquet(TableDir(table)) ? _engine.ParquetRelation(TableDir(table)) : null;
+    private string? Relation(string table) => OutputStore.HasParquet(TableDir(table)) ? _engine.ParquetRelation(TableDir(table)) : null;
 
     /// <summary>The latest <c>as_of=</c> partition of a table (not after analytics.as_of when that is set), or null.</summary>
     private string? LatestAsOf(string table)
@@ -105,7 +104,7 @@ public sealed class ReportData
             return null;
         }
         return Directory.GetDirectories(dir, "as_of=*")
-            .Where(HasParquet)
+            .Where(OutputStore.HasParquet)
             .Select(p => Path.GetFileName(p)!["as_of=".Length..])
             .Where(d => _config.Analytics.AsOf is not { } max || string.CompareOrdinal(d, max) <= 0)
             .Order(StringComparer.Ordinal)
@@ -115,7 +114,7 @@ public sealed class ReportData
     private string? Partition(string table, string asOf)
     {
         var dir = Path.Combine(TableDir(table), "as_of=" + asOf);
-        return HasParquet(dir) ? _engine.ParquetRelation(dir) : null;
+        return OutputStore.HasParquet(dir) ? _engine.ParquetRelation(dir) : null;
     }
 
     private IReadOnlyList<string> Columns(string relation) =>
