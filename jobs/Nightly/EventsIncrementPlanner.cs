@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Pipeline.Config;
 using Pipeline.Inputs;
 using Pipeline.Runs;
@@ -62,18 +61,8 @@ public static class EventsIncrementPlanner
         {
             return null;
         }
-        try
-        {
-            var m = JsonSerializer.Deserialize<ManifestView>(File.ReadAllText(manifest), RunManifest.JsonOptions);
-            return m is { Status: "succeeded", Consumed.Count: > 0, Fingerprint: not null, SettingsHash: not null }
-                ? (m.SettingsHash, m.Consumed)
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return RunManifest.ReadSummary(manifest) is { Status: "succeeded", Consumed.Count: > 0, Fingerprint: not null, SettingsHash: not null } m
+            ? (m.SettingsHash, m.Consumed)
+            : null;
     }
-
-    private sealed record ManifestView(string? Status, string? Fingerprint, string? SettingsHash, List<ConsumedFile>? Consumed);
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Pipeline.Cli;
 using Pipeline.Config;
@@ -218,7 +216,7 @@ public sealed class NightlyRun
     /// </summary>
     private (PipelineConfig Config, Action<JobRun> Run, string Settings) PlanEvents(PipelineConfig config, string label)
     {
-        var settings = Hash(JsonSerializer.Serialize(config with { Output = "", Analytics = new(), Events = config.Events with { Input = [] } }, RunManifest.JsonOptions));
+        var settings = RunManifest.Sha256Hex(JsonSerializer.Serialize(config with { Output = "", Analytics = new(), Events = config.Events with { Input = [] } }, RunManifest.JsonOptions));
         var plan = _options.FullRefresh ? null : EventsIncrementPlanner.Make(config, settings);
         if (plan is null)
         {
@@ -228,8 +226,6 @@ public sealed class NightlyRun
         _log.Info($"incremental: {plan.NewFiles} new file(s), {plan.ContextFiles} re-read for the window from {plan.Increment.Window.From:yyyy-MM-dd}", label);
         return (config with { Events = config.Events with { Input = plan.Files } }, run => Stages.Events.CleanClicksJob.Run(run, plan.Increment), settings);
     }
-
-    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     /// <summary>Everything a stage's result depends on, hashed.</summary>
     private string Fingerprint(NightlyStage stage, PipelineConfig config, string? date, IReadOnlyList<NightlyInput> inputs)
@@ -249,7 +245,7 @@ public sealed class NightlyRun
             var success = Path.Combine(_config.Output, table, "_SUCCESS");
             parts.Add($"upstream={table}:" + (File.Exists(success) ? File.ReadAllText(success).Trim() : "missing"));
         }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts))));
+        return RunManifest.Sha256Hex(string.Join('\n', parts));
     }
 
     /// <summary>The run id of the last successful run of this stage with this fingerprint whose outputs are all still published, or null.</summary>
@@ -268,24 +264,8 @@ public sealed class NightlyRun
         {
             return null;
         }
-        foreach (var file in Directory.EnumerateFiles(runsDir, "*.json").OrderDescending(StringComparer.Ordinal))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(file));
-                var root = doc.RootElement;
-                if (root.TryGetProperty("command", out var command) && command.GetString() == stage.Name
-                    && root.TryGetProperty("status", out var status) && status.GetString() == "succeeded"
-                    && root.TryGetProperty("fingerprint", out var fp) && fp.GetString() == fingerprint)
-                {
-                    return root.GetProperty("run_id").GetString();
-                }
-            }
-            catch (JsonException)
-            {
-                // A manifest being written by a killed run is not evidence of anything: ignore it.
-            }
-        }
-        return null;
+        return Directory.EnumerateFiles(runsDir, "*.json").OrderDescending(StringComparer.Ordinal)
+            .Select(RunManifest.ReadSummary)
+            .FirstOrDefault(m => m is { Status: "succeeded" } && m.Command == stage.Name && m.Fingerprint == fingerprint)?.RunId;
     }
 }

@@ -63,10 +63,25 @@ public sealed class RunManifest
     /// <summary><c>pipeline run</c> only: what happened to each stage, in order.</summary>
     public List<ManifestStep>? Steps { get; set; }
 
-    public static string HashConfig(PipelineConfig config)
+    public static string HashConfig(PipelineConfig config) => Sha256Hex(JsonSerializer.Serialize(config, JsonOptions));
+
+    /// <summary>Lower-case hex SHA-256 of a text's UTF-8 bytes: config hashes, fingerprints, settings hashes.</summary>
+    public static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>
+    /// The fields of a manifest that later runs decide on, or null when the file is not a complete manifest (one being
+    /// written by a killed run is not evidence of anything).
+    /// </summary>
+    public static ManifestSummary? ReadSummary(string path)
     {
-        var json = JsonSerializer.Serialize(config, JsonOptions);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+        try
+        {
+            return JsonSerializer.Deserialize<ManifestSummary>(File.ReadAllText(path), JsonOptions);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -77,6 +92,9 @@ public sealed class RunManifest
 public sealed record ManifestInput(string Path, string Format, long Bytes, string Sha256, bool Gzip);
 
 public sealed record ManifestOutput(string Table, string Path, long Rows, int Partitions);
+
+/// <summary>What <see cref="RunManifest.ReadSummary"/> reads back from a manifest.</summary>
+public sealed record ManifestSummary(string? RunId, string? Command, string? Status, string? Fingerprint, string? SettingsHash, List<ConsumedFile>? Consumed);
 
 /// <summary>An input file whose rows are in the published tables: its checksum, rows, and the range of its valid timestamps (null when none).</summary>
 public sealed record ConsumedFile(string Path, string Sha256, long Rows, DateTimeOffset? MinOccurredAt, DateTimeOffset? MaxOccurredAt);
