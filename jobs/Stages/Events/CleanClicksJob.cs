@@ -127,47 +127,47 @@ public static class CleanClicksJob
                 run.StagingPath(QuarantineTable), []);
             var carriedRows = carried is null ? 0 : Scalar(engine.Query($"SELECT count(*) FROM ({carried}) c")[0][0]);
             report.Counts["quarantine_rows_carried"] = carriedRows;
+            long events, sessions;
             if (increment is not null)
             {
                 // Incremental (small by design): the window's events, and the sessions starting in it aggregated over
                 // all their events, context before the window included.
-                var windowEvents = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
-                var windowSessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
+                events = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
+                sessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
                 engine.Execute("DROP TABLE IF EXISTS events_sessionized");
                 engine.Execute("DROP TABLE IF EXISTS events_typed");
                 step("window events and sessions written");
-                report.Counts["sessions"] = windowSessions;
-                run.CheckStaged(EventsTable, report.RowsWritten);
-                run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
-                run.CheckQualityGates(report, "event");
-                // Only the window's partitions are replaced; the quarantine table (carried rows included) is replaced whole.
-                run.Publish([(EventsTable, windowEvents, false), (SessionsTable, windowSessions, false), (QuarantineTable, quarantined, true)]);
-                return;
             }
-            // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
-            // staged files, which read back only the columns they need.
-            var events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
-            step("clean events written");
-            // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
-            var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
-            if (events > 0)
+            else
             {
+                // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
+                // staged files, which read back only the columns they need.
+                events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
+                step("clean events written");
+                // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
+                var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
+                if (events > 0)
+                {
+                    engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                    engine.Execute("DROP TABLE IF EXISTS events_typed");
+                }
+                sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
                 engine.Execute("DROP TABLE IF EXISTS events_sessionized");
                 engine.Execute("DROP TABLE IF EXISTS events_typed");
+                step("sessions written");
             }
-            var sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
-            engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-            engine.Execute("DROP TABLE IF EXISTS events_typed");
-            step("sessions written");
             report.Counts["sessions"] = sessions;
             // No session writes no file (every row rejected, or a day of bots only): nothing to count.
             report.Counts["converted_sessions"] = sessions == 0 ? 0 : Convert.ToInt64(engine.Query(
                 $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
 
             run.CheckStaged(EventsTable, report.RowsWritten);
-            run.CheckStaged(QuarantineTable, report.RowsQuarantined);
+            run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
             run.CheckQualityGates(report, "event");
-            run.Publish([(EventsTable, events), (SessionsTable, sessions), (QuarantineTable, quarantined)]);
+            // Incremental: only the window's partitions are replaced. The quarantine table (carried rows included) is
+            // always replaced whole.
+            var full = increment is null;
+            run.Publish([(EventsTable, events, full), (SessionsTable, sessions, full), (QuarantineTable, quarantined, true)]);
         });
     }
 
