@@ -118,6 +118,8 @@ log "baseline statements"
 repeats=${BENCH_REPEATS:-1}
 BENCH_ONLY=baseline timed baseline-orders dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-orders "$data/cold" "$repeats"
 BENCH_ONLY=baseline timed baseline-clicks dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
+# The same statement carrying the clean-events payload columns (what one writes to get the stage's table without its rules).
+BENCH_CLICKS_BASELINE=payload BENCH_ONLY=baseline timed baseline-clicks-payload dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
 # The features statement reads what the cold run published for the cold run's snapshot date.
 as_of=$(ls "$work/out/customers/features" | sed -n 's/^as_of=//p' | sort | head -n 1)
 timed baseline-features $suite features-baseline "$work/out" "$as_of" --repeats "$repeats"

@@ -31,7 +31,8 @@ internal static class ModelBench
     {
         var n = o.Int("customers", 1_000_000);
         var k = o.Int("k", 8);
-        var restarts = o.Int("restarts", 4);
+        var restarts = o.Int("restarts", new SegmentationOptions().Restarts);
+        var sklearnRestarts = o.Int("sklearn-n-init", 4);
         var repeats = o.Int("repeats", 3);
         var seed = o.Int("seed", 7);
         var matrixOut = o.Text("matrix-out");
@@ -44,7 +45,7 @@ internal static class ModelBench
 
         // (a) LTV: continuous times (one distinct row per customer: the likelihood's general path) and whole days
         // (what the pipeline's summaries hold: the time-table path).
-        foreach (var daily in new[] { false, true })
+        foreach (var daily in o.Text("skip-ltv") is null ? new[] { false, true } : [])
         {
             var customers = SimulateSummary(n, seed, daily);
             result[daily ? "ltv_daily" : "ltv_continuous"] = TimeLtv(customers, repeats);
@@ -62,11 +63,20 @@ internal static class ModelBench
                 ["log_features"] = LogFeatures,
                 ["k"] = k,
                 ["restarts"] = restarts,
+                ["sklearn_n_init"] = sklearnRestarts,
                 ["seed"] = 42,
                 ["rows"] = n,
             }));
         }
-        result["kmeans"] = TimeKMeans(matrix, k, restarts, repeats);
+        var init = o.Text("init") switch
+        {
+            null => new SegmentationOptions().Initialization,
+            "plusplus" => KMeansInitialization.KMeansPlusPlus,
+            "parallel" => KMeansInitialization.KMeansParallel,
+            var other => throw new FormatException($"--init {other}: expected plusplus or parallel"),
+        };
+        var tolerance = o.Text("tolerance") is { } t ? float.Parse(t, CultureInfo.InvariantCulture) : new SegmentationOptions().OptimizationTolerance;
+        result["kmeans"] = TimeKMeans(matrix, k, restarts, repeats, init, tolerance);
         Console.WriteLine(JsonSerializer.Serialize(result, Indented));
         return 0;
     }
@@ -120,12 +130,15 @@ internal static class ModelBench
         };
     }
 
-    private static Dictionary<string, object?> TimeKMeans(FeatureMatrix matrix, int k, int restarts, int repeats)
+    private static Dictionary<string, object?> TimeKMeans(
+        FeatureMatrix matrix, int k, int restarts, int repeats, KMeansInitialization init, float tolerance)
     {
         var options = new SegmentationOptions
         {
             K = k,
             Restarts = restarts,
+            Initialization = init,
+            OptimizationTolerance = tolerance,
             Seed = 42,
             LogTransformedFeatures = LogFeatures,
             ValueFeature = "net_revenue",

@@ -263,8 +263,8 @@ public sealed record SegmentsConfig
     public int Seed { get; init; } = 42;
     public int SampleSize { get; init; } = 10_000;
 
-    /// <summary>k-means runs per k, best inertia kept (like scikit-learn's n_init). Default 4.</summary>
-    public int Restarts { get; init; } = 4;
+    /// <summary>k-means runs per k (k-means|| initialisation), best inertia kept (like scikit-learn's n_init). Default 2.</summary>
+    public int Restarts { get; init; } = 2;
 
     /// <summary>
     /// When k is chosen (not fixed) and there are more customers than this, k is chosen on a seeded sample of this

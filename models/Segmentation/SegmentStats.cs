@@ -66,8 +66,10 @@ internal sealed class SegmentStats
             medians[c] = new double[d];
             zMeans[c] = new double[d];
         }
-        var buffer = new double[sizes.Length == 0 ? 0 : sizes.Max()];
-        for (var j = 0; j < d; j++)
+        // Features are independent (each writes only its own column j of the results), so they run in parallel; the
+        // sums inside one feature keep their order, so the values do not depend on the scheduling.
+        var largest = sizes.Length == 0 ? 0 : sizes.Max();
+        Parallel.For(0, d, () => new double[largest], (j, _, buffer) =>
         {
             var column = data.ColumnArray(columnOrder[j]);
             for (var c = 0; c < k; c++)
@@ -93,7 +95,8 @@ internal sealed class SegmentStats
                 span.Sort();
                 medians[c][j] = size % 2 == 1 ? span[size / 2] : (span[(size / 2) - 1] + span[size / 2]) / 2.0;
             }
-        }
+            return buffer;
+        }, _ => { });
 
         var valueShares = new double?[k];
         if (valueColumn >= 0)
