@@ -11,17 +11,20 @@
 # then writes bench/results/<scale>.json and bench/results/<scale>.md (scripts/bench-report.py).
 #
 #   scripts/bench-all.sh --events 10M|100M|<customers> [--days D] [--skip-peer] [--peer] [--skip-models]
-#                        [--model-customers N] [--memory-limit 6GB] [--threads 0] [--keep]
+#                        [--model-customers N] [--memory-limit 6GB] [--threads 0] [--keep] [--gzip]
 #
 # 10M ≈ 83,500 customers × 365 days (≈ 10M events, ≈ 320k orders); 100M ≈ 835,000 customers × 365 days. A plain
 # number is a customer count (default 60 days, e.g. `--events 20000` ≈ 1.5M events, for a quick check). The peer
-# holds every event in pandas (≈ 1 GB per million events), so it is skipped by default above 30M events (--peer forces it).
+# holds every event in pandas (≈ 1 GB per million events), so it is skipped by default above 30M events (--peer forces it);
+# so is the payload clicks baseline (it carries every column through its windows and spills for hours at that size).
+# --gzip (the default at 100M) gzips the generated files once (gzip -1, one process per core): 100M events are ≈ 42 GB
+# of JSON lines, ≈ 6 GB gzipped, which leaves the disk to DuckDB's spill files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 args="$*"
-scale="" days="" skip_peer="" force_peer="" skip_models="" model_customers=1000000 memory_limit=6GB threads=0 keep=""
+scale="" days="" skip_peer="" force_peer="" skip_models="" model_customers=1000000 memory_limit=6GB threads=0 keep="" gzip=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) scale=$2; shift 2 ;;
@@ -33,13 +36,14 @@ while [ $# -gt 0 ]; do
     --memory-limit) memory_limit=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --gzip) gzip=1; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$scale" in
   10M) customers=83500; days=${days:-365}; approx_events=10000000 ;;
-  100M) customers=835000; days=${days:-365}; approx_events=100000000 ;;
+  100M) customers=835000; days=${days:-365}; approx_events=100000000; gzip=1 ;;
   ''|*[!0-9]*) echo "error: --events 10M, 100M or a customer count" >&2; exit 2 ;;
   *) customers=$scale; days=${days:-60}; approx_events=$((customers * 75)); scale="c${customers}-d${days}" ;;
 esac
@@ -66,6 +70,10 @@ if [ ! -f "$data/ground_truth.json" ]; then
   log "generating $data ($customers customers × $days days, faults)"
   rm -rf "$data.tmp"
   $pipeline generate --output "$data.tmp" --customers "$customers" --days "$days" --seed 1 --faults >&2
+  if [ -n "$gzip" ]; then
+    log "gzipping the generated files (gzip -1, $(nproc) at a time)"
+    find "$data.tmp" -name '*.jsonl' -o -name '*.csv' | xargs -r -P "$(nproc)" -n 8 gzip -1
+  fi
   mv "$data.tmp" "$data"
 fi
 
@@ -119,7 +127,9 @@ repeats=${BENCH_REPEATS:-1}
 BENCH_ONLY=baseline timed baseline-orders dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-orders "$data/cold" "$repeats"
 BENCH_ONLY=baseline timed baseline-clicks dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
 # The same statement carrying the clean-events payload columns (what one writes to get the stage's table without its rules).
-BENCH_CLICKS_BASELINE=payload BENCH_ONLY=baseline timed baseline-clicks-payload dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
+if [ "$approx_events" -le 30000000 ]; then
+  BENCH_CLICKS_BASELINE=payload BENCH_ONLY=baseline timed baseline-clicks-payload dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
+fi
 # The features statement reads what the cold run published for the cold run's snapshot date.
 as_of=$(ls "$work/out/customers/features" | sed -n 's/^as_of=//p' | sort | head -n 1)
 timed baseline-features $suite features-baseline "$work/out" "$as_of" --repeats "$repeats"
