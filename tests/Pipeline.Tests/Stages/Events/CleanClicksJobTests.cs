@@ -80,6 +80,23 @@ public class CleanClicksJobTests
     }
 
     [Test]
+    public void Values_padded_with_ascii_or_unicode_spaces_are_trimmed_and_non_ascii_values_are_kept()
+    {
+        var o = Clean(Write("pad.jsonl", [
+            new("p1 ", "2024-03-01T10:00:00Z", "dev", "page_view"),
+            new("\u00a0p2", " 2024-03-01T10:05:00Z\u3000", "\u00a0dev\u2003", "\u3000page_view ", Url: "https://shop.example.com/café"),
+            new("p3\u202f", "2024-03-01T10:06:00Z", "dev\u3000", "product_view\u00a0", Url: "https://shop.example.com/ü "),
+        ]));
+        Assert.That(o.Quarantine, Is.Empty, "every padded value is trimmed before it is checked");
+        Assert.That(o.Events.Select(e => (string)e["event_id"]!), Is.EquivalentTo(new[] { "p1", "p2", "p3" }));
+        Assert.That(o.Sessions, Has.Count.EqualTo(1), "'dev' with and without padding is one visitor");
+        Assert.That(E(o, "p2")["event_type"], Is.EqualTo("page_view"));
+        Assert.That(E(o, "p3")["event_type"], Is.EqualTo("product_view"));
+        Assert.That(E(o, "p2")["page_path"], Is.EqualTo("/café"));
+        Assert.That(E(o, "p3")["page_path"], Is.EqualTo("/ü"));
+    }
+
+    [Test]
     public void Sessions_are_not_cut_at_midnight_and_too_long_sessions_are_quarantined()
     {
         var events = new List<Ev>
