@@ -176,20 +176,41 @@ public sealed class DuckDbEngine : IEngine
         var parts = new List<string>();
         var ids = new List<int>();
         _rawGroups[name] = ids;
+        var files = FilesType(input, Interlocked.Increment(ref _groupCounter));
         foreach (var group in input.Groups)
         {
             var id = Interlocked.Increment(ref _groupCounter);
             ids.Add(id);
             parts.AddRange(group.Format switch
             {
-                "csv" => RegisterCsv(group, group.Projection, id),
-                "jsonl" => RegisterJsonLines(group, group.Projection, id),
-                "parquet" => [RegisterParquet(group, group.Projection)],
+                "csv" => RegisterCsv(group, group.Projection, id, files),
+                "jsonl" => RegisterJsonLines(group, group.Projection, id, files),
+                "parquet" => [RegisterParquet(group, group.Projection, files)],
                 _ => throw new ArgumentException($"unknown format {group.Format}", nameof(input)),
             });
         }
         Execute($"CREATE OR REPLACE TEMP VIEW {Dialect.Id(name)} AS {string.Join(" UNION ALL ", parts)}");
     }
+
+    /// <summary>
+    /// An ENUM type of the input's file paths, in byte order, for <c>_source_file</c>. Every raw row carries its file,
+    /// and as VARCHAR a ~60-byte path is stored with each row of every table that keeps it (the lines, the typed rows,
+    /// the narrow dedup and session tables): at 100M events that was ≈ 15 GB of DuckDB's spill. As an ENUM it is one or
+    /// two bytes, and it compares, sorts (byte order, like the strings) and joins as an integer. Outputs cast it back
+    /// to text. An ENUM is DuckDB's: the Spark engine keeps the path as a string.
+    /// </summary>
+    private string FilesType(RawInput input, int id)
+    {
+        var paths = input.Groups.SelectMany(g => g.Files).Distinct(StringComparer.Ordinal)
+            .OrderBy(p => p, Utf8Order).ToList();
+        var type = $"_raw_files_{id}";
+        Execute($"CREATE TYPE {type} AS ENUM ({string.Join(", ", paths.Select(Dialect.Str))})");
+        return type;
+    }
+
+    /// <summary>Byte order of the UTF-8 encodings: DuckDB's VARCHAR order (ordinal UTF-16 order differs for surrogates).</summary>
+    private static readonly Comparer<string> Utf8Order = Comparer<string>.Create((a, b) =>
+        System.Text.Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b)));
 
     private const string LineColumn = "{'line': 'VARCHAR'}";
     private const char UnitSeparator = '\u001f';
@@ -201,7 +222,7 @@ public sealed class DuckDbEngine : IEngine
     /// from their ordinal in the file (the streaming row_number keeps file order) shifted by the rejected lines
     /// before them — exact unless a quoted field spans several lines.
     /// </summary>
-    private List<string> RegisterCsv(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id)
+    private List<string> RegisterCsv(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id, string files)
     {
         var d = Dialect;
         var good = $"_raw_good_{id}";
@@ -210,7 +231,7 @@ public sealed class DuckDbEngine : IEngine
         var columnsStruct = "{" + string.Join(", ", g.HeaderColumns.Select(c => $"{d.Str(c)}: 'VARCHAR'")) + "}";
         ExecuteOrdered($"""
             CREATE OR REPLACE TEMP TABLE {good} AS
-            SELECT row_number() OVER () AS _ord, filename AS _source_file, {string.Join(", ", g.HeaderColumns.Select(d.Id))}
+            SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, {string.Join(", ", g.HeaderColumns.Select(d.Id))}
             FROM read_csv({FileList(g.Files)}, columns = {columnsStruct}, header = true, auto_detect = false,
                  delim = {d.Str(g.Delimiter.ToString())}, quote = {d.Str(g.Quote.ToString())}, escape = {d.Str(g.Quote.ToString())},
                  filename = true, store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}',
@@ -221,7 +242,7 @@ public sealed class DuckDbEngine : IEngine
         var projected = string.Join(", ", projection.Select(p => (p.Source is null ? "CAST(NULL AS VARCHAR)" : "g." + d.Id(p.Source)) + " AS " + d.Id(p.Canonical)));
         var nulls = string.Join(", ", projection.Select(p => "CAST(NULL AS VARCHAR) AS " + d.Id(p.Canonical)));
         var rejectLines = $"""
-            SELECT s.file_path AS _source_file, e.line AS line, min(e.error_type) AS error_type,
+            SELECT CAST(s.file_path AS {files}) AS _source_file, e.line AS line, min(e.error_type) AS error_type,
                    min(e.csv_line) AS csv_line, min(e.error_message) AS error_message
             FROM {rejects} e JOIN {scans} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
             GROUP BY s.file_path, e.line
@@ -251,7 +272,7 @@ public sealed class DuckDbEngine : IEngine
     /// JSON lines are read as text lines (one VARCHAR column, no quoting) and parsed with DuckDB's JSON functions, so a
     /// line that is not a JSON object becomes a quarantined row with its text instead of an error or a silent skip.
     /// </summary>
-    private List<string> RegisterJsonLines(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id)
+    private List<string> RegisterJsonLines(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id, string files)
     {
         var d = Dialect;
         var good = $"_raw_good_{id}";
@@ -260,7 +281,7 @@ public sealed class DuckDbEngine : IEngine
         // U+001F cannot appear unescaped in valid JSON, so it is a safe "never splits" delimiter.
         ExecuteOrdered($"""
             CREATE OR REPLACE TEMP TABLE {good} AS
-            SELECT row_number() OVER () AS _ord, filename AS _source_file, line
+            SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
             FROM read_csv({FileList(g.Files)}, columns = {LineColumn}, header = false, auto_detect = false,
                  delim = '{UnitSeparator}', quote = '', escape = '', filename = true, store_rejects = true,
                  rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 10000000)
@@ -292,7 +313,7 @@ public sealed class DuckDbEngine : IEngine
             )
             """,
             $"""
-            SELECT s.file_path AS _source_file, CAST(e.line AS BIGINT) AS _source_line, min(e.csv_line) AS _raw,
+            SELECT CAST(s.file_path AS {files}) AS _source_file, CAST(e.line AS BIGINT) AS _source_line, min(e.csv_line) AS _raw,
                    CASE WHEN min(e.error_type) = 'INVALID ENCODING' THEN 'invalid_encoding' ELSE 'malformed_row' END AS _parse_error,
                    min(e.error_message) AS _parse_detail, {nulls}
             FROM {rejects} e JOIN {scans} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
@@ -301,14 +322,14 @@ public sealed class DuckDbEngine : IEngine
         ];
     }
 
-    private string RegisterParquet(RawFileGroup g, IReadOnlyList<ColumnProjection> projection)
+    private string RegisterParquet(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, string files)
     {
         var d = Dialect;
         var projected = string.Join(", ", projection.Select(p =>
             (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"CAST({d.Id(p.Source)} AS VARCHAR)") + " AS " + d.Id(p.Canonical)));
         var image = "CAST({" + string.Join(", ", g.HeaderColumns.Select(c => $"{d.Str(c)}: {d.Id(c)}")) + "} AS VARCHAR)";
         return $"""
-            SELECT filename AS _source_file, CAST(file_row_number + 1 AS BIGINT) AS _source_line, {image} AS _raw,
+            SELECT CAST(filename AS {files}) AS _source_file, CAST(file_row_number + 1 AS BIGINT) AS _source_line, {image} AS _raw,
                    CAST(NULL AS VARCHAR) AS _parse_error, CAST(NULL AS VARCHAR) AS _parse_detail, {projected}
             FROM read_parquet({FileList(g.Files)}, filename = true, file_row_number = true, union_by_name = true)
             """;

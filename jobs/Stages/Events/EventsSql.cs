@@ -499,7 +499,7 @@ public static class EventsSql
                      'session of this anonymous id lasts longer than {o.MaxSession.TotalHours.ToString(CultureInfo.InvariantCulture)} hours' AS reason_detail
               FROM events_sessionized WHERE is_too_long
             )
-            SELECT _source_file AS source_file,
+            SELECT CAST(_source_file AS {d.StringType}) AS source_file,
                    _source_line AS source_line,
                    {d.RegexReplaceAll(d.RegexReplaceAll("raw_text", EmailPattern, "<email redacted>"), Ipv4Pattern, "<ip redacted>")} AS raw,
                    reason_code,

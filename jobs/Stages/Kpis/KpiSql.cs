@@ -427,7 +427,7 @@ public static class KpiSql
 
     /// <summary>Marts: <c>quarantine/ad_spend</c>, one row per rejected ad spend row (grain: source_file × source_line); e-mail-shaped text redacted as for orders.</summary>
     public static string AdSpendQuarantine(ISqlDialect d, string runId) => $"""
-        SELECT _source_file AS source_file,
+        SELECT CAST(_source_file AS {d.StringType}) AS source_file,
                _source_line AS source_line,
                {d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>")} AS raw,
                reason_code,

@@ -160,7 +160,7 @@ public static class OrdersSql
     public static string CleanOrders(ISqlDialect d, OrdersSqlOptions o)
     {
         var orders = o.LineLevel
-            ? """
+            ? $"""
               SELECT order_id_s AS order_id,
                      min_by(customer_id_s, _source_line) AS customer_id,
                      min(ordered_at) AS ordered_at,
@@ -177,18 +177,18 @@ public static class OrdersSql
                      min_by(email_s, _source_line) AS email,
                      min_by(channel_s, _source_line) AS channel,
                      count(*) AS line_count,
-                     min(_source_file) AS source_file
+                     CAST(min(_source_file) AS {d.StringType}) AS source_file
               FROM orders_deduplicated WHERE is_kept
               GROUP BY order_id_s
               """
-            : """
+            : $"""
               SELECT order_id_s AS order_id, customer_id_s AS customer_id, ordered_at, status, currency,
                      total_amount AS sales_amount, CAST(0 AS DECIMAL(18,4)) AS returns_amount,
                      coalesce(discount_amount, 0) AS discount_amount, coalesce(shipping_amount, 0) AS shipping_amount,
                      coalesce(tax_amount, 0) AS tax_amount,
                      CASE WHEN refunded_amount IS NOT NULL THEN refunded_amount
                           WHEN status IN ('refunded', 'returned') THEN total_amount ELSE 0 END AS refunded_extra,
-                     fx_rate, email_s AS email, channel_s AS channel, 1 AS line_count, _source_file AS source_file
+                     fx_rate, email_s AS email, channel_s AS channel, 1 AS line_count, CAST(_source_file AS {d.StringType}) AS source_file
               FROM orders_deduplicated WHERE is_kept
               """;
         // Order level: total_amount already is what the customer paid. Line level: goods minus discount plus
@@ -247,7 +247,7 @@ public static class OrdersSql
 
     /// <summary>Marts: one row per rejected input row (grain: source_file × source_line). E-mail addresses in the raw text are redacted.</summary>
     public static string Quarantine(ISqlDialect d, OrdersSqlOptions o) => $"""
-        SELECT _source_file AS source_file,
+        SELECT CAST(_source_file AS {d.StringType}) AS source_file,
                _source_line AS source_line,
                {d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>")} AS raw,
                reason_code,
