@@ -18,7 +18,7 @@
 # holds every event in pandas (≈ 1 GB per million events), so it is skipped by default above 30M events (--peer forces it);
 # so is the payload clicks baseline (it carries every column through its windows and spills for hours at that size).
 # --gzip (the default at 100M) gzips the generated files once (gzip -1, one process per core): 100M events are ≈ 42 GB
-# of JSON lines, ≈ 6 GB gzipped, which leaves the disk to DuckDB's spill files.
+# of JSON lines, 2.9 GB gzipped, which leaves the disk to DuckDB's spill files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -195,9 +195,9 @@ public sealed class DuckDbEngine : IEngine
     /// <summary>
     /// An ENUM type of the input's file paths, in byte order, for <c>_source_file</c>. Every raw row carries its file,
     /// and as VARCHAR a ~60-byte path is stored with each row of every table that keeps it (the lines, the typed rows,
-    /// the narrow dedup and session tables): at 100M events that was ≈ 15 GB of DuckDB's spill. As an ENUM it is one or
-    /// two bytes, and it compares, sorts (byte order, like the strings) and joins as an integer. Outputs cast it back
-    /// to text. An ENUM is DuckDB's: the Spark engine keeps the path as a string.
+    /// the narrow dedup and session tables). As an ENUM it is one or two bytes, and it compares, sorts (byte order, like
+    /// the strings) and joins as an integer: clean-clicks at 10M events took 196 s instead of 229 s. Outputs cast it
+    /// back to text. An ENUM is DuckDB's: the Spark engine keeps the path as a string.
     /// </summary>
     private string FilesType(RawInput input, int id)
     {
