@@ -181,7 +181,6 @@ public static class SegmentsExport
 
     private static string Partition(string root, string table, string asOf) => Path.Combine(root, table, "as_of=" + asOf);
 
-
     private static HashSet<string> ParquetColumns(string dir)
     {
         var file = Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();

@@ -197,7 +197,8 @@ public sealed class DuckDbEngine : IEngine
     /// and as VARCHAR a ~60-byte path is stored with each row of every table that keeps it (the lines, the typed rows,
     /// the narrow dedup and session tables). As an ENUM it is one or two bytes, and it compares, sorts (byte order, like
     /// the strings) and joins as an integer: clean-clicks at 10M events took 196 s instead of 229 s. Outputs cast it
-    /// back to text. An ENUM is DuckDB's: the Spark engine keeps the path as a string.
+    /// back to text. An ENUM is DuckDB's: the Spark engine keeps the path as a string. The type is not dropped with the
+    /// raw input: the tables materialised from it keep using it until the connection closes.
     /// </summary>
     private string FilesType(RawInput input, int id)
     {

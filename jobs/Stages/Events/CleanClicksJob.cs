@@ -127,6 +127,12 @@ public static class CleanClicksJob
                 run.StagingPath(QuarantineTable), []);
             var carriedRows = carried is null ? 0 : Scalar(engine.Query($"SELECT count(*) FROM ({carried}) c")[0][0]);
             report.Counts["quarantine_rows_carried"] = carriedRows;
+            // The two tables the clean events are joined from; dropped as soon as nothing reads them.
+            void DropJoinedTables()
+            {
+                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_typed");
+            }
             long events, sessions;
             if (increment is not null)
             {
@@ -134,8 +140,7 @@ public static class CleanClicksJob
                 // all their events, context before the window included.
                 events = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
                 sessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
-                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-                engine.Execute("DROP TABLE IF EXISTS events_typed");
+                DropJoinedTables();
                 step("window events and sessions written");
             }
             else
@@ -148,12 +153,13 @@ public static class CleanClicksJob
                 var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
                 if (events > 0)
                 {
-                    engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-                    engine.Execute("DROP TABLE IF EXISTS events_typed");
+                    DropJoinedTables(); // the sessions read the staged files, not these
                 }
                 sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
-                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-                engine.Execute("DROP TABLE IF EXISTS events_typed");
+                if (events == 0)
+                {
+                    DropJoinedTables(); // the empty query above still read them
+                }
                 step("sessions written");
             }
             report.Counts["sessions"] = sessions;
@@ -170,7 +176,6 @@ public static class CleanClicksJob
             run.Publish([(EventsTable, events, full), (SessionsTable, sessions, full), (QuarantineTable, quarantined, true)]);
         });
     }
-
 
     /// <summary>
     /// The manifest's list of consumed files: the previous run's (files not read again) plus every file this run read,

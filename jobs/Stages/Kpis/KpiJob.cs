@@ -150,5 +150,4 @@ public static class KpiJob
     };
 
     private static long Long(object? value) => value is null ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture);
-
 }

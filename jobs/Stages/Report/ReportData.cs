@@ -92,7 +92,6 @@ public sealed class ReportData
 
     private string TableDir(string table) => Path.Combine(_root, table.Replace('/', Path.DirectorySeparatorChar));
 
-
     private string? Relation(string table) => OutputStore.HasParquet(TableDir(table)) ? _engine.ParquetRelation(TableDir(table)) : null;
 
     /// <summary>The latest <c>as_of=</c> partition of a table (not after analytics.as_of when that is set), or null.</summary>
