@@ -24,6 +24,25 @@ public interface IEngine : IDisposable
     /// <summary>Frees what <see cref="RegisterRawInput"/> materialised once the raw rows have been typed.</summary>
     void DropRawInput(string name);
 
+    /// <summary>
+    /// Materialises <paramref name="selectSql"/>, a row-by-row projection of the raw input as registered under
+    /// <paramref name="rawName"/> (no joins, aggregates or window functions over it: an engine may run it on each file
+    /// separately, concurrently), then frees the raw input. Same result as <see cref="RegisterRawInput"/>,
+    /// <see cref="Materialize"/>, <see cref="DropRawInput"/>, which is what engines do unless they can do better.
+    /// </summary>
+    void MaterializeFromRawInput(string name, string rawName, RawInput input, string selectSql)
+    {
+        RegisterRawInput(rawName, input);
+        try
+        {
+            Materialize(name, selectSql);
+        }
+        finally
+        {
+            DropRawInput(rawName);
+        }
+    }
+
     /// <summary>Creates the one-row relation <c>_hmac_key(ipad, opad)</c> the dialect's keyed hash reads. The key never appears in SQL text.</summary>
     void RegisterHashKey(ReadOnlySpan<byte> innerPad, ReadOnlySpan<byte> outerPad);
 

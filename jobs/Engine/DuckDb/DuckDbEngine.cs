@@ -46,24 +46,45 @@ public sealed class DuckDbEngine : IEngine
     public ISqlDialect Dialect => DuckDbDialect.Instance;
 
     private static readonly string? DumpDirectory = Environment.GetEnvironmentVariable("PIPELINE_DUMP_SQL");
+    private static readonly bool Profile = Environment.GetEnvironmentVariable("PIPELINE_PROFILE_SQL") == "1";
     private int _statement;
 
-    /// <summary>With PIPELINE_DUMP_SQL=&lt;dir&gt;, every statement is also written there (for EXPLAIN ANALYZE by hand).</summary>
-    private void Dump(string sql)
+    /// <summary>
+    /// With PIPELINE_DUMP_SQL=&lt;dir&gt;, every statement is also written there (for EXPLAIN ANALYZE by hand); with
+    /// PIPELINE_PROFILE_SQL=1 as well, DuckDB writes each statement's profile (operator timings) next to it as JSON.
+    /// </summary>
+    private void Dump(DuckDBConnection connection, string sql)
     {
         if (DumpDirectory is not null)
         {
             Directory.CreateDirectory(DumpDirectory);
-            File.WriteAllText(Path.Combine(DumpDirectory, $"{Interlocked.Increment(ref _statement):000}.sql"), sql + ";\n");
+            var n = Interlocked.Increment(ref _statement);
+            File.WriteAllText(Path.Combine(DumpDirectory, $"{n:000}.sql"), sql + ";\n");
+            if (Profile)
+            {
+                using var cmd = connection.CreateCommand();
+                cmd.CommandText = $"SET enable_profiling = 'json'; SET profiling_mode = 'detailed'; SET profiling_output = {Dialect.Str(Path.Combine(DumpDirectory, $"{n:000}.json"))}";
+                cmd.ExecuteNonQuery();
+            }
         }
     }
 
-    public void Execute(string sql)
+    public void Execute(string sql) => Exec(_connection, sql);
+
+    private void Exec(DuckDBConnection connection, string sql)
     {
-        Dump(sql);
-        using var cmd = _connection.CreateCommand();
+        Dump(connection, sql);
+        using var cmd = connection.CreateCommand();
         cmd.CommandText = sql;
         Run(() => cmd.ExecuteNonQuery());
+    }
+
+    private object? Scalar(DuckDBConnection connection, string sql)
+    {
+        Dump(connection, sql);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return Run(() => cmd.ExecuteScalar());
     }
 
     /// <summary>Runs a statement whose streaming row_number() must see rows in file order.</summary>
@@ -137,7 +158,7 @@ public sealed class DuckDbEngine : IEngine
         }
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = $"COPY ({selectSql}) TO {Dialect.Str(target)} ({options})";
-        Dump(cmd.CommandText);
+        Dump(_connection, cmd.CommandText);
         return Run(() => (long)cmd.ExecuteNonQuery());
     }
 
@@ -272,55 +293,244 @@ public sealed class DuckDbEngine : IEngine
     /// <summary>
     /// JSON lines are read as text lines (one VARCHAR column, no quoting) and parsed with DuckDB's JSON functions, so a
     /// line that is not a JSON object becomes a quarantined row with its text instead of an error or a silent skip.
+    /// Here all files are numbered in one ordered pass into a lines table; <see cref="MaterializeFromRawInput"/> avoids
+    /// that table when the files can be spread over the threads.
     /// </summary>
     private List<string> RegisterJsonLines(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id, string files)
     {
-        var d = Dialect;
         var good = $"_raw_good_{id}";
         var rejects = $"_raw_rej_{id}";
         var scans = $"_raw_rejscan_{id}";
-        // U+001F cannot appear unescaped in valid JSON, so it is a safe "never splits" delimiter.
         ExecuteOrdered($"""
             CREATE OR REPLACE TEMP TABLE {good} AS
             SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
-            FROM read_csv({FileList(g.Files)}, columns = {LineColumn}, header = false, auto_detect = false,
+            FROM {JsonLinesReader(g.Files, rejects, scans)}
+            """);
+        return [JsonObjects(NumberedLines(good, rejects, scans, files), projection), JsonRejects(rejects, scans, files, projection)];
+    }
+
+    /// <summary>
+    /// Reads the lines of JSON-lines files. U+001F cannot appear unescaped in valid JSON, so it is a safe "never splits"
+    /// delimiter. The reader rejects only lines it cannot hold (invalid UTF-8, longer than 10 MB); they go to the
+    /// rejects tables with their line numbers, and the good lines after them are numbered past them (<see cref="NumberedLines"/>).
+    /// </summary>
+    private string JsonLinesReader(IReadOnlyList<string> files, string rejects, string scans) => $"""
+        read_csv({FileList(files)}, columns = {LineColumn}, header = false, auto_detect = false,
                  delim = '{UnitSeparator}', quote = '', escape = '', filename = true, store_rejects = true,
                  rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 10000000)
-            """);
-        // json_valid never throws; every other JSON function only ever sees valid text (_json), because DuckDB does not
-        // promise to evaluate CASE branches lazily.
-        // One parse per line for all the keys (json_extract_string with a list of paths), instead of one per key.
-        const string isObject = "_is_object";
+        """;
+
+    /// <summary>
+    /// The lines of <paramref name="good"/> (<c>_ord</c>: ordinal in file order, <c>_source_file</c>, <c>line</c>) as
+    /// (_source_file, _source_line, line): a good line's number is its ordinal in its file plus the rejected lines before
+    /// it. A rejected line numbered L that is the j-th rejected one of its file has L - j good lines before it, so
+    /// each good line takes the count of the last group of rejected lines with fewer good lines before them.
+    /// </summary>
+    private static string NumberedLines(string good, string rejects, string scans, string files) => $"""
+        WITH rejected AS (
+          SELECT DISTINCT CAST(s.file_path AS {files}) AS _source_file, e.line AS line
+          FROM {rejects} e JOIN {scans} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
+        ),
+        ranked AS (SELECT _source_file, line, row_number() OVER (PARTITION BY _source_file ORDER BY line) AS j FROM rejected),
+        gaps AS (SELECT _source_file, line - j AS good_before, max(j) AS rejected_before FROM ranked GROUP BY _source_file, line - j),
+        firsts AS (SELECT _source_file, min(_ord) AS first_ord FROM {good} GROUP BY _source_file),
+        ordinals AS (SELECT r._source_file, r._ord - f.first_ord + 1 AS _k, r.line FROM {good} r JOIN firsts f ON f._source_file = r._source_file)
+        SELECT o._source_file, CAST(o._k + coalesce(x.rejected_before, 0) AS BIGINT) AS _source_line, o.line
+        FROM ordinals o ASOF LEFT JOIN gaps x ON o._source_file = x._source_file AND o._k > x.good_before
+        """;
+
+    /// <summary>
+    /// Raw rows from numbered lines (_source_file, _source_line, line). json_valid never throws; every other JSON function
+    /// only ever sees valid text (_json), because DuckDB does not promise to evaluate CASE branches lazily. One parse per
+    /// line for all the keys (json_extract_string with a list of paths), instead of one per key.
+    /// </summary>
+    private string JsonObjects(string lines, IReadOnlyList<ColumnProjection> projection)
+    {
+        var d = Dialect;
         var sources = projection.Where(p => p.Source is not null).Select(p => p.Source!).Distinct().ToList();
         var paths = "[" + string.Join(", ", sources.Select(src => d.Str("$.\"" + src + "\""))) + "]";
         var projected = string.Join(", ", projection.Select(p =>
             (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"_vals[{sources.IndexOf(p.Source) + 1}]") + " AS " + d.Id(p.Canonical)));
-        var nulls = string.Join(", ", projection.Select(p => "CAST(NULL AS VARCHAR) AS " + d.Id(p.Canonical)));
         var values = sources.Count == 0 ? "CAST(NULL AS VARCHAR[])" : $"CASE WHEN _is_object THEN json_extract_string(_json, {paths}) END";
-        return
-        [
-            $"""
-            SELECT _source_file, CAST(_ord - first_ord + 1 AS BIGINT) AS _source_line, line AS _raw,
-                   CASE WHEN NOT {isObject} THEN 'malformed_row' END AS _parse_error,
-                   CASE WHEN NOT {isObject} THEN 'not a JSON object' END AS _parse_detail, {projected}
+        var isObject = $"coalesce(json_valid(r.line), false) AND starts_with(ltrim(r.line), '{EmptyObject[1]}')";
+        return $"""
+            SELECT _source_file, _source_line, line AS _raw,
+                   CASE WHEN NOT _is_object THEN 'malformed_row' END AS _parse_error,
+                   CASE WHEN NOT _is_object THEN 'not a JSON object' END AS _parse_detail, {projected}
             FROM (
               SELECT o.*, {values} AS _vals
               FROM (
-                SELECT r.*, f.first_ord,
-                       coalesce(json_valid(r.line), false) AND starts_with(ltrim(r.line), '{EmptyObject[1]}') AS _is_object,
-                       CASE WHEN coalesce(json_valid(r.line), false) AND starts_with(ltrim(r.line), '{EmptyObject[1]}') THEN r.line ELSE {EmptyObject} END AS _json
-                FROM {good} r JOIN (SELECT _source_file, min(_ord) AS first_ord FROM {good} GROUP BY _source_file) f ON f._source_file = r._source_file
+                SELECT r.*, {isObject} AS _is_object, CASE WHEN {isObject} THEN r.line ELSE {EmptyObject} END AS _json
+                FROM ({lines}) r
               ) o
             )
-            """,
-            $"""
+            """;
+    }
+
+    /// <summary>Raw rows for the lines the reader rejected, with their reason and line number.</summary>
+    private string JsonRejects(string rejects, string scans, string files, IReadOnlyList<ColumnProjection> projection)
+    {
+        var nulls = string.Join(", ", projection.Select(p => "CAST(NULL AS VARCHAR) AS " + Dialect.Id(p.Canonical)));
+        return $"""
             SELECT CAST(s.file_path AS {files}) AS _source_file, CAST(e.line AS BIGINT) AS _source_line, min(e.csv_line) AS _raw,
                    CASE WHEN min(e.error_type) = 'INVALID ENCODING' THEN 'invalid_encoding' ELSE 'malformed_row' END AS _parse_error,
                    min(e.error_message) AS _parse_detail, {nulls}
             FROM {rejects} e JOIN {scans} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
             GROUP BY s.file_path, e.line
-            """,
-        ];
+            """;
+    }
+
+    /// <summary>
+    /// JSON lines spread over the threads: the files are split into a few batches of similar size, and each batch is read,
+    /// numbered and typed by one statement straight into the table, on one connection per thread. Numbering lines needs an
+    /// ordered (so single-threaded) pass; when that pass also types the rows, the batches keep every thread busy and the
+    /// raw lines are never materialised (at ten million events they are ≈ 5 GB, which the memory limit otherwise
+    /// spills). Streaming window functions number the lines of each file within the batch. They are exact unless the
+    /// reader rejected lines: the batch's rows are then deleted and its files read again, numbered past the rejected
+    /// lines (<see cref="NumberedLines"/>). Few statements, because each one costs ≈ 60 ms to plan.
+    /// </summary>
+    private void MaterializeJsonLinesInBatches(string name, string rawName, RawInput input, string selectSql, int threads)
+    {
+        var files = FilesType(input, Interlocked.Increment(ref _groupCounter));
+        var batches = input.Groups.SelectMany(g => Batches(g.Files, threads * 4).Select(b => (Group: g, Files: b))).ToList();
+        var table = "main." + Dialect.Id(name);
+        var view = Dialect.Id(rawName);
+        Execute($"DROP TABLE IF EXISTS temp.{Dialect.Id(name)}");
+        Execute($"DROP TABLE IF EXISTS {table}");
+        // The table's columns: the statement over the first batch's relation, without reading it.
+        var k0 = Interlocked.Increment(ref _groupCounter);
+        Execute($"CREATE OR REPLACE TEMP VIEW {view} AS {StreamedRawRows(batches[0].Group, batches[0].Files, files, $"_raw_rej_{k0}", $"_raw_rejscan_{k0}")}");
+        Execute($"CREATE TABLE {table} AS SELECT * FROM ({selectSql}) LIMIT 0");
+        Execute($"DROP VIEW {view}");
+
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<(RawFileGroup Group, IReadOnlyList<string> Files)>(batches);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        // Numbering needs file order: set while the workers run (they never change it), and restored after.
+        Execute("SET preserve_insertion_order = true");
+        try
+        {
+            var workers = Enumerable.Range(0, Math.Min(threads, batches.Count)).Select(_ => Task.Run(() =>
+            {
+                try
+                {
+                    using var c = _connection.Duplicate();
+                    if (c.State != System.Data.ConnectionState.Open)
+                    {
+                        c.Open();
+                    }
+                    Exec(c, "SET TimeZone = 'UTC'");
+                    while (failures.IsEmpty && queue.TryDequeue(out var b))
+                    {
+                        var k = Interlocked.Increment(ref _groupCounter);
+                        var (rejects, scans) = ($"_raw_rej_{k}", $"_raw_rejscan_{k}");
+                        Exec(c, $"CREATE OR REPLACE TEMP VIEW {view} AS {StreamedRawRows(b.Group, b.Files, files, rejects, scans)}");
+                        Exec(c, $"INSERT INTO {table} {selectSql}");
+                        if (Convert.ToInt64(Scalar(c, $"SELECT count(*) FROM {rejects}"), CultureInfo.InvariantCulture) > 0)
+                        {
+                            Exec(c, $"DELETE FROM {table} WHERE _source_file IN ({string.Join(", ", b.Files.Select(Dialect.Str))})");
+                            var good = $"_raw_good_{k}";
+                            var (rejects2, scans2) = ($"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact");
+                            Exec(c, $"""
+                                CREATE OR REPLACE TEMP TABLE {good} AS
+                                SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
+                                FROM {JsonLinesReader(b.Files, rejects2, scans2)}
+                                """);
+                            Exec(c, $"""
+                                CREATE OR REPLACE TEMP VIEW {view} AS
+                                {JsonObjects(NumberedLines(good, rejects2, scans2, files), b.Group.Projection)}
+                                UNION ALL {JsonRejects(rejects2, scans2, files, b.Group.Projection)}
+                                """);
+                            Exec(c, $"INSERT INTO {table} {selectSql}");
+                            Exec(c, $"DROP TABLE {good}");
+                        }
+                        Exec(c, $"DROP VIEW {view}");
+                    }
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e);
+                }
+            })).ToArray();
+            Task.WaitAll(workers);
+        }
+        finally
+        {
+            Execute("SET preserve_insertion_order = false");
+        }
+        if (failures.TryDequeue(out var failure))
+        {
+            Execute($"DROP TABLE IF EXISTS {table}");
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+    }
+
+    /// <summary>
+    /// Splits files into at most <paramref name="count"/> batches of similar total size (largest file first into the
+    /// smallest batch); each batch keeps the files' input order.
+    /// </summary>
+    internal static List<IReadOnlyList<string>> Batches(IReadOnlyList<string> files, int count)
+    {
+        var bins = Enumerable.Range(0, Math.Max(1, Math.Min(count, files.Count))).Select(_ => (Size: 0L, Files: new List<int>())).ToList();
+        foreach (var (file, index) in files.Select((f, i) => (f, i)).OrderByDescending(x => new FileInfo(x.f).Length).ThenBy(x => x.i))
+        {
+            var smallest = bins.Select((b, i) => (b.Size, i)).Min().i;
+            bins[smallest].Files.Add(index);
+            bins[smallest] = (bins[smallest].Size + new FileInfo(file).Length, bins[smallest].Files);
+        }
+        return bins.Where(b => b.Files.Count > 0).Select(b => (IReadOnlyList<string>)b.Files.Order().Select(i => files[i]).ToList()).ToList();
+    }
+
+    /// <summary>
+    /// Raw rows of JSON-lines files in one ordered pass: <c>row_number()</c> over the scan, minus the number of the
+    /// file's first row (carried forward by a running max), is the line number — all streaming window functions, so
+    /// no table is materialised. Exact when the reader rejects no line.
+    /// </summary>
+    private string StreamedRawRows(RawFileGroup g, IReadOnlyList<string> fileList, string files, string rejects, string scans) => JsonObjects($"""
+        SELECT _source_file, CAST(_rn - max(CASE WHEN _prev IS DISTINCT FROM _source_file THEN _rn END)
+                                    OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) + 1 AS BIGINT) AS _source_line, line
+        FROM (
+          SELECT CAST(filename AS {files}) AS _source_file, row_number() OVER () AS _rn,
+                 lag(CAST(filename AS {files})) OVER () AS _prev, line
+          FROM {JsonLinesReader(fileList, rejects, scans)}
+        )
+        """, g.Projection);
+
+    /// <summary>
+    /// Whether every thread can be kept busy with whole files: at least one file per thread, and none larger than an
+    /// even share of the total (one thread: always).
+    /// </summary>
+    private static bool FilesSpreadOverThreads(IReadOnlyList<string> files, int threads)
+    {
+        if (files.Count == 0)
+        {
+            return false;
+        }
+        if (threads <= 1)
+        {
+            return true;
+        }
+        var sizes = files.Select(f => new FileInfo(f).Length).ToList();
+        return files.Count >= threads && sizes.Max() <= sizes.Sum() / threads;
+    }
+
+    public void MaterializeFromRawInput(string name, string rawName, RawInput input, string selectSql)
+    {
+        var threads = Convert.ToInt32(Scalar(_connection, "SELECT current_setting('threads')"), CultureInfo.InvariantCulture);
+        if (input.Groups.Count > 0 && input.Groups.All(g => g.Format == "jsonl")
+            && FilesSpreadOverThreads(input.Groups.SelectMany(g => g.Files).ToList(), threads))
+        {
+            MaterializeJsonLinesInBatches(name, rawName, input, selectSql, threads);
+            return;
+        }
+        RegisterRawInput(rawName, input);
+        try
+        {
+            Materialize(name, selectSql);
+        }
+        finally
+        {
+            DropRawInput(rawName);
+        }
     }
 
     private string RegisterParquet(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, string files)

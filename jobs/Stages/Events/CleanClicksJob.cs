@@ -39,8 +39,6 @@ public static class CleanClicksJob
 
             var engine = run.Engine;
             var step = run.StepTimer("clean-clicks");
-            engine.RegisterRawInput("events_raw", raw);
-            step("raw input registered");
             var (ipad, opad) = run.HashKey.Pads();
             engine.RegisterHashKey(ipad, opad);
 
@@ -78,9 +76,8 @@ public static class CleanClicksJob
             // Each stage is materialised once and dropped as soon as nothing reads it any more. events_typed (the wide
             // payload) lives until the clean events are written; the ordering stages in between are narrow.
             long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
-            engine.Materialize("events_typed", EventsSql.Typed(d, options));
-            step("typed");
-            engine.DropRawInput("events_raw");
+            engine.MaterializeFromRawInput("events_typed", "events_raw", raw, EventsSql.Typed(d, options));
+            step("read and typed");
             var typed = engine.Query(EventsSql.TypedCounts())[0];
             RecordConsumed(run, engine.Query(EventsSql.FileRanges()), increment);
             if (increment is not null)

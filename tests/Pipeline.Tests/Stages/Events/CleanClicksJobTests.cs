@@ -203,6 +203,44 @@ public class CleanClicksJobTests
     }
 
     [Test]
+    public void Line_numbers_are_exact_whether_the_files_are_read_in_batches_or_together_and_after_rejected_lines(
+        [Values(1, 2)] int threads)
+    {
+        // One thread: the files are read, numbered and typed in batches (several files per batch here: 6 files, at most
+        // 4 batches). Two threads: a.jsonl holds more than half of the bytes, so all files are read in one ordered pass.
+        var dir = Path.Combine(_dir, "in");
+        Directory.CreateDirectory(dir);
+        static string Line(string id, int minute, int pad = 0) =>
+            $$"""{"event_id":"{{id}}","occurred_at":"2024-03-01T10:{{minute:00}}:00Z","anonymous_id":"a-{{id}}","event_type":"page_view","page_url":"https://shop.example.com/{{new string('x', pad)}}"}""";
+        // a.jsonl: line 2 is not UTF-8 (the reader itself rejects it), line 4 is not JSON.
+        var a = new List<byte>();
+        foreach (var line in new[] { Line("a1", 1, 2000), null, Line("a3", 3, 2000), "not json", Line("a5", 5, 2000) })
+        {
+            a.AddRange(line is null ? [0x7b, 0x22, 0x78, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d] : Encoding.UTF8.GetBytes(line));
+            a.Add((byte)'\n');
+        }
+        File.WriteAllBytes(Path.Combine(dir, "a.jsonl"), [.. a]);
+        // b..f: three lines each, the one at line (position of the letter) - 1 is malformed: b:1, c:2, d:3, e:1, f:2.
+        foreach (var (name, bad) in new[] { ("b", 1), ("c", 2), ("d", 3), ("e", 1), ("f", 2) })
+        {
+            File.WriteAllLines(Path.Combine(dir, name + ".jsonl"), Enumerable.Range(1, 3).Select(i => i == bad ? "{oops" : Line($"{name}{i}", i)));
+        }
+
+        var o = Clean(dir, Config($", \"engine\": {{ \"threads\": {threads} }}"));
+
+        var quarantined = o.Quarantine.Select(q => (Path.GetFileName((string)q["source_file"]!), Convert.ToInt64(q["source_line"], CultureInfo.InvariantCulture), (string)q["reason_code"]!));
+        Assert.That(quarantined, Is.EquivalentTo(new[]
+        {
+            ("a.jsonl", 2L, "invalid_encoding"), ("a.jsonl", 4L, "malformed_row"), ("b.jsonl", 1L, "malformed_row"),
+            ("c.jsonl", 2L, "malformed_row"), ("d.jsonl", 3L, "malformed_row"), ("e.jsonl", 1L, "malformed_row"), ("f.jsonl", 2L, "malformed_row"),
+        }));
+        // Every good line once: a line numbered like a rejected one would be joined to two typed rows.
+        Assert.That(o.Events.Select(e => (string)e["event_id"]!), Is.EquivalentTo(new[]
+            { "a1", "a3", "a5", "b2", "b3", "c1", "c3", "d1", "d2", "e2", "e3", "f1", "f3" }));
+        Assert.That(o.Stage.GetProperty("balanced").GetBoolean(), Is.True);
+    }
+
+    [Test]
     public void Channels_follow_the_grouping_rules()
     {
         var i = 0;
