@@ -40,6 +40,9 @@ public interface ISqlDialect
     /// <summary>True when the whole string matches the (RE2/Java-compatible) pattern.</summary>
     string FullMatch(string expr, string pattern);
 
+    /// <summary>True when every character of the string is ASCII (its byte length equals its character count).</summary>
+    string IsAscii(string expr);
+
     /// <summary>True when the pattern matches anywhere in the string (RE2/Java-compatible pattern).</summary>
     string RegexContains(string expr, string pattern);
 

@@ -47,6 +47,8 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string FullMatch(string expr, string pattern) => $"regexp_full_match({expr}, {Str(pattern)})";
 
+    public string IsAscii(string expr) => $"(strlen({expr}) = length({expr}))";
+
     public string RegexContains(string expr, string pattern) => $"regexp_matches({expr}, {Str(pattern)})";
 
     public string RegexExtract(string expr, string pattern, int group) =>

@@ -91,6 +91,8 @@ public sealed class SparkDialect : ISqlDialect
     // line break) makes it a full match.
     public string FullMatch(string expr, string pattern) => $"({expr} RLIKE {Str("^(?:" + pattern + ")\\z")})";
 
+    public string IsAscii(string expr) => $"(octet_length({expr}) = length({expr}))";
+
     public string RegexContains(string expr, string pattern) => $"({expr} RLIKE {Str(pattern)})";
 
     // Spark's regexp_extract returns '' when there is no match, like DuckDB's; the group index is explicit (Spark's

@@ -145,23 +145,15 @@ public static class EventsSql
             """;
     }
 
-    /// <summary>The characters trim() removes (Unicode space separators), plus two former/look-alike ones to be safe.</summary>
-    private static readonly string[] TrimmedChars =
-        [" ", "\u00a0", "\u1680", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008",
-         "\u2009", "\u200a", "\u202f", "\u205f", "\u3000", "\u180e", "\ufeff"];
-
     /// <summary>
     /// <c>NULLIF(trim(value), '')</c>, with trim() only for values that may need it: trim decodes every character of
     /// the value, and over tens of millions of rows × 16 columns (user agents are ~120 characters) it cost more than
-    /// the JSON parse. A value whose first byte is printable ASCII other than a space (<c>'!' ≤ v &lt; U+007F</c> in
-    /// byte order) and that ends in none of the characters trim removes is already trimmed; the tests are prefix and
-    /// suffix compares.
+    /// the JSON parse. An ASCII value whose first byte is printable and not a space (<c>'!' ≤ v &lt; U+007F</c> in byte
+    /// order) and whose last is not a space is already trimmed: of the characters trim removes, only the space is
+    /// ASCII. One ASCII test replaces a suffix test per Unicode space (19 of them), ≈ 8% of the typing statement.
     /// </summary>
-    private static string TrimmedOrNull(ISqlDialect d, string value)
-    {
-        var endsInSpace = string.Join(" OR ", TrimmedChars.Select(c => $"{value} LIKE {d.Str("%" + c)}"));
-        return $"NULLIF(CASE WHEN {value} >= '!' AND {value} < {d.Str("\u007f")} AND NOT ({endsInSpace}) THEN {value} ELSE trim({value}) END, '')";
-    }
+    private static string TrimmedOrNull(ISqlDialect d, string value) =>
+        $"NULLIF(CASE WHEN {value} >= '!' AND {value} < {d.Str("\u007f")} AND NOT ({value} LIKE '% ') AND {d.IsAscii(value)} THEN {value} ELSE trim({value}) END, '')";
 
     /// <summary>
     /// The CTEs <c>urls</c> and <c>classified</c> over <paramref name="from"/>: page and referrer host, page path (with

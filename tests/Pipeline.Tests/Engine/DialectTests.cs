@@ -94,6 +94,7 @@ public sealed class DialectTests
             Assert.That(d.RegexReplaceAll("s", "x", "$1\\"), Is.EqualTo("regexp_replace(s, 'x', '\\\\$1\\\\\\\\')"));
             Assert.That(d.TryDecimal("v"), Is.EqualTo("try_cast(v AS DECIMAL(18,4))"));
             Assert.That(d.EpochMicros("ts"), Is.EqualTo("unix_micros(ts)"));
+            Assert.That(d.IsAscii("s"), Is.EqualTo("(octet_length(s) = length(s))"), "bytes = code points only for ASCII");
             Assert.That(d.HmacHex("s"), Does.StartWith("sha2(concat(k.opad, unhex(sha2(concat(k.ipad, CAST(s AS BINARY)), 256))), 256)"));
             Assert.That(d.ParseTimestamp("v", "UTC", null), Does.Contain("try_cast(").And.Contain("timestamp_seconds(").And.Contain("timestamp_millis("));
             Assert.That(d.ParseTimestamp("v", "Europe/Paris", "%d/%m/%Y %H:%M"),
@@ -109,6 +110,19 @@ public sealed class DialectTests
     public void Strptime_formats_become_spark_patterns(string strptime, string expected)
     {
         Assert.That(SparkDialect.JavaPattern(strptime), Is.EqualTo(expected));
+    }
+
+    [TestCase("plain ascii ~!", true)]
+    [TestCase("", true)]
+    [TestCase("caf\u00e9", false)]
+    [TestCase("\u4e2d\u6587", false)]
+    [TestCase("no-break\u00a0", false)]
+    [TestCase("emoji \U0001F600", false)]
+    public void DuckDb_is_ascii_compares_bytes_with_characters(string value, bool expected)
+    {
+        using var engine = new DuckDbEngine(new DuckDbOptions());
+        var d = engine.Dialect;
+        Assert.That(engine.Query($"SELECT {d.IsAscii(d.Str(value))}")[0][0], Is.EqualTo(expected));
     }
 
     [Test]

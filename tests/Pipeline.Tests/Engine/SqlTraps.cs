@@ -274,6 +274,7 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
     public string DateLiteral(DateOnly value) => inner.DateLiteral(value);
     public string DateOf(string timestampExpr) => inner.DateOf(timestampExpr);
     public string FullMatch(string expr, string pattern) => inner.FullMatch(expr, pattern);
+    public string IsAscii(string expr) => inner.IsAscii(expr);
     public string RegexContains(string expr, string pattern) => inner.RegexContains(expr, pattern);
     public string RegexExtract(string expr, string pattern, int group) => inner.RegexExtract(expr, pattern, group);
     public string EpochMicros(string timestampExpr) => inner.EpochMicros(timestampExpr);
