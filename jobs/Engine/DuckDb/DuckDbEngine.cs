@@ -160,8 +160,9 @@ public sealed class DuckDbEngine : IEngine
             {
                 return CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"));
             }
-            var staged = $"_write_{Interlocked.Increment(ref _groupCounter)}";
-            Execute($"CREATE OR REPLACE TEMP TABLE {staged} AS {selectSql}");
+            // In the main schema, so the worker connections see it.
+            var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
+            Execute($"CREATE OR REPLACE TABLE {staged} AS {selectSql}");
             try
             {
                 var columns = partitionBy.Select(Dialect.Id).ToList();
@@ -171,17 +172,18 @@ public sealed class DuckDbEngine : IEngine
                     return 0;
                 }
                 var partitions = Query($"SELECT DISTINCT {string.Join(", ", columns.Select(c => $"CAST({c} AS VARCHAR)"))} FROM {staged}")
-                    .OrderBy(v => string.Join("/", v.Select(x => x as string ?? "")), StringComparer.Ordinal);
+                    .OrderBy(v => string.Join("/", v.Select(x => x as string ?? "")), StringComparer.Ordinal).ToList();
+                // A partition is usually one row group, which one thread encodes: the partitions are written concurrently.
                 long written = 0;
-                foreach (var values in partitions)
+                OnWorkerConnections(partitions, Threads(), (c, values) =>
                 {
                     // Typed equality (not on the text) so the scan skips the row groups outside the partition.
-                    var where = string.Join(" AND ", columns.Select((c, i) =>
-                        values[i] is string v ? $"{c} = CAST({Dialect.Str(v)} AS {types[0][i]})" : $"{c} IS NULL"));
+                    var where = string.Join(" AND ", columns.Select((col, i) =>
+                        values[i] is string v ? $"{col} = CAST({Dialect.Str(v)} AS {types[0][i]})" : $"{col} IS NULL"));
                     var path = Path.Combine([directory, .. partitionBy.Select((p, i) => $"{p}={(values[i] is string v ? Uri.EscapeDataString(v) : "NULL")}")]);
                     Directory.CreateDirectory(path);
-                    written += CopyTo($"SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM {staged} WHERE {where}", Path.Combine(path, "part-0.parquet"));
-                }
+                    Interlocked.Add(ref written, CopyTo(c, $"SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM {staged} WHERE {where}", Path.Combine(path, "part-0.parquet")));
+                });
                 return written;
             }
             finally
@@ -195,11 +197,15 @@ public sealed class DuckDbEngine : IEngine
         }
     }
 
-    private long CopyTo(string selectSql, string file)
+    private int Threads() => Convert.ToInt32(Scalar(_connection, "SELECT current_setting('threads')"), CultureInfo.InvariantCulture);
+
+    private long CopyTo(string selectSql, string file) => CopyTo(_connection, selectSql, file);
+
+    private long CopyTo(DuckDBConnection connection, string selectSql, string file)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = connection.CreateCommand();
         cmd.CommandText = $"COPY ({selectSql}) TO {Dialect.Str(file)} ({ParquetOptions})";
-        Dump(_connection, cmd.CommandText);
+        Dump(connection, cmd.CommandText);
         return Run(() => (long)cmd.ExecuteNonQuery());
     }
 
@@ -459,63 +465,81 @@ public sealed class DuckDbEngine : IEngine
         Execute($"CREATE TABLE {table} AS SELECT * FROM ({selectSql}) LIMIT 0");
         Execute($"DROP VIEW {view}");
 
-        var queue = new System.Collections.Concurrent.ConcurrentQueue<(RawFileGroup Group, IReadOnlyList<string> Files)>(batches);
-        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
         // Numbering needs file order: set while the workers run (they never change it), and restored after.
         Execute("SET preserve_insertion_order = true");
         try
         {
-            var workers = Enumerable.Range(0, Math.Min(threads, batches.Count)).Select(_ => Task.Run(() =>
+            OnWorkerConnections(batches, threads, (c, b) =>
             {
-                try
+                var k = Interlocked.Increment(ref _groupCounter);
+                var (rejects, scans) = ($"_raw_rej_{k}", $"_raw_rejscan_{k}");
+                Exec(c, $"CREATE OR REPLACE TEMP VIEW {view} AS {StreamedRawRows(b.Group, b.Files, files, rejects, scans)}");
+                Exec(c, $"INSERT INTO {table} {selectSql}");
+                if (Convert.ToInt64(Scalar(c, $"SELECT count(*) FROM {rejects}"), CultureInfo.InvariantCulture) > 0)
                 {
-                    using var c = _connection.Duplicate();
-                    if (c.State != System.Data.ConnectionState.Open)
-                    {
-                        c.Open();
-                    }
-                    Exec(c, "SET TimeZone = 'UTC'");
-                    while (failures.IsEmpty && queue.TryDequeue(out var b))
-                    {
-                        var k = Interlocked.Increment(ref _groupCounter);
-                        var (rejects, scans) = ($"_raw_rej_{k}", $"_raw_rejscan_{k}");
-                        Exec(c, $"CREATE OR REPLACE TEMP VIEW {view} AS {StreamedRawRows(b.Group, b.Files, files, rejects, scans)}");
-                        Exec(c, $"INSERT INTO {table} {selectSql}");
-                        if (Convert.ToInt64(Scalar(c, $"SELECT count(*) FROM {rejects}"), CultureInfo.InvariantCulture) > 0)
-                        {
-                            Exec(c, $"DELETE FROM {table} WHERE _source_file IN ({string.Join(", ", b.Files.Select(Dialect.Str))})");
-                            var good = $"_raw_good_{k}";
-                            var (rejects2, scans2) = ($"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact");
-                            Exec(c, $"""
-                                CREATE OR REPLACE TEMP TABLE {good} AS
-                                SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
-                                FROM {JsonLinesReader(b.Files, rejects2, scans2)}
-                                """);
-                            Exec(c, $"""
-                                CREATE OR REPLACE TEMP VIEW {view} AS
-                                {JsonObjects(NumberedLines(good, rejects2, scans2, files), b.Group.Projection)}
-                                UNION ALL {JsonRejects(rejects2, scans2, files, b.Group.Projection)}
-                                """);
-                            Exec(c, $"INSERT INTO {table} {selectSql}");
-                            Exec(c, $"DROP TABLE {good}");
-                        }
-                        Exec(c, $"DROP VIEW {view}");
-                    }
+                    Exec(c, $"DELETE FROM {table} WHERE _source_file IN ({string.Join(", ", b.Files.Select(Dialect.Str))})");
+                    var good = $"_raw_good_{k}";
+                    var (rejects2, scans2) = ($"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact");
+                    Exec(c, $"""
+                        CREATE OR REPLACE TEMP TABLE {good} AS
+                        SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
+                        FROM {JsonLinesReader(b.Files, rejects2, scans2)}
+                        """);
+                    Exec(c, $"""
+                        CREATE OR REPLACE TEMP VIEW {view} AS
+                        {JsonObjects(NumberedLines(good, rejects2, scans2, files), b.Group.Projection)}
+                        UNION ALL {JsonRejects(rejects2, scans2, files, b.Group.Projection)}
+                        """);
+                    Exec(c, $"INSERT INTO {table} {selectSql}");
+                    Exec(c, $"DROP TABLE {good}");
                 }
-                catch (Exception e)
-                {
-                    failures.Enqueue(e);
-                }
-            })).ToArray();
-            Task.WaitAll(workers);
+                Exec(c, $"DROP VIEW {view}");
+            });
+        }
+        catch
+        {
+            Execute($"DROP TABLE IF EXISTS {table}");
+            throw;
         }
         finally
         {
             Execute("SET preserve_insertion_order = false");
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on each item, on up to <paramref name="threads"/> extra connections to this database
+    /// (session time zone UTC; they see its main-schema tables, not the temp ones), and rethrows the first failure once
+    /// all have stopped. Statements that run on one thread each (an ordered scan, a one-file COPY) keep the cores busy
+    /// this way.
+    /// </summary>
+    private void OnWorkerConnections<T>(IReadOnlyList<T> items, int threads, Action<DuckDBConnection, T> work)
+    {
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<T>(items);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var workers = Enumerable.Range(0, Math.Max(1, Math.Min(threads, items.Count))).Select(_ => Task.Run(() =>
+        {
+            try
+            {
+                using var c = _connection.Duplicate();
+                if (c.State != System.Data.ConnectionState.Open)
+                {
+                    c.Open();
+                }
+                Exec(c, "SET TimeZone = 'UTC'");
+                while (failures.IsEmpty && queue.TryDequeue(out var item))
+                {
+                    work(c, item);
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToArray();
+        Task.WaitAll(workers);
         if (failures.TryDequeue(out var failure))
         {
-            Execute($"DROP TABLE IF EXISTS {table}");
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
         }
     }
@@ -571,7 +595,7 @@ public sealed class DuckDbEngine : IEngine
 
     public void MaterializeFromRawInput(string name, string rawName, RawInput input, string selectSql)
     {
-        var threads = Convert.ToInt32(Scalar(_connection, "SELECT current_setting('threads')"), CultureInfo.InvariantCulture);
+        var threads = Threads();
         if (input.Groups.Count > 0 && input.Groups.All(g => g.Format == "jsonl")
             && FilesSpreadOverThreads(input.Groups.SelectMany(g => g.Files).ToList(), threads))
         {
