@@ -91,6 +91,7 @@ public static class CleanClicksJob
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
             step("deduplicated, bots flagged");
             var kept = engine.Query(EventsSql.KeptCounts())[0];
+            engine.Materialize("events_identities", EventsSql.Identities(d, options));
             engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
             step("sessionized");
             engine.Execute("DROP TABLE IF EXISTS events_kept");
@@ -124,10 +125,11 @@ public static class CleanClicksJob
                 run.StagingPath(QuarantineTable), []);
             var carriedRows = carried is null ? 0 : Scalar(engine.Query($"SELECT count(*) FROM ({carried}) c")[0][0]);
             report.Counts["quarantine_rows_carried"] = carriedRows;
-            // The two tables the clean events are joined from; dropped as soon as nothing reads them.
+            // The tables the clean events are joined from; dropped as soon as nothing reads them.
             void DropJoinedTables()
             {
                 engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_identities");
                 engine.Execute("DROP TABLE IF EXISTS events_typed");
             }
             long events, sessions;

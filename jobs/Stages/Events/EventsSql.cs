@@ -306,8 +306,31 @@ public static class EventsSql
         """;
 
     /// <summary>
-    /// Narrow: human events with stitched customer, anonymous key, session id, position in the session, the
-    /// session's channel (its landing event's) and engaged time; keyed by (_source_file, _source_line) to events_typed.
+    /// Narrow, one row per anonymous id of the human events: its pseudonymous key (each id keyed once: hashing is the
+    /// expensive part at tens of millions of rows) and its stitched customer, the last user_id it was seen with (in an
+    /// incremental run, else the customer it had in the published events).
+    /// </summary>
+    public static string Identities(ISqlDialect d, EventsSqlOptions o)
+    {
+        var hashed = $"""
+            SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
+            FROM (
+              SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
+              FROM events_kept WHERE bot_rule IS NULL GROUP BY anon_src
+            ) i CROSS JOIN _hmac_key k
+            """;
+        return o.Window is null
+            ? hashed
+            : $"""
+              SELECT h.anon_src, coalesce(h.stitched_customer, p.customer_id) AS stitched_customer, h.anonymous_key
+              FROM ({hashed}) h LEFT JOIN _identity_history p ON p.anonymous_key = h.anonymous_key
+              """;
+    }
+
+    /// <summary>
+    /// Narrow: human events with their time, session id, position in the session, the session's channel (its landing
+    /// event's) and engaged time; keyed by (_source_file, _source_line) to events_typed. The anonymous key and the
+    /// customer are in <see cref="Identities"/>.
     /// </summary>
     public static string Sessionized(ISqlDialect d, EventsSqlOptions o)
     {
@@ -316,24 +339,14 @@ public static class EventsSql
         var capUs = ((long)(o.MaxEngagedGap.TotalMilliseconds * 1000)).ToString(CultureInfo.InvariantCulture);
         var hb = o.HeartbeatSeconds.ToString(CultureInfo.InvariantCulture);
         const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
-        var hashed = $"SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key FROM identities i CROSS JOIN _hmac_key k";
-        // Incremental: an anonymous id not seen logged in among the rows read keeps the customer it had before.
-        var keys = o.Window is null
-            ? $"keys AS ({hashed}),"
-            : $"hashed AS ({hashed}),\n            keys AS (SELECT h.anon_src, coalesce(h.stitched_customer, p.customer_id) AS stitched_customer, h.anonymous_key " +
-              "FROM hashed h LEFT JOIN _identity_history p ON p.anonymous_key = h.anonymous_key),";
-        // Hashing is the expensive part at tens of millions of rows, so each distinct anonymous id is keyed once and
-        // each session id is computed once per session, then joined back to the events.
+        // Each session id is computed once per session, then joined back to the events; the anonymous key and the
+        // customer come from events_identities (keyed once per anonymous id) and are joined when the events are written,
+        // so this per-event table stays narrow (a quarter faster to build at ten million events).
         return $"""
             WITH base AS (
-              SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, event_channel
+              SELECT _source_file, _source_line, event_id, occurred_at, anon_src, event_type, event_channel
               FROM events_kept WHERE bot_rule IS NULL
             ),
-            identities AS (
-              SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
-              FROM base GROUP BY anon_src
-            ),
-            {keys}
             gaps AS (
               SELECT base.*, {d.EpochMicros("occurred_at")} AS us,
                      {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us,
@@ -347,9 +360,10 @@ public static class EventsSql
               -- position in the session, the time to the next event and the page view a ping belongs to (pings are
               -- grouped with the view they follow by the running count of views).
               SELECT gaps.*,
+                     -- rn_anon is that order as one integer, cheaper to sort by again than the time and the id.
                      sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no,
-                     sum(is_view) OVER (PARTITION BY anon_src {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS views_so_far
+                       OVER (PARTITION BY anon_src ORDER BY rn_anon ASC NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no,
+                     sum(is_view) OVER (PARTITION BY anon_src ORDER BY rn_anon ASC NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS views_so_far
               FROM gaps
             ),
             sessions AS (
@@ -363,13 +377,12 @@ public static class EventsSql
               FROM numbered WHERE event_type = 'page_ping' GROUP BY anon_src, session_no, views_so_far
             ),
             session_keys AS (
-              SELECT s.*, k.anonymous_key, k.stitched_customer,
+              SELECT s.*,
                      {d.EpochMicros("s.session_ended_at")} - {d.EpochMicros("s.session_started_at")} > {maxUs.ToString(CultureInfo.InvariantCulture)} AS is_too_long,
-                     substr({d.Sha256Hex("k.anonymous_key || '|' || " + d.ToText(d.EpochMicros("s.session_started_at")))}, 1, 32) AS session_id
-              FROM sessions s JOIN keys k ON k.anon_src = s.anon_src
+                     substr({d.Sha256Hex("i.anonymous_key || '|' || " + d.ToText(d.EpochMicros("s.session_started_at")))}, 1, 32) AS session_id
+              FROM sessions s JOIN events_identities i ON i.anon_src = s.anon_src
             )
-            SELECT n._source_file, n._source_line, n.event_id, n.occurred_at, n.event_type,
-                   sk.stitched_customer AS customer_id, sk.anonymous_key, sk.is_too_long, sk.session_id, sk.session_channel,
+            SELECT n._source_file, n._source_line, n.occurred_at, sk.is_too_long, sk.session_id, sk.session_channel,
                    n.rn_anon - sk.first_rn + 1 AS session_event_seq,
                    CASE WHEN sk.session_pings > 0 THEN
                           CASE WHEN n.event_type <> 'page_ping' AND p.buckets IS NOT NULL
@@ -396,12 +409,12 @@ public static class EventsSql
               $"WHEN t.ip_s LIKE '%:%' THEN {d.HmacHex(d.RegexExtract("lower(t.ip_s)", "^([0-9a-f]*:[0-9a-f]*:[0-9a-f]*)", 1) + " || '::/48'")} END"
             : $"CAST(NULL AS {d.StringType})";
         return $"""
-            SELECT n.event_id,
+            SELECT t.event_id,
                    n.occurred_at,
                    {d.DateOf("n.occurred_at")} AS event_date,
-                   n.event_type,
-                   n.anonymous_key,
-                   n.customer_id,
+                   t.event_type,
+                   i.anonymous_key,
+                   i.stitched_customer AS customer_id,
                    n.session_id,
                    CAST(n.session_event_seq AS INTEGER) AS session_event_seq,
                    t.page_host,
@@ -420,6 +433,7 @@ public static class EventsSql
                    {ipKey} AS network_key
             FROM events_sessionized n
             JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
+            JOIN events_identities i ON i.anon_src = t.anon_src
             CROSS JOIN _hmac_key k
             WHERE NOT n.is_too_long
             ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST
@@ -482,16 +496,17 @@ public static class EventsSql
             raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
         }
         raw = d.RegexReplaceAll(raw, UserAgentPattern, "<user_agent redacted>");
-        var rebuilt = "'{\"event_id\":\"' || event_id || '\",\"occurred_at\":\"' || " + d.ToText("occurred_at") + " || '\",\"event_type\":\"' || event_type || '\"}'";
+        var rebuilt = "'{\"event_id\":\"' || t.event_id || '\",\"occurred_at\":\"' || " + d.ToText("n.occurred_at") + " || '\",\"event_type\":\"' || t.event_type || '\"}'";
         return $"""
             WITH rejected AS (
               SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_rejected
               UNION ALL
-              SELECT _source_file, _source_line,
+              SELECT n._source_file, n._source_line,
                      {rebuilt} AS raw_text,
                      'session_too_long' AS reason_code,
                      'session of this anonymous id lasts longer than {o.MaxSession.TotalHours.ToString(CultureInfo.InvariantCulture)} hours' AS reason_detail
-              FROM events_sessionized WHERE is_too_long
+              FROM events_sessionized n JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
+              WHERE n.is_too_long
             )
             SELECT CAST(_source_file AS {d.StringType}) AS source_file,
                    _source_line AS source_line,
