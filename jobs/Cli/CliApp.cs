@@ -537,6 +537,9 @@ public static class CliApp
     internal static (int Code, string Message) Classify(Exception e) => e switch
     {
         PipelineException p => (p.ExitCode, p.Message),
+        // DuckDB reports a full disk (its spill files or an output) as an IO Error too: not an input problem.
+        EngineException x when x.Message.Contains("No space left on device", StringComparison.Ordinal) => (ExitCodes.UnexpectedFailure,
+            x.Message + " (the disk is full: free space, or set engine.temp_directory to a larger disk for DuckDB's spill files)"),
         EngineException x when x.Message.Contains("IO Error", StringComparison.Ordinal)
             || x.Message.Contains("Invalid Input Error", StringComparison.Ordinal) => (ExitCodes.InputProblem, x.Message),
         EngineException x => (ExitCodes.UnexpectedFailure, x.Message + " (rerun with --verbose for details)"),
