@@ -40,11 +40,14 @@ public class IncrementalEventsTests
         return path;
     }
 
-    private static JsonElement StageManifest(string output, string stage)
-    {
-        var latest = Directory.GetFiles(Path.Combine(output, "_runs"), $"*-{stage}.json").Max(StringComparer.Ordinal)!;
-        return JsonDocument.Parse(File.ReadAllText(latest)).RootElement.Clone();
-    }
+    /// <summary>
+    /// The stage's latest manifest by its start time. Not by file name: run ids have one-second resolution and a random
+    /// suffix, so two runs started in the same second sort at random (this test failed now and then that way).
+    /// </summary>
+    private static JsonElement StageManifest(string output, string stage) =>
+        Directory.GetFiles(Path.Combine(output, "_runs"), $"*-{stage}.json")
+            .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.Clone())
+            .MaxBy(m => m.GetProperty("started_at").GetDateTimeOffset());
 
     /// <summary>A partition value: read back from the folder name as text, or typed.</summary>
     private static DateOnly Day(object? v) => v is DateTime t ? DateOnly.FromDateTime(t)

@@ -41,8 +41,11 @@ public class CleanOrdersJobTests
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         var orders = ParquetTable.Read(Path.Combine(output, "clean", "orders"));
         var quarantine = ParquetTable.Read(Path.Combine(output, "quarantine", "orders"));
-        var manifest = Directory.GetFiles(Path.Combine(output, "_runs")).OrderBy(f => f, StringComparer.Ordinal).Last();
-        var stage = JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("stages")[0].Clone();
+        // The latest run by start time: run ids (one-second resolution, random suffix) do not sort by time.
+        var stage = Directory.GetFiles(Path.Combine(output, "_runs"))
+            .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.Clone())
+            .MaxBy(m => m.GetProperty("started_at").GetDateTimeOffset())
+            .GetProperty("stages")[0].Clone();
         return (result, orders, quarantine, stage);
     }
 
