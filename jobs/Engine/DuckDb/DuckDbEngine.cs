@@ -88,12 +88,18 @@ public sealed class DuckDbEngine : IEngine
     }
 
     /// <summary>Runs a statement whose streaming row_number() must see rows in file order.</summary>
-    private void ExecuteOrdered(string sql)
+    private void ExecuteOrdered(string sql) => InInsertionOrder(() => Execute(sql));
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with insertion order preserved (ordered scans, order-keeping writes), on this
+    /// connection and on worker connections started meanwhile (which never change it); everything else runs without.
+    /// </summary>
+    private void InInsertionOrder(Action action)
     {
         Execute("SET preserve_insertion_order = true");
         try
         {
-            Execute(sql);
+            action();
         }
         finally
         {
@@ -153,47 +159,44 @@ public sealed class DuckDbEngine : IEngine
     public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy)
     {
         Directory.CreateDirectory(directory);
-        Execute("SET preserve_insertion_order = true");
+        long written = 0;
+        InInsertionOrder(() => written = partitionBy.Count == 0
+            ? CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"))
+            : WritePartitions(selectSql, directory, partitionBy));
+        return written;
+    }
+
+    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy)
+    {
+        // In the main schema, so the worker connections see it.
+        var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
+        Execute($"CREATE OR REPLACE TABLE {staged} AS {selectSql}");
         try
         {
-            if (partitionBy.Count == 0)
+            var columns = partitionBy.Select(Dialect.Id).ToList();
+            var types = Query($"SELECT {string.Join(", ", columns.Select(c => $"typeof({c})"))} FROM {staged} LIMIT 1");
+            if (types.Count == 0)
             {
-                return CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"));
+                return 0;
             }
-            // In the main schema, so the worker connections see it.
-            var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
-            Execute($"CREATE OR REPLACE TABLE {staged} AS {selectSql}");
-            try
+            var partitions = Query($"SELECT DISTINCT {string.Join(", ", columns.Select(c => $"CAST({c} AS VARCHAR)"))} FROM {staged}")
+                .OrderBy(v => string.Join("/", v.Select(x => x as string ?? "")), StringComparer.Ordinal).ToList();
+            // A partition is usually one row group, which one thread encodes: the partitions are written concurrently.
+            long written = 0;
+            OnWorkerConnections(partitions, Threads(), (c, values) =>
             {
-                var columns = partitionBy.Select(Dialect.Id).ToList();
-                var types = Query($"SELECT {string.Join(", ", columns.Select(c => $"typeof({c})"))} FROM {staged} LIMIT 1");
-                if (types.Count == 0)
-                {
-                    return 0;
-                }
-                var partitions = Query($"SELECT DISTINCT {string.Join(", ", columns.Select(c => $"CAST({c} AS VARCHAR)"))} FROM {staged}")
-                    .OrderBy(v => string.Join("/", v.Select(x => x as string ?? "")), StringComparer.Ordinal).ToList();
-                // A partition is usually one row group, which one thread encodes: the partitions are written concurrently.
-                long written = 0;
-                OnWorkerConnections(partitions, Threads(), (c, values) =>
-                {
-                    // Typed equality (not on the text) so the scan skips the row groups outside the partition.
-                    var where = string.Join(" AND ", columns.Select((col, i) =>
-                        values[i] is string v ? $"{col} = CAST({Dialect.Str(v)} AS {types[0][i]})" : $"{col} IS NULL"));
-                    var path = Path.Combine([directory, .. partitionBy.Select((p, i) => $"{p}={(values[i] is string v ? Uri.EscapeDataString(v) : "NULL")}")]);
-                    Directory.CreateDirectory(path);
-                    Interlocked.Add(ref written, CopyTo(c, $"SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM {staged} WHERE {where}", Path.Combine(path, "part-0.parquet")));
-                });
-                return written;
-            }
-            finally
-            {
-                Execute($"DROP TABLE IF EXISTS {staged}");
-            }
+                // Typed equality (not on the text) so the scan skips the row groups outside the partition.
+                var where = string.Join(" AND ", columns.Select((col, i) =>
+                    values[i] is string v ? $"{col} = CAST({Dialect.Str(v)} AS {types[0][i]})" : $"{col} IS NULL"));
+                var path = Path.Combine([directory, .. partitionBy.Select((p, i) => $"{p}={(values[i] is string v ? Uri.EscapeDataString(v) : "NULL")}")]);
+                Directory.CreateDirectory(path);
+                Interlocked.Add(ref written, CopyTo(c, $"SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM {staged} WHERE {where}", Path.Combine(path, "part-0.parquet")));
+            });
+            return written;
         }
         finally
         {
-            Execute("SET preserve_insertion_order = false");
+            Execute($"DROP TABLE IF EXISTS {staged}");
         }
     }
 
@@ -345,13 +348,23 @@ public sealed class DuckDbEngine : IEngine
     /// </summary>
     private List<string> RegisterJsonLines(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id, string files)
     {
-        var good = $"_raw_good_{id}";
-        var rejects = $"_raw_rej_{id}";
-        var scans = $"_raw_rejscan_{id}";
-        ExecuteOrdered($"""
+        List<string> parts = [];
+        InInsertionOrder(() => parts = NumberedJsonRows(_connection, g.Files, projection, $"_raw_good_{id}", $"_raw_rej_{id}", $"_raw_rejscan_{id}", files));
+        return parts;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="fileList"/>'s lines in file order into the temp table <paramref name="good"/> (on
+    /// <paramref name="connection"/>, with insertion order preserved) and returns the raw rows as two relations: the
+    /// parsed good lines, numbered past any rejected ones, and the lines the reader rejected.
+    /// </summary>
+    private List<string> NumberedJsonRows(DuckDBConnection connection, IReadOnlyList<string> fileList, IReadOnlyList<ColumnProjection> projection,
+        string good, string rejects, string scans, string files)
+    {
+        Exec(connection, $"""
             CREATE OR REPLACE TEMP TABLE {good} AS
             SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
-            FROM {JsonLinesReader(g.Files, rejects, scans)}
+            FROM {JsonLinesReader(fileList, rejects, scans)}
             """);
         return [JsonObjects(NumberedLines(good, rejects, scans, files), projection), JsonRejects(rejects, scans, files, projection)];
     }
@@ -465,11 +478,10 @@ public sealed class DuckDbEngine : IEngine
         Execute($"CREATE TABLE {table} AS SELECT * FROM ({selectSql}) LIMIT 0");
         Execute($"DROP VIEW {view}");
 
-        // Numbering needs file order: set while the workers run (they never change it), and restored after.
-        Execute("SET preserve_insertion_order = true");
+        // Numbering needs file order.
         try
         {
-            OnWorkerConnections(batches, threads, (c, b) =>
+            InInsertionOrder(() => OnWorkerConnections(batches, threads, (c, b) =>
             {
                 var k = Interlocked.Increment(ref _groupCounter);
                 var (rejects, scans) = ($"_raw_rej_{k}", $"_raw_rejscan_{k}");
@@ -479,31 +491,18 @@ public sealed class DuckDbEngine : IEngine
                 {
                     Exec(c, $"DELETE FROM {table} WHERE _source_file IN ({string.Join(", ", b.Files.Select(Dialect.Str))})");
                     var good = $"_raw_good_{k}";
-                    var (rejects2, scans2) = ($"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact");
-                    Exec(c, $"""
-                        CREATE OR REPLACE TEMP TABLE {good} AS
-                        SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
-                        FROM {JsonLinesReader(b.Files, rejects2, scans2)}
-                        """);
-                    Exec(c, $"""
-                        CREATE OR REPLACE TEMP VIEW {view} AS
-                        {JsonObjects(NumberedLines(good, rejects2, scans2, files), b.Group.Projection)}
-                        UNION ALL {JsonRejects(rejects2, scans2, files, b.Group.Projection)}
-                        """);
+                    var parts = NumberedJsonRows(c, b.Files, b.Group.Projection, good, $"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact", files);
+                    Exec(c, $"CREATE OR REPLACE TEMP VIEW {view} AS {string.Join(" UNION ALL ", parts)}");
                     Exec(c, $"INSERT INTO {table} {selectSql}");
                     Exec(c, $"DROP TABLE {good}");
                 }
                 Exec(c, $"DROP VIEW {view}");
-            });
+            }));
         }
         catch
         {
             Execute($"DROP TABLE IF EXISTS {table}");
             throw;
-        }
-        finally
-        {
-            Execute("SET preserve_insertion_order = false");
         }
     }
 
