@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DuckDB.NET.Data;
 using Pipeline.Cli;
+using Pipeline.Core;
 
 // Usage: Pipeline.Bench clean-orders <dataset dir written by `pipeline generate`> [repeats]
 // Times `pipeline clean-orders` (in this process, through the real CLI entry point) and a single hand-written DuckDB

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pipeline.Config;
+using Pipeline.Core;
 using Pipeline.Engine;
 using Pipeline.Runs;
 using Pipeline.Stages.Orders;
@@ -194,7 +195,7 @@ public static class CliApp
             }
             catch (Exception e)
             {
-                var (code, message) = Classify(e);
+                var (code, message) = Failures.Classify(e);
                 stderr.WriteLine($"error: {message}");
                 if (verbose)
                 {
@@ -519,7 +520,7 @@ public static class CliApp
         }
         catch (Exception e)
         {
-            var (code, message) = Classify(e);
+            var (code, message) = Failures.Classify(e);
             stderr.WriteLine($"error: {message}");
             if (verbose)
             {
@@ -533,16 +534,4 @@ public static class CliApp
             run?.Dispose();
         }
     }
-
-    internal static (int Code, string Message) Classify(Exception e) => e switch
-    {
-        PipelineException p => (p.ExitCode, p.Message),
-        // DuckDB reports a full disk (its spill files or an output) as an IO Error too: not an input problem.
-        EngineException x when x.Message.Contains("No space left on device", StringComparison.Ordinal) => (ExitCodes.UnexpectedFailure,
-            x.Message + " (the disk is full: free space, or set engine.temp_directory to a larger disk for DuckDB's spill files)"),
-        EngineException x when x.Message.Contains("IO Error", StringComparison.Ordinal)
-            || x.Message.Contains("Invalid Input Error", StringComparison.Ordinal) => (ExitCodes.InputProblem, x.Message),
-        EngineException x => (ExitCodes.UnexpectedFailure, x.Message + " (rerun with --verbose for details)"),
-        _ => (ExitCodes.UnexpectedFailure, $"unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]} (rerun with --verbose for details)"),
-    };
 }

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Pipeline.Cli;
+using Pipeline.Core;
 
 namespace Pipeline.Config;
 

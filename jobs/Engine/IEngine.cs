@@ -105,12 +105,25 @@ public sealed record ColumnProjection(string Canonical, string? Source);
 public sealed record RawFileGroup(string Format, IReadOnlyList<string> Files, char Delimiter, char Quote, IReadOnlyList<string> HeaderColumns,
     IReadOnlyList<ColumnProjection> Projection);
 
-/// <summary>An engine failure, with the engine's first message line (never the SQL text, which may be long).</summary>
-public sealed class EngineException : Exception
+/// <summary>
+/// An engine failure, with the engine's first message line (never the SQL text, which may be long). The engine that
+/// throws it knows what its messages mean and sets the exit code (an unreadable input is 3, a full disk or a crash 1).
+/// </summary>
+public sealed class EngineException : Core.PipelineException
 {
-    public EngineException(string message, Exception? inner = null) : base(message, inner) { }
+    public EngineException(int exitCode, string message, Exception? inner = null) : base(exitCode, message, inner) { }
 
-    public EngineException() : base("engine failure") { }
+    public EngineException(string message, Exception? inner) : base(Core.ExitCodes.UnexpectedFailure, message, inner) { }
 
-    public EngineException(string message) : base(message) { }
+    public EngineException() : base(Core.ExitCodes.UnexpectedFailure, "engine failure") { }
+
+    public EngineException(string message) : base(Core.ExitCodes.UnexpectedFailure, message) { }
+
+    /// <summary>Whether the one-line message points at --verbose (not when it already says what to do). Default true.</summary>
+    public bool SuggestVerbose { get; init; } = true;
+
+    /// <summary>An unexpected engine failure points at --verbose; an input problem speaks for itself.</summary>
+    public override string Describe() => ExitCode == Core.ExitCodes.UnexpectedFailure && SuggestVerbose
+        ? Message + " (rerun with --verbose for details)"
+        : Message;
 }

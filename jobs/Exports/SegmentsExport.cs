@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CsvHelper;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Engine;
 using Pipeline.Publishing;
 using Pipeline.Runs;

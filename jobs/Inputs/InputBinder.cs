@@ -1,4 +1,4 @@
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Engine;
 
 namespace Pipeline.Inputs;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Config;
 using Pipeline.Inputs;
 using Pipeline.Publishing;
@@ -164,7 +164,7 @@ public sealed class NightlyRun
         }
         catch (Exception e)
         {
-            var (code, message) = CliApp.Classify(e);
+            var (code, message) = Failures.Classify(e);
             _log.Warn(message, step.Label);
             return Result("failed", message, null, code);
         }
@@ -194,7 +194,7 @@ public sealed class NightlyRun
         }
         catch (Exception e)
         {
-            var (code, message) = CliApp.Classify(e);
+            var (code, message) = Failures.Classify(e);
             _log.Warn(message, step.Label);
             if (_log.Verbose)
             {

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Pipeline.Cli;
+using Pipeline.Core;
 
 namespace Pipeline.Privacy;
 

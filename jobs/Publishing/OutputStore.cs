@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Pipeline.Cli;
+using Pipeline.Core;
 
 namespace Pipeline.Publishing;
 

@@ -1,4 +1,4 @@
-using Pipeline.Cli;
+using Pipeline.Core;
 
 namespace Pipeline.Publishing;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Config;
 using Pipeline.Engine;
 using Pipeline.Engine.DuckDb;

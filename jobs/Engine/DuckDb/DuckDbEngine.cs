@@ -1,6 +1,8 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 
+using Pipeline.Core;
+
 namespace Pipeline.Engine.DuckDb;
 
 /// <summary>Engine options for the embedded DuckDB.</summary>
@@ -635,8 +637,28 @@ public sealed class DuckDbEngine : IEngine
         }
         catch (DuckDBException e)
         {
-            throw new EngineException("DuckDB: " + FirstLine(e.Message), e);
+            throw Translate(e.Message, e);
         }
+    }
+
+    /// <summary>
+    /// DuckDB's failures as the pipeline's exit codes, decided from DuckDB's own message classes: an IO or invalid-input
+    /// error is an input problem (3), except a full disk (its spill files or an output), which is 1 with what to do.
+    /// </summary>
+    internal static EngineException Translate(string duckDbMessage, Exception? inner = null)
+    {
+        var message = "DuckDB: " + FirstLine(duckDbMessage);
+        if (message.Contains("No space left on device", StringComparison.Ordinal))
+        {
+            return new EngineException(ExitCodes.UnexpectedFailure,
+                message + " (the disk is full: free space, or set engine.temp_directory to a larger disk for DuckDB's spill files)", inner)
+            {
+                SuggestVerbose = false,
+            };
+        }
+        return message.Contains("IO Error", StringComparison.Ordinal) || message.Contains("Invalid Input Error", StringComparison.Ordinal)
+            ? new EngineException(ExitCodes.InputProblem, message, inner)
+            : new EngineException(ExitCodes.UnexpectedFailure, message, inner);
     }
 
     private static string FirstLine(string message)

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Pipeline.Cli;
+using Pipeline.Core;
 
 namespace Pipeline.Engine.Spark;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Runs;
 
 namespace Pipeline.Stages.Customers;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Parquet.Schema;
 using Parquet.Serialization;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Models.Ltv;
 using Pipeline.Runs;
 

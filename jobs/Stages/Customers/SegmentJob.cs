@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Models.Segmentation;
 using Pipeline.Runs;
 

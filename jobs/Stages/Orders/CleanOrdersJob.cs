@@ -1,5 +1,5 @@
 using System.Globalization;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Config;
 using Pipeline.Inputs;
 using Pipeline.Runs;

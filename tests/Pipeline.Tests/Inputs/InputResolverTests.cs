@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Inputs;
 
 namespace Pipeline.Tests.Inputs;

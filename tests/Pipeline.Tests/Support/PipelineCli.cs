@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Pipeline.Cli;
+using Pipeline.Core;
 
 namespace Pipeline.Tests.Support;
 

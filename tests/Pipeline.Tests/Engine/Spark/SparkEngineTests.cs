@@ -5,6 +5,7 @@ using Apache.Arrow.Types;
 using Grpc.Core;
 using NUnit.Framework;
 using Pipeline.Cli;
+using Pipeline.Core;
 using Pipeline.Engine;
 using Pipeline.Engine.Spark;
 using Pipeline.Tests.Engine.Spark.Fake;
@@ -244,7 +245,7 @@ public sealed class SparkEngineTests
             "org.apache.spark.sql.AnalysisException", "[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found.\nline 2");
         var e = Assert.Throws<EngineException>(() => engine.Query("SELECT * FROM nope"))!;
         Assert.That(e.Message, Does.StartWith("Spark: ").And.Contain("TABLE_OR_VIEW_NOT_FOUND").And.Not.Contain("\n"));
-        Assert.That(CliApp.Classify(e).Code, Is.EqualTo(ExitCodes.UnexpectedFailure));
+        Assert.That(Failures.Classify(e).Code, Is.EqualTo(ExitCodes.UnexpectedFailure));
 
         Fake.OnQuery = sql => throw FakeSparkService.SparkError(StatusCode.Internal, "PATH_NOT_FOUND", "42K03",
             "org.apache.spark.sql.AnalysisException", "[PATH_NOT_FOUND] Path does not exist: file:/data/in.");
