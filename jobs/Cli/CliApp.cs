@@ -2,8 +2,9 @@ using System.CommandLine;
 using Pipeline.Config;
 using Pipeline.Core;
 using Pipeline.Engine;
+using Pipeline.Nightly;
 using Pipeline.Runs;
-using Pipeline.Stages.Orders;
+using Pipeline.Stages;
 
 namespace Pipeline.Cli;
 
@@ -88,22 +89,12 @@ public static class CliApp
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
         root.Subcommands.Add(RunCommand(stdout, stderr));
-        root.Subcommands.Add(CleanOrdersCommand(stdout, stderr));
-        root.Subcommands.Add(CleanClicksCommand(stdout, stderr));
-        root.Subcommands.Add(AnalyticsCommand("features", "Build customers/features (one row per customer) for a snapshot date from clean orders and sessions.", stdout, stderr,
-            (run, input) => Stages.Customers.FeaturesJob.Run(run, input), Stages.Customers.FeaturesJob.Table));
-        root.Subcommands.Add(AnalyticsCommand("rfm", "Score customers R, F, M 1-5 by quintile and name their segments (rfm/scores, rfm/segments, rfm/cut_points).", stdout, stderr,
-            (run, input) => Stages.Customers.RfmJob.Run(run, input), Stages.Customers.RfmJob.ScoresTable, Stages.Customers.RfmJob.SegmentsTable, Stages.Customers.RfmJob.CutPointsTable));
-        root.Subcommands.Add(AnalyticsCommand("segment", "Cluster customers with ML.NET k-means into labelled behavioural segments (segments/assignments, profiles, k_selection, model, migration).", stdout, stderr,
-            (run, input) => Stages.Customers.SegmentJob.Run(run, input), Stages.Customers.SegmentJob.AssignmentsTable, Stages.Customers.SegmentJob.ProfilesTable,
-            Stages.Customers.SegmentJob.KSelectionTable, Stages.Customers.SegmentJob.ModelTable, Stages.Customers.SegmentJob.MigrationTable));
-        root.Subcommands.Add(AnalyticsCommand("ltv", "Fit BG/NBD + Gamma-Gamma, predict purchases, order value and CLV per customer, and backtest on a holdout.", stdout, stderr,
-            (run, input) => Stages.Customers.LtvJob.Run(run, input), Stages.Customers.LtvJob.CustomersTable, Stages.Customers.LtvJob.ParamsTable,
-            Stages.Customers.LtvJob.BacktestTable, Stages.Customers.LtvJob.BucketsTable, Stages.Customers.LtvJob.MetricsTable));
-        root.Subcommands.Add(KpisCommand(stdout, stderr));
+        // One verb per registered stage, in dependency order, with the options of its kind.
+        foreach (var stage in StageRegistry.All)
+        {
+            root.Subcommands.Add(StageCommand(stage, stdout, stderr));
+        }
         root.Subcommands.Add(ExportCommand(stdout, stderr));
-        root.Subcommands.Add(AnalyticsCommand("report", "Write report/index.html: KPI trends against the targets, channels, funnel, RFM, segments, LTV, cohorts and data quality, in one self-contained page.", stdout, stderr,
-            (run, input) => Stages.Report.ReportJob.Run(run, input), Stages.Report.ReportJob.Table));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
@@ -118,7 +109,7 @@ public static class CliApp
         var from = new Option<string?>("--from") { Description = "First snapshot date of a backfill, YYYY-MM-DD (with --to): one snapshot per day." };
         var to = new Option<string?>("--to") { Description = "Last snapshot date of a backfill, YYYY-MM-DD, inclusive." };
         var full = new Option<bool>("--full-refresh") { Description = "Run every selected stage even when its inputs are unchanged." };
-        var only = new Option<string[]>("--only") { Description = $"Run only these stages (comma-separated or repeated): {string.Join(", ", Nightly.NightlyStages.Names)}.", AllowMultipleArgumentsPerToken = true };
+        var only = new Option<string[]>("--only") { Description = $"Run only these stages (comma-separated or repeated): {string.Join(", ", StageRegistry.Names)}.", AllowMultipleArgumentsPerToken = true };
         var skip = new Option<string[]>("--skip") { Description = "Do not run these stages.", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("run", "Run every stage in dependency order, skipping those whose inputs did not change since their last run; stops at the first failure with its exit code.")
         {
@@ -134,13 +125,7 @@ public static class CliApp
             var log = interactive ? new Log(stderr, json: false, quiet: true, verbose: false) : Log.ForConsole(quiet, verbose);
             try
             {
-                var config = ApplyEngineOptions(pr, ConfigLoader.Load(pr.GetValue(ConfigOption)));
-                config = config with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output };
-                var problems = ConfigLoader.Validate(config);
-                if (problems.Count > 0)
-                {
-                    throw PipelineException.Config(string.Join("; ", problems));
-                }
+                var config = LoadConfig(pr, c => c with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : c.Output });
                 var options = new Nightly.NightlyOptions
                 {
                     Dates = SnapshotDates(pr.GetValue(date), pr.GetValue(from), pr.GetValue(to)),
@@ -173,19 +158,13 @@ public static class CliApp
                 }
                 var ran = nightly.Steps.Count(s => s.Status == "succeeded");
                 var skipped = nightly.Steps.Count(s => s.Status == "skipped");
-                var manifest = Path.Combine(config.Output, "_runs", nightly.RunId + ".json");
+                var manifest = Path.Combine(new Publishing.OutputStore(config.Output).RunsDir, nightly.RunId + ".json");
                 if (log.Json)
                 {
-                    // Under cron everything the run prints is one JSON object per line, the summary included.
-                    stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
-                    {
-                        ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
-                        ["level"] = exit == ExitCodes.Success ? "info" : "error",
-                        ["run_id"] = nightly.RunId,
-                        ["stage"] = "run",
-                        ["message"] = $"finished with exit code {exit}: {ran} stage(s) ran, {skipped} skipped",
-                        ["counts"] = new { exit_code = exit, ran, skipped, output = config.Output, manifest },
-                    }));
+                    // Under cron everything the run prints is one JSON object per line, the summary included: the
+                    // log's own line format, on stdout.
+                    stdout.WriteLine(log.JsonLine(exit == ExitCodes.Success ? "info" : "error", $"finished with exit code {exit}: {ran} stage(s) ran, {skipped} skipped",
+                        "run", new { exit_code = exit, ran, skipped, output = config.Output, manifest }));
                     return exit;
                 }
                 stdout.WriteLine($"{"stages:",-22}{ran} ran, {skipped} up to date or skipped{(failed is null ? "" : ", 1 failed")}");
@@ -196,12 +175,7 @@ public static class CliApp
             catch (Exception e)
             {
                 var (code, message) = Failures.Classify(e);
-                stderr.WriteLine($"error: {message}");
-                if (verbose)
-                {
-                    stderr.WriteLine(e.ToString());
-                }
-                return code;
+                return Fail(stderr, verbose, code, message, e);
             }
         });
         return cmd;
@@ -243,10 +217,89 @@ public static class CliApp
         return Enumerable.Range(0, last.DayNumber - first.DayNumber + 1).Select(first.AddDays).ToList();
     }
 
-    // ---- clean-orders, clean-clicks -------------------------------------------------------------------------------
+    // ---- one verb per stage ---------------------------------------------------------------------------------------
 
-    /// <summary>The options both cleaning commands take, and how they override the configuration.</summary>
-    private sealed record CleaningOptions(Option<string[]> Input, Option<string?> Output, Option<string?> Format, Option<string?> TimeZone, Option<string?> Now)
+    /// <summary>
+    /// The verb of a registered stage. Its options follow from the stage's kind: a cleaning stage takes its input
+    /// files, format, source zone and now; a snapshot stage its date and time unit; every stage its output directory,
+    /// and those that read upstream tables an input directory. A few stages have one flag of their own (below).
+    /// </summary>
+    private static Command StageCommand(Stage stage, TextWriter stdout, TextWriter stderr)
+    {
+        var cmd = new Command(stage.Name, stage.Description);
+        var output = OutputOption();
+        cmd.Options.Add(output);
+        Func<ParseResult, PipelineConfig, PipelineConfig> overrides;
+        Option<string?>? inputRoot = null;
+        if (stage.Kind == StageKind.Cleaning)
+        {
+            var primary = stage.Inputs(new PipelineConfig())[0].What;
+            var options = CleaningOptions.Create(primary == "orders" ? "Order files" : "Event files", primary);
+            options.AddTo(cmd);
+            var grain = GrainOption(stage);
+            overrides = (pr, config) =>
+            {
+                var inputs = pr.GetValue(options.Input);
+                var c = config with
+                {
+                    SourceTimeZone = pr.GetValue(options.TimeZone) ?? config.SourceTimeZone,
+                    Now = pr.GetValue(options.Now) ?? config.Now,
+                };
+                c = stage.WithInput(c, inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : null, pr.GetValue(options.Format));
+                return grain is not null && pr.GetValue(grain) is { } g ? c with { Orders = c.Orders with { Grain = g } } : c;
+            };
+            if (grain is not null)
+            {
+                cmd.Options.Add(grain);
+            }
+        }
+        else
+        {
+            inputRoot = new Option<string?>("--input", "-i")
+            {
+                Description = $"Directory holding {string.Join(", ", stage.Reads.Where(t => StageRegistry.Writer(t)?.Kind == StageKind.Cleaning))} (default: the output directory).",
+            };
+            cmd.Options.Add(inputRoot);
+            var asOf = stage.UsesAsOf ? new Option<string?>("--as-of") { Description = "Snapshot date YYYY-MM-DD, inclusive (default: the date of the last order)." } : null;
+            var unit = stage.Kind == StageKind.Snapshot ? new Option<string?>("--time-unit") { Description = "day | week (analytics.time_unit)." } : null;
+            unit?.AcceptOnlyFromAmong("day", "week");
+            foreach (var o in new[] { asOf, unit })
+            {
+                if (o is not null)
+                {
+                    cmd.Options.Add(o);
+                }
+            }
+            overrides = (pr, config) => config with
+            {
+                Analytics = config.Analytics with
+                {
+                    AsOf = (asOf is null ? null : pr.GetValue(asOf)) ?? config.Analytics.AsOf,
+                    TimeUnit = (unit is null ? null : pr.GetValue(unit)) ?? config.Analytics.TimeUnit,
+                },
+            };
+        }
+        cmd.SetAction(pr => ExecuteStage(pr, stdout, stderr, stage, config => overrides(pr, config with
+        {
+            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+        }), inputRoot is not null && pr.GetValue(inputRoot) is { } i ? Path.GetFullPath(i) : null));
+        return cmd;
+    }
+
+    /// <summary>clean-orders' own flag: the grain of the order rows.</summary>
+    private static Option<string?>? GrainOption(Stage stage)
+    {
+        if (stage.Name != "clean-orders")
+        {
+            return null;
+        }
+        var grain = new Option<string?>("--grain") { Description = "auto | order | line (orders.grain)." };
+        grain.AcceptOnlyFromAmong("auto", "order", "line");
+        return grain;
+    }
+
+    /// <summary>The options both cleaning commands take.</summary>
+    private sealed record CleaningOptions(Option<string[]> Input, Option<string?> Format, Option<string?> TimeZone, Option<string?> Now)
     {
         public static CleaningOptions Create(string files, string section)
         {
@@ -254,7 +307,6 @@ public static class CliApp
             format.AcceptOnlyFromAmong("auto", "csv", "jsonl", "parquet");
             return new CleaningOptions(
                 new Option<string[]>("--input", "-i") { Description = $"{files}: a file, a directory or a glob (repeatable). Overrides {section}.input.", AllowMultipleArgumentsPerToken = true },
-                OutputOption(),
                 format,
                 new Option<string?>("--source-time-zone") { Description = "IANA zone of timestamps without an offset (source_time_zone)." },
                 new Option<string?>("--now") { Description = "Reference time for the future-timestamp rule (ISO-8601; default: the clock)." });
@@ -262,128 +314,66 @@ public static class CliApp
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Input, Output, Format, TimeZone, Now })
+            foreach (var option in new Option[] { Input, Format, TimeZone, Now })
             {
                 command.Options.Add(option);
             }
         }
+    }
 
-        /// <summary>Output, source zone and now from the command line; the section's inputs and format via the callback.</summary>
-        public PipelineConfig Apply(ParseResult pr, PipelineConfig config, Func<PipelineConfig, IReadOnlyList<string>?, string?, PipelineConfig> section)
+    /// <summary>Runs one stage in a session of its own and prints where its tables and manifest are.</summary>
+    private static int ExecuteStage(ParseResult pr, TextWriter stdout, TextWriter stderr, Stage stage,
+        Func<PipelineConfig, PipelineConfig> overrides, string? inputRoot)
+    {
+        var verbose = pr.GetValue(VerboseOption);
+        var log = Log.ForConsole(pr.GetValue(QuietOption), verbose);
+        try
         {
-            var inputs = pr.GetValue(Input);
-            var common = config with
+            var config = LoadConfig(pr, overrides);
+            using var session = RunSession.Open(config.Output, log);
+            var options = new StageRunOptions(AsOf: stage.Kind == StageKind.Cleaning ? null : ConfigValues.AsOf(config), InputRoot: inputRoot);
+            var outcome = StageRunner.Execute(session, stage, config, log, options, session.RunId, JobRun.ReferenceNow(config));
+            if (!outcome.Succeeded)
             {
-                Output = pr.GetValue(Output) is { } o ? Path.GetFullPath(o) : config.Output,
-                SourceTimeZone = pr.GetValue(TimeZone) ?? config.SourceTimeZone,
-                Now = pr.GetValue(Now) ?? config.Now,
-            };
-            return section(common, inputs is { Length: > 0 } ? inputs.Select(Path.GetFullPath).ToList() : null, pr.GetValue(Format));
+                return Fail(stderr, verbose, outcome.ExitCode, outcome.Message!, outcome.Error);
+            }
+            foreach (var table in stage.Writes)
+            {
+                if (outcome.Outputs.FirstOrDefault(o => o.Table == table.Name) is { } published)
+                {
+                    stdout.WriteLine($"{table.Name + ":",-22}{published.Path}");
+                }
+            }
+            stdout.WriteLine($"{"run manifest:",-22}{outcome.ManifestPath}");
+            return ExitCodes.Success;
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Failures.Classify(e);
+            return Fail(stderr, verbose, code, message, e);
         }
     }
 
-    private static Command CleanOrdersCommand(TextWriter stdout, TextWriter stderr)
+    /// <summary>The configuration file, then the command's overrides, then --engine/--remote; validated (exit 2 with every problem).</summary>
+    private static PipelineConfig LoadConfig(ParseResult pr, Func<PipelineConfig, PipelineConfig> overrides)
     {
-        var options = CleaningOptions.Create("Order files", "orders");
-        var grain = new Option<string?>("--grain") { Description = "auto | order | line (orders.grain)." };
-        grain.AcceptOnlyFromAmong("auto", "order", "line");
-        var cmd = new Command("clean-orders", "Clean raw order files into clean/orders (Parquet, one row per order) and quarantine/orders.");
-        options.AddTo(cmd);
-        cmd.Options.Add(grain);
-        cmd.SetAction(pr => Execute(pr, stderr, "clean-orders", config => options.Apply(pr, config, (c, inputs, format) => c with
-        {
-            Orders = c.Orders with
-            {
-                Input = inputs ?? c.Orders.Input,
-                Format = format ?? c.Orders.Format,
-                Grain = pr.GetValue(grain) ?? c.Orders.Grain,
-            },
-        }), run =>
-        {
-            CleanOrdersJob.Run(run);
-            PrintOutputs(stdout, run, CleanOrdersJob.CleanTable, CleanOrdersJob.QuarantineTable);
-        }));
-        return cmd;
+        var config = ApplyEngineOptions(pr, overrides(ConfigLoader.Load(pr.GetValue(ConfigOption))));
+        var problems = ConfigLoader.Validate(config);
+        return problems.Count > 0 ? throw PipelineException.Config(string.Join("; ", problems)) : config;
     }
 
-    private static Command CleanClicksCommand(TextWriter stdout, TextWriter stderr)
+    /// <summary>The one error line (and the stack trace with --verbose); returns the exit code.</summary>
+    private static int Fail(TextWriter stderr, bool verbose, int code, string message, Exception? error)
     {
-        var options = CleaningOptions.Create("Event files", "events");
-        var cmd = new Command("clean-clicks", "Clean raw clickstream events into clean/events, sessions and quarantine/events (Parquet).");
-        options.AddTo(cmd);
-        cmd.SetAction(pr => Execute(pr, stderr, "clean-clicks", config => options.Apply(pr, config, (c, inputs, format) => c with
+        stderr.WriteLine($"error: {message}");
+        if (verbose && error is not null)
         {
-            Events = c.Events with
-            {
-                Input = inputs ?? c.Events.Input,
-                Format = format ?? c.Events.Format,
-            },
-        }), run =>
-        {
-            Stages.Events.CleanClicksJob.Run(run);
-            PrintOutputs(stdout, run, Stages.Events.CleanClicksJob.EventsTable, Stages.Events.CleanClicksJob.SessionsTable,
-                Stages.Events.CleanClicksJob.QuarantineTable);
-        }));
-        return cmd;
-    }
-
-    /// <summary>Where each published table and the run manifest are: the last lines a command prints.</summary>
-    private static void PrintOutputs(TextWriter stdout, JobRun run, params string[] tables)
-    {
-        foreach (var t in tables)
-        {
-            stdout.WriteLine($"{t + ":",-22}{run.PublishedPath(t)}");
+            stderr.WriteLine(error.ToString());
         }
-        stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+        return code;
     }
 
-    // ---- features, rfm, segment, ltv ------------------------------------------------------------------------------
-
-    internal static Command AnalyticsCommand(string name, string description, TextWriter stdout, TextWriter stderr,
-        Action<JobRun, string?> job, params string[] tables)
-    {
-        var output = OutputOption();
-        var input = new Option<string?>("--input", "-i") { Description = "Directory holding clean/orders and sessions (default: the output directory)." };
-        var asOf = new Option<string?>("--as-of") { Description = "Snapshot date YYYY-MM-DD, inclusive (default: the date of the last order)." };
-        var unit = new Option<string?>("--time-unit") { Description = "day | week (analytics.time_unit)." };
-        unit.AcceptOnlyFromAmong("day", "week");
-        var cmd = new Command(name, description) { output, input, asOf, unit };
-        cmd.SetAction(pr => Execute(pr, stderr, name, config => config with
-        {
-            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
-            Analytics = config.Analytics with
-            {
-                AsOf = pr.GetValue(asOf) ?? config.Analytics.AsOf,
-                TimeUnit = pr.GetValue(unit) ?? config.Analytics.TimeUnit,
-            },
-        }, run =>
-        {
-            job(run, pr.GetValue(input) is { } i ? Path.GetFullPath(i) : null);
-            PrintOutputs(stdout, run, tables);
-        }));
-        return cmd;
-    }
-
-    // ---- kpis, export -------------------------------------------------------------------------------------------
-
-    private static Command KpisCommand(TextWriter stdout, TextWriter stderr)
-    {
-        var output = OutputOption();
-        var input = new Option<string?>("--input", "-i") { Description = "Directory holding clean/orders, sessions and clean/events (default: the output directory)." };
-        var cmd = new Command("kpis", "Recompute the KPI tables kpi/daily, kpi/channels (attribution, optional ad spend) and kpi/cohorts from the clean tables.")
-        {
-            output, input,
-        };
-        cmd.SetAction(pr => Execute(pr, stderr, "kpis", config => config with
-        {
-            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
-        }, run =>
-        {
-            Stages.Kpis.KpiJob.Run(run, pr.GetValue(input) is { } i ? Path.GetFullPath(i) : null);
-            PrintOutputs(stdout, run, [.. Stages.Kpis.KpiJob.Tables(run.Config)]);
-        }));
-        return cmd;
-    }
+    // ---- export -------------------------------------------------------------------------------------------------
 
     private static Command ExportCommand(TextWriter stdout, TextWriter stderr)
     {
@@ -498,7 +488,7 @@ public static class CliApp
     internal static Option<string?> OutputOption() =>
         new("--output", "-o") { Description = "Output directory (overrides the config's output)." };
 
-    /// <summary>Loads config, applies overrides, runs the job inside a <see cref="JobRun"/>, and maps failures to exit codes.</summary>
+    /// <summary>Loads config, applies overrides, runs a command that is not a stage (an export) inside a <see cref="JobRun"/>.</summary>
     internal static int Execute(ParseResult pr, TextWriter stderr, string command,
         Func<PipelineConfig, PipelineConfig> overrides, Action<JobRun> body)
     {
@@ -507,12 +497,7 @@ public static class CliApp
         JobRun? run = null;
         try
         {
-            var config = ApplyEngineOptions(pr, overrides(ConfigLoader.Load(pr.GetValue(ConfigOption))));
-            var problems = ConfigLoader.Validate(config);
-            if (problems.Count > 0)
-            {
-                throw PipelineException.Config(string.Join("; ", problems));
-            }
+            var config = LoadConfig(pr, overrides);
             run = JobRun.Start(config, command, log);
             body(run);
             run.Finish(ExitCodes.Success, null);
@@ -521,13 +506,8 @@ public static class CliApp
         catch (Exception e)
         {
             var (code, message) = Failures.Classify(e);
-            stderr.WriteLine($"error: {message}");
-            if (verbose)
-            {
-                stderr.WriteLine(e.ToString());
-            }
             run?.Finish(code, message);
-            return code;
+            return Fail(stderr, verbose, code, message, e);
         }
         finally
         {

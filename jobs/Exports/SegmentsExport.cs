@@ -5,7 +5,7 @@ using Pipeline.Core;
 using Pipeline.Engine;
 using Pipeline.Publishing;
 using Pipeline.Runs;
-using Pipeline.Stages.Customers;
+using Pipeline.Stages;
 
 namespace Pipeline.Exports;
 
@@ -35,7 +35,7 @@ public static class SegmentsExport
             var root = run.Config.Output;
             var sources = new (string Table, string Command)[]
             {
-                (RfmJob.ScoresTable, "rfm"), (SegmentJob.AssignmentsTable, "segment"), (LtvJob.CustomersTable, "ltv"),
+                (TableNames.RfmScores, "rfm"), (TableNames.SegmentAssignments, "segment"), (TableNames.LtvCustomers, "ltv"),
             };
             var snapshot = asOf ?? LatestAsOf(root, sources.Select(s => s.Table))
                 ?? throw PipelineException.Input(
@@ -48,19 +48,19 @@ public static class SegmentsExport
                     string.Join(", ", missing.Select(m => $"`pipeline {m.Command} --as-of {snapshot}`")) + " first");
             }
             var horizons = run.Config.Analytics.Ltv.HorizonsDays;
-            var ltvDir = Partition(root, LtvJob.CustomersTable, snapshot);
+            var ltvDir = Partition(root, TableNames.LtvCustomers, snapshot);
             var ltvColumns = ParquetColumns(ltvDir);
             var absent = horizons.Select(h => $"clv_{h}d").Where(c => !ltvColumns.Contains(c)).ToList();
             if (absent.Count > 0)
             {
                 throw PipelineException.Input(
-                    $"{LtvJob.CustomersTable} for as_of {snapshot} has no {string.Join(", ", absent)} (its horizons differ from analytics.ltv.horizons_days): " +
+                    $"{TableNames.LtvCustomers} for as_of {snapshot} has no {string.Join(", ", absent)} (its horizons differ from analytics.ltv.horizons_days): " +
                     $"run `pipeline ltv --as-of {snapshot}` with this configuration first");
             }
 
             var engine = run.Engine;
-            var sql = Sql(engine.Dialect, engine.ParquetRelation(Partition(root, RfmJob.ScoresTable, snapshot)),
-                engine.ParquetRelation(Partition(root, SegmentJob.AssignmentsTable, snapshot)), engine.ParquetRelation(ltvDir), horizons);
+            var sql = Sql(engine.Dialect, engine.ParquetRelation(Partition(root, TableNames.RfmScores, snapshot)),
+                engine.ParquetRelation(Partition(root, TableNames.SegmentAssignments, snapshot)), engine.ParquetRelation(ltvDir), horizons);
             var target = Path.GetFullPath(outputFile ?? Path.Combine(root, ExportsFolder, $"segments-{snapshot}.csv"));
             var rows = WriteCsvAtomically(target, Columns(horizons), write => engine.ForEachRow(sql, write));
             report.RowsRead = rows;

@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using Pipeline.Core;
 using Pipeline.Config;
-using Pipeline.Inputs;
+using Pipeline.Core;
 using Pipeline.Publishing;
 using Pipeline.Runs;
+using Pipeline.Stages;
 
 namespace Pipeline.Nightly;
 
@@ -39,13 +37,13 @@ public interface INightlyProgress
 }
 
 /// <summary>
-/// <c>pipeline run</c>: the stages in dependency order under one lock, each skipped when it is up to date, stopping at
-/// the first failure with that stage's exit code (every earlier stage's outputs stay published).
+/// <c>pipeline run</c>: the stages of the <see cref="StageRegistry"/> in dependency order under one lock, each skipped
+/// when it is up to date, stopping at the first failure with that stage's exit code (every earlier stage's outputs
+/// stay published).
 /// <para>
-/// "Up to date" is decided by a fingerprint written into each stage's manifest: for cleaning stages the checksums
-/// of the input files and the configuration; for the others the run ids that published their upstream tables (read
-/// from each table's <c>_SUCCESS</c>), their configuration and date. So a stage runs again exactly when something
-/// it depends on changed, and a rerun of the same night does nothing.
+/// "Up to date" is decided by a fingerprint written into each stage's manifest (<see cref="StageRunner.Fingerprint"/>):
+/// the stage's own settings, the checksums of its input files, the runs that published the tables it reads, and its
+/// date. So a stage runs again exactly when something it depends on changed, and a rerun of the same night does nothing.
 /// </para>
 /// </summary>
 public sealed class NightlyRun
@@ -63,31 +61,23 @@ public sealed class NightlyRun
         _progress = progress;
         foreach (var name in options.Only.Concat(options.Skip))
         {
-            if (!NightlyStages.Names.Contains(name))
+            if (StageRegistry.Find(name) is null)
             {
-                throw PipelineException.Config($"unknown stage '{name}'; stages are {string.Join(", ", NightlyStages.Names)}");
+                throw PipelineException.Config($"unknown stage '{name}'; stages are {string.Join(", ", StageRegistry.Names)}");
             }
         }
     }
 
-    public string RunId { get; } = JobRun.NewRunId();
+    /// <summary>The run id, known once <see cref="Execute"/> has opened its session.</summary>
+    public string RunId { get; private set; } = "";
 
     public List<NightlyStep> Steps { get; } = [];
 
     /// <summary>Runs the plan; returns the exit code (0, or the first failing stage's).</summary>
     public int Execute()
     {
-        var store = new OutputStore(_config.Output);
-        using var runLock = RunLock.Acquire(_config.Output, RunId);
-        _log.RunId = RunId;
-        if (runLock.PreviousHolder is not null)
-        {
-            _log.Warn($"the previous run did not finish cleanly ({runLock.PreviousHolder}); recovering");
-        }
-        foreach (var note in store.Recover())
-        {
-            _log.Info(note);
-        }
+        using var session = RunSession.Open(_config.Output, _log);
+        RunId = session.RunId;
         var manifest = new RunManifest
         {
             RunId = RunId,
@@ -105,7 +95,7 @@ public sealed class NightlyRun
         foreach (var step in plan)
         {
             _progress.Started(step.Label);
-            var result = RunStep(runLock, step, now);
+            var result = RunStep(session, step, now);
             Steps.Add(result);
             manifest.Steps.Add(new ManifestStep(step.Label, result.Status, result.Reason, result.RunId, result.Seconds, result.ExitCode));
             _progress.Finished(step.Label, result);
@@ -120,47 +110,51 @@ public sealed class NightlyRun
         manifest.ExitCode = exit;
         manifest.Message = message;
         manifest.Status = exit == ExitCodes.Success ? "succeeded" : "failed";
-        OutputStore.WriteAtomically(Path.Combine(store.RunsDir, RunId + ".json"), manifest.ToJson());
+        session.WriteManifest(manifest);
         return exit;
     }
 
-    private sealed record PlannedStep(NightlyStage Stage, DateOnly? Date)
+    private sealed record PlannedStep(Stage Stage, DateOnly? Date)
     {
         public string Label => Date is { } d ? $"{Stage.Name} {d:yyyy-MM-dd}" : Stage.Name;
     }
 
     private List<PlannedStep> Plan()
     {
-        bool Selected(NightlyStage s) => (_options.Only.Count == 0 || _options.Only.Contains(s.Name)) && !_options.Skip.Contains(s.Name);
+        bool Selected(Stage s) => (_options.Only.Count == 0 || _options.Only.Contains(s.Name)) && !_options.Skip.Contains(s.Name);
         var plan = new List<PlannedStep>();
         var dates = _options.Dates.Count == 0 ? [null] : _options.Dates.Select(d => (DateOnly?)d).ToList();
-        plan.AddRange(NightlyStages.All.Where(s => s.Kind == StageKind.Cleaning && Selected(s)).Select(s => new PlannedStep(s, null)));
+        plan.AddRange(StageRegistry.All.Where(s => s.Kind == StageKind.Cleaning && Selected(s)).Select(s => new PlannedStep(s, null)));
         foreach (var date in dates)
         {
-            plan.AddRange(NightlyStages.All.Where(s => s.Kind == StageKind.Snapshot && Selected(s)).Select(s => new PlannedStep(s, date)));
+            plan.AddRange(StageRegistry.All.Where(s => s.Kind == StageKind.Snapshot && Selected(s)).Select(s => new PlannedStep(s, date)));
         }
-        plan.AddRange(NightlyStages.All.Where(s => s.Kind == StageKind.Summary && Selected(s)).Select(s => new PlannedStep(s, null)));
+        plan.AddRange(StageRegistry.All.Where(s => s.Kind == StageKind.Summary && Selected(s)).Select(s => new PlannedStep(s, null)));
         return plan;
     }
 
-    private NightlyStep RunStep(RunLock runLock, PlannedStep step, DateTimeOffset now)
+    private NightlyStep RunStep(RunSession session, PlannedStep step, DateTimeOffset now)
     {
         var stage = step.Stage;
-        var date = step.Date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var config = date is null ? _config : _config with { Analytics = _config.Analytics with { AsOf = date } };
+        var label = step.Date?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        // The snapshot date the stage works for: the step's (--date, a backfill day), else analytics.as_of, else the
+        // stage's default (the last order date). Cleaning stages have none: their result does not depend on it.
+        var date = stage.Kind == StageKind.Cleaning ? null : step.Date ?? ConfigValues.AsOf(_config);
         var clock = Stopwatch.StartNew();
         NightlyStep Result(string status, string? reason, string? runId, int code, StageReport? report = null) =>
-            new(stage.Name, date, status, reason, runId, Math.Round(clock.Elapsed.TotalSeconds, 3), code, report);
+            new(stage.Name, label, status, reason, runId, StageRunner.Seconds(clock), code, report);
 
         string fingerprint;
+        IReadOnlyList<ResolvedInput> inputs;
         try
         {
-            var inputs = stage.Inputs(config);
-            if (stage.Kind == StageKind.Cleaning && inputs.All(i => i.Paths.Count == 0))
+            var declared = stage.Inputs(_config);
+            if (stage.Kind == StageKind.Cleaning && declared.All(i => i.Paths.Count == 0))
             {
                 return Result("skipped", "no input configured", null, ExitCodes.Success);
             }
-            fingerprint = Fingerprint(stage, config, date, inputs);
+            inputs = StageRunner.ResolveInputs(stage, _config);
+            fingerprint = StageRunner.Fingerprint(stage, StageRunner.SettingsHash(stage, _config), date, inputs, session.Store);
         }
         catch (Exception e)
         {
@@ -169,102 +163,44 @@ public sealed class NightlyRun
             return Result("failed", message, null, code);
         }
 
-        if (!_options.FullRefresh && UpToDate(stage, fingerprint, date) is { } previous)
+        if (!_options.FullRefresh && UpToDate(session.Store, stage, fingerprint, step.Date) is { } previous)
         {
             return Result("skipped", $"up to date (run {previous})", null, ExitCodes.Success);
         }
 
-        var runId = $"{RunId}-{stage.Name}" + (date is null ? "" : "-" + date);
-        JobRun? run = null;
-        try
+        var runId = $"{RunId}-{stage.Name}" + (label is null ? "" : "-" + label);
+        var options = new StageRunOptions(AsOf: date, Incremental: !_options.FullRefresh);
+        var outcome = StageRunner.Execute(session, stage, _config, _log, options, runId, now, inputs, fingerprint, RunId);
+        _log.RunId = RunId;
+        if (outcome.Succeeded)
         {
-            var body = stage.Run;
-            string? settings = null;
-            if (stage.Name == "clean-clicks")
-            {
-                (config, body, settings) = PlanEvents(config, step.Label);
-            }
-            run = JobRun.StartWithin(runLock, config, stage.Name, _log, runId, now);
-            run.Manifest.ParentRunId = RunId;
-            run.Manifest.Fingerprint = fingerprint;
-            run.Manifest.SettingsHash = settings;
-            body(run);
-            run.Finish(ExitCodes.Success, null);
-            return Result("succeeded", null, runId, ExitCodes.Success, run.Manifest.Stages.LastOrDefault());
+            return Result("succeeded", null, runId, ExitCodes.Success, outcome.Report);
         }
-        catch (Exception e)
+        _log.Warn(outcome.Message!, step.Label);
+        if (_log.Verbose && outcome.Error is not null)
         {
-            var (code, message) = Failures.Classify(e);
-            _log.Warn(message, step.Label);
-            if (_log.Verbose)
-            {
-                _log.Debug(e.ToString(), step.Label);
-            }
-            run?.Finish(code, message);
-            return Result("failed", message, runId, code, run?.Manifest.Stages.LastOrDefault());
+            _log.Debug(outcome.Error.ToString(), step.Label);
         }
-        finally
-        {
-            run?.Dispose();
-            _log.RunId = RunId;
-        }
-    }
-
-    /// <summary>
-    /// clean-clicks under <c>pipeline run</c>: incremental when the published events come from a run with the same
-    /// settings (see <see cref="EventsIncrementPlanner"/>), full otherwise or with --full-refresh.
-    /// </summary>
-    private (PipelineConfig Config, Action<JobRun> Run, string Settings) PlanEvents(PipelineConfig config, string label)
-    {
-        var settings = RunManifest.Sha256Hex(JsonSerializer.Serialize(config with { Output = "", Analytics = new(), Events = config.Events with { Input = [] } }, RunManifest.JsonOptions));
-        var plan = _options.FullRefresh ? null : EventsIncrementPlanner.Make(config, settings);
-        if (plan is null)
-        {
-            _log.Info("full run (no incremental history with these settings" + (_options.FullRefresh ? ", or --full-refresh" : "") + ")", label);
-            return (config, run => Stages.Events.CleanClicksJob.Run(run, null), settings);
-        }
-        _log.Info($"incremental: {plan.NewFiles} new file(s), {plan.ContextFiles} re-read for the window from {plan.Increment.Window.From:yyyy-MM-dd}", label);
-        return (config with { Events = config.Events with { Input = plan.Files } }, run => Stages.Events.CleanClicksJob.Run(run, plan.Increment), settings);
-    }
-
-    /// <summary>Everything a stage's result depends on, hashed.</summary>
-    private string Fingerprint(NightlyStage stage, PipelineConfig config, string? date, IReadOnlyList<NightlyInput> inputs)
-    {
-        var parts = new List<string> { "stage=" + stage.Name, "date=" + (date ?? config.Analytics.AsOf ?? "default") };
-        // The configuration without what cannot change the stage's result (where outputs go).
-        parts.Add("config=" + JsonSerializer.Serialize(config with { Output = "" }, RunManifest.JsonOptions));
-        foreach (var input in inputs.Where(i => i.Paths.Count > 0))
-        {
-            foreach (var file in InputResolver.Resolve(input.Paths, input.Options, input.What).OrderBy(f => f.Path, StringComparer.Ordinal))
-            {
-                parts.Add($"input={file.Path}:{file.Sha256}");
-            }
-        }
-        foreach (var table in stage.Upstream)
-        {
-            var success = Path.Combine(_config.Output, table, "_SUCCESS");
-            parts.Add($"upstream={table}:" + (File.Exists(success) ? File.ReadAllText(success).Trim() : "missing"));
-        }
-        return RunManifest.Sha256Hex(string.Join('\n', parts));
+        return Result("failed", outcome.Message, runId, outcome.ExitCode, outcome.Report);
     }
 
     /// <summary>The run id of the last successful run of this stage with this fingerprint whose outputs are all still published, or null.</summary>
-    private string? UpToDate(NightlyStage stage, string fingerprint, string? date)
+    private static string? UpToDate(OutputStore store, Stage stage, string fingerprint, DateOnly? date)
     {
-        foreach (var table in stage.Tables)
+        foreach (var table in stage.Writes.Where(t => !t.Optional))
         {
-            var dir = Path.Combine(_config.Output, table);
-            if (!File.Exists(Path.Combine(dir, "_SUCCESS")) || (date is not null && stage.Kind == StageKind.Snapshot && !Directory.Exists(Path.Combine(dir, "as_of=" + date))))
+            if (store.PublishedBy(table.Name) is null
+                || (date is { } d && stage.Kind == StageKind.Snapshot && table.PartitionBy.Contains("as_of")
+                    && !Directory.Exists(Path.Combine(store.Root, table.Name, "as_of=" + d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)))))
             {
                 return null;
             }
         }
-        var runsDir = Path.Combine(_config.Output, "_runs");
-        if (!Directory.Exists(runsDir))
+        if (!Directory.Exists(store.RunsDir))
         {
             return null;
         }
-        return Directory.EnumerateFiles(runsDir, "*.json").OrderDescending(StringComparer.Ordinal)
+        return Directory.EnumerateFiles(store.RunsDir, "*.json").OrderDescending(StringComparer.Ordinal)
             .Select(RunManifest.ReadSummary)
             .FirstOrDefault(m => m is { Status: "succeeded" } && m.Command == stage.Name && m.Fingerprint == fingerprint)?.RunId;
     }

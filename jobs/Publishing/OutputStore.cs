@@ -33,7 +33,19 @@ public sealed class OutputStore
 
     public string StagingDir(string runId) => Path.Combine(StagingRoot, runId);
 
-    public string RunsDir => Path.Combine(Root, "_runs");
+    public string RunsDir => Path.Combine(Root, RunsFolder);
+
+    /// <summary>The folder of run manifests under the output directory.</summary>
+    public const string RunsFolder = "_runs";
+
+    /// <summary>The marker a published table's folder holds: written last, it names the run that published the table.</summary>
+    public const string SuccessMarker = "_SUCCESS";
+
+    /// <summary>A table's <c>_SUCCESS</c> marker.</summary>
+    public string SuccessFile(string table) => Path.Combine(Root, table, SuccessMarker);
+
+    /// <summary>The run that published a table (its <c>_SUCCESS</c>), or null when it is not published.</summary>
+    public string? PublishedBy(string table) => File.Exists(SuccessFile(table)) ? File.ReadAllText(SuccessFile(table)).Trim() : null;
 
     /// <summary>
     /// Whether a table folder holds any Parquet file. A table with no rows may be published as a folder without files
@@ -108,7 +120,7 @@ public sealed class OutputStore
         {
             var live = Path.Combine(Root, table.Table);
             Directory.CreateDirectory(live);
-            File.Delete(Path.Combine(live, "_SUCCESS"));
+            File.Delete(Path.Combine(live, SuccessMarker));
             foreach (var unit in table.Units)
             {
                 var staged = Path.Combine(staging, table.Table, unit);
@@ -127,12 +139,12 @@ public sealed class OutputStore
             var keep = new HashSet<string>(table.Units, StringComparer.Ordinal);
             foreach (var old in Directory.EnumerateFileSystemEntries(live).Select(Path.GetFileName).ToList())
             {
-                if (table.ReplaceTable && old is not null && old != "_SUCCESS" && !keep.Contains(old))
+                if (table.ReplaceTable && old is not null && old != SuccessMarker && !keep.Contains(old))
                 {
                     MoveReplacing(Path.Combine(live, old), Path.Combine(trash, table.Table, old));
                 }
             }
-            WriteAtomically(Path.Combine(live, "_SUCCESS"), runId + "\n");
+            WriteAtomically(Path.Combine(live, SuccessMarker), runId + "\n");
         }
         File.Delete(journalPath);
         Directory.Delete(staging, recursive: true);

@@ -4,31 +4,28 @@ using System.Security.Cryptography;
 using Pipeline.Core;
 using Pipeline.Config;
 using Pipeline.Engine;
-using Pipeline.Engine.DuckDb;
 using Pipeline.Privacy;
 using Pipeline.Publishing;
 
 namespace Pipeline.Runs;
 
 /// <summary>
-/// One run of one command against an output directory: holds the lock, recovers what earlier runs left, owns the
-/// engine and the manifest, and writes the manifest however the run ends.
+/// One run of one stage (or command) inside a <see cref="RunSession"/>: owns the engine and the stage's manifest,
+/// stages and publishes its tables, and writes the manifest however the run ends. The session holds the lock.
 /// </summary>
 public sealed class JobRun : IDisposable
 {
-    private readonly RunLock _lock;
-    private readonly bool _ownsLock;
+    private readonly RunSession? _ownedSession;
     private IEngine? _engine;
     private HashKey? _hashKey;
 
-    private JobRun(PipelineConfig config, string command, Log log, RunLock runLock, DateTimeOffset now, string runId, bool ownsLock = true)
+    internal JobRun(PipelineConfig config, string command, Log log, DateTimeOffset now, string runId, OutputStore store, RunSession? ownedSession = null)
     {
         Config = config;
         Log = log;
-        _lock = runLock;
-        _ownsLock = ownsLock;
+        _ownedSession = ownedSession;
         Now = now;
-        Store = new OutputStore(config.Output);
+        Store = store;
         RunId = runId;
         log.RunId = RunId;
         Manifest = new RunManifest
@@ -53,39 +50,20 @@ public sealed class JobRun : IDisposable
     /// <summary>Test hook handed to the store; see <see cref="OutputStore.OnPartitionMoved"/>.</summary>
     public static Action<string>? PublishHook { get; set; }
 
-    /// <summary>
-    /// Starts one stage of a <c>pipeline run</c>, under the lock the whole run already holds (so no other run can
-    /// slip in between two stages) and after the run's recovery. The stage gets its own run id and manifest.
-    /// </summary>
-    public static JobRun StartWithin(RunLock heldLock, PipelineConfig config, string command, Log log, string runId, DateTimeOffset now) =>
-        new(config, command, log, heldLock, now, runId, ownsLock: false);
-
     /// <summary>The reference "now" a configuration asks for: its <c>now</c> setting or the wall clock.</summary>
-    public static DateTimeOffset ReferenceNow(PipelineConfig config) => config.Now is null
-        ? DateTimeOffset.UtcNow
-        : DateTimeOffset.Parse(config.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    public static DateTimeOffset ReferenceNow(PipelineConfig config) => ConfigValues.Now(config) ?? DateTimeOffset.UtcNow;
 
+    /// <summary>A command that is not a stage (an export) in a session of its own: lock, recovery, then the run.</summary>
     public static JobRun Start(PipelineConfig config, string command, Log log)
     {
-        var now = ReferenceNow(config);
-        var runId = NewRunId();
-        var runLock = RunLock.Acquire(config.Output, runId);
+        var session = RunSession.Open(config.Output, log);
         try
         {
-            var run = new JobRun(config, command, log, runLock, now, runId);
-            if (runLock.PreviousHolder is not null)
-            {
-                log.Warn($"the previous run did not finish cleanly ({runLock.PreviousHolder}); recovering");
-            }
-            foreach (var note in run.Store.Recover())
-            {
-                log.Info(note);
-            }
-            return run;
+            return new JobRun(config, command, log, ReferenceNow(config), session.RunId, session.Store, session);
         }
         catch
         {
-            runLock.Dispose();
+            session.Dispose();
             throw;
         }
     }
@@ -106,18 +84,6 @@ public sealed class JobRun : IDisposable
             }
             return _hashKey;
         }
-    }
-
-    /// <summary>
-    /// Finds and checks an input's files, records them (sizes, checksums) in the manifest, and maps their columns to
-    /// the canonical ones: the first step of every cleaning stage.
-    /// </summary>
-    public Engine.RawInput ReadInputs(IReadOnlyList<string> inputs, Inputs.InputOptions options, IReadOnlyList<string> canonical,
-        IReadOnlyDictionary<string, string> mapping, char quote, string what)
-    {
-        var files = Inputs.InputResolver.Resolve(inputs, options, what);
-        Manifest.Inputs.AddRange(files.Select(RunManifest.Describe));
-        return Inputs.InputBinder.Bind(files, canonical, mapping, quote, what);
     }
 
     public string StagingPath(string table) => Path.Combine(Store.StagingDir(RunId), table);
@@ -176,7 +142,7 @@ public sealed class JobRun : IDisposable
     /// written + quarantined + duplicates + bots) and the quarantined share is within quality.max_quarantine_share.
     /// Failing either is exit 4, with the staged outputs kept for inspection.
     /// </summary>
-    public void CheckQualityGates(StageReport report, string rowsWhat)
+    public void CheckQualityGates(StageReport report, string rowsWhat, double maxQuarantineShare)
     {
         if (!report.Balanced)
         {
@@ -184,10 +150,10 @@ public sealed class JobRun : IDisposable
                 $"{rowsWhat} accounting does not balance: read {report.RowsRead} ≠ written {report.RowsWritten} + quarantined {report.RowsQuarantined} + duplicates {report.Duplicates} + bots {report.Bots}");
         }
         var share = report.RowsRead == 0 ? 0 : (double)report.RowsQuarantined / report.RowsRead;
-        if (share > Config.Quality.MaxQuarantineShare)
+        if (share > maxQuarantineShare)
         {
             throw PipelineException.Quality(
-                $"{share:P1} of {rowsWhat} rows were quarantined (limit {Config.Quality.MaxQuarantineShare:P1}): " +
+                $"{share:P1} of {rowsWhat} rows were quarantined (limit {maxQuarantineShare:P1}): " +
                 string.Join(", ", report.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value}")) +
                 $"; outputs kept unpublished in {Store.StagingDir(RunId)}");
         }
@@ -244,25 +210,7 @@ public sealed class JobRun : IDisposable
         OutputStore.WriteAtomically(Path.Combine(Store.RunsDir, RunId + ".json"), Manifest.ToJson());
     }
 
-    private IEngine CreateEngine()
-    {
-        if (Config.Engine.Kind == "spark")
-        {
-            if (string.IsNullOrWhiteSpace(Config.Engine.Remote))
-            {
-                throw PipelineException.Config($"engine.kind spark needs a Spark Connect connection string: --remote sc://host:15002, engine.remote or {ConfigLoader.SparkRemoteVariable}");
-            }
-            var spark = new Engine.Spark.SparkEngine(new Engine.Spark.SparkEngineOptions(Config.Engine.Remote, line => Log.Debug(line, "spark")));
-            Log.Info($"engine: Spark Connect at {spark.Remote}");
-            return spark;
-        }
-        if (Config.Engine.Kind != "duckdb")
-        {
-            throw PipelineException.Config($"engine.kind '{Config.Engine.Kind}' is not available in this build; use duckdb or spark");
-        }
-        return new DuckDbEngine(new DuckDbOptions(Config.Engine.Threads, Config.Engine.MemoryLimit,
-            Config.Engine.TempDirectory ?? Path.Combine(Config.Output, "_tmp")));
-    }
+    private IEngine CreateEngine() => EngineFactory.Create(Config.Engine, Config.Output, Log.Info, line => Log.Debug(line, "spark"));
 
     public static string NewRunId() =>
         DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
@@ -282,9 +230,6 @@ public sealed class JobRun : IDisposable
                 // Spill files of a finished engine; harmless if another process still has one open.
             }
         }
-        if (_ownsLock)
-        {
-            _lock.Dispose();
-        }
+        _ownedSession?.Dispose();
     }
 }

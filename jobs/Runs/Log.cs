@@ -41,6 +41,24 @@ public sealed class Log
         }
     }
 
+    /// <summary>One log entry as a JSON line: the format of every line under cron, and of <c>pipeline run</c>'s summary on stdout.</summary>
+    public string JsonLine(string level, string message, string? stage, object? counts)
+    {
+        var entry = new Dictionary<string, object?>
+        {
+            ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["level"] = level,
+            ["run_id"] = RunId,
+            ["stage"] = stage,
+            ["message"] = message,
+        };
+        if (counts is not null)
+        {
+            entry["counts"] = counts;
+        }
+        return JsonSerializer.Serialize(entry);
+    }
+
     private void Write(string level, string message, string? stage, object? counts, bool suppress)
     {
         if (suppress)
@@ -49,19 +67,7 @@ public sealed class Log
         }
         if (_json)
         {
-            var entry = new Dictionary<string, object?>
-            {
-                ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
-                ["level"] = level,
-                ["run_id"] = RunId,
-                ["stage"] = stage,
-                ["message"] = message,
-            };
-            if (counts is not null)
-            {
-                entry["counts"] = counts;
-            }
-            _out.WriteLine(JsonSerializer.Serialize(entry));
+            _out.WriteLine(JsonLine(level, message, stage, counts));
         }
         else
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pipeline.Engine;
 using Pipeline.Engine.DuckDb;
+using Pipeline.Stages;
 
 namespace Pipeline.Tools;
 
@@ -30,21 +31,16 @@ public static class OutputComparer
     /// <summary>Relative tolerance on numeric sums.</summary>
     public const double Tolerance = 1e-6;
 
-    /// <summary>The grain of each known table (a key that must be the same set on both sides); others compare counts and sums only.</summary>
-    public static IReadOnlyList<string> KeysOf(string table) => table switch
+    /// <summary>
+    /// The grain of a published table as its stage declares it (a key that must be the same set on both sides); the
+    /// quarantine tables compare the reason and line instead (paths may differ in form across engines). Tables without a
+    /// key compare counts and sums only.
+    /// </summary>
+    public static IReadOnlyList<string> KeysOf(string table) => StageRegistry.Table(table) switch
     {
-        "clean/orders" => ["order_id"],
-        "clean/events" => ["event_id"],
-        "sessions" => ["session_id"],
-        "customers/features" => ["customer_id", "as_of"],
-        "rfm/scores" or "ltv/customers" or "ltv/backtest" => ["customer_id", "as_of"],
-        "segments/assignments" => ["customer_id", "as_of"],
-        "rfm/segments" => ["segment", "as_of"],
-        "rfm/cut_points" => ["dimension", "boundary", "as_of"],
-        "ltv/params" => ["fit", "model", "parameter", "as_of"],
-        // Quarantine: the same rows must be rejected for the same reasons (paths may differ in form across engines).
-        "quarantine/orders" or "quarantine/events" => ["reason_code", "source_line"],
-        _ => [],
+        { Name: var n } when n.StartsWith("quarantine/", StringComparison.Ordinal) => ["reason_code", "source_line"],
+        { } spec => spec.Key,
+        null => [],
     };
 
     /// <summary>Published tables under an output root: relative paths of directories with a <c>_SUCCESS</c> file.</summary>

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Pipeline.Config;
 using Pipeline.Core;
-using Pipeline.Runs;
 
 namespace Pipeline.Stages.Customers;
 
@@ -10,7 +10,7 @@ namespace Pipeline.Stages.Customers;
 /// </summary>
 public sealed class AnalyticsRun
 {
-    private AnalyticsRun(JobRun run, DateOnly asOf, string timeUnit, string inputRoot)
+    private AnalyticsRun(StageContext run, DateOnly asOf, string timeUnit, string inputRoot)
     {
         Run = run;
         AsOf = asOf;
@@ -18,7 +18,7 @@ public sealed class AnalyticsRun
         InputRoot = inputRoot;
     }
 
-    public JobRun Run { get; }
+    public StageContext Run { get; }
     public DateOnly AsOf { get; }
     public string TimeUnit { get; }
 
@@ -29,18 +29,20 @@ public sealed class AnalyticsRun
 
     public string AsOfPartition => "as_of=" + AsOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    public static AnalyticsRun Create(JobRun run, string? inputRoot)
+    /// <param name="run">The stage's context: its as_of (null = the last order date) and input root.</param>
+    /// <param name="timeUnit">The stage's time unit.</param>
+    public static AnalyticsRun Create(StageContext run, AnalyticsTimeUnit timeUnit)
     {
-        var root = inputRoot ?? run.Config.Output;
-        var orders = Path.Combine(root, "clean", "orders");
+        var root = run.InputRoot;
+        var orders = Path.Combine(root, TableNames.CleanOrders);
         if (!Publishing.OutputStore.HasParquet(orders))
         {
             throw PipelineException.Input($"no clean orders under {orders}: run `pipeline clean-orders` first (or point --input at the output that has them)");
         }
         DateOnly asOf;
-        if (run.Config.Analytics.AsOf is { } configured)
+        if (run.AsOf is { } requested)
         {
-            asOf = DateOnly.ParseExact(configured, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+            asOf = requested;
         }
         else
         {
@@ -52,16 +54,16 @@ public sealed class AnalyticsRun
                 _ => throw PipelineException.Input("clean orders hold no order dates"),
             };
         }
-        return new AnalyticsRun(run, asOf, run.Config.Analytics.TimeUnit, root);
+        return new AnalyticsRun(run, asOf, timeUnit == AnalyticsTimeUnit.Week ? "week" : "day", root);
     }
 
-    public string OrdersRelation => Run.Engine.ParquetRelation(Path.Combine(InputRoot, "clean", "orders"));
+    public string OrdersRelation => Run.Engine.ParquetRelation(Path.Combine(InputRoot, TableNames.CleanOrders));
 
     public string? SessionsRelation
     {
         get
         {
-            var dir = Path.Combine(InputRoot, "sessions");
+            var dir = Path.Combine(InputRoot, TableNames.Sessions);
             return Publishing.OutputStore.HasParquet(dir)
                 ? Run.Engine.ParquetRelation(dir)
                 : null;
@@ -73,7 +75,7 @@ public sealed class AnalyticsRun
     {
         get
         {
-            var dir = Path.Combine(Run.Config.Output, "customers", "features", AsOfPartition);
+            var dir = Path.Combine(Run.PublishedPath(TableNames.Features), AsOfPartition);
             if (!Directory.Exists(dir))
             {
                 throw PipelineException.Input($"no customer features for {AsOf:yyyy-MM-dd} in {dir}: run `pipeline features --as-of {AsOf:yyyy-MM-dd}` first");

@@ -18,18 +18,18 @@ namespace Pipeline.Stages.Customers;
 /// </summary>
 public static class LtvJob
 {
-    public const string CustomersTable = "ltv/customers";
-    public const string ParamsTable = "ltv/params";
-    public const string BacktestTable = "ltv/backtest";
-    public const string BucketsTable = "ltv/backtest_buckets";
-    public const string MetricsTable = "ltv/backtest_metrics";
+    private const string CustomersTable = TableNames.LtvCustomers;
+    private const string ParamsTable = TableNames.LtvParams;
+    private const string BacktestTable = TableNames.LtvBacktest;
+    private const string BucketsTable = TableNames.LtvBacktestBuckets;
+    private const string MetricsTable = TableNames.LtvBacktestMetrics;
 
-    public static StageReport Run(JobRun run, string? inputRoot)
+    public static StageReport Run(StageContext run, LtvSettings settings)
     {
-        return run.Stage("ltv", report =>
+        return run.Measure("ltv", report =>
         {
-            var a = AnalyticsRun.Create(run, inputRoot);
-            var c = run.Config.Analytics.Ltv;
+            var a = AnalyticsRun.Create(run, settings.TimeUnit);
+            var c = settings.Ltv;
             var unit = a.TimeUnit == "week" ? TimeUnit.Week : TimeUnit.Day;
             var customers = new List<CustomerSummary>();
             run.Engine.ForEachRow($"SELECT customer_id, frequency, recency, T, monetary_value FROM {a.FeaturesRelation} ORDER BY customer_id ASC NULLS LAST",
@@ -47,8 +47,7 @@ public static class LtvJob
             if (Math.Abs(gg.FrequencyMonetaryCorrelation) > c.CorrelationWarning)
             {
                 var warning = $"frequency and monetary value correlate ({gg.FrequencyMonetaryCorrelation:0.00}); Gamma-Gamma assumes they are independent, so expected values may be biased";
-                run.Manifest.Warnings.Add(warning);
-                run.Log.Warn(warning, "ltv");
+                run.Warn(warning, "ltv");
             }
             var horizons = c.HorizonsDays.Select(h => (Days: h, Periods: h / a.DaysPerUnit)).ToList();
 
@@ -153,7 +152,7 @@ public static class LtvJob
             }
             else
             {
-                run.Manifest.Warnings.Add($"backtest skipped: only {split.Rows.Count} customers bought before {calibrationEnd:yyyy-MM-dd}");
+                run.RecordWarning($"backtest skipped: only {split.Rows.Count} customers bought before {calibrationEnd:yyyy-MM-dd}");
             }
             a.Write(ParamsTable, paramRows);
             a.Write(BacktestTable, backtestRows);

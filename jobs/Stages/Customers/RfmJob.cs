@@ -11,20 +11,20 @@ namespace Pipeline.Stages.Customers;
 /// </summary>
 public static class RfmJob
 {
-    public const string ScoresTable = "rfm/scores";
-    public const string SegmentsTable = "rfm/segments";
-    public const string CutPointsTable = "rfm/cut_points";
+    private const string ScoresTable = TableNames.RfmScores;
+    private const string SegmentsTable = TableNames.RfmSegments;
+    private const string CutPointsTable = TableNames.RfmCutPoints;
 
-    public static StageReport Run(JobRun run, string? inputRoot)
+    public static StageReport Run(StageContext run, RfmSettings settings)
     {
-        return run.Stage("rfm", report =>
+        return run.Measure("rfm", report =>
         {
-            var a = AnalyticsRun.Create(run, inputRoot);
+            var a = AnalyticsRun.Create(run, settings.TimeUnit);
             var customers = new List<RfmCustomer>();
             run.Engine.ForEachRow($"SELECT customer_id, recency_days, orders, net_revenue FROM {a.FeaturesRelation} ORDER BY customer_id ASC NULLS LAST",
                 r => customers.Add(new RfmCustomer(r.GetString(0), Convert.ToDouble(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
                     Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), r.GetDouble(3))));
-            var c = run.Config.Analytics.Rfm;
+            var c = settings.Rfm;
             var result = RfmScorer.Score(customers, new RfmOptions
             {
                 Monetary = c.Monetary == "mean" ? MonetaryBasis.MeanPerPurchase : MonetaryBasis.Total,

@@ -15,18 +15,18 @@ namespace Pipeline.Stages.Customers;
 /// </summary>
 public static class SegmentJob
 {
-    public const string AssignmentsTable = "segments/assignments";
-    public const string ProfilesTable = "segments/profiles";
-    public const string KSelectionTable = "segments/k_selection";
-    public const string ModelTable = "segments/model";
-    public const string MigrationTable = "segments/migration";
+    private const string AssignmentsTable = TableNames.SegmentAssignments;
+    private const string ProfilesTable = TableNames.SegmentProfiles;
+    private const string KSelectionTable = TableNames.SegmentKSelection;
+    private const string ModelTable = TableNames.SegmentModel;
+    private const string MigrationTable = TableNames.SegmentMigration;
 
-    public static StageReport Run(JobRun run, string? inputRoot)
+    public static StageReport Run(StageContext run, SegmentSettings settings)
     {
-        return run.Stage("segment", report =>
+        return run.Measure("segment", report =>
         {
-            var a = AnalyticsRun.Create(run, inputRoot);
-            var c = run.Config.Analytics.Segments;
+            var a = AnalyticsRun.Create(run, settings.TimeUnit);
+            var c = settings.Segments;
             var ids = new List<string>();
             var columns = c.Features.Select(_ => new List<double>()).ToList();
             var select = string.Join(", ", c.Features.Select(f => $"CAST({run.Engine.Dialect.Id(f)} AS DOUBLE)"));
@@ -149,9 +149,9 @@ public static class SegmentJob
         });
     }
 
-    private static (string AsOf, Dictionary<string, int> Segments)? PreviousAssignments(JobRun run, AnalyticsRun a)
+    private static (string AsOf, Dictionary<string, int> Segments)? PreviousAssignments(StageContext run, AnalyticsRun a)
     {
-        var dir = Path.Combine(run.Config.Output, AssignmentsTable);
+        var dir = run.PublishedPath(AssignmentsTable);
         if (!Directory.Exists(dir))
         {
             return null;

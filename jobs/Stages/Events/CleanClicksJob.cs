@@ -17,23 +17,21 @@ public sealed record EventsIncrement(EventsWindow Window, IReadOnlyList<Consumed
 /// </summary>
 public static class CleanClicksJob
 {
-    public const string EventsTable = "clean/events";
-    public const string SessionsTable = "sessions";
-    public const string QuarantineTable = "quarantine/events";
-
-    public static StageReport Run(JobRun run) => Run(run, null);
+    private const string EventsTable = TableNames.CleanEvents;
+    private const string SessionsTable = TableNames.Sessions;
+    private const string QuarantineTable = TableNames.QuarantineEvents;
 
     /// <summary>
     /// Runs the stage; with <paramref name="increment"/> (from <c>pipeline run</c>) only the partitions of its window are
-    /// rewritten and the quarantine rows of files this run did not read are carried over.
+    /// rewritten and the quarantine rows of files this run did not read are carried over; <paramref name="files"/> are
+    /// then the input files it reads (new ones and those holding the window's context).
     /// </summary>
-    public static StageReport Run(JobRun run, EventsIncrement? increment)
+    public static StageReport Run(StageContext run, CleanClicksSettings settings, EventsIncrement? increment, IReadOnlyList<InputFile>? files)
     {
-        var config = run.Config;
-        var ec = config.Events;
-        return run.Stage("clean-clicks", report =>
+        var ec = settings.Events;
+        return run.Measure("clean-clicks", report =>
         {
-            var raw = run.ReadInputs(ec.Input, new InputOptions(ec.Format, ec.Csv.Delimiter), CanonicalColumns.Events, ec.Columns, ec.Csv.Quote[0], "events");
+            var raw = run.ReadInput("events", files);
             InputBinder.Require(raw, ["occurred_at", "event_type"], "events");
             run.Log.Info($"{raw.Groups.Sum(g => g.Files.Count)} file(s)", "clean-clicks");
 
@@ -48,11 +46,11 @@ public static class CleanClicksJob
                 typeMap[from.Trim().ToLowerInvariant()] = to;
             }
             var options = new EventsSqlOptions(
-                SourceTimeZone: config.SourceTimeZone,
+                SourceTimeZone: settings.SourceTimeZone,
                 TimestampFormat: ec.TimestampFormat,
                 Now: run.Now,
-                FutureTolerance: TimeSpan.FromMinutes(config.Quality.FutureToleranceMinutes),
-                MinValidDate: DateOnly.ParseExact(config.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                FutureTolerance: settings.Quality.FutureTolerance,
+                MinValidDate: settings.Quality.MinValidDate,
                 EventTypeMap: typeMap,
                 SessionTimeout: TimeSpan.FromMinutes(ec.SessionTimeoutMinutes),
                 MaxSession: TimeSpan.FromHours(ec.MaxSessionHours),
@@ -112,7 +110,7 @@ public static class CleanClicksJob
             {
                 report.QuarantinedByReason["session_too_long"] = Scalar(sessionized[0]);
             }
-            if (report.RowsRead == 0 && !config.Quality.AllowEmptyInput)
+            if (report.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
             {
                 throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
             }
@@ -168,7 +166,7 @@ public static class CleanClicksJob
 
             run.CheckStaged(EventsTable, report.RowsWritten);
             run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
-            run.CheckQualityGates(report, "event");
+            run.CheckQualityGates(report, "event", settings.Quality.MaxQuarantineShare);
             // Incremental: only the window's partitions are replaced. The quarantine table (carried rows included) is
             // always replaced whole.
             var full = increment is null;
@@ -180,7 +178,7 @@ public static class CleanClicksJob
     /// The manifest's list of consumed files: the previous run's (files not read again) plus every file this run read,
     /// with its rows and the range of its valid timestamps, for the next incremental run.
     /// </summary>
-    private static void RecordConsumed(JobRun run, IReadOnlyList<object?[]> ranges, EventsIncrement? increment)
+    private static void RecordConsumed(StageContext run, IReadOnlyList<object?[]> ranges, EventsIncrement? increment)
     {
         var byFile = ranges.ToDictionary(r => (string)r[0]!, r => r, StringComparer.Ordinal);
         static DateTimeOffset? Ts(object? v) => v switch
@@ -189,13 +187,13 @@ public static class CleanClicksJob
             DateTimeOffset t => t.ToUniversalTime(),
             _ => null,
         };
-        var read = run.Manifest.Inputs.Select(f => byFile.TryGetValue(f.Path, out var r)
+        var read = run.InputsRead.Select(f => byFile.TryGetValue(f.Path, out var r)
             ? new ConsumedFile(f.Path, f.Sha256, Convert.ToInt64(r[1], CultureInfo.InvariantCulture), Ts(r[2]), Ts(r[3]))
             : new ConsumedFile(f.Path, f.Sha256, 0, null, null)).ToList();
         var readPaths = read.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         var consumed = (increment?.Previous ?? []).Where(f => !readPaths.Contains(f.Path)).Concat(read).ToList();
         consumed.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        run.Manifest.Consumed = consumed;
+        run.RecordConsumed(consumed);
     }
 
     /// <summary>Reads a reference list (one entry per line, '#' comments), the configured file or the shipped one.</summary>

@@ -14,41 +14,36 @@ namespace Pipeline.Stages.Kpis;
 /// </summary>
 public static class KpiJob
 {
-    public const string DailyTable = "kpi/daily";
-    public const string ChannelsTable = "kpi/channels";
-    public const string CohortsTable = "kpi/cohorts";
-    public const string AdSpendQuarantineTable = "quarantine/ad_spend";
+    private const string DailyTable = TableNames.KpiDaily;
+    private const string ChannelsTable = TableNames.KpiChannels;
+    private const string CohortsTable = TableNames.KpiCohorts;
+    private const string AdSpendQuarantineTable = TableNames.QuarantineAdSpend;
 
-    /// <summary>The tables a run publishes, in the order the CLI lists them.</summary>
-    public static IReadOnlyList<string> Tables(PipelineConfig config) => config.Kpis.AdSpend is null
-        ? [DailyTable, ChannelsTable, CohortsTable]
-        : [DailyTable, ChannelsTable, CohortsTable, AdSpendQuarantineTable];
-
-    /// <param name="run">The run (engine, config, manifest, publication).</param>
-    /// <param name="input">Directory holding clean/orders, sessions and clean/events; default the output directory.</param>
-    public static void Run(JobRun run, string? input)
+    /// <param name="run">The stage's context; its input root holds clean/orders, sessions and clean/events.</param>
+    /// <param name="settings">The KPI settings.</param>
+    public static void Run(StageContext run, KpiSettings settings)
     {
-        var root = input ?? run.Config.Output;
-        var ordersDir = Path.Combine(root, "clean", "orders");
+        var root = run.InputRoot;
+        var ordersDir = Path.Combine(root, TableNames.CleanOrders);
         if (!OutputStore.HasParquet(ordersDir))
         {
             throw PipelineException.Input($"no clean orders under {ordersDir}: run `pipeline clean-orders` first (or point --input at the output that has them)");
         }
         var published = new List<(string Table, long Rows)>();
         string? spendRelation = null;
-        if (run.Config.Kpis.AdSpend is { } adSpend)
+        if (run.HasInput(KpiStage.AdSpendInput))
         {
-            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, adSpend)));
+            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, settings.Quality)));
             spendRelation = KpiSql.AdSpendKept;
         }
 
-        run.Stage("kpis", report =>
+        run.Measure("kpis", report =>
         {
             var engine = run.Engine;
             var d = engine.Dialect;
-            var kc = run.Config.Kpis;
-            var sessionsDir = Path.Combine(root, "sessions");
-            var eventsDir = Path.Combine(root, "clean", "events");
+            var kc = settings.Kpis;
+            var sessionsDir = Path.Combine(root, TableNames.Sessions);
+            var eventsDir = Path.Combine(root, TableNames.CleanEvents);
             var options = new KpiSqlOptions(
                 OrdersRelation: engine.ParquetRelation(ordersDir),
                 SessionsRelation: OutputStore.HasParquet(sessionsDir) ? engine.ParquetRelation(sessionsDir) : null,
@@ -97,19 +92,17 @@ public static class KpiJob
     /// Reads, types and checks the ad spend input into the session table <c>ad_spend_typed</c>, stages its quarantine
     /// and returns the quarantined row count. Same gates as the cleaning stages: balanced books, quarantine share.
     /// </summary>
-    private static long CleanAdSpend(JobRun run, AdSpendConfig config)
+    private static long CleanAdSpend(StageContext run, QualitySettings quality)
     {
         long quarantined = 0;
-        run.Stage("ad-spend", report =>
+        run.Measure("ad-spend", report =>
         {
-            var raw = run.ReadInputs(config.Input, new InputOptions(config.Format, config.Csv.Delimiter), CanonicalColumns.AdSpend,
-                config.Columns, config.Csv.Quote[0], "kpis.ad_spend");
+            var raw = run.ReadInput(KpiStage.AdSpendInput);
             InputBinder.Require(raw, ["date", "channel", "spend"], "kpis.ad_spend");
             var engine = run.Engine;
             var d = engine.Dialect;
             engine.RegisterRawInput("ad_spend_raw", raw);
-            var minValid = DateOnly.ParseExact(run.Config.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, minValid));
+            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, quality.MinValidDate));
             engine.DropRawInput("ad_spend_raw");
 
             var acc = engine.Query(KpiSql.AdSpendAccounting)[0];
@@ -121,13 +114,13 @@ public static class KpiJob
             {
                 report.QuarantinedByReason[(string)row[0]!] = Long(row[1]);
             }
-            if (report.RowsRead == 0 && !run.Config.Quality.AllowEmptyInput)
+            if (report.RowsRead == 0 && !quality.AllowEmptyInput)
             {
                 throw PipelineException.Input("the ad spend input has no data rows (header only?); set quality.allow_empty_input to accept it");
             }
             quarantined = engine.WriteParquet(KpiSql.AdSpendQuarantine(d, run.RunId), run.StagingPath(AdSpendQuarantineTable), []);
             run.CheckStaged(AdSpendQuarantineTable, report.RowsQuarantined);
-            run.CheckQualityGates(report, "ad spend");
+            run.CheckQualityGates(report, "ad spend", quality.MaxQuarantineShare);
         });
         return quarantined;
     }

@@ -12,16 +12,15 @@ namespace Pipeline.Stages.Orders;
 /// </summary>
 public static class CleanOrdersJob
 {
-    public const string CleanTable = "clean/orders";
-    public const string QuarantineTable = "quarantine/orders";
+    private const string CleanTable = TableNames.CleanOrders;
+    private const string QuarantineTable = TableNames.QuarantineOrders;
 
-    public static StageReport Run(JobRun run)
+    public static StageReport Run(StageContext run, CleanOrdersSettings settings)
     {
-        var config = run.Config;
-        var oc = config.Orders;
-        return run.Stage("clean-orders", report =>
+        var oc = settings.Orders;
+        return run.Measure("clean-orders", report =>
         {
-            var raw = run.ReadInputs(oc.Input, new InputOptions(oc.Format, oc.Csv.Delimiter), CanonicalColumns.Orders, oc.Columns, oc.Csv.Quote[0], "orders");
+            var raw = run.ReadInput("orders");
             InputBinder.Require(raw, ["order_id", "ordered_at"], "orders");
             var lineLevel = oc.Grain == "line" || oc.Grain == "auto"
                 && InputBinder.Has(raw, "quantity") && InputBinder.Has(raw, "unit_price") && !InputBinder.Has(raw, "total_amount");
@@ -32,9 +31,9 @@ public static class CleanOrdersJob
             var Step = run.StepTimer("clean-orders");
             engine.RegisterRawInput("orders_raw", raw);
             Step("raw input registered");
-            if (oc.Fx is { } fx)
+            if (oc.Fx is not null)
             {
-                var fxRaw = run.ReadInputs([fx.Input], new InputOptions("auto", "auto"), CanonicalColumns.Fx, fx.Columns, '"', "orders.fx");
+                var fxRaw = run.ReadInput("orders.fx");
                 InputBinder.Require(fxRaw, CanonicalColumns.Fx, "orders.fx");
                 engine.RegisterRawInput("fx_raw", fxRaw);
                 CheckFx(run);
@@ -49,12 +48,12 @@ public static class CleanOrdersJob
             }
             var options = new OrdersSqlOptions(
                 LineLevel: lineLevel,
-                BaseCurrency: config.BaseCurrency,
-                SourceTimeZone: config.SourceTimeZone,
+                BaseCurrency: settings.BaseCurrency,
+                SourceTimeZone: settings.SourceTimeZone,
                 TimestampFormat: oc.TimestampFormat,
                 Now: run.Now,
-                FutureTolerance: TimeSpan.FromMinutes(config.Quality.FutureToleranceMinutes),
-                MinValidDate: DateOnly.ParseExact(config.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                FutureTolerance: settings.Quality.FutureTolerance,
+                MinValidDate: settings.Quality.MinValidDate,
                 StatusMap: statusMap,
                 HasFx: oc.Fx is not null,
                 RunId: run.RunId);
@@ -74,7 +73,7 @@ public static class CleanOrdersJob
             {
                 report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
             }
-            if (report.RowsRead == 0 && !config.Quality.AllowEmptyInput)
+            if (report.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
             {
                 throw PipelineException.Input("the orders input has no data rows (header only?); set quality.allow_empty_input to accept empty days");
             }
@@ -89,14 +88,14 @@ public static class CleanOrdersJob
             // Validate what was staged before anything is published: the files read back, and the books balance.
             run.CheckStaged(CleanTable, orders);
             run.CheckStaged(QuarantineTable, report.RowsQuarantined);
-            run.CheckQualityGates(report, "order");
+            run.CheckQualityGates(report, "order", settings.Quality.MaxQuarantineShare);
             Step("validated");
             run.Publish([(CleanTable, orders), (QuarantineTable, report.RowsQuarantined)]);
             Step("published");
         });
     }
 
-    private static void CheckFx(JobRun run)
+    private static void CheckFx(StageContext run)
     {
         var d = run.Engine.Dialect;
         var bad = run.Engine.Query($"""

@@ -142,7 +142,7 @@ public sealed class ReportData
 
     private List<Day_>? LoadDaily()
     {
-        if (Relation(KpiTables.Daily) is not { } rel)
+        if (Relation(TableNames.KpiDaily) is not { } rel)
         {
             return null;
         }
@@ -158,7 +158,7 @@ public sealed class ReportData
 
     private List<ChannelDay>? LoadChannels()
     {
-        if (Relation(KpiTables.Channels) is not { } rel)
+        if (Relation(TableNames.KpiChannels) is not { } rel)
         {
             return null;
         }
@@ -346,7 +346,7 @@ public sealed class ReportData
 
     private CohortSection? LoadCohorts()
     {
-        if (Relation(KpiTables.Cohorts) is not { } rel)
+        if (Relation(TableNames.KpiCohorts) is not { } rel)
         {
             return null;
         }
@@ -644,12 +644,4 @@ public sealed class ReportData
         }
         return result.OrderBy(r => r.Stage, StringComparer.Ordinal).ThenBy(r => r.File, StringComparer.Ordinal).ToList();
     }
-}
-
-/// <summary>The KPI tables the report reads (written by <c>pipeline kpis</c>; the column contract is in the README).</summary>
-public static class KpiTables
-{
-    public const string Daily = "kpi/daily";
-    public const string Channels = "kpi/channels";
-    public const string Cohorts = "kpi/cohorts";
 }

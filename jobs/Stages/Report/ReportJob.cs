@@ -9,16 +9,22 @@ namespace Pipeline.Stages.Report;
 /// </summary>
 public static class ReportJob
 {
-    public const string Table = "report";
+    private const string Table = TableNames.Report;
     public const string FileName = "index.html";
     internal const string StageName = "report";
 
-    public static StageReport Run(JobRun run, string? inputRoot)
+    public static StageReport Run(StageContext run, ReportSettings settings)
     {
-        return run.Stage(StageName, report =>
+        return run.Measure(StageName, report =>
         {
-            var root = inputRoot ?? run.Config.Output;
-            var model = ReportData.Load(run.Engine, root, run.Config, run.RunId, run.Manifest.StartedAt);
+            var root = run.InputRoot;
+            var config = new Config.PipelineConfig
+            {
+                Report = settings.Report,
+                BaseCurrency = settings.BaseCurrency,
+                Analytics = new() { AsOf = run.AsOf?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) },
+            };
+            var model = ReportData.Load(run.Engine, root, config, run.RunId, run.StartedAt);
             var html = ReportHtml.Render(model);
             var dir = run.StagingPath(Table);
             Directory.CreateDirectory(dir);

@@ -1,9 +1,9 @@
 using Pipeline.Config;
 using Pipeline.Inputs;
+using Pipeline.Publishing;
 using Pipeline.Runs;
-using Pipeline.Stages.Events;
 
-namespace Pipeline.Nightly;
+namespace Pipeline.Stages.Events;
 
 /// <summary>
 /// Decides what an incremental clean-clicks reads. From the last successful clean-clicks manifest (whose run published
@@ -19,11 +19,15 @@ namespace Pipeline.Nightly;
 /// </summary>
 public static class EventsIncrementPlanner
 {
-    public sealed record Plan(EventsIncrement Increment, IReadOnlyList<string> Files, int NewFiles, int ContextFiles);
+    public sealed record Plan(EventsIncrement Increment, IReadOnlyList<InputFile> Files, int NewFiles, int ContextFiles);
 
-    public static Plan? Make(PipelineConfig config, string settingsHash)
+    /// <param name="output">The output directory holding the published events and the run manifests.</param>
+    /// <param name="settingsHash">The hash of the clean-clicks settings of this run.</param>
+    /// <param name="current">The events input's files as resolved (with checksums) for this run.</param>
+    /// <param name="ec">The events settings (lookback and session length).</param>
+    public static Plan? Make(string output, string settingsHash, IReadOnlyList<InputFile> current, EventsConfig ec)
     {
-        var previous = LastRun(config.Output);
+        var previous = LastRun(output);
         if (previous is null || previous.Value.SettingsHash != settingsHash)
         {
             return null;
@@ -34,14 +38,13 @@ public static class EventsIncrementPlanner
         {
             return null;
         }
-        var ec = config.Events;
-        var current = InputResolver.Resolve(ec.Input, new InputOptions(ec.Format, ec.Csv.Delimiter), "events");
         var newFiles = current.Where(f => !consumed.TryGetValue(f.Path, out var c) || c.Sha256 != f.Sha256).Select(f => f.Path).ToList();
         var from = DateOnly.FromDateTime(lastEvent.Value.UtcDateTime).AddDays(-(ec.LookbackDays - 1));
         var contextStart = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddHours(-ec.MaxSessionHours);
         var newSet = newFiles.ToHashSet(StringComparer.Ordinal);
         var context = current.Where(f => !newSet.Contains(f.Path) && consumed[f.Path].MaxOccurredAt >= contextStart).Select(f => f.Path).ToList();
-        var files = newFiles.Concat(context).Order(StringComparer.Ordinal).ToList();
+        var selected = newFiles.Concat(context).ToHashSet(StringComparer.Ordinal);
+        var files = current.Where(f => selected.Contains(f.Path)).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
         var increment = new EventsIncrement(new EventsWindow(from, newFiles), previous.Value.Consumed);
         return new Plan(increment, files, newFiles.Count, context.Count);
     }
@@ -49,8 +52,9 @@ public static class EventsIncrementPlanner
     /// <summary>What the last successful clean-clicks recorded, if the published events table is its output.</summary>
     private static (string SettingsHash, List<ConsumedFile> Consumed)? LastRun(string output)
     {
-        var success = Path.Combine(output, CleanClicksJob.EventsTable, "_SUCCESS");
-        var runsDir = Path.Combine(output, "_runs");
+        var store = new OutputStore(output);
+        var success = store.SuccessFile(TableNames.CleanEvents);
+        var runsDir = store.RunsDir;
         if (!File.Exists(success) || !Directory.Exists(runsDir))
         {
             return null;

@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace Pipeline.Config;
+
+/// <summary>Analytics time unit: the unit of frequency, recency, T and LTV horizons.</summary>
+public enum AnalyticsTimeUnit
+{
+    Day,
+    Week,
+}
+
+/// <summary>The data-quality rules a cleaning stage applies, typed.</summary>
+/// <param name="MaxQuarantineShare">quality.max_quarantine_share.</param>
+/// <param name="FutureTolerance">quality.future_tolerance_minutes.</param>
+/// <param name="MinValidDate">quality.min_valid_date.</param>
+/// <param name="AllowEmptyInput">quality.allow_empty_input.</param>
+public sealed record QualitySettings(double MaxQuarantineShare, TimeSpan FutureTolerance, DateOnly MinValidDate, bool AllowEmptyInput);
+
+/// <summary>
+/// The typed values of a configuration that <see cref="ConfigLoader.Validate"/> accepted: dates, instants, durations
+/// and enums are parsed here, once, for the stages' settings. A stage never parses a configuration string.
+/// </summary>
+public static class ConfigValues
+{
+    /// <summary>The configured reference "now", or null for the clock.</summary>
+    public static DateTimeOffset? Now(PipelineConfig c) =>
+        c.Now is null ? null : DateTimeOffset.Parse(c.Now, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    /// <summary>analytics.as_of, or null for the default (the last order date).</summary>
+    public static DateOnly? AsOf(PipelineConfig c) => c.Analytics.AsOf is null ? null : Date(c.Analytics.AsOf);
+
+    public static AnalyticsTimeUnit TimeUnit(PipelineConfig c) => c.Analytics.TimeUnit == "week" ? AnalyticsTimeUnit.Week : AnalyticsTimeUnit.Day;
+
+    public static QualitySettings Quality(PipelineConfig c) => new(
+        c.Quality.MaxQuarantineShare,
+        TimeSpan.FromMinutes(c.Quality.FutureToleranceMinutes),
+        Date(c.Quality.MinValidDate),
+        c.Quality.AllowEmptyInput);
+
+    /// <summary>A YYYY-MM-DD date (validated before; a malformed one here is a bug, not a user error).</summary>
+    public static DateOnly Date(string value) => DateOnly.ParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,33 @@
+using Pipeline.Config;
+using Pipeline.Core;
+using Pipeline.Engine.DuckDb;
+using Pipeline.Engine.Spark;
+
+namespace Pipeline.Engine;
+
+/// <summary>The one place an engine is chosen from the configuration.</summary>
+public static class EngineFactory
+{
+    /// <param name="engine">The engine section of a validated configuration.</param>
+    /// <param name="output">The output directory (DuckDB spills under its <c>_tmp</c> unless engine.temp_directory says otherwise).</param>
+    /// <param name="info">Where the engine says which server it talks to.</param>
+    /// <param name="debug">Where the Spark client logs its requests (--verbose).</param>
+    public static IEngine Create(EngineConfig engine, string output, Action<string, string?, object?> info, Action<string> debug)
+    {
+        switch (engine.Kind)
+        {
+            case "spark":
+                if (string.IsNullOrWhiteSpace(engine.Remote))
+                {
+                    throw PipelineException.Config($"engine.kind spark needs a Spark Connect connection string: --remote sc://host:15002, engine.remote or {ConfigLoader.SparkRemoteVariable}");
+                }
+                var spark = new SparkEngine(new SparkEngineOptions(engine.Remote, debug));
+                info($"engine: Spark Connect at {spark.Remote}", null, null);
+                return spark;
+            case "duckdb":
+                return new DuckDbEngine(new DuckDbOptions(engine.Threads, engine.MemoryLimit, engine.TempDirectory ?? Path.Combine(output, "_tmp")));
+            default:
+                throw PipelineException.Config($"engine.kind '{engine.Kind}' is not available in this build; use duckdb or spark");
+        }
+    }
+}

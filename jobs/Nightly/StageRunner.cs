@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Pipeline.Config;
+using Pipeline.Core;
+using Pipeline.Publishing;
+using Pipeline.Runs;
+using Pipeline.Stages;
+
+namespace Pipeline.Nightly;
+
+/// <summary>How one stage run ended: its exit code (0 = success), the one-line message, and what its manifest says.</summary>
+public sealed record StageOutcome(string RunId, int ExitCode, string? Message, Exception? Error, StageReport? Report, IReadOnlyList<ManifestOutput> Outputs, string ManifestPath)
+{
+    public bool Succeeded => ExitCode == ExitCodes.Success;
+}
+
+/// <summary>
+/// Runs one stage inside a <see cref="RunSession"/>: the single-stage verbs and <c>pipeline run</c> both come through
+/// here. Also computes what decides whether a stage is up to date: its settings hash and its fingerprint.
+/// </summary>
+public static class StageRunner
+{
+    /// <summary>SHA-256 of the stage's settings (see <see cref="Stage.SettingsOf"/>): what of the configuration its result depends on.</summary>
+    public static string SettingsHash(Stage stage, PipelineConfig config) =>
+        RunManifest.Sha256Hex(JsonSerializer.Serialize(stage.SettingsOf(config), stage.SettingsOf(config).GetType(), RunManifest.JsonOptions));
+
+    /// <summary>Resolves and checksums the stage's declared inputs, once for the run.</summary>
+    public static IReadOnlyList<ResolvedInput> ResolveInputs(Stage stage, PipelineConfig config) =>
+        stage.Inputs(config).Select(ResolvedInput.Resolve).ToList();
+
+    /// <summary>
+    /// Everything a stage's result depends on, hashed: its name and snapshot date, its settings, the checksums of its
+    /// input files, and the runs that published the tables it reads. Nothing else: a change to another stage's settings
+    /// does not re-run it unless that stage re-publishes a table it reads.
+    /// </summary>
+    public static string Fingerprint(Stage stage, string settingsHash, DateOnly? date, IReadOnlyList<ResolvedInput> inputs, OutputStore store)
+    {
+        var parts = new List<string>
+        {
+            "stage=" + stage.Name,
+            "date=" + (date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "default"),
+            "settings=" + settingsHash,
+        };
+        foreach (var (input, files) in inputs)
+        {
+            foreach (var file in files.OrderBy(f => f.Path, StringComparer.Ordinal))
+            {
+                parts.Add($"input={input.What}:{file.Path}:{file.Sha256}");
+            }
+        }
+        foreach (var table in stage.Reads)
+        {
+            parts.Add($"upstream={table}:" + (store.PublishedBy(table) ?? "missing"));
+        }
+        return RunManifest.Sha256Hex(string.Join('\n', parts));
+    }
+
+    /// <summary>
+    /// Runs a stage under the session's lock with its own run id and manifest, and writes the manifest however the
+    /// run ends. Failures are returned, not thrown: <paramref name="inputs"/> null resolves them inside the run, so a
+    /// missing input is recorded in the manifest too.
+    /// </summary>
+    public static StageOutcome Execute(RunSession session, Stage stage, PipelineConfig config, Log log, StageRunOptions options,
+        string runId, DateTimeOffset now, IReadOnlyList<ResolvedInput>? inputs = null, string? fingerprint = null, string? parentRunId = null)
+    {
+        JobRun? run = null;
+        try
+        {
+            run = session.StartJob(config, stage.Name, log, runId, now);
+            run.Manifest.ParentRunId = parentRunId;
+            run.Manifest.Fingerprint = fingerprint;
+            var settingsHash = SettingsHash(stage, config);
+            run.Manifest.SettingsHash = settingsHash;
+            var context = new StageContext(run, stage.SettingsOf(config), settingsHash, options, inputs ?? ResolveInputs(stage, config));
+            stage.Run(context);
+            run.Finish(ExitCodes.Success, null);
+            return Outcome(session, run, runId, ExitCodes.Success, null, null);
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Failures.Classify(e);
+            run?.Finish(code, message);
+            return Outcome(session, run, runId, code, message, e);
+        }
+        finally
+        {
+            run?.Dispose();
+        }
+    }
+
+    private static StageOutcome Outcome(RunSession session, JobRun? run, string runId, int code, string? message, Exception? error) =>
+        new(runId, code, message, error, run?.Manifest.Stages.LastOrDefault(), run?.Manifest.Outputs.ToList() ?? [], session.ManifestPath(runId));
+
+    /// <summary>A stopwatch in seconds, rounded as manifests record them.</summary>
+    internal static double Seconds(Stopwatch clock) => Math.Round(clock.Elapsed.TotalSeconds, 3);
+}

@@ -1,0 +1,65 @@
+using Pipeline.Publishing;
+
+namespace Pipeline.Runs;
+
+/// <summary>
+/// One invocation against an output directory, whatever it runs (one stage, a whole <c>pipeline run</c>, an export):
+/// takes the directory's lock, recovers what an earlier run left half done, and gives each stage run inside it its
+/// <see cref="JobRun"/>. The single-stage verbs and <c>pipeline run</c> both open their work through it.
+/// </summary>
+public sealed class RunSession : IDisposable
+{
+    private readonly RunLock _lock;
+
+    private RunSession(string output, string runId, RunLock runLock)
+    {
+        Store = new OutputStore(output);
+        RunId = runId;
+        _lock = runLock;
+    }
+
+    /// <summary>The session's run id (a single-stage verb's run id; <c>pipeline run</c>'s parent id).</summary>
+    public string RunId { get; }
+
+    public OutputStore Store { get; }
+
+    /// <summary>Takes the lock (exit 5 when another run holds it) and recovers what an interrupted run left.</summary>
+    public static RunSession Open(string output, Log log)
+    {
+        var runId = NewRunId();
+        var runLock = RunLock.Acquire(output, runId);
+        try
+        {
+            var session = new RunSession(output, runId, runLock);
+            log.RunId = runId;
+            if (runLock.PreviousHolder is not null)
+            {
+                log.Warn($"the previous run did not finish cleanly ({runLock.PreviousHolder}); recovering");
+            }
+            foreach (var note in session.Store.Recover())
+            {
+                log.Info(note);
+            }
+            return session;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a stage run inside this session, under its lock, with its own run id and manifest.</summary>
+    public JobRun StartJob(Config.PipelineConfig config, string command, Log log, string runId, DateTimeOffset now) =>
+        new(config, command, log, now, runId, Store);
+
+    /// <summary>Where a run's manifest goes.</summary>
+    public string ManifestPath(string runId) => Path.Combine(Store.RunsDir, runId + ".json");
+
+    /// <summary>Writes a manifest atomically (a killed run never leaves half a manifest).</summary>
+    public void WriteManifest(RunManifest manifest) => OutputStore.WriteAtomically(ManifestPath(manifest.RunId), manifest.ToJson());
+
+    public static string NewRunId() => JobRun.NewRunId();
+
+    public void Dispose() => _lock.Dispose();
+}
