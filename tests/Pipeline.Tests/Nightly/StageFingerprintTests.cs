@@ -1,0 +1,142 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NUnit.Framework;
+using Pipeline.Config;
+using Pipeline.Nightly;
+using Pipeline.Stages;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Nightly;
+
+/// <summary>
+/// A stage's fingerprint covers its own settings, its raw inputs and the runs that published the tables it reads,
+/// nothing else: a setting re-runs the stage it belongs to and what reads that stage's tables, and no other.
+/// </summary>
+public class StageFingerprintTests
+{
+    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "report"];
+
+    /// <summary>A configuration change and the stages whose settings it belongs to (hand-listed from the settings' meaning).</summary>
+    private static IEnumerable<TestCaseData> SettingChanges()
+    {
+        yield return Case("report.title", c => c with { Report = c.Report with { Title = "Another title" } }, "report");
+        yield return Case("report.targets", c => c with { Report = c.Report with { Targets = c.Report.Targets with { Acos = 0.25 } } }, "report");
+        yield return Case("events.session_timeout_minutes", c => c with { Events = c.Events with { SessionTimeoutMinutes = 20 } }, "clean-clicks");
+        yield return Case("orders.grain", c => c with { Orders = c.Orders with { Grain = "order" } }, "clean-orders");
+        yield return Case("base_currency", c => c with { BaseCurrency = "EUR" }, "clean-orders", "report");
+        yield return Case("source_time_zone", c => c with { SourceTimeZone = "Europe/Paris" }, "clean-orders", "clean-clicks");
+        yield return Case("quality.min_valid_date", c => c with { Quality = c.Quality with { MinValidDate = "2010-01-01" } }, "clean-orders", "clean-clicks", "kpis");
+        yield return Case("analytics.time_unit", c => c with { Analytics = c.Analytics with { TimeUnit = "week" } }, "features", "rfm", "segment", "ltv");
+        yield return Case("analytics.rfm.monetary", c => c with { Analytics = c.Analytics with { Rfm = c.Analytics.Rfm with { Monetary = "mean" } } }, "rfm");
+        yield return Case("analytics.ltv.holdout_days", c => c with { Analytics = c.Analytics with { Ltv = c.Analytics.Ltv with { HoldoutDays = 30 } } }, "ltv");
+        yield return Case("kpis.repeat_window_days", c => c with { Kpis = c.Kpis with { RepeatWindowDays = 60 } }, "kpis");
+        // Where outputs go, how fast the engine is, the snapshot date and the input paths are not settings of any stage
+        // (input files are covered by their checksums, the date by the fingerprint's date).
+        yield return Case("engine.threads", c => c with { Engine = c.Engine with { Threads = 1, MemoryLimit = "1GB" } });
+        yield return Case("output", c => c with { Output = "/elsewhere" });
+        yield return Case("analytics.as_of", c => c with { Analytics = c.Analytics with { AsOf = "2024-06-01" } });
+        yield return Case("events.input", c => c with { Events = c.Events with { Input = ["/other/events/"] } });
+    }
+
+    private static TestCaseData Case(string name, Func<PipelineConfig, PipelineConfig> change, params string[] stages) =>
+        new TestCaseData(change, stages) { TestName = $"A change of {name} changes the settings of {(stages.Length == 0 ? "no stage" : string.Join(", ", stages))} only" };
+
+    [TestCaseSource(nameof(SettingChanges))]
+    public void A_setting_belongs_to_the_stages_that_use_it(Func<PipelineConfig, PipelineConfig> change, string[] expected)
+    {
+        var before = new PipelineConfig { Orders = new() { Input = ["/in/orders/"] }, Events = new() { Input = ["/in/events/"] } };
+        var after = change(before);
+        var changed = StageRegistry.All.Where(s => StageRunner.SettingsHash(s, before) != StageRunner.SettingsHash(s, after)).Select(s => s.Name);
+        Assert.That(changed, Is.EquivalentTo(expected));
+    }
+
+    // ---- end to end: pipeline run on a copy of the sample shop --------------------------------------------------
+
+    private string _dir = "";
+    private string _config = "";
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = TestPaths.NewTempDir("fingerprint");
+        foreach (var sub in new[] { "orders", "events" })
+        {
+            Directory.CreateDirectory(Path.Combine(_dir, sub));
+            foreach (var f in Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "data-samples", "shop", sub)))
+            {
+                File.Copy(f, Path.Combine(_dir, sub, Path.GetFileName(f)));
+            }
+        }
+        _config = Path.Combine(_dir, "pipeline.json");
+        WriteConfig(_ => { });
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private void WriteConfig(Action<JsonObject> edit)
+    {
+        var config = JsonNode.Parse("""
+            {
+              "output": "out",
+              "now": "2024-07-01T00:00:00Z",
+              "orders": { "input": "orders/" },
+              "events": { "input": "events/", "site_hosts": ["shop.example.com"] },
+              "analytics": { "ltv": { "holdout_days": 14, "horizons_days": [30, 90] }, "segments": { "k_max": 4 } },
+              "report": { "title": "Morning report" }
+            }
+            """)!.AsObject();
+        edit(config);
+        File.WriteAllText(_config, config.ToJsonString());
+    }
+
+    /// <summary>Runs <c>pipeline run</c> and returns the step statuses of its manifest: stage → status.</summary>
+    private Dictionary<string, string> Run()
+    {
+        var r = PipelineCli.Run("run", "-c", _config);
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        var path = r.Stdout.Split('\n').Single(l => l.StartsWith("run manifest:", StringComparison.Ordinal))["run manifest:".Length..].Trim();
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        return doc.RootElement.GetProperty("steps").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("stage").GetString()!, s => s.GetProperty("status").GetString()!);
+    }
+
+    private static Dictionary<string, string> Expect(params string[] ran) =>
+        AllStages.ToDictionary(s => s, s => ran.Contains(s) ? "succeeded" : "skipped");
+
+    [Test]
+    public void An_unchanged_configuration_is_a_no_op_and_so_is_a_change_of_engine_resources()
+    {
+        Assert.That(Run(), Is.EqualTo(Expect(AllStages)));
+        Assert.That(Run(), Is.EqualTo(Expect()));
+        WriteConfig(c => c["engine"] = new JsonObject { ["threads"] = 1, ["memory_limit"] = "1GB" });
+        Assert.That(Run(), Is.EqualTo(Expect()));
+    }
+
+    [Test]
+    public void A_change_of_the_report_title_reruns_only_the_report()
+    {
+        Assert.That(Run(), Is.EqualTo(Expect(AllStages)));
+        WriteConfig(c => c["report"]!["title"] = "Evening report");
+        Assert.That(Run(), Is.EqualTo(Expect("report")));
+        var html = File.ReadAllText(Path.Combine(_dir, "out", "report", "index.html"));
+        Assert.That(html, Does.Contain("Evening report"));
+    }
+
+    [Test]
+    public void A_change_of_a_clean_clicks_setting_reruns_clean_clicks_and_what_reads_its_tables_only()
+    {
+        Assert.That(Run(), Is.EqualTo(Expect(AllStages)));
+        WriteConfig(c => c["events"]!["session_timeout_minutes"] = 20);
+        // sessions feed features (and so rfm, segment, ltv), the KPIs and the report; clean orders do not change.
+        Assert.That(Run(), Is.EqualTo(Expect("clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "report")));
+    }
+
+    [Test]
+    public void A_change_of_an_rfm_setting_reruns_rfm_and_the_report_only()
+    {
+        Assert.That(Run(), Is.EqualTo(Expect(AllStages)));
+        WriteConfig(c => c["analytics"]!["rfm"] = new JsonObject { ["monetary"] = "mean" });
+        Assert.That(Run(), Is.EqualTo(Expect("rfm", "report")));
+    }
+}
