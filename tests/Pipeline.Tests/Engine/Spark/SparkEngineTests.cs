@@ -7,7 +7,7 @@ using NUnit.Framework;
 using Pipeline.Cli;
 using Pipeline.Engine;
 using Pipeline.Engine.Spark;
-using Pipeline.Tests.Engine.Spark.Fake;
+using Pipeline.Engine.Spark.Protocol;
 
 namespace Pipeline.Tests.Engine.Spark;
 
