@@ -36,7 +36,10 @@ internal static class PipelineCli
     }
 
     /// <summary>Starts `dotnet pipeline.dll args` as a child process.</summary>
-    public static Process Start(IDictionary<string, string>? env, params string[] args)
+    public static Process Start(IDictionary<string, string>? env, params string[] args) => StartDll("pipeline.dll", env, args);
+
+    /// <summary>Starts `dotnet <paramref name="dll"/> args` as a child process (a program built next to the tests).</summary>
+    public static Process StartDll(string dll, IDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -44,7 +47,7 @@ internal static class PipelineCli
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
@@ -58,15 +61,18 @@ internal static class PipelineCli
         return Process.Start(psi)!;
     }
 
-    public static CliResult RunProcess(IDictionary<string, string>? env, params string[] args)
+    public static CliResult RunProcess(IDictionary<string, string>? env, params string[] args) => RunDll("pipeline.dll", env, args);
+
+    /// <summary>Runs `dotnet <paramref name="dll"/> args` to completion (5 minutes at most).</summary>
+    public static CliResult RunDll(string dll, IDictionary<string, string>? env, params string[] args)
     {
-        using var p = Start(env, args);
+        using var p = StartDll(dll, env, args);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException("pipeline did not finish in 5 minutes");
+            throw new TimeoutException($"{dll} did not finish in 5 minutes");
         }
         return new CliResult(p.ExitCode, stdout.Result, stderr.Result);
     }

@@ -12,8 +12,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pipeline.Tests.Engine.Spark.Fake;
-using Rpc = Pipeline.Tests.Engine.Spark.Fake.Rpc;
+using Pipeline.Engine.Spark.Protocol;
+using Rpc = Pipeline.Engine.Spark.Protocol.Rpc;
 
 namespace Pipeline.Tests.Engine.Spark;
 
@@ -165,11 +165,41 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
     public static ExecutePlanResponse Batch(RecordBatch batch) =>
         new() { ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = batch.Length, Data = ArrowStream(batch) } };
 
-    public static ExecutePlanResponse Progress(int inflight) =>
-        new() { ExecutionProgress = new ExecutePlanResponse.Types.ExecutionProgress { NumInflightTasks = inflight } };
+    // Responses Spark sends that the client deliberately does not declare (so the shared proto does not either):
+    // written as raw fields with Spark's numbers, they reach the client as unknown fields, exactly as from Spark, and
+    // prove that unknown responses are ignored. Parsed messages keep unknown fields through Clone and serialization.
 
+    /// <summary>Spark 4.0's <c>execution_progress = 18</c> (a response_type oneof member): <c>{ num_inflight_tasks = 2 }</c>.</summary>
+    public static ExecutePlanResponse Progress(int inflight) =>
+        ExecutePlanResponse.Parser.ParseFrom(Encode(o => WriteMessage(o, 18, p =>
+        {
+            p.WriteTag(2, WireFormat.WireType.Varint);
+            p.WriteInt64(inflight);
+        })));
+
+    /// <summary><c>metrics = 4</c> alone: <c>{ metrics = 1: [ { name = 1 } ] }</c>.</summary>
     public static ExecutePlanResponse MetricsOnly(string name) =>
-        new() { Metrics = new ExecutePlanResponse.Types.Metrics { Metrics_ = { new ExecutePlanResponse.Types.Metrics.Types.MetricObject { Name = name } } } };
+        ExecutePlanResponse.Parser.ParseFrom(Encode(o => WriteMessage(o, 4, m => WriteMessage(m, 1, metric =>
+        {
+            metric.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            metric.WriteString(name);
+        }))));
+
+    private static void WriteMessage(CodedOutputStream output, int field, Action<CodedOutputStream> body)
+    {
+        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(Encode(body));
+    }
+
+    private static ByteString Encode(Action<CodedOutputStream> write)
+    {
+        using var ms = new MemoryStream();
+        using (var output = new CodedOutputStream(ms, leaveOpen: true))
+        {
+            write(output);
+        }
+        return ByteString.CopyFrom(ms.ToArray());
+    }
 
     public override async Task ExecutePlan(ExecutePlanRequest request, IServerStreamWriter<ExecutePlanResponse> responseStream, ServerCallContext context)
     {

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using Apache.Arrow;
+using Google.Protobuf;
 using Grpc.Core;
 using NUnit.Framework;
 using Pipeline.Engine.Spark;
-using Pipeline.Tests.Engine.Spark.Fake;
+using Pipeline.Engine.Spark.Protocol;
 
 namespace Pipeline.Tests.Engine.Spark;
 
@@ -86,6 +87,36 @@ public sealed class SparkConnectClientTests
     }
 
     private static bool IsUuid(string s) => Guid.TryParseExact(s, "D", out _);
+
+    // ------------------------------------------------------------------ protocol
+
+    [Test]
+    public void Service_path_is_spark_connects()
+    {
+        // gRPC routes by package and service name; the fake shares the proto, so only this catches a rename.
+        Assert.That(SparkConnectReflection.Descriptor.Services.Single().FullName, Is.EqualTo("spark.connect.SparkConnectService"));
+    }
+
+    [Test]
+    public void Server_only_responses_are_on_the_wire_as_fields_the_client_does_not_declare()
+    {
+        // ThreeBatches' progress and metrics responses prove that unknown responses are ignored only if they are sent.
+        foreach (var (response, field) in new[] { (FakeSparkService.Progress(4), 18), (FakeSparkService.MetricsOnly("scan"), 4) })
+        {
+            Assert.That(ExecutePlanResponse.Descriptor.FindFieldByNumber(field), Is.Null, $"field {field} is declared now");
+            Assert.That(response.ResponseTypeCase, Is.EqualTo(ExecutePlanResponse.ResponseTypeOneofCase.None));
+            var sent = response.Clone(); // as the fake's operations store and stamp them
+            sent.ResponseId = Guid.NewGuid().ToString("D");
+            var fields = new List<int>();
+            using var input = new CodedInputStream(sent.ToByteArray());
+            for (var tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                fields.Add(WireFormat.GetTagFieldNumber(tag));
+                input.SkipLastField();
+            }
+            Assert.That(fields, Does.Contain(field));
+        }
+    }
 
     // ------------------------------------------------------------------ results and request shape
 

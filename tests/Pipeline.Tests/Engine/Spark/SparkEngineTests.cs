@@ -8,7 +8,7 @@ using Pipeline.Cli;
 using Pipeline.Core;
 using Pipeline.Engine;
 using Pipeline.Engine.Spark;
-using Pipeline.Tests.Engine.Spark.Fake;
+using Pipeline.Engine.Spark.Protocol;
 
 namespace Pipeline.Tests.Engine.Spark;
 
