@@ -49,7 +49,8 @@ public static partial class SparkFunctions
             .ToHashSet(StringComparer.Ordinal);
     }
 
-    [GeneratedRegex(@"(?<![\w.`$])([A-Za-z_][A-Za-z0-9_]*)\s*\(")]
+    // Not a call: a name inside a longer name or after a dot, or a table alias with a column list (AS t(a, b)).
+    [GeneratedRegex(@"(?<![\w.`$])(?<!\bAS\s+)([A-Za-z_][A-Za-z0-9_]*)\s*\(", RegexOptions.IgnoreCase)]
     private static partial Regex Call();
 
     [GeneratedRegex(@"/\*.*?\*/", RegexOptions.Singleline)]

@@ -116,6 +116,7 @@ public sealed partial class ReportSqlTests
             Assert.That(SparkFunctions.Unknown("SELECT strftime(d, 'x'), quantile_cont(x, 0.5), percentile_cont(0.5) FROM t"),
                 Is.EqualTo(new[] { "percentile_cont", "quantile_cont", "strftime" }), "percentile_cont is Spark 4 only");
             Assert.That(SparkFunctions.Called("SELECT count(*) FROM (SELECT `weird(` FROM t WHERE s = 'f(') x", spark: true), Is.EqualTo(new[] { "count" }));
+            Assert.That(SparkFunctions.Called("SELECT m FROM (VALUES (1)) AS months(m) WHERE m IN (1)", spark: true), Is.Empty, "aliases and keywords are not calls");
         });
     }
 }
