@@ -68,6 +68,22 @@ public interface ISqlDialect
     string ToText(string expr);
 
     /// <summary>
+    /// The exact continuous quantile (linear interpolation between the two nearest values, NULLs ignored) of a numeric
+    /// expression, as an aggregate: DuckDB <c>quantile_cont</c>, Spark <c>percentile</c> (Spark 3.5 has no
+    /// <c>percentile_cont</c>; <c>percentile_approx</c> would give a different number).
+    /// </summary>
+    /// <param name="expr">A DOUBLE expression.</param>
+    /// <param name="fraction">Between 0 and 1.</param>
+    string Quantile(string expr, double fraction);
+
+    /// <summary>
+    /// A statement whose rows are a relation's columns, each starting with (column name, type name) in column order;
+    /// type names are the engine's own (DuckDB <c>BIGINT</c>, <c>DECIMAL(18,4)</c>; Spark <c>bigint</c>,
+    /// <c>decimal(18,4)</c>). Neither engine can read a schema as a subquery with a common spelling.
+    /// </summary>
+    string DescribeColumns(string relation);
+
+    /// <summary>
     /// The string type's name in casts such as <c>CAST(NULL AS …)</c>: DuckDB <c>VARCHAR</c>, Spark <c>STRING</c>
     /// (Spark rejects <c>VARCHAR</c> without a length).
     /// </summary>

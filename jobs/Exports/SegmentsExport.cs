@@ -59,7 +59,7 @@ public static class SegmentsExport
             }
 
             var engine = run.Engine;
-            var sql = Sql(engine.Dialect, engine.ParquetRelation(Partition(root, TableNames.RfmScores, snapshot)),
+            var sql = ExportsSql.Segments(engine.Dialect, engine.ParquetRelation(Partition(root, TableNames.RfmScores, snapshot)),
                 engine.ParquetRelation(Partition(root, TableNames.SegmentAssignments, snapshot)), engine.ParquetRelation(ltvDir), horizons);
             var target = Path.GetFullPath(outputFile ?? Path.Combine(root, ExportsFolder, $"segments-{snapshot}.csv"));
             var rows = WriteCsvAtomically(target, Columns(horizons), write => engine.ForEachRow(sql, write));
@@ -70,23 +70,6 @@ public static class SegmentsExport
             result = (target, rows);
         });
         return result;
-    }
-
-    /// <summary>The export query: rfm/scores left-joined with the k-means label and the LTV figures (grain: customer_id).</summary>
-    public static string Sql(ISqlDialect d, string scores, string assignments, string ltv, IReadOnlyList<int> horizonsDays)
-    {
-        var clv = string.Concat(horizonsDays.Select(h => $", l.{d.Id($"clv_{h}d")}"));
-        var clvInput = string.Concat(horizonsDays.Select(h => $", {d.Id($"clv_{h}d")}"));
-        return $"""
-            WITH scores AS (SELECT customer_id, segment, rfm_cell FROM {scores}),
-            assignments AS (SELECT customer_id, segment_label FROM {assignments}),
-            ltv AS (SELECT customer_id, p_alive{clvInput} FROM {ltv})
-            SELECT s.customer_id, s.segment AS rfm_segment, s.rfm_cell, a.segment_label AS kmeans_segment, l.p_alive{clv}
-            FROM scores s
-            LEFT JOIN assignments a ON a.customer_id = s.customer_id
-            LEFT JOIN ltv l ON l.customer_id = s.customer_id
-            ORDER BY s.customer_id ASC NULLS LAST
-            """;
     }
 
     /// <summary>

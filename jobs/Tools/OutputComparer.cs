@@ -90,7 +90,7 @@ public static class OutputComparer
         }
         var a = engine.ParquetRelation(dirA);
         var b = engine.ParquetRelation(dirB);
-        long Count(string relation) => Convert.ToInt64(engine.Query($"SELECT count(*) FROM {relation}")[0][0], CultureInfo.InvariantCulture);
+        long Count(string relation) => Convert.ToInt64(engine.Query(CompareSql.RowCount(relation))[0][0], CultureInfo.InvariantCulture);
         var rowsA = Count(a);
         var rowsB = Count(b);
         if (rowsA != rowsB)
@@ -112,18 +112,16 @@ public static class OutputComparer
         var keys = KeysOf(table).Where(k => columnsA.ContainsKey(k) && columnsB.ContainsKey(k)).ToList();
         if (keys.Count > 0)
         {
-            var keyList = string.Join(", ", keys.Select((k, i) => $"CAST({d.Id(k)} AS VARCHAR) AS k{i}"));
-            var keyNames = string.Join(", ", keys.Select((_, i) => $"k{i}"));
             foreach (var (from, to, side) in new[] { (a, b, "A"), (b, a, "B") })
             {
-                var only = engine.Query($"SELECT count(*), min(concat_ws('|', {keyNames})) FROM (SELECT {keyList} FROM {from} EXCEPT SELECT {keyList} FROM {to})")[0];
+                var only = engine.Query(CompareSql.KeysOnlyIn(d, from, to, keys))[0];
                 var n = Convert.ToInt64(only[0], CultureInfo.InvariantCulture);
                 if (n > 0)
                 {
                     differences.Add(new OutputDifference(table, $"{n} key(s) ({string.Join(", ", keys)}) only on side {side}, e.g. {only[1]}"));
                 }
             }
-            var duplicates = engine.Query($"SELECT count(*) FROM (SELECT {keyList} FROM {a} GROUP BY {keyNames} HAVING count(*) > 1)")[0][0];
+            var duplicates = engine.Query(CompareSql.DuplicateKeys(d, a, keys))[0][0];
             if (Convert.ToInt64(duplicates, CultureInfo.InvariantCulture) > 0 && !table.StartsWith("quarantine/", StringComparison.Ordinal))
             {
                 differences.Add(new OutputDifference(table, $"key ({string.Join(", ", keys)}) is not unique on side A"));
@@ -134,9 +132,8 @@ public static class OutputComparer
             .Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
         if (numeric.Count > 0)
         {
-            var sums = string.Join(", ", numeric.Select(c => $"sum(CAST({d.Id(c)} AS DOUBLE))"));
-            var sa = engine.Query($"SELECT {sums} FROM {a}")[0];
-            var sb = engine.Query($"SELECT {sums} FROM {b}")[0];
+            var sa = engine.Query(CompareSql.NumericSums(d, a, numeric))[0];
+            var sb = engine.Query(CompareSql.NumericSums(d, b, numeric))[0];
             for (var i = 0; i < numeric.Count; i++)
             {
                 var x = sa[i] is null ? 0.0 : Convert.ToDouble(sa[i], CultureInfo.InvariantCulture);
@@ -151,12 +148,13 @@ public static class OutputComparer
     }
 
     private static Dictionary<string, string> Columns(IEngine engine, string relation) =>
-        engine.Query($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})")
+        engine.Query(CompareSql.Columns(engine.Dialect, relation))
             .ToDictionary(r => (string)r[0]!, r => (string)r[1]!, StringComparer.Ordinal);
 
-    private static bool IsNumeric(string duckDbType) =>
-        duckDbType.StartsWith("DECIMAL", StringComparison.Ordinal)
-        || duckDbType is "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "HUGEINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT" or "FLOAT" or "DOUBLE";
+    /// <summary>A numeric type name as DuckDB (<c>BIGINT</c>, <c>DECIMAL(18,4)</c>) or Spark (<c>bigint</c>, <c>int</c>, <c>decimal(18,4)</c>) reports it.</summary>
+    private static bool IsNumeric(string engineType) => engineType.ToUpperInvariant() is var t
+        && (t.StartsWith("DECIMAL", StringComparison.Ordinal)
+            || t is "TINYINT" or "SMALLINT" or "INTEGER" or "INT" or "BIGINT" or "HUGEINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT" or "FLOAT" or "DOUBLE");
 
     /// <summary>The comparison as text: one line per table, then the differences.</summary>
     public static string Report(OutputComparison c)

@@ -67,5 +67,9 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string ToText(string expr) => $"CAST({expr} AS VARCHAR)";
 
+    public string Quantile(string expr, double fraction) => $"quantile_cont({expr}, {fraction.ToString("R", CultureInfo.InvariantCulture)})";
+
+    public string DescribeColumns(string relation) => $"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})";
+
     public string StringType => "VARCHAR";
 }

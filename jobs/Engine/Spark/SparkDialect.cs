@@ -118,6 +118,12 @@ public sealed class SparkDialect : ISqlDialect
 
     public string ToText(string expr) => $"CAST({expr} AS STRING)";
 
+    // percentile is exact (linear interpolation, like DuckDB's quantile_cont); percentile_cont exists from Spark 4.0 only.
+    public string Quantile(string expr, double fraction) => $"percentile({expr}, {fraction.ToString("R", CultureInfo.InvariantCulture)})";
+
+    // DESCRIBE QUERY returns (col_name, data_type, comment); it is a statement, not a relation, so it cannot be nested.
+    public string DescribeColumns(string relation) => $"DESCRIBE QUERY SELECT * FROM {relation}";
+
     public string StringType => "STRING";
 
     /// <summary>

@@ -32,7 +32,7 @@ public static class LtvJob
             var c = settings.Ltv;
             var unit = a.TimeUnit == "week" ? TimeUnit.Week : TimeUnit.Day;
             var customers = new List<CustomerSummary>();
-            run.Engine.ForEachRow($"SELECT customer_id, frequency, recency, T, monetary_value FROM {a.FeaturesRelation} ORDER BY customer_id ASC NULLS LAST",
+            run.Engine.ForEachRow(CustomersSql.LtvInputs(a.FeaturesRelation),
                 r => customers.Add(new CustomerSummary(r.GetString(0), Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4))));
             report.RowsRead = customers.Count;
             var featuresUnit = ReadFeaturesUnit(a);
@@ -96,12 +96,7 @@ public static class LtvJob
             // Backtest on purchase days read from clean orders (the models' own data preparation builds the split).
             var calibrationEnd = a.AsOf.AddDays(-c.HoldoutDays);
             var transactions = new List<Transaction>();
-            run.Engine.ForEachRow($"""
-                SELECT customer_id, order_date, CAST(sum(net_revenue) AS DOUBLE) FROM {a.OrdersRelation}
-                WHERE is_purchase AND customer_id IS NOT NULL AND order_date <= {run.Engine.Dialect.DateLiteral(a.AsOf)}
-                GROUP BY customer_id, order_date
-                ORDER BY customer_id ASC NULLS LAST, order_date ASC NULLS LAST
-                """, r => transactions.Add(new Transaction(r.GetString(0), ToDate(r.GetValue(1)), r.GetDouble(2))));
+            run.Engine.ForEachRow(CustomersSql.LtvPurchaseDays(run.Engine.Dialect, a.OrdersRelation, a.AsOf), r => transactions.Add(new Transaction(r.GetString(0), ToDate(r.GetValue(1)), r.GetDouble(2))));
             var split = ClvSummary.CalibrationHoldout(transactions, calibrationEnd, a.AsOf, unit);
             var backtestRows = new List<BacktestRow>();
             var bucketRows = new List<BucketRow>();
@@ -216,7 +211,7 @@ public static class LtvJob
     private static double ReadFeaturesUnit(AnalyticsRun a)
     {
         // T in days / T in the unit, from a customer with T > 0: tells which unit the features were built in.
-        var rows = a.Run.Engine.Query($"SELECT T, tenure_days FROM {a.FeaturesRelation} WHERE tenure_days > 0 LIMIT 1");
+        var rows = a.Run.Engine.Query(CustomersSql.LtvFeaturesUnit(a.FeaturesRelation));
         return rows.Count == 0 ? a.DaysPerUnit : Convert.ToDouble(rows[0][1], CultureInfo.InvariantCulture) / Convert.ToDouble(rows[0][0], CultureInfo.InvariantCulture);
     }
 

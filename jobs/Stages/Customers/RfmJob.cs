@@ -21,7 +21,7 @@ public static class RfmJob
         {
             var a = AnalyticsRun.Create(run, settings.TimeUnit);
             var customers = new List<RfmCustomer>();
-            run.Engine.ForEachRow($"SELECT customer_id, recency_days, orders, net_revenue FROM {a.FeaturesRelation} ORDER BY customer_id ASC NULLS LAST",
+            run.Engine.ForEachRow(CustomersSql.RfmInputs(a.FeaturesRelation),
                 r => customers.Add(new RfmCustomer(r.GetString(0), Convert.ToDouble(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
                     Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), r.GetDouble(3))));
             var c = settings.Rfm;

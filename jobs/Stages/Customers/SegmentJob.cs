@@ -29,8 +29,7 @@ public static class SegmentJob
             var c = settings.Segments;
             var ids = new List<string>();
             var columns = c.Features.Select(_ => new List<double>()).ToList();
-            var select = string.Join(", ", c.Features.Select(f => $"CAST({run.Engine.Dialect.Id(f)} AS DOUBLE)"));
-            run.Engine.ForEachRow($"SELECT customer_id, {select} FROM {a.FeaturesRelation} ORDER BY customer_id ASC NULLS LAST", r =>
+            run.Engine.ForEachRow(CustomersSql.SegmentInputs(run.Engine.Dialect, a.FeaturesRelation, c.Features), r =>
             {
                 ids.Add(r.GetString(0));
                 for (var i = 0; i < columns.Count; i++)
@@ -166,7 +165,7 @@ public static class SegmentJob
             return null;
         }
         var map = new Dictionary<string, int>(StringComparer.Ordinal);
-        run.Engine.ForEachRow($"SELECT customer_id, segment_id FROM {run.Engine.ParquetRelation(Path.Combine(dir, "as_of=" + earlier))}",
+        run.Engine.ForEachRow(CustomersSql.SegmentAssignments(run.Engine.ParquetRelation(Path.Combine(dir, "as_of=" + earlier))),
             r => map[r.GetString(0)] = Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture));
         return (earlier, map);
     }

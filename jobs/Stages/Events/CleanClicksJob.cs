@@ -83,7 +83,7 @@ public static class CleanClicksJob
                 var published = run.PublishedPath(EventsTable);
                 engine.Materialize("_identity_history", OutputStore.HasParquet(published)
                     ? EventsSql.IdentityHistory(engine.ParquetRelation(published))
-                    : "SELECT 'none' AS anonymous_key, 'none' AS customer_id WHERE 1 = 0");
+                    : EventsSql.NoIdentityHistory());
             }
             engine.Materialize("events_rejected", EventsSql.Rejected());
             engine.Materialize("events_kept", EventsSql.Kept(d, options));
@@ -121,7 +121,7 @@ public static class CleanClicksJob
                 : null;
             var quarantined = engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, options) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, options), carried),
                 run.StagingPath(QuarantineTable), []);
-            var carriedRows = carried is null ? 0 : Scalar(engine.Query($"SELECT count(*) FROM ({carried}) c")[0][0]);
+            var carriedRows = carried is null ? 0 : Scalar(engine.Query(EventsSql.CarriedQuarantineRows(carried))[0][0]);
             report.Counts["quarantine_rows_carried"] = carriedRows;
             // The tables the clean events are joined from; dropped as soon as nothing reads them.
             void DropJoinedTables()
@@ -162,7 +162,7 @@ public static class CleanClicksJob
             report.Counts["sessions"] = sessions;
             // No session writes no file (every row rejected, or a day of bots only): nothing to count.
             report.Counts["converted_sessions"] = sessions == 0 ? 0 : Convert.ToInt64(engine.Query(
-                $"SELECT count(*) FROM {engine.ParquetRelation(run.StagingPath(SessionsTable))} WHERE is_converted")[0][0], CultureInfo.InvariantCulture);
+                EventsSql.ConvertedSessions(engine.ParquetRelation(run.StagingPath(SessionsTable))))[0][0], CultureInfo.InvariantCulture);
 
             run.CheckStaged(EventsTable, report.RowsWritten);
             run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);

@@ -558,6 +558,12 @@ public static class EventsSql
         GROUP BY anonymous_key
         """;
 
+    /// <summary>
+    /// Incremental, nothing published yet: an empty identity history with the columns of <see cref="IdentityHistory"/>
+    /// (literals type them as strings in both engines).
+    /// </summary>
+    public static string NoIdentityHistory() => "SELECT 'none' AS anonymous_key, 'none' AS customer_id WHERE 1 = 0";
+
     /// <summary>Incremental: kept events (not in too-long sessions) of the window, i.e. the rows that will be written.</summary>
     public static string SessionizedInWindow(ISqlDialect d, DateOnly from) =>
         $"SELECT count(*) FROM events_sessionized WHERE NOT is_too_long AND occurred_at >= {d.TimestampLiteral(new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))}";
@@ -574,6 +580,12 @@ public static class EventsSql
     public static string CarriedQuarantine(string publishedQuarantine, IReadOnlyList<string> readFiles, ISqlDialect d) =>
         $"SELECT source_file, source_line, raw, reason_code, reason_detail, run_id FROM {publishedQuarantine}" +
         (readFiles.Count == 0 ? "" : $" WHERE source_file NOT IN ({string.Join(", ", readFiles.Select(d.Str))})");
+
+    /// <summary>How many rows <see cref="CarriedQuarantine"/> carries (<paramref name="carried"/> is its SQL).</summary>
+    public static string CarriedQuarantineRows(string carried) => $"SELECT count(*) FROM ({carried}) c";
+
+    /// <summary>Sessions of the staged sessions table that have a purchase (the converted_sessions count).</summary>
+    public static string ConvertedSessions(string sessionsRelation) => $"SELECT count(*) FROM {sessionsRelation} WHERE is_converted";
 
     /// <summary>This run's quarantine plus the carried rows, in the quarantine table's order.</summary>
     public static string QuarantineWithCarried(string quarantine, string carried) => $"""

@@ -97,13 +97,7 @@ public static class CleanOrdersJob
 
     private static void CheckFx(StageContext run)
     {
-        var d = run.Engine.Dialect;
-        var bad = run.Engine.Query($"""
-            SELECT count(*), min(_source_line) FROM fx_raw
-            WHERE _parse_error IS NOT NULL OR {d.TryDate("trim(" + d.Id("date") + ")")} IS NULL
-               OR {d.TryDecimal("trim(rate)")} IS NULL OR {d.TryDecimal("trim(rate)")} <= 0
-               OR NOT {d.FullMatch("upper(trim(currency))", "[A-Z]{3}")}
-            """)[0];
+        var bad = run.Engine.Query(OrdersSql.InvalidFxRows(run.Engine.Dialect))[0];
         var n = Convert.ToInt64(bad[0], CultureInfo.InvariantCulture);
         if (n > 0)
         {

@@ -266,6 +266,18 @@ public static class OrdersSql
                (SELECT count(*) FROM orders_typed WHERE reason_code IS NOT NULL) AS quarantined
         """;
 
+    /// <summary>
+    /// The FX table's invalid rows (registered raw as <c>fx_raw</c>): how many, and the first one's line. A row is
+    /// valid with a date, a positive decimal rate and a 3-letter currency code; one invalid row fails the run (an FX
+    /// table is reference data, not something to quarantine around).
+    /// </summary>
+    public static string InvalidFxRows(ISqlDialect d) => $"""
+        SELECT count(*), min(_source_line) FROM fx_raw
+        WHERE _parse_error IS NOT NULL OR {d.TryDate("trim(" + d.Id("date") + ")")} IS NULL
+           OR {d.TryDecimal("trim(rate)")} IS NULL OR {d.TryDecimal("trim(rate)")} <= 0
+           OR NOT {d.FullMatch("upper(trim(currency))", "[A-Z]{3}")}
+        """;
+
     public static string QuarantineByReason() =>
         "SELECT reason_code, count(*) AS n FROM orders_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 

@@ -116,8 +116,39 @@ public sealed class ReportData
         return OutputStore.HasParquet(dir) ? _engine.ParquetRelation(dir) : null;
     }
 
-    private IReadOnlyList<string> Columns(string relation) =>
-        _engine.Query($"SELECT column_name FROM (DESCRIBE SELECT * FROM {relation})").Select(r => (string)r[0]!).ToList();
+    private ISqlDialect Sql => _engine.Dialect;
+
+    /// <summary>
+    /// The column names of a table directory, read from its Parquet footers in C# (the union over its files, like the
+    /// engines' union-by-name reads), so no engine is asked to describe a relation: DESCRIBE has no portable spelling.
+    /// An unreadable footer fails the section like an unreadable table.
+    /// </summary>
+    private static IReadOnlyList<string> ParquetColumns(string dir)
+    {
+        var names = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                using var stream = File.OpenRead(file);
+                var reader = Parquet.ParquetReader.CreateAsync(stream).GetAwaiter().GetResult();
+                try
+                {
+                    names.AddRange(reader.Schema.Fields.Select(f => f.Name).Where(n => !names.Contains(n, StringComparer.Ordinal)));
+                }
+                finally
+                {
+                    reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
+            }
+            catch (Exception e)
+            {
+                // Whatever Parquet.Net throws on a damaged or half-written file (its exception types are not a contract).
+                throw new EngineException($"{Path.GetFileName(file)}: not a readable Parquet file ({e.Message.Split('\n')[0]})", e);
+            }
+        }
+        return names;
+    }
 
     private static double D(object? o) => o is null ? 0 : Convert.ToDouble(o, CultureInfo.InvariantCulture);
 
@@ -146,13 +177,7 @@ public sealed class ReportData
         {
             return null;
         }
-        return _engine.Query($"""
-            SELECT strftime(CAST(kpi_date AS DATE), '%Y-%m-%d'), CAST(sessions AS DOUBLE), CAST(orders AS DOUBLE), CAST(revenue AS DOUBLE),
-                   CAST(new_customers AS DOUBLE), CAST(natural_sessions AS DOUBLE), CAST(conversion_rate AS DOUBLE),
-                   CAST(natural_traffic_share AS DOUBLE), CAST(repeat_purchase_rate AS DOUBLE), CAST(product_view_sessions AS DOUBLE),
-                   CAST(add_to_cart_sessions AS DOUBLE), CAST(checkout_sessions AS DOUBLE), CAST(purchase_sessions AS DOUBLE)
-            FROM {rel} ORDER BY kpi_date
-            """).Select(r => new Day_(Day(r[0]), D(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]), N(r[6]), N(r[7]), N(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12])))
+        return _engine.Query(ReportSql.Daily(Sql, rel)).Select(r => new Day_(Day(r[0]), D(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]), N(r[6]), N(r[7]), N(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12])))
             .ToList();
     }
 
@@ -162,11 +187,7 @@ public sealed class ReportData
         {
             return null;
         }
-        return _engine.Query($"""
-            SELECT strftime(CAST(kpi_date AS DATE), '%Y-%m-%d'), CAST(channel AS VARCHAR), coalesce(CAST(is_natural AS BOOLEAN), false),
-                   CAST(sessions AS DOUBLE), CAST(orders AS DOUBLE), CAST(revenue AS DOUBLE), CAST(new_customers AS DOUBLE), CAST(spend AS DOUBLE)
-            FROM {rel} ORDER BY kpi_date, channel
-            """).Select(r => new ChannelDay(Day(r[0]), S(r[1]), r[2] is true, D(r[3]), D(r[4]), D(r[5]), D(r[6]), N(r[7]))).ToList();
+        return _engine.Query(ReportSql.Channels(Sql, rel)).Select(r => new ChannelDay(Day(r[0]), S(r[1]), r[2] is true, D(r[3]), D(r[4]), D(r[5]), D(r[6]), N(r[7]))).ToList();
     }
 
     private KpiSection? Kpis(List<Day_> daily, List<ChannelDay>? channels)
@@ -350,11 +371,7 @@ public sealed class ReportData
         {
             return null;
         }
-        var cells = _engine.Query($"""
-            SELECT strftime(CAST(cohort_month AS DATE), '%Y-%m-%d'), CAST(months_since_first AS INTEGER), CAST(cohort_customers AS BIGINT),
-                   CAST(active_customers AS BIGINT), CAST(retention_rate AS DOUBLE), CAST(cumulative_revenue_per_customer AS DOUBLE)
-            FROM {rel} ORDER BY cohort_month, months_since_first
-            """).Select(r => new CohortCell(Day(r[0]), (int)L(r[1]), L(r[2]), L(r[3]), N(r[4]), N(r[5]))).ToList();
+        var cells = _engine.Query(ReportSql.Cohorts(Sql, rel)).Select(r => new CohortCell(Day(r[0]), (int)L(r[1]), L(r[2]), L(r[3]), N(r[4]), N(r[5]))).ToList();
         if (cells.Count == 0)
         {
             return null;
@@ -373,12 +390,7 @@ public sealed class ReportData
         }
         // Revenue per cell: total net revenue from the same snapshot's features (M may be a mean per purchase).
         var features = Partition("customers/features", asOf);
-        var revenue = features is null ? "sum(CAST(s.monetary AS DOUBLE))" : "sum(CAST(f.net_revenue AS DOUBLE))";
-        var join = features is null ? "" : $"LEFT JOIN (SELECT customer_id, net_revenue FROM {features}) f ON f.customer_id = s.customer_id";
-        var counts = _engine.Query($"""
-            SELECT CAST(s.r_score AS INTEGER), CAST(s.f_score AS INTEGER), count(*), coalesce({revenue}, 0)
-            FROM {scores} s {join} GROUP BY 1, 2
-            """).ToDictionary(r => ((int)L(r[0]), (int)L(r[1])), r => (Customers: L(r[2]), Revenue: D(r[3])));
+        var counts = _engine.Query(features is null ? ReportSql.RfmCells(Sql, scores) : ReportSql.RfmCellsWithRevenue(Sql, scores, features)).ToDictionary(r => ((int)L(r[0]), (int)L(r[1])), r => (Customers: L(r[2]), Revenue: D(r[3])));
         var cells = new List<RfmCell>();
         for (var r = 5; r >= 1; r--)
         {
@@ -389,11 +401,7 @@ public sealed class ReportData
             }
         }
         var segments = Partition("rfm/segments", asOf) is { } seg
-            ? _engine.Query($"""
-                SELECT segment, CAST(customers AS BIGINT), CAST(customer_share AS DOUBLE), CAST(revenue AS DOUBLE), CAST(revenue_share AS DOUBLE),
-                       CAST(mean_r AS DOUBLE), CAST(mean_f AS DOUBLE), CAST(mean_m AS DOUBLE)
-                FROM {seg}
-                """).Select(r => new RfmSegmentRow(S(r[0]), L(r[1]), D(r[2]), D(r[3]), D(r[4]), N(r[5]), N(r[6]), N(r[7]))).ToList()
+            ? _engine.Query(ReportSql.RfmSegments(Sql, seg)).Select(r => new RfmSegmentRow(S(r[0]), L(r[1]), D(r[2]), D(r[3]), D(r[4]), N(r[5]), N(r[6]), N(r[7]))).ToList()
             : [];
         // Keep the domain's order (best to worst) rather than the file's.
         var rank = RfmSegments.All.Select((s, i) => (s.DisplayName(), i)).ToDictionary(x => x.Item1, x => x.i, StringComparer.Ordinal);
@@ -407,11 +415,7 @@ public sealed class ReportData
         {
             return null;
         }
-        var rows = _engine.Query($"""
-            SELECT CAST(segment_id AS INTEGER), segment_label, CAST(customers AS BIGINT), CAST(customer_share AS DOUBLE), CAST(revenue_share AS DOUBLE),
-                   feature, CAST(mean AS DOUBLE), CAST(z_score AS DOUBLE)
-            FROM {rel} ORDER BY 1
-            """);
+        var rows = _engine.Query(ReportSql.SegmentProfiles(Sql, rel));
         var featureOrder = new List<string>();
         foreach (var f in rows.Select(r => S(r[5])).Where(f => !featureOrder.Contains(f)))
         {
@@ -429,7 +433,7 @@ public sealed class ReportData
         var migration = new List<MigrationCell>();
         if (Partition("segments/migration", asOf) is { } mig)
         {
-            foreach (var r in _engine.Query($"SELECT CAST(from_as_of AS VARCHAR), CAST(from_segment AS VARCHAR), CAST(to_segment AS VARCHAR), CAST(customers AS BIGINT) FROM {mig}"))
+            foreach (var r in _engine.Query(ReportSql.SegmentMigration(Sql, mig)))
             {
                 from ??= S(r[0]);
                 migration.Add(new MigrationCell(S(r[1]), S(r[2]), L(r[3])));
@@ -444,7 +448,7 @@ public sealed class ReportData
         {
             return null;
         }
-        var horizons = Columns(rel)
+        var horizons = ParquetColumns(Path.Combine(TableDir("ltv/customers"), "as_of=" + asOf))
             .Select(c => c.StartsWith("clv_", StringComparison.Ordinal) && c.EndsWith('d') && int.TryParse(c[4..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : -1)
             .Where(h => h > 0).Order().ToList();
         if (horizons.Count == 0)
@@ -452,25 +456,13 @@ public sealed class ReportData
             return null;
         }
         var h = horizons[^1];
-        var clv = $"CAST(\"clv_{h}d\" AS DOUBLE)";
-        var expected = $"CAST(\"expected_purchases_{h}d\" AS DOUBLE)";
-        var summary = _engine.Query($"""
-            SELECT count(*), coalesce(sum({clv}), 0), coalesce(avg({clv}), 0), coalesce(avg(CAST(p_alive AS DOUBLE)), 0),
-                   min({clv}), quantile_cont({clv}, 0.99), max({clv})
-            FROM {rel}
-            """)[0];
+        var summary = _engine.Query(ReportSql.LtvSummary(Sql, rel, h))[0];
         var customers = L(summary[0]);
         if (customers == 0)
         {
             return null;
         }
-        var deciles = _engine.Query($"""
-            WITH ranked AS (
-                SELECT {clv} AS clv, CAST(p_alive AS DOUBLE) AS p_alive, {expected} AS expected,
-                       ntile(10) OVER (ORDER BY {clv} DESC, customer_id) AS decile
-                FROM {rel})
-            SELECT decile, count(*), min(clv), avg(clv), sum(clv), avg(p_alive), avg(expected) FROM ranked GROUP BY decile ORDER BY decile
-            """);
+        var deciles = _engine.Query(ReportSql.LtvDeciles(Sql, rel, h));
         var total = D(summary[1]);
         var decileRows = deciles.Select(r => new LtvDecile((int)L(r[0]), L(r[1]), D(r[2]), D(r[3]), D(r[4]), total != 0 ? D(r[4]) / total : 0, D(r[5]), D(r[6])))
             .ToList();
@@ -484,26 +476,16 @@ public sealed class ReportData
             hi = Math.Max(D(summary[6]), lo + 1);
         }
         var width = (hi - lo) / bins;
-        var counts = _engine.Query($"""
-            SELECT least({bins - 1}, greatest(0, CAST(floor(({clv} - {lo.ToString("R", CultureInfo.InvariantCulture)}) / {width.ToString("R", CultureInfo.InvariantCulture)}) AS INTEGER))) AS bin, count(*)
-            FROM {rel} GROUP BY 1
-            """).ToDictionary(r => (int)L(r[0]), r => L(r[1]));
+        var counts = _engine.Query(ReportSql.LtvHistogram(Sql, rel, h, lo, width, bins)).ToDictionary(r => (int)L(r[0]), r => L(r[1]));
         var histogram = Enumerable.Range(0, bins).Select(i => new HistogramBin(lo + i * width, lo + (i + 1) * width, counts.GetValueOrDefault(i))).ToList();
 
         var buckets = Partition("ltv/backtest_buckets", asOf) is { } b
-            ? _engine.Query($"""
-                SELECT bucket, CAST(customers AS BIGINT), CAST(mean_actual_purchases AS DOUBLE), CAST(mean_predicted_purchases AS DOUBLE)
-                FROM {b} ORDER BY CAST(calibration_frequency AS INTEGER)
-                """).Select(r => new BacktestBucket(S(r[0]), L(r[1]), D(r[2]), D(r[3]))).ToList()
+            ? _engine.Query(ReportSql.LtvBacktestBuckets(Sql, b)).Select(r => new BacktestBucket(S(r[0]), L(r[1]), D(r[2]), D(r[3]))).ToList()
             : [];
         BacktestMetrics? metrics = null;
         if (Partition("ltv/backtest_metrics", asOf) is { } m)
         {
-            var rows = _engine.Query($"""
-                SELECT CAST(calibration_end AS VARCHAR), CAST(holdout_days AS INTEGER), CAST(customers AS BIGINT), CAST(mae AS DOUBLE), CAST(rmse AS DOUBLE),
-                       CAST(bias AS DOUBLE), CAST(total_predicted AS DOUBLE), CAST(total_actual AS DOUBLE), CAST(value_mae AS DOUBLE), CAST(value_bias AS DOUBLE)
-                FROM {m}
-                """);
+            var rows = _engine.Query(ReportSql.LtvBacktestMetrics(Sql, m));
             if (rows.Count > 0)
             {
                 var r = rows[0];
@@ -607,7 +589,7 @@ public sealed class ReportData
         {
             if (Relation(table) is { } rel)
             {
-                foreach (var r in _engine.Query($"SELECT CAST(source_file AS VARCHAR), CAST(reason_code AS VARCHAR), count(*) FROM {rel} GROUP BY 1, 2"))
+                foreach (var r in _engine.Query(ReportSql.QuarantinedByFile(Sql, rel)))
                 {
                     var file = S(r[0]);
                     if (!quarantined.TryGetValue(file, out var byReason))
@@ -619,7 +601,7 @@ public sealed class ReportData
             }
         }
         var kept = Relation("clean/orders") is { } orders
-            ? _engine.Query($"SELECT CAST(source_file AS VARCHAR), count(*) FROM {orders} GROUP BY 1").ToDictionary(r => S(r[0]), r => L(r[1]), StringComparer.Ordinal)
+            ? _engine.Query(ReportSql.KeptByFile(Sql, orders)).ToDictionary(r => S(r[0]), r => L(r[1]), StringComparer.Ordinal)
             : new Dictionary<string, long>(StringComparer.Ordinal);
         var result = new List<InputQuality>();
         var seenCommands = new HashSet<string>(StringComparer.Ordinal);

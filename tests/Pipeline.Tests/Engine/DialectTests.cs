@@ -24,7 +24,7 @@ public sealed class DialectTests
     public void Every_stage_sql_class_is_found_and_renders_for_both_dialects()
     {
         var classes = StageSqlCatalog.SqlClasses().Select(t => t.Name).ToList();
-        Assert.That(classes, Is.SupersetOf(new[] { "OrdersSql", "EventsSql", "FeaturesSql" }));
+        Assert.That(classes, Is.SupersetOf(new[] { "OrdersSql", "EventsSql", "FeaturesSql", "CustomersSql", "KpiSql", "ReportSql", "ExportsSql", "CompareSql" }));
         var spark = StageSqlCatalog.Render(SparkDialect.Instance);
         var duck = StageSqlCatalog.Render(DuckDbDialect.Instance);
         Assert.That(spark.Select(r => (r.Builder, r.Variant)), Is.EqualTo(duck.Select(r => (r.Builder, r.Variant))));
@@ -39,6 +39,13 @@ public sealed class DialectTests
     {
         var findings = SqlTraps.Spark(rendered.Sql);
         Assert.That(findings, Is.Empty, rendered + ":\n  " + string.Join("\n  ", findings));
+    }
+
+    [TestCaseSource(nameof(SparkRenderings))]
+    public void Spark_rendering_calls_only_functions_spark_has(RenderedSql rendered)
+    {
+        var unknown = SparkFunctions.Unknown(rendered.Sql);
+        Assert.That(unknown, Is.Empty, $"{rendered}: not a Spark {SparkFunctions.OldestVersion} function");
     }
 
     [TestCaseSource(nameof(DuckDbRenderings))]

@@ -14,16 +14,20 @@ public sealed record RenderedSql(string Builder, string Variant, string Sql)
 
 /// <summary>
 /// Every stage's SQL, rendered for a dialect by calling the SQL builders directly. The builders are found by
-/// reflection — every public static method returning string on a <c>*Sql</c> class of <c>Pipeline.Stages</c> — so a
+/// reflection — every public static method returning string on a <c>*Sql</c> class of <c>Pipeline.Stages</c>,
+/// <c>Pipeline.Exports</c> or <c>Pipeline.Tools</c> (the engines' own SQL in <c>Pipeline.Engine</c> is not a stage's) — so a
 /// builder added or rewritten later is covered without touching this file; each is called once per option variant.
 /// A builder with a parameter type this catalog does not know fails the tests (add a variant below).
 /// </summary>
 public static class StageSqlCatalog
 {
+    /// <summary>The namespaces whose <c>*Sql</c> classes are rendered (a namespace and the ones below it).</summary>
+    public static readonly IReadOnlyList<string> Namespaces = ["Pipeline.Stages", "Pipeline.Exports", "Pipeline.Tools"];
+
     public static IEnumerable<Type> SqlClasses() =>
         typeof(OrdersSql).Assembly.GetTypes()
             .Where(t => t.IsClass && t.IsAbstract && t.IsSealed && t.IsPublic // static classes
-                        && t.Namespace?.StartsWith("Pipeline.Stages", StringComparison.Ordinal) == true
+                        && Namespaces.Any(n => t.Namespace == n || t.Namespace?.StartsWith(n + ".", StringComparison.Ordinal) == true)
                         && t.Name.EndsWith("Sql", StringComparison.Ordinal))
             .OrderBy(t => t.FullName, StringComparer.Ordinal);
 
@@ -79,6 +83,23 @@ public static class StageSqlCatalog
         if (p.ParameterType == typeof(DateOnly))
         {
             return new DateOnly(2024, 6, 1);
+        }
+        if (p.ParameterType == typeof(IReadOnlyList<int>))
+        {
+            return new List<int> { 90, 365 };
+        }
+        if (p.ParameterType == typeof(int))
+        {
+            return p.Name switch
+            {
+                "bins" => 20,
+                _ => 90,
+            };
+        }
+        if (p.ParameterType == typeof(double))
+        {
+            // Negative and with an exponent in round-trip form ("-1.5E-07"): the literal must still read as one number.
+            return -1.5e-7;
         }
         throw new InvalidOperationException(
             $"{method.DeclaringType!.Name}.{method.Name}: StageSqlCatalog does not know how to build a {p.ParameterType.Name} ({p.Name}); add variants for it");
