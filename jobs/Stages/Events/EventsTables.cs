@@ -3,17 +3,70 @@ namespace Pipeline.Stages.Events;
 /// <summary>The tables clean-clicks publishes.</summary>
 internal static class EventsTables
 {
-    public static readonly TableSpec Events = new(TableNames.CleanEvents, "one row per kept event", ["event_id"], ["event_date"], [])
+    public static readonly TableSpec Events = new(TableNames.CleanEvents, "one row per kept event", ["event_id"], ["event_date"],
+    [
+        new("event_id", "VARCHAR", "The event's id."),
+        new("occurred_at", "TIMESTAMP WITH TIME ZONE", "When the event happened (UTC)."),
+        new("event_type", "VARCHAR", "Canonical event type (page_view, product_view, add_to_cart, purchase, …)."),
+        new("anonymous_key", "VARCHAR", "HMAC-SHA256 of the anonymous id."),
+        new("customer_id", "VARCHAR", "The customer's id, stitched across the visitor's events; NULL when unknown."),
+        new("session_id", "VARCHAR", "The session the event belongs to."),
+        new("session_event_seq", "INTEGER", "Position of the event in its session (1 = landing)."),
+        new("page_host", "VARCHAR", "Host of the page."),
+        new("page_path", "VARCHAR", "Path of the page."),
+        new("referrer_host", "VARCHAR", "Host of the referrer."),
+        new("channel", "VARCHAR", "The session's channel."),
+        new("is_natural", "BOOLEAN", "The session's channel is organic search, organic social, referral or direct."),
+        new("utm_source", "VARCHAR", "The event's own utm_source."),
+        new("utm_medium", "VARCHAR", "The event's own utm_medium."),
+        new("utm_campaign", "VARCHAR", "The event's own utm_campaign."),
+        new("product_id", "VARCHAR", "Product of a product event."),
+        new("order_id", "VARCHAR", "Order of a purchase event."),
+        new("search_term", "VARCHAR", "Search term (e-mail-shaped text redacted)."),
+        new("device_type", "VARCHAR", "Device type (desktop, mobile, tablet, …)."),
+        new("engaged_seconds", "DOUBLE", "Engaged time reported by the event, in seconds."),
+        new("network_key", "VARCHAR", "HMAC of the IP's /24 or /48 network when `events.ip` is `network_key`, else NULL."),
+        new("event_date", "DATE", "Partition: UTC date of `occurred_at`."),
+    ])
     {
         Description = "Typed, deduplicated, bot-filtered, sessionized and identity-stitched clickstream events.",
     };
 
-    public static readonly TableSpec Sessions = new(TableNames.Sessions, "one row per session", ["session_id"], ["session_date"], [])
+    public static readonly TableSpec Sessions = new(TableNames.Sessions, "one row per session", ["session_id"], ["session_date"],
+    [
+        new("session_id", "VARCHAR", "The session's id."),
+        new("anonymous_key", "VARCHAR", "HMAC-SHA256 of the visitor's anonymous id."),
+        new("customer_id", "VARCHAR", "The stitched customer id; NULL when unknown."),
+        new("started_at", "TIMESTAMP WITH TIME ZONE", "First event of the session (UTC)."),
+        new("ended_at", "TIMESTAMP WITH TIME ZONE", "Last event of the session (UTC)."),
+        new("duration_seconds", "DOUBLE", "ended_at − started_at, in seconds."),
+        new("events", "INTEGER", "Events in the session."),
+        new("page_views", "INTEGER", "Page view events."),
+        new("product_views", "INTEGER", "Product view events."),
+        new("searches", "INTEGER", "Search events."),
+        new("add_to_carts", "INTEGER", "Add-to-cart events."),
+        new("checkouts", "INTEGER", "Begin-checkout events."),
+        new("purchases", "INTEGER", "Purchase events."),
+        new("is_converted", "BOOLEAN", "The session has a purchase."),
+        new("is_bounce", "BOOLEAN", "Exactly one non-ping event."),
+        new("is_engaged", "BOOLEAN", "GA4: engaged time > 10 s, or ≥ 2 page/product views, or a conversion."),
+        new("engaged_seconds", "DOUBLE", "Engaged time, in seconds."),
+        new("landing_page_path", "VARCHAR", "Path of the first page."),
+        new("exit_page_path", "VARCHAR", "Path of the last page."),
+        new("channel", "VARCHAR", "Channel of the landing event (paid_search, paid_social, email, affiliate, organic_social, organic_search, referral, direct, other)."),
+        new("is_natural", "BOOLEAN", "The channel is organic search, organic social, referral or direct."),
+        new("utm_source", "VARCHAR", "utm_source of the landing event."),
+        new("utm_medium", "VARCHAR", "utm_medium of the landing event."),
+        new("utm_campaign", "VARCHAR", "utm_campaign of the landing event."),
+        new("device_type", "VARCHAR", "Device type of the session."),
+        new("session_date", "DATE", "Partition: UTC date of `started_at`."),
+    ])
     {
         Description = "Sessions (GA4/Snowplow rules: 30-minute inactivity, at most 72 hours) with their channel, engagement and funnel counts.",
     };
 
-    public static readonly TableSpec Quarantine = new(TableNames.QuarantineEvents, "one row per rejected input row", ["source_file", "source_line"], [], [])
+    public static readonly TableSpec Quarantine = new(TableNames.QuarantineEvents, "one row per rejected input row", ["source_file", "source_line"], [],
+        QuarantineTables.With("The row as text: its own anonymous id, user agent and IP replaced by `<… redacted>`, any e-mail or IPv4-shaped text redacted."))
     {
         Description = "Every event row that was not kept (bots and duplicates are counted, not quarantined), with its reason code.",
     };
