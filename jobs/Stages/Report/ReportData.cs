@@ -16,22 +16,24 @@ public sealed class ReportData
 {
     private readonly IEngine _engine;
     private readonly string _root;
-    private readonly PipelineConfig _config;
+    private readonly ReportSettings _settings;
+    private readonly DateOnly? _asOf;
     private readonly Dictionary<string, string> _missing = new(StringComparer.Ordinal);
 
-    private ReportData(IEngine engine, string root, PipelineConfig config)
+    private ReportData(IEngine engine, string root, ReportSettings settings, DateOnly? asOf)
     {
         _engine = engine;
         _root = root;
-        _config = config;
+        _settings = settings;
+        _asOf = asOf;
     }
 
-    private ReportConfig Options => _config.Report;
+    private ReportConfig Options => _settings.Report;
 
-    /// <summary>Loads every section from the output directory <paramref name="root"/>.</summary>
-    public static ReportModel Load(IEngine engine, string root, PipelineConfig config, string runId, DateTimeOffset generatedAt)
+    /// <summary>Loads every section from the output directory <paramref name="root"/>, snapshots up to <paramref name="snapshot"/> (null: the latest).</summary>
+    public static ReportModel Load(IEngine engine, string root, ReportSettings settings, DateOnly? snapshot, string runId, DateTimeOffset generatedAt)
     {
-        var d = new ReportData(engine, root, config);
+        var d = new ReportData(engine, root, settings, snapshot);
         var daily = d.Section("kpis", "kpis", () => d.LoadDaily());
         var channels = d.Section("channels", "kpis", () => d.LoadChannels());
         var kpis = daily is null ? null : d.Section("kpis", "kpis", () => d.Kpis(daily, channels));
@@ -51,10 +53,10 @@ public sealed class ReportData
         var asOf = new[] { rfm?.AsOf, segments?.AsOf, ltv?.AsOf }.Where(a => a is not null).Order(StringComparer.Ordinal).LastOrDefault();
         return new ReportModel
         {
-            Title = config.Report.Title,
+            Title = settings.Report.Title,
             RunId = runId,
             GeneratedAt = generatedAt,
-            BaseCurrency = config.BaseCurrency,
+            BaseCurrency = settings.BaseCurrency,
             AsOf = asOf,
             DataThrough = daily is { Count: > 0 } ? daily[^1].Date : null,
             Kpis = kpis,
@@ -105,7 +107,7 @@ public sealed class ReportData
         return Directory.GetDirectories(dir, "as_of=*")
             .Where(OutputStore.HasParquet)
             .Select(p => Path.GetFileName(p)!["as_of=".Length..])
-            .Where(d => _config.Analytics.AsOf is not { } max || string.CompareOrdinal(d, max) <= 0)
+            .Where(d => _asOf is not { } max || string.CompareOrdinal(d, max.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)) <= 0)
             .Order(StringComparer.Ordinal)
             .LastOrDefault();
     }
@@ -384,12 +386,12 @@ public sealed class ReportData
 
     private RfmSection? LoadRfm()
     {
-        if (LatestAsOf("rfm/scores") is not { } asOf || Partition("rfm/scores", asOf) is not { } scores)
+        if (LatestAsOf(TableNames.RfmScores) is not { } asOf || Partition(TableNames.RfmScores, asOf) is not { } scores)
         {
             return null;
         }
         // Revenue per cell: total net revenue from the same snapshot's features (M may be a mean per purchase).
-        var features = Partition("customers/features", asOf);
+        var features = Partition(TableNames.Features, asOf);
         var counts = _engine.Query(features is null ? ReportSql.RfmCells(Sql, scores) : ReportSql.RfmCellsWithRevenue(Sql, scores, features)).ToDictionary(r => ((int)L(r[0]), (int)L(r[1])), r => (Customers: L(r[2]), Revenue: D(r[3])));
         var cells = new List<RfmCell>();
         for (var r = 5; r >= 1; r--)
@@ -400,7 +402,7 @@ public sealed class ReportData
                 cells.Add(new RfmCell(r, f, RfmSegments.Classify(r, f).DisplayName(), n, rev));
             }
         }
-        var segments = Partition("rfm/segments", asOf) is { } seg
+        var segments = Partition(TableNames.RfmSegments, asOf) is { } seg
             ? _engine.Query(ReportSql.RfmSegments(Sql, seg)).Select(r => new RfmSegmentRow(S(r[0]), L(r[1]), D(r[2]), D(r[3]), D(r[4]), N(r[5]), N(r[6]), N(r[7]))).ToList()
             : [];
         // Keep the domain's order (best to worst) rather than the file's.
@@ -411,7 +413,7 @@ public sealed class ReportData
 
     private SegmentSection? LoadSegments()
     {
-        if (LatestAsOf("segments/profiles") is not { } asOf || Partition("segments/profiles", asOf) is not { } rel)
+        if (LatestAsOf(TableNames.SegmentProfiles) is not { } asOf || Partition(TableNames.SegmentProfiles, asOf) is not { } rel)
         {
             return null;
         }
@@ -431,7 +433,7 @@ public sealed class ReportData
             .ToList();
         string? from = null;
         var migration = new List<MigrationCell>();
-        if (Partition("segments/migration", asOf) is { } mig)
+        if (Partition(TableNames.SegmentMigration, asOf) is { } mig)
         {
             foreach (var r in _engine.Query(ReportSql.SegmentMigration(Sql, mig)))
             {
@@ -444,11 +446,11 @@ public sealed class ReportData
 
     private LtvSection? LoadLtv()
     {
-        if (LatestAsOf("ltv/customers") is not { } asOf || Partition("ltv/customers", asOf) is not { } rel)
+        if (LatestAsOf(TableNames.LtvCustomers) is not { } asOf || Partition(TableNames.LtvCustomers, asOf) is not { } rel)
         {
             return null;
         }
-        var horizons = ParquetColumns(Path.Combine(TableDir("ltv/customers"), "as_of=" + asOf))
+        var horizons = ParquetColumns(Path.Combine(TableDir(TableNames.LtvCustomers), "as_of=" + asOf))
             .Select(c => c.StartsWith("clv_", StringComparison.Ordinal) && c.EndsWith('d') && int.TryParse(c[4..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : -1)
             .Where(h => h > 0).Order().ToList();
         if (horizons.Count == 0)
@@ -479,11 +481,11 @@ public sealed class ReportData
         var counts = _engine.Query(ReportSql.LtvHistogram(Sql, rel, h, lo, width, bins)).ToDictionary(r => (int)L(r[0]), r => L(r[1]));
         var histogram = Enumerable.Range(0, bins).Select(i => new HistogramBin(lo + i * width, lo + (i + 1) * width, counts.GetValueOrDefault(i))).ToList();
 
-        var buckets = Partition("ltv/backtest_buckets", asOf) is { } b
+        var buckets = Partition(TableNames.LtvBacktestBuckets, asOf) is { } b
             ? _engine.Query(ReportSql.LtvBacktestBuckets(Sql, b)).Select(r => new BacktestBucket(S(r[0]), L(r[1]), D(r[2]), D(r[3]))).ToList()
             : [];
         BacktestMetrics? metrics = null;
-        if (Partition("ltv/backtest_metrics", asOf) is { } m)
+        if (Partition(TableNames.LtvBacktestMetrics, asOf) is { } m)
         {
             var rows = _engine.Query(ReportSql.LtvBacktestMetrics(Sql, m));
             if (rows.Count > 0)
@@ -499,7 +501,7 @@ public sealed class ReportData
 
     private QualitySection? LoadQuality()
     {
-        var dir = Path.Combine(_root, "_runs");
+        var dir = Path.Combine(_root, OutputStore.RunsFolder);
         if (!Directory.Exists(dir))
         {
             return null;
@@ -585,7 +587,7 @@ public sealed class ReportData
     private List<InputQuality> Inputs(List<JsonElement> newestFirst)
     {
         var quarantined = new Dictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
-        foreach (var table in new[] { "quarantine/orders", "quarantine/events" })
+        foreach (var table in new[] { TableNames.QuarantineOrders, TableNames.QuarantineEvents })
         {
             if (Relation(table) is { } rel)
             {
@@ -600,7 +602,7 @@ public sealed class ReportData
                 }
             }
         }
-        var kept = Relation("clean/orders") is { } orders
+        var kept = Relation(TableNames.CleanOrders) is { } orders
             ? _engine.Query(ReportSql.KeptByFile(Sql, orders)).ToDictionary(r => S(r[0]), r => L(r[1]), StringComparer.Ordinal)
             : new Dictionary<string, long>(StringComparer.Ordinal);
         var result = new List<InputQuality>();

@@ -18,13 +18,7 @@ public static class ReportJob
         return run.Measure(StageName, report =>
         {
             var root = run.InputRoot;
-            var config = new Config.PipelineConfig
-            {
-                Report = settings.Report,
-                BaseCurrency = settings.BaseCurrency,
-                Analytics = new() { AsOf = run.AsOf?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) },
-            };
-            var model = ReportData.Load(run.Engine, root, config, run.RunId, run.StartedAt);
+            var model = ReportData.Load(run.Engine, root, settings, run.AsOf, run.RunId, run.StartedAt);
             var html = ReportHtml.Render(model);
             var dir = run.StagingPath(Table);
             Directory.CreateDirectory(dir);

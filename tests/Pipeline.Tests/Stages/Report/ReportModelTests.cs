@@ -61,7 +61,8 @@ public partial class ReportModelTests
     private ReportModel Load(PipelineConfig? config = null)
     {
         using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 1));
-        return ReportData.Load(engine, Output, config ?? new PipelineConfig(), "test-run", new DateTimeOffset(2024, 6, 4, 6, 0, 0, TimeSpan.Zero));
+        config ??= new PipelineConfig();
+        return ReportData.Load(engine, Output, new ReportStage().Settings(config), ConfigValues.AsOf(config), "test-run", new DateTimeOffset(2024, 6, 4, 6, 0, 0, TimeSpan.Zero));
     }
 
     private string RunReport(params string[] extra)
