@@ -9,6 +9,25 @@ public enum AnalyticsTimeUnit
     Week,
 }
 
+/// <summary>The grain of order rows (orders.grain).</summary>
+public enum OrderGrain
+{
+    /// <summary>Line-level when quantity and unit_price are present and total_amount is not.</summary>
+    Auto,
+    Order,
+    Line,
+}
+
+/// <summary>What becomes of IP addresses (events.ip).</summary>
+public enum IpHandling
+{
+    /// <summary>Not kept at all.</summary>
+    Drop,
+
+    /// <summary>A keyed hash of the /24 (IPv4) or /48 (IPv6) prefix.</summary>
+    NetworkKey,
+}
+
 /// <summary>The data-quality rules a cleaning stage applies, typed.</summary>
 /// <param name="MaxQuarantineShare">quality.max_quarantine_share.</param>
 /// <param name="FutureTolerance">quality.future_tolerance_minutes.</param>
@@ -28,6 +47,15 @@ public static class ConfigValues
 
     /// <summary>analytics.as_of, or null for the default (the last order date).</summary>
     public static DateOnly? AsOf(PipelineConfig c) => c.Analytics.AsOf is null ? null : Date(c.Analytics.AsOf);
+
+    public static OrderGrain Grain(PipelineConfig c) => c.Orders.Grain switch
+    {
+        "order" => OrderGrain.Order,
+        "line" => OrderGrain.Line,
+        _ => OrderGrain.Auto,
+    };
+
+    public static IpHandling Ip(PipelineConfig c) => c.Events.Ip == "network_key" ? IpHandling.NetworkKey : IpHandling.Drop;
 
     public static AnalyticsTimeUnit TimeUnit(PipelineConfig c) => c.Analytics.TimeUnit == "week" ? AnalyticsTimeUnit.Week : AnalyticsTimeUnit.Day;
 

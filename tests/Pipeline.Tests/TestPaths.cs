@@ -19,6 +19,19 @@ internal static class TestPaths
         return dir;
     }
 
+    /// <summary>Copies the sample shop's order and event files (data-samples/shop/orders, /events) into <paramref name="dir"/>.</summary>
+    public static void CopySampleShop(string dir)
+    {
+        foreach (var sub in new[] { "orders", "events" })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, sub));
+            foreach (var f in Directory.GetFiles(Path.Combine(RepoRoot, "data-samples", "shop", sub)))
+            {
+                File.Copy(f, Path.Combine(dir, sub, Path.GetFileName(f)));
+            }
+        }
+    }
+
     private static string FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

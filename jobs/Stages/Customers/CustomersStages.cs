@@ -1,15 +1,17 @@
 using Pipeline.Config;
+using Pipeline.Models.Rfm;
+using Pipeline.Models.Segmentation;
 
 namespace Pipeline.Stages.Customers;
 
 /// <summary>What features depends on: the time unit and the behaviour window.</summary>
 public sealed record FeaturesSettings(AnalyticsTimeUnit TimeUnit, int BehaviourWindowDays);
 
-/// <summary>What rfm depends on: the RFM section.</summary>
-public sealed record RfmSettings(AnalyticsTimeUnit TimeUnit, RfmConfig Rfm);
+/// <summary>What rfm depends on: the RFM section (its monetary basis typed).</summary>
+public sealed record RfmSettings(AnalyticsTimeUnit TimeUnit, RfmConfig Rfm, MonetaryBasis Monetary);
 
-/// <summary>What segment depends on: the segments section.</summary>
-public sealed record SegmentSettings(AnalyticsTimeUnit TimeUnit, SegmentsConfig Segments);
+/// <summary>What segment depends on: the segments section (its criterion typed).</summary>
+public sealed record SegmentSettings(AnalyticsTimeUnit TimeUnit, SegmentsConfig Segments, KSelectionCriterion Criterion);
 
 /// <summary>What ltv depends on: the LTV section and the time unit.</summary>
 public sealed record LtvSettings(AnalyticsTimeUnit TimeUnit, LtvConfig Ltv);
@@ -45,7 +47,8 @@ public sealed class RfmStage : Stage<RfmSettings>
 
     public override IReadOnlyList<string> Reads { get; } = [TableNames.Features];
 
-    public override RfmSettings Settings(PipelineConfig config) => new(ConfigValues.TimeUnit(config), config.Analytics.Rfm);
+    public override RfmSettings Settings(PipelineConfig config) => new(ConfigValues.TimeUnit(config), config.Analytics.Rfm,
+        config.Analytics.Rfm.Monetary == "mean" ? MonetaryBasis.MeanPerPurchase : MonetaryBasis.Total);
 
     protected override void Run(StageContext context, RfmSettings settings) => RfmJob.Run(context, settings);
 }
@@ -64,7 +67,8 @@ public sealed class SegmentStage : Stage<SegmentSettings>
 
     public override IReadOnlyList<string> Reads { get; } = [TableNames.Features];
 
-    public override SegmentSettings Settings(PipelineConfig config) => new(ConfigValues.TimeUnit(config), config.Analytics.Segments);
+    public override SegmentSettings Settings(PipelineConfig config) => new(ConfigValues.TimeUnit(config), config.Analytics.Segments,
+        config.Analytics.Segments.Criterion == "davies_bouldin" ? KSelectionCriterion.DaviesBouldin : KSelectionCriterion.Silhouette);
 
     protected override void Run(StageContext context, SegmentSettings settings) => SegmentJob.Run(context, settings);
 }

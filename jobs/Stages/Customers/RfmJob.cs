@@ -27,7 +27,7 @@ public static class RfmJob
             var c = settings.Rfm;
             var result = RfmScorer.Score(customers, new RfmOptions
             {
-                Monetary = c.Monetary == "mean" ? MonetaryBasis.MeanPerPurchase : MonetaryBasis.Total,
+                Monetary = settings.Monetary,
                 RecencyCutPoints = c.RecencyCutPoints,
                 FrequencyCutPoints = c.FrequencyCutPoints,
                 MonetaryCutPoints = c.MonetaryCutPoints,

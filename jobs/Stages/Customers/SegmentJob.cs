@@ -48,7 +48,7 @@ public static class SegmentJob
                 K = c.K,
                 KMin = c.KMin,
                 KMax = c.KMax,
-                Criterion = c.Criterion == "davies_bouldin" ? KSelectionCriterion.DaviesBouldin : KSelectionCriterion.Silhouette,
+                Criterion = settings.Criterion,
                 CriterionSampleSize = c.SampleSize,
                 Seed = c.Seed,
                 Restarts = c.Restarts,

@@ -63,7 +63,7 @@ public static class CleanClicksJob
                 SocialNetworks: ReferenceList(ec.SocialNetworksFile, "social_networks.txt"),
                 SiteHosts: ec.SiteHosts.Select(h => h.ToLowerInvariant()).ToList(),
                 KeepQueryParams: ec.KeepQueryParams,
-                KeepIpNetworkKey: ec.Ip == "network_key",
+                KeepIpNetworkKey: settings.Ip == IpHandling.NetworkKey,
                 RunId: run.RunId,
                 Window: increment?.Window,
                 IdentifierKeys: raw.Groups.SelectMany(g => g.Projection)

@@ -4,7 +4,7 @@ using Pipeline.Inputs;
 namespace Pipeline.Stages.Events;
 
 /// <summary>What clean-clicks depends on: the events section (but its input paths), the source zone, now and the quality rules.</summary>
-public sealed record CleanClicksSettings(EventsConfig Events, string SourceTimeZone, DateTimeOffset? Now, QualitySettings Quality, string? KeyFile);
+public sealed record CleanClicksSettings(EventsConfig Events, IpHandling Ip, string SourceTimeZone, DateTimeOffset? Now, QualitySettings Quality, string? KeyFile);
 
 /// <summary><c>clean-clicks</c>: raw tracker events → <c>clean/events</c> + <c>sessions</c> + <c>quarantine/events</c>.</summary>
 public sealed class CleanClicksStage : Stage<CleanClicksSettings>
@@ -29,7 +29,7 @@ public sealed class CleanClicksStage : Stage<CleanClicksSettings>
     };
 
     public override CleanClicksSettings Settings(PipelineConfig config) => new(
-        config.Events with { Input = [] }, config.SourceTimeZone, ConfigValues.Now(config), ConfigValues.Quality(config), config.Privacy.KeyFile);
+        config.Events with { Input = [] }, ConfigValues.Ip(config), config.SourceTimeZone, ConfigValues.Now(config), ConfigValues.Quality(config), config.Privacy.KeyFile);
 
     /// <summary>
     /// Under <c>pipeline run</c>, incremental when the published events come from a run with the same settings (see

@@ -22,7 +22,7 @@ public static class CleanOrdersJob
         {
             var raw = run.ReadInput("orders");
             InputBinder.Require(raw, ["order_id", "ordered_at"], "orders");
-            var lineLevel = oc.Grain == "line" || oc.Grain == "auto"
+            var lineLevel = settings.Grain == OrderGrain.Line || settings.Grain == OrderGrain.Auto
                 && InputBinder.Has(raw, "quantity") && InputBinder.Has(raw, "unit_price") && !InputBinder.Has(raw, "total_amount");
             InputBinder.Require(raw, lineLevel ? ["quantity", "unit_price"] : ["total_amount"], "orders");
             run.Log.Info($"{raw.Groups.Sum(g => g.Files.Count)} file(s), {(lineLevel ? "line-level" : "order-level")} rows", "clean-orders");

@@ -3,8 +3,8 @@ using Pipeline.Inputs;
 
 namespace Pipeline.Stages.Orders;
 
-/// <summary>What clean-orders depends on: the orders section (but its input paths), the base currency, the source zone, now and the quality rules.</summary>
-public sealed record CleanOrdersSettings(OrdersConfig Orders, string BaseCurrency, string SourceTimeZone, DateTimeOffset? Now, QualitySettings Quality, string? KeyFile);
+/// <summary>What clean-orders depends on: the orders section (but its input paths; its grain typed), the base currency, the source zone, now and the quality rules.</summary>
+public sealed record CleanOrdersSettings(OrdersConfig Orders, OrderGrain Grain, string BaseCurrency, string SourceTimeZone, DateTimeOffset? Now, QualitySettings Quality, string? KeyFile);
 
 /// <summary><c>clean-orders</c>: raw order files → <c>clean/orders</c> + <c>quarantine/orders</c>.</summary>
 public sealed class CleanOrdersStage : Stage<CleanOrdersSettings>
@@ -33,7 +33,7 @@ public sealed class CleanOrdersStage : Stage<CleanOrdersSettings>
 
     public override CleanOrdersSettings Settings(PipelineConfig config) => new(
         config.Orders with { Input = [], Fx = config.Orders.Fx is { } fx ? fx with { Input = "" } : null },
-        config.BaseCurrency, config.SourceTimeZone, ConfigValues.Now(config), ConfigValues.Quality(config), config.Privacy.KeyFile);
+        ConfigValues.Grain(config), config.BaseCurrency, config.SourceTimeZone, ConfigValues.Now(config), ConfigValues.Quality(config), config.Privacy.KeyFile);
 
     protected override void Run(StageContext context, CleanOrdersSettings settings) => CleanOrdersJob.Run(context, settings);
 }

@@ -23,14 +23,7 @@ public class NightlyRunTests
     public void SetUp()
     {
         _dir = TestPaths.NewTempDir("nightly");
-        foreach (var sub in new[] { "orders", "events" })
-        {
-            Directory.CreateDirectory(Path.Combine(_dir, sub));
-            foreach (var f in Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "data-samples", "shop", sub)))
-            {
-                File.Copy(f, Path.Combine(_dir, sub, Path.GetFileName(f)));
-            }
-        }
+        TestPaths.CopySampleShop(_dir);
         _output = Path.Combine(_dir, "out");
         _config = Path.Combine(_dir, "pipeline.json");
         File.WriteAllText(_config, """

@@ -59,14 +59,7 @@ public class StageFingerprintTests
     public void SetUp()
     {
         _dir = TestPaths.NewTempDir("fingerprint");
-        foreach (var sub in new[] { "orders", "events" })
-        {
-            Directory.CreateDirectory(Path.Combine(_dir, sub));
-            foreach (var f in Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "data-samples", "shop", sub)))
-            {
-                File.Copy(f, Path.Combine(_dir, sub, Path.GetFileName(f)));
-            }
-        }
+        TestPaths.CopySampleShop(_dir);
         _config = Path.Combine(_dir, "pipeline.json");
         WriteConfig(_ => { });
     }
