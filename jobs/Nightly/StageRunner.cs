@@ -22,8 +22,11 @@ public sealed record StageOutcome(string RunId, int ExitCode, string? Message, E
 public static class StageRunner
 {
     /// <summary>SHA-256 of the stage's settings (see <see cref="Stage.SettingsOf"/>): what of the configuration its result depends on.</summary>
-    public static string SettingsHash(Stage stage, PipelineConfig config) =>
-        RunManifest.Sha256Hex(JsonSerializer.Serialize(stage.SettingsOf(config), stage.SettingsOf(config).GetType(), RunManifest.JsonOptions));
+    public static string SettingsHash(Stage stage, PipelineConfig config)
+    {
+        var settings = stage.SettingsOf(config);
+        return RunManifest.Sha256Hex(JsonSerializer.Serialize(settings, settings.GetType(), RunManifest.JsonOptions));
+    }
 
     /// <summary>Resolves and checksums the stage's declared inputs, once for the run.</summary>
     public static IReadOnlyList<ResolvedInput> ResolveInputs(Stage stage, PipelineConfig config) =>
