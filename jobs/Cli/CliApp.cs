@@ -257,7 +257,8 @@ public static class CliApp
         {
             inputRoot = new Option<string?>("--input", "-i")
             {
-                Description = $"Directory holding {string.Join(", ", stage.Reads.Where(t => StageRegistry.Writer(t)?.Kind == StageKind.Cleaning))} (default: the output directory).",
+                Description = (stage.Reads.Count <= 4 ? $"Directory holding {string.Join(", ", stage.Reads)}" : "Directory holding the published tables it reads")
+                    + " (default: the output directory).",
             };
             cmd.Options.Add(inputRoot);
             var asOf = stage.UsesAsOf ? new Option<string?>("--as-of") { Description = "Snapshot date YYYY-MM-DD, inclusive (default: the date of the last order)." } : null;
