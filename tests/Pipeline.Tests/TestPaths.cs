@@ -1,15 +1,13 @@
 namespace Pipeline.Tests;
 
-/// <summary>Locations tests need: the repository root, the shared reference data, a fresh temp folder.</summary>
+/// <summary>Locations tests need: the repository root, the committed reference data, a fresh temp folder.</summary>
 internal static class TestPaths
 {
     /// <summary>The folder holding Pipeline.sln, found by walking up from the test binaries.</summary>
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    /// <summary><c>../shared/refdata</c> beside the repository (read-only; never copied into the project).</summary>
-    public static string RefData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "refdata"));
-
-    public static string Cdnow(string file) => Path.Combine(RefData, "cdnow", file);
+    /// <summary>The CDNOW reference files the golden tests read, committed with the tests (see Data/cdnow/README.md).</summary>
+    public static string Cdnow(string file) => Path.Combine(RepoRoot, "tests", "Pipeline.Tests", "Data", "cdnow", file);
 
     /// <summary>A new empty directory under the system temp folder, unique per call.</summary>
     public static string NewTempDir(string prefix = "pipeline-test")

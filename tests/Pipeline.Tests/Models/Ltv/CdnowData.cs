@@ -3,7 +3,7 @@ using Pipeline.Models.Ltv;
 
 namespace Pipeline.Tests.Models.Ltv;
 
-/// <summary>Readers for the shared CDNOW reference files (read in place, never copied into the repository).</summary>
+/// <summary>Readers for the CDNOW reference files committed under tests/Pipeline.Tests/Data/cdnow (source and licence in its README).</summary>
 internal static class CdnowData
 {
     public static readonly DateOnly CalibrationEnd = new(1997, 9, 30);

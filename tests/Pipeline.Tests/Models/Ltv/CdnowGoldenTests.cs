@@ -5,7 +5,7 @@ namespace Pipeline.Tests.Models.Ltv;
 
 /// <summary>
 /// Golden checks on the CDNOW 1/10 sample against published numbers (FHL 2005, Fader &amp; Hardie 2013, BTYD, lifetimes)
-/// as collected in /work/shared/refdata/cdnow/README.md.
+/// as collected in tests/Pipeline.Tests/Data/cdnow/README.md.
 /// </summary>
 [TestFixture]
 public class CdnowGoldenTests

@@ -7,7 +7,7 @@ using Pipeline.Tests.Support;
 namespace Pipeline.Tests.Stages.Customers;
 
 /// <summary>
-/// `pipeline ltv` through the CLI against published numbers (CDNOW 1/10 sample, read from ../shared/refdata) and
+/// `pipeline ltv` through the CLI against published numbers (CDNOW 1/10 sample, committed under tests/Pipeline.Tests/Data/cdnow) and
 /// against the known truth of `pipeline generate`.
 /// </summary>
 public class LtvJobTests
