@@ -360,7 +360,12 @@ public static class CliApp
     {
         var config = ApplyEngineOptions(pr, overrides(ConfigLoader.Load(pr.GetValue(ConfigOption))));
         var problems = ConfigLoader.Validate(config);
-        return problems.Count > 0 ? throw PipelineException.Config(string.Join("; ", problems)) : config;
+        if (problems.Count > 0)
+        {
+            throw PipelineException.Config(string.Join("; ", problems));
+        }
+        EngineFactory.Check(config.Engine);
+        return config;
     }
 
     /// <summary>The one error line (and the stack trace with --verbose); returns the exit code.</summary>

@@ -14,20 +14,29 @@ public static class EngineFactory
     /// <param name="debug">Where the Spark client logs its requests (--verbose).</param>
     public static IEngine Create(EngineConfig engine, string output, Action<string, string?, object?> info, Action<string> debug)
     {
+        Check(engine);
         switch (engine.Kind)
         {
             case "spark":
-                if (string.IsNullOrWhiteSpace(engine.Remote))
-                {
-                    throw PipelineException.Config($"engine.kind spark needs a Spark Connect connection string: --remote sc://host:15002, engine.remote or {ConfigLoader.SparkRemoteVariable}");
-                }
-                var spark = new SparkEngine(new SparkEngineOptions(engine.Remote, debug));
+                var spark = new SparkEngine(new SparkEngineOptions(engine.Remote!, debug));
                 info($"engine: Spark Connect at {spark.Remote}", null, null);
                 return spark;
             case "duckdb":
                 return new DuckDbEngine(new DuckDbOptions(engine.Threads, engine.MemoryLimit, engine.TempDirectory ?? Path.Combine(output, "_tmp")));
             default:
                 throw PipelineException.Config($"engine.kind '{engine.Kind}' is not available in this build; use duckdb or spark");
+        }
+    }
+
+    /// <summary>
+    /// What an engine needs beyond a valid configuration file (a Spark connection string may come from the command line
+    /// or the environment): checked before a run takes the lock, so a missing one is exit 2 with nothing written.
+    /// </summary>
+    public static void Check(EngineConfig engine)
+    {
+        if (engine.Kind == "spark" && string.IsNullOrWhiteSpace(engine.Remote))
+        {
+            throw PipelineException.Config($"engine.kind spark needs a Spark Connect connection string: --remote sc://host:15002, engine.remote or {ConfigLoader.SparkRemoteVariable}");
         }
     }
 }
