@@ -450,11 +450,11 @@ public static class CliApp
                 stdout.WriteLine($"ground truth:  {Path.Combine(options.OutputDirectory, "ground_truth.json")}");
                 return ExitCodes.Success;
             }
-            catch (Exception e) when (e is ArgumentException or PipelineException)
+            catch (Exception e)
             {
-                var (code, message) = e is PipelineException p ? (p.ExitCode, p.Message) : (ExitCodes.UsageOrConfig, e.Message);
-                stderr.WriteLine($"error: {message}");
-                return code;
+                // Bad options are GenerateOptionsException (a PipelineException, exit 2); anything else is a bug (exit 1).
+                var (code, message) = Failures.Classify(e);
+                return Fail(stderr, pr.GetValue(VerboseOption), code, message, e);
             }
         });
         return cmd;

@@ -62,6 +62,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
 
     // Fault template: the first kept event (for top-ups).
     private Ev _template;
+    private EvRefs _templateRefs;
     private Device? _templateDevice;
     private string? _templateUser;
     private int _templateFile = -1;
@@ -84,30 +85,22 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         _files = new EventFiles(Path.Combine(options.OutputDirectory, FolderName), options.StartDate, options.Days, options.Faults);
     }
 
-    /// <summary>The order options' checks plus the event options' (throws <see cref="ArgumentOutOfRangeException"/>).</summary>
+    /// <summary>The order options' checks plus the event options' (throws <see cref="GenerateOptionsException"/>).</summary>
     internal static void ValidateOptions(GenerateOptions o)
     {
         o.Validate();
-        ArgumentOutOfRangeException.ThrowIfNegative(o.MaxBrowseSessionsPerCustomer, nameof(o.MaxBrowseSessionsPerCustomer));
+        GenerateOptions.AtLeast(o.MaxBrowseSessionsPerCustomer, 0, nameof(o.MaxBrowseSessionsPerCustomer));
         if (o.AnonymousVisitors is { } a)
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(a, nameof(o.AnonymousVisitors));
+            GenerateOptions.AtLeast(a, 0, nameof(o.AnonymousVisitors));
         }
-        ArgumentOutOfRangeException.ThrowIfNegative(o.UserAgentBots, nameof(o.UserAgentBots));
-        ArgumentOutOfRangeException.ThrowIfNegative(o.RateBots, nameof(o.RateBots));
-        ArgumentOutOfRangeException.ThrowIfNegative(o.LongSessionVisitors, nameof(o.LongSessionVisitors));
-        Probability(o.EventFaultRate, nameof(o.EventFaultRate));
-        Probability(o.EventOffsetTimestampRate, nameof(o.EventOffsetTimestampRate));
-        Probability(o.EventEpochMillisRate, nameof(o.EventEpochMillisRate));
-        Probability(o.EventOffsetTimestampRate + o.EventEpochMillisRate, "event timestamp variety rates (sum)");
-    }
-
-    private static void Probability(double value, string name)
-    {
-        if (!(value >= 0.0 && value <= 1.0))
-        {
-            throw new ArgumentOutOfRangeException(name, value, "must be a probability in [0, 1].");
-        }
+        GenerateOptions.AtLeast(o.UserAgentBots, 0, nameof(o.UserAgentBots));
+        GenerateOptions.AtLeast(o.RateBots, 0, nameof(o.RateBots));
+        GenerateOptions.AtLeast(o.LongSessionVisitors, 0, nameof(o.LongSessionVisitors));
+        GenerateOptions.Probability(o.EventFaultRate, nameof(o.EventFaultRate));
+        GenerateOptions.Probability(o.EventOffsetTimestampRate, nameof(o.EventOffsetTimestampRate));
+        GenerateOptions.Probability(o.EventEpochMillisRate, nameof(o.EventEpochMillisRate));
+        GenerateOptions.Probability(o.EventOffsetTimestampRate + o.EventEpochMillisRate, "event timestamp variety rates (sum)");
     }
 
     // ---- model -------------------------------------------------------------------------------------------------
@@ -167,6 +160,12 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         public bool ConditionalLogin;
         public bool ImpliesLogin;
     }
+
+    /// <summary>
+    /// What an <see cref="Ev"/> points at in its batch (its session's number and landing, its order id), resolved while the batch
+    /// is current: an event kept beyond its batch (the fault template) must not index the lists of a later batch.
+    /// </summary>
+    private readonly record struct EvRefs(long SessionNumber, (string? Utm, string? Referrer) Landing, string? OrderId);
 
     /// <summary>One scripted event before timing: a fixed gap before it, or a share (weight) of the flexible time.</summary>
     private struct Step
@@ -849,11 +848,18 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
             : TsForm.IsoUtc;
     }
 
+    /// <summary>The session number, landing and order id of an event of the current batch.</summary>
+    private EvRefs RefsOf(in Ev ev) => new(
+        _sessions[ev.Session].Number,
+        ev.Landing ? EventsCatalog.Landings[_sessions[ev.Session].Channel][_sessions[ev.Session].Variant] : default,
+        ev.Type == EvType.Purchase && ev.Order >= 0 ? _orderIds[ev.Order] : null);
+
     private void EmitValid(in Ev ev, Device dev, string? userId)
     {
         var form = DrawForm();
         var number = _nextEvent++;
-        RenderLine(ev, dev, userId, number, form, ev.Ms, null, Identity.Present, null);
+        var refs = RefsOf(ev);
+        RenderLine(ev, refs, dev, userId, number, form, ev.Ms, null, Identity.Present, null);
         var file = DayIndex(ev.Ms);
         _files.WriteLine(file, _line.AsSpan(0, _len));
         dev.Emitted++;
@@ -885,6 +891,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         if (_templateFile < 0)
         {
             _template = ev;
+            _templateRefs = refs;
             _templateDevice = dev;
             _templateUser = userId;
             _templateFile = file;
@@ -896,12 +903,12 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         }
         if (_rng.NextDouble() < _o.EventFaultRate)
         {
-            InjectFault((FaultClass)_rng.NextInt(FaultClassCount), ev, dev, userId, file, _line.AsSpan(0, _len).ToArray(), number);
+            InjectFault((FaultClass)_rng.NextInt(FaultClassCount), ev, refs, dev, userId, file, _line.AsSpan(0, _len).ToArray(), number);
         }
     }
 
     /// <summary>One extra line with exactly one fault, or an exact re-emission of the valid line.</summary>
-    private void InjectFault(FaultClass fault, in Ev ev, Device dev, string? userId, int file, byte[] validLine, long validNumber,
+    private void InjectFault(FaultClass fault, in Ev ev, in EvRefs refs, Device dev, string? userId, int file, byte[] validLine, long validNumber,
         bool? laterFile = null)
     {
         _faults[(int)fault]++;
@@ -921,7 +928,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                 _files.WriteLine(later ? file + 1 : file, validLine);
                 return;
             case FaultClass.MalformedRow:
-                RenderLine(ev, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms, null, Identity.Present, null);
+                RenderLine(ev, refs, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms, null, Identity.Present, null);
                 if (_rng.Bernoulli(0.5) && _len > 60)
                 {
                     // Truncated JSON: the object is never closed.
@@ -936,22 +943,22 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                 }
                 break;
             case FaultClass.BadTimestamp:
-                RenderLine(ev, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms,
+                RenderLine(ev, refs, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms,
                     EventsCatalog.BadTimestamps[_rng.NextInt(EventsCatalog.BadTimestamps.Length)], Identity.Present, null);
                 break;
             case FaultClass.MissingIdentity:
-                RenderLine(ev, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms, null,
+                RenderLine(ev, refs, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms, null,
                     _rng.Bernoulli(0.5) ? Identity.Null : Identity.Omitted, null);
                 break;
             case FaultClass.UnknownEventType:
-                RenderLine(ev, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms, null, Identity.Present,
+                RenderLine(ev, refs, dev, userId, _nextEvent++, TsForm.IsoUtc, ev.Ms, null, Identity.Present,
                     EventsCatalog.UnknownEventTypes[_rng.NextInt(EventsCatalog.UnknownEventTypes.Length)]);
                 break;
             case FaultClass.FutureTimestamp:
                 // More than a day after end + 365 days, and after 2100-01-01 too: in the future for any realistic run clock
                 // (the pipeline's rule is "after now + tolerance", now defaulting to the wall clock).
                 var future = Math.Max(_futureAfterMs + Day, Year2100Ms) + (long)(_rng.NextDouble() * 729 * Day);
-                RenderLine(ev, dev, userId, _nextEvent++, TsForm.IsoUtc, future, null, Identity.Present, null);
+                RenderLine(ev, refs, dev, userId, _nextEvent++, TsForm.IsoUtc, future, null, Identity.Present, null);
                 break;
             default:
                 throw new InvalidOperationException("unexpected fault class " + fault);
@@ -982,18 +989,18 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                 continue;
             }
             var later = _dupLater == 0 ? needLater : _dupSame > 0 && i++ % 2 == 1;
-            InjectFault(FaultClass.Duplicate, _template, _templateDevice, _templateUser, file, line, number, laterFile: later);
+            InjectFault(FaultClass.Duplicate, _template, _templateRefs, _templateDevice, _templateUser, file, line, number, laterFile: later);
         }
         for (var f = 1; f < FaultClassCount; f++)
         {
             while (_faults[f] < min)
             {
-                InjectFault((FaultClass)f, _template, _templateDevice, _templateUser, _templateFile, _templateLine, 0);
+                InjectFault((FaultClass)f, _template, _templateRefs, _templateDevice, _templateUser, _templateFile, _templateLine, 0);
             }
         }
     }
 
-    private void RenderLine(in Ev ev, Device dev, string? userId, long eventNumber, TsForm form, long ms, string? timestampText,
+    private void RenderLine(in Ev ev, in EvRefs refs, Device dev, string? userId, long eventNumber, TsForm form, long ms, string? timestampText,
         Identity identity, string? typeOverride)
     {
         _len = 0;
@@ -1024,7 +1031,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         Quoted(typeOverride ?? EventsCatalog.EventTypes[(int)ev.Type]);
         Raw(",\"page_url\":\"");
         Url(ev.Page, ev.PageArg);
-        var landing = ev.Landing ? EventsCatalog.Landings[_sessions[ev.Session].Channel][_sessions[ev.Session].Variant] : default;
+        var landing = refs.Landing;
         if (landing.Utm is not null)
         {
             Raw(ev.Page == Page.Search ? "&" : "?");
@@ -1057,7 +1064,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
             Raw("null");
         }
         Raw(",\"order_id\":");
-        Quoted(ev.Type == EvType.Purchase && ev.Order >= 0 ? _orderIds[ev.Order] : null);
+        Quoted(refs.OrderId);
         Raw(",\"search_term\":");
         Quoted(ev.Term >= 0 ? EventsCatalog.SearchTerms[ev.Term].Term : null);
         Raw(",\"user_agent\":");
@@ -1067,7 +1074,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         Raw(",\"device_type\":");
         Quoted(EventsCatalog.DeviceTypes[dev.DeviceType]);
         Raw(",\"session_id\":\"s-");
-        Digits(_sessions[ev.Session].Number, 8);
+        Digits(refs.SessionNumber, 8);
         Raw("\"}");
     }
 

@@ -89,15 +89,16 @@ public sealed record GenerateOptions
     /// <summary>Last generated day (inclusive).</summary>
     public DateOnly EndDate => StartDate.AddDays(Days - 1);
 
+    /// <summary>Checks every option; throws <see cref="GenerateOptionsException"/> (exit 2) for the first bad one.</summary>
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(OutputDirectory))
         {
-            throw new ArgumentException("OutputDirectory is required.", nameof(OutputDirectory));
+            throw new GenerateOptionsException(nameof(OutputDirectory), "is required");
         }
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Customers);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Days);
-        ArgumentOutOfRangeException.ThrowIfNegative(MinFaultsPerClass);
+        AtLeast(Customers, 1, nameof(Customers));
+        AtLeast(Days, 1, nameof(Days));
+        AtLeast(MinFaultsPerClass, 0, nameof(MinFaultsPerClass));
         Positive(BgR, nameof(BgR));
         Positive(BgAlpha, nameof(BgAlpha));
         Positive(BgA, nameof(BgA));
@@ -107,7 +108,7 @@ public sealed record GenerateOptions
         Positive(GgGamma, nameof(GgGamma));
         if (!(AcquisitionFraction > 0.0 && AcquisitionFraction <= 1.0))
         {
-            throw new ArgumentOutOfRangeException(nameof(AcquisitionFraction), AcquisitionFraction, "must be in (0, 1].");
+            throw new GenerateOptionsException(nameof(AcquisitionFraction), AcquisitionFraction, "must be in (0, 1]");
         }
         Probability(CancelledRate, nameof(CancelledRate));
         Probability(RefundedRate, nameof(RefundedRate));
@@ -121,7 +122,15 @@ public sealed record GenerateOptions
         Probability(OffsetTimestampRate + EpochSecondsRate + EpochMillisRate, "timestamp variety rates (sum)");
         if (StartDate.AddDays(Days - 1).Year > 9000)
         {
-            throw new ArgumentOutOfRangeException(nameof(Days), Days, "period ends too late.");
+            throw new GenerateOptionsException(nameof(Days), Days, "makes the period end too late");
+        }
+    }
+
+    internal static void AtLeast(int value, int minimum, string name)
+    {
+        if (value < minimum)
+        {
+            throw new GenerateOptionsException(name, value, minimum == 0 ? "must not be negative" : $"must be at least {minimum}");
         }
     }
 
@@ -129,15 +138,37 @@ public sealed record GenerateOptions
     {
         if (!(value > 0.0) || double.IsInfinity(value))
         {
-            throw new ArgumentOutOfRangeException(name, value, "must be a positive finite number.");
+            throw new GenerateOptionsException(name, value, "must be a positive finite number");
         }
     }
 
-    private static void Probability(double value, string name)
+    internal static void Probability(double value, string name)
     {
         if (!(value >= 0.0 && value <= 1.0))
         {
-            throw new ArgumentOutOfRangeException(name, value, "must be a probability in [0, 1].");
+            throw new GenerateOptionsException(name, value, "must be a probability in [0, 1]");
         }
     }
+}
+
+/// <summary>
+/// A generator option out of range: a usage error (exit 2), unlike any other exception from the generator, which is
+/// a bug. <see cref="ParamName"/> is the <see cref="GenerateOptions"/> property.
+/// </summary>
+public sealed class GenerateOptionsException : Core.PipelineException
+{
+    public GenerateOptionsException(string paramName, string problem)
+        : base(Core.ExitCodes.UsageOrConfig, $"generate: {paramName} {problem}") => ParamName = paramName;
+
+    public GenerateOptionsException(string paramName, object? value, string problem)
+        : base(Core.ExitCodes.UsageOrConfig, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"generate: {paramName} {problem} (got {value})")) => ParamName = paramName;
+
+    public GenerateOptionsException() : base(Core.ExitCodes.UsageOrConfig, "generate: invalid option") => ParamName = "";
+
+    public GenerateOptionsException(string message) : base(Core.ExitCodes.UsageOrConfig, message) => ParamName = "";
+
+    public GenerateOptionsException(string message, Exception inner) : base(Core.ExitCodes.UsageOrConfig, message, inner) => ParamName = "";
+
+    /// <summary>The option's property name on <see cref="GenerateOptions"/>.</summary>
+    public string ParamName { get; }
 }

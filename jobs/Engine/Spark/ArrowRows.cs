@@ -70,38 +70,144 @@ internal static class ArrowRows
         return rows;
     }
 
-    /// <summary>Builds one record batch from local columns (all fields nullable).</summary>
+    /// <summary>
+    /// Builds one record batch from rows <paramref name="start"/>..start+count−1 of local columns (all fields nullable).
+    /// Every CLR type a model stage hands over maps to the Arrow type Spark reads as the matching SQL type, whatever
+    /// the row source: properties of row classes, or untyped rows with a schema from Parquet.Net (which reports
+    /// <c>ReadOnlyMemory&lt;char&gt;</c> for strings). Nullable&lt;T&gt; maps like T; null values are Arrow nulls.
+    /// </summary>
     public static RecordBatch Batch(IReadOnlyList<LocalColumn> columns, int start, int count)
     {
-        var fields = new List<Field>();
-        var arrays = new List<IArrowArray>();
+        var fields = new List<Field>(columns.Count);
+        var arrays = new List<IArrowArray>(columns.Count);
         foreach (var column in columns)
         {
-            var type = Nullable.GetUnderlyingType(column.Type) ?? column.Type;
-            var values = Enumerable.Range(start, count).Select(i => column.Values[i]).ToList();
-            (IArrowType arrowType, IArrowArray array) = type switch
+            var values = new object?[count];
+            for (var i = 0; i < count; i++)
             {
-                _ when type == typeof(string) => ((IArrowType)StringType.Default, Build(new StringArray.Builder(), values, (b, v) => b.Append(Convert.ToString(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(int) => (Int32Type.Default, Build(new Int32Array.Builder(), values, (b, v) => b.Append(Convert.ToInt32(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(long) => (Int64Type.Default, Build(new Int64Array.Builder(), values, (b, v) => b.Append(Convert.ToInt64(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(double) => (DoubleType.Default, Build(new DoubleArray.Builder(), values, (b, v) => b.Append(Convert.ToDouble(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(float) => (FloatType.Default, Build(new FloatArray.Builder(), values, (b, v) => b.Append(Convert.ToSingle(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(bool) => (BooleanType.Default, Build(new BooleanArray.Builder(), values, (b, v) => b.Append((bool)v), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(DateOnly) => (Date32Type.Default, Build(new Date32Array.Builder(), values, (b, v) => b.Append((DateOnly)v), b => b.AppendNull(), b => b.Build())),
-                _ when type == typeof(byte[]) => (BinaryType.Default, Build(new BinaryArray.Builder(), values, (b, v) => b.Append(((byte[])v).AsSpan()), b => b.AppendNull(), b => b.Build())),
-                _ => throw new EngineException($"Spark: cannot upload a column of type {type.Name} ({column.Name})"),
-            };
+                values[i] = column.Values[start + i];
+            }
+            var (arrowType, array) = Column(column, values);
             fields.Add(new Field(column.Name, arrowType, nullable: true));
             arrays.Add(array);
         }
         return new RecordBatch(new Schema(fields, null), arrays, count);
     }
 
-    private static IArrowArray Build<TBuilder>(TBuilder builder, List<object?> values, Action<TBuilder, object> append, Action<TBuilder> appendNull, Func<TBuilder, IArrowArray> build)
+    /// <summary>The Arrow type and array of one column's values (a slice of <paramref name="column"/>).</summary>
+    private static (IArrowType Type, IArrowArray Array) Column(LocalColumn column, object?[] values)
+    {
+        var type = Nullable.GetUnderlyingType(column.Type) ?? column.Type;
+        try
+        {
+            return type switch
+            {
+                _ when type == typeof(string) || type == typeof(ReadOnlyMemory<char>) || type == typeof(Memory<char>) || type == typeof(char) || type == typeof(char[]) =>
+                    (StringType.Default, Build(new StringArray.Builder(), values, (b, v) => b.Append(Text(v)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(int) || type == typeof(ushort) =>
+                    (Int32Type.Default, Build(new Int32Array.Builder(), values, (b, v) => b.Append(Convert.ToInt32(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(long) || type == typeof(uint) =>
+                    (Int64Type.Default, Build(new Int64Array.Builder(), values, (b, v) => b.Append(Convert.ToInt64(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(short) || type == typeof(byte) =>
+                    (Int16Type.Default, Build(new Int16Array.Builder(), values, (b, v) => b.Append(Convert.ToInt16(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(sbyte) =>
+                    (Int8Type.Default, Build(new Int8Array.Builder(), values, (b, v) => b.Append(Convert.ToSByte(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(double) =>
+                    (DoubleType.Default, Build(new DoubleArray.Builder(), values, (b, v) => b.Append(Convert.ToDouble(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(float) =>
+                    (FloatType.Default, Build(new FloatArray.Builder(), values, (b, v) => b.Append(Convert.ToSingle(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(decimal) => DecimalColumn(column, values),
+                _ when type == typeof(bool) =>
+                    (BooleanType.Default, Build(new BooleanArray.Builder(), values, (b, v) => b.Append(Convert.ToBoolean(v, CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(DateOnly) =>
+                    (Date32Type.Default, Build(new Date32Array.Builder(), values, (b, v) => b.Append(Date(v)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) =>
+                    (UtcTimestamp, Build(new TimestampArray.Builder(UtcTimestamp), values, (b, v) => b.Append(Instant(v)), b => b.AppendNull(), b => b.Build())),
+                _ when type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>) =>
+                    (BinaryType.Default, Build(new BinaryArray.Builder(), values, (b, v) => b.Append(Bytes(v)), b => b.AppendNull(), b => b.Build())),
+                _ => throw new EngineException($"Spark: cannot upload a column of type {TypeName(column.Type)} ({column.Name})"),
+            };
+        }
+        catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException)
+        {
+            throw new EngineException($"Spark: a value of column {column.Name} does not fit its type {TypeName(column.Type)} ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Spark's TIMESTAMP (an instant, shown in the session time zone, UTC) as Arrow: microseconds with a zone.</summary>
+    private static readonly TimestampType UtcTimestamp = new(TimeUnit.Microsecond, "UTC");
+
+    /// <summary>The widest decimal Spark takes.</summary>
+    private const int MaxDecimalPrecision = 38;
+
+    /// <summary>
+    /// DECIMAL(38, s) with s the largest scale of the whole column (not just this slice: every chunk of one upload
+    /// has the same type), reduced where needed so the integer digits fit; values are rounded to s.
+    /// </summary>
+    private static (IArrowType Type, IArrowArray Array) DecimalColumn(LocalColumn column, object?[] values)
+    {
+        int scale = 0, integerDigits = 1;
+        foreach (var v in column.Values)
+        {
+            if (v is not null)
+            {
+                var d = Convert.ToDecimal(v, CultureInfo.InvariantCulture);
+                scale = Math.Max(scale, d.Scale);
+                integerDigits = Math.Max(integerDigits, decimal.Truncate(Math.Abs(d)).ToString(CultureInfo.InvariantCulture).Length);
+            }
+        }
+        scale = Math.Min(scale, MaxDecimalPrecision - integerDigits);
+        var type = new Decimal128Type(MaxDecimalPrecision, scale);
+        return (type, Build(new Decimal128Array.Builder(type), values,
+            (b, v) => b.Append(Math.Round(Convert.ToDecimal(v, CultureInfo.InvariantCulture), scale, MidpointRounding.ToEven)), b => b.AppendNull(), b => b.Build()));
+    }
+
+    private static string Text(object v) => v switch
+    {
+        string s => s,
+        ReadOnlyMemory<char> m => m.ToString(),
+        Memory<char> m => m.ToString(),
+        char[] a => new string(a),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => v.ToString() ?? "",
+    };
+
+    private static DateOnly Date(object v) => v switch
+    {
+        DateOnly d => d,
+        DateTime t => DateOnly.FromDateTime(t),
+        DateTimeOffset o => DateOnly.FromDateTime(o.UtcDateTime),
+        string s => DateOnly.Parse(s, CultureInfo.InvariantCulture),
+        _ => throw new InvalidCastException($"{v.GetType().Name} is not a date"),
+    };
+
+    /// <summary>An instant: a DateTime of unspecified kind is taken as UTC (the pipeline's clock), a local one converted.</summary>
+    private static DateTimeOffset Instant(object v) => v switch
+    {
+        DateTimeOffset o => o.ToUniversalTime(),
+        DateTime { Kind: DateTimeKind.Local } t => new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero),
+        DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc), TimeSpan.Zero),
+        DateOnly d => new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+        _ => throw new InvalidCastException($"{v.GetType().Name} is not an instant"),
+    };
+
+    private static ReadOnlySpan<byte> Bytes(object v) => v switch
+    {
+        byte[] a => a,
+        ReadOnlyMemory<byte> m => m.Span,
+        _ => throw new InvalidCastException($"{v.GetType().Name} is not binary"),
+    };
+
+    /// <summary>A readable CLR type name (<c>ReadOnlyMemory&lt;Char&gt;</c>, not <c>ReadOnlyMemory`1</c>).</summary>
+    private static string TypeName(Type t) => t.IsGenericType
+        ? $"{t.Name[..t.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", t.GetGenericArguments().Select(TypeName))}>"
+        : t.Name;
+
+    private static IArrowArray Build<TBuilder>(TBuilder builder, object?[] values, Action<TBuilder, object> append, Action<TBuilder> appendNull, Func<TBuilder, IArrowArray> build)
     {
         foreach (var v in values)
         {
-            if (v is null)
+            if (v is null or DBNull)
             {
                 appendNull(builder);
             }

@@ -62,34 +62,10 @@ public static class LtvJob
             for (var i = 0; i < customers.Count; i++)
             {
                 var s = customers[i];
-                var row = new Dictionary<string, object?>
-                {
-                    ["customer_id"] = s.CustomerId,
-                    ["frequency"] = s.Frequency,
-                    ["recency"] = s.Recency,
-                    ["T"] = s.T,
-                    ["monetary_value"] = s.MonetaryValue,
-                    ["p_alive"] = BgNbd.ProbabilityAlive(bg.Parameters, s.Frequency, s.Recency, s.T),
-                    ["expected_order_value"] = values[i],
-                };
-                for (var h = 0; h < horizons.Count; h++)
-                {
-                    row[$"expected_purchases_{horizons[h].Days}d"] = BgNbd.ConditionalExpectedPurchases(bg.Parameters, horizons[h].Periods, s.Frequency, s.Recency, s.T);
-                    row[$"clv_{horizons[h].Days}d"] = clvs[h][i];
-                }
-                customerRows.Add(row);
+                customerRows.Add(CustomerRow(s, BgNbd.ProbabilityAlive(bg.Parameters, s.Frequency, s.Recency, s.T), values[i],
+                    horizons.Select((h, k) => (h.Days, BgNbd.ConditionalExpectedPurchases(bg.Parameters, h.Periods, s.Frequency, s.Recency, s.T), clvs[k][i])).ToList()));
             }
-            var schemaFields = new List<Field>
-            {
-                new DataField<string>("customer_id"), new DataField<int>("frequency"), new DataField<double>("recency"), new DataField<double>("T"),
-                new DataField<double>("monetary_value"), new DataField<double>("p_alive"), new DataField<double>("expected_order_value"),
-            };
-            foreach (var h in horizons)
-            {
-                schemaFields.Add(new DataField<double>($"expected_purchases_{h.Days}d"));
-                schemaFields.Add(new DataField<double>($"clv_{h.Days}d"));
-            }
-            WriteUntyped(a, CustomersTable, customerRows, new ParquetSchema(schemaFields));
+            WriteUntyped(a, CustomersTable, customerRows, CustomersSchema(horizons.Select(h => h.Days).ToList()));
 
             var paramRows = ParamRows(bg, gg, a.TimeUnit, c.Penalizer, "full");
 
@@ -222,8 +198,53 @@ public static class LtvJob
         _ => DateOnly.Parse(Convert.ToString(value, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture),
     };
 
+    /// <summary>One <c>ltv/customers</c> row (keys as in <see cref="CustomersSchema"/>).</summary>
+    internal static Dictionary<string, object?> CustomerRow(CustomerSummary s, double pAlive, double expectedOrderValue,
+        IReadOnlyList<(int Days, double ExpectedPurchases, double Clv)> horizons)
+    {
+        var row = new Dictionary<string, object?>
+        {
+            ["customer_id"] = s.CustomerId,
+            ["frequency"] = s.Frequency,
+            ["recency"] = s.Recency,
+            ["T"] = s.T,
+            ["monetary_value"] = s.MonetaryValue,
+            ["p_alive"] = pAlive,
+            ["expected_order_value"] = expectedOrderValue,
+        };
+        foreach (var h in horizons)
+        {
+            row[$"expected_purchases_{h.Days}d"] = h.ExpectedPurchases;
+            row[$"clv_{h.Days}d"] = h.Clv;
+        }
+        return row;
+    }
+
+    /// <summary>The <c>ltv/customers</c> columns: fixed ones, then a pair per horizon (so the rows are untyped).</summary>
+    internal static ParquetSchema CustomersSchema(IReadOnlyList<int> horizonDays)
+    {
+        var fields = new List<Field>
+        {
+            new DataField<string>("customer_id"), new DataField<int>("frequency"), new DataField<double>("recency"), new DataField<double>("T"),
+            new DataField<double>("monetary_value"), new DataField<double>("p_alive"), new DataField<double>("expected_order_value"),
+        };
+        foreach (var days in horizonDays)
+        {
+            fields.Add(new DataField<double>($"expected_purchases_{days}d"));
+            fields.Add(new DataField<double>($"clv_{days}d"));
+        }
+        return new ParquetSchema(fields);
+    }
+
+    /// <summary>
+    /// The schema handed to <see cref="Engine.IEngine.WriteRows(IReadOnlyCollection{IDictionary{string, object}}, IReadOnlyList{ValueTuple{string, Type}}, string)"/>:
+    /// Parquet.Net's CLR types as they are (strings are <c>ReadOnlyMemory&lt;char&gt;</c>; every engine takes them).
+    /// </summary>
+    internal static IReadOnlyList<(string Name, Type Type)> EngineSchema(ParquetSchema schema) =>
+        schema.GetDataFields().Select(f => (f.Name, f.ClrType)).ToList();
+
     private static void WriteUntyped(AnalyticsRun a, string table, IReadOnlyCollection<IDictionary<string, object?>> rows, ParquetSchema schema) =>
-        a.Run.Engine.WriteRows(rows, schema.GetDataFields().Select(f => (f.Name, f.ClrType)).ToList(), a.StagedPartition(table));
+        a.Run.Engine.WriteRows(rows, EngineSchema(schema), a.StagedPartition(table));
 
     internal sealed class ParamRow
     {

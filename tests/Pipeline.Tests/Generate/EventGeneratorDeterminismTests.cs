@@ -96,10 +96,10 @@ public sealed class EventGeneratorDeterminismTests
     {
         var dir = Path.Combine(Path.GetTempPath(), "never-created-" + Guid.NewGuid().ToString("N"));
         var ok = Options(dir, 1);
-        Assert.Throws<ArgumentOutOfRangeException>(() => DatasetGenerator.Generate(ok with { RateBots = -1 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => DatasetGenerator.Generate(ok with { EventFaultRate = 2 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => DatasetGenerator.Generate(ok with { AnonymousVisitors = -5 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => DatasetGenerator.Generate(ok with { EventOffsetTimestampRate = 0.7, EventEpochMillisRate = 0.7 }));
+        Assert.Throws<GenerateOptionsException>(() => DatasetGenerator.Generate(ok with { RateBots = -1 }));
+        Assert.Throws<GenerateOptionsException>(() => DatasetGenerator.Generate(ok with { EventFaultRate = 2 }));
+        Assert.Throws<GenerateOptionsException>(() => DatasetGenerator.Generate(ok with { AnonymousVisitors = -5 }));
+        Assert.Throws<GenerateOptionsException>(() => DatasetGenerator.Generate(ok with { EventOffsetTimestampRate = 0.7, EventEpochMillisRate = 0.7 }));
         Assert.That(Directory.Exists(dir), Is.False);
     }
 }

@@ -68,14 +68,23 @@ public sealed class OrderGeneratorObserverTests
     {
         var dir = Path.Combine(Path.GetTempPath(), "never-created-" + Guid.NewGuid().ToString("N"));
         var ok = new GenerateOptions { OutputDirectory = dir, Customers = 10, Days = 10 };
-        Assert.Throws<ArgumentOutOfRangeException>(() => OrderGenerator.Generate(ok with { Customers = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OrderGenerator.Generate(ok with { Days = -1 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OrderGenerator.Generate(ok with { BgAlpha = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OrderGenerator.Generate(ok with { GgQ = double.NaN }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OrderGenerator.Generate(ok with { CancelledRate = 1.5 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OrderGenerator.Generate(ok with { AcquisitionFraction = 0 }));
-        Assert.Throws<ArgumentException>(() => OrderGenerator.Generate(ok with { OutputDirectory = " " }));
+        Rejected(() => OrderGenerator.Generate(ok with { Customers = 0 }), "Customers");
+        Rejected(() => OrderGenerator.Generate(ok with { Days = -1 }), "Days");
+        Rejected(() => OrderGenerator.Generate(ok with { BgAlpha = 0 }), "BgAlpha");
+        Rejected(() => OrderGenerator.Generate(ok with { GgQ = double.NaN }), "GgQ");
+        Rejected(() => OrderGenerator.Generate(ok with { CancelledRate = 1.5 }), "CancelledRate");
+        Rejected(() => OrderGenerator.Generate(ok with { AcquisitionFraction = 0 }), "AcquisitionFraction");
+        Rejected(() => OrderGenerator.Generate(ok with { OutputDirectory = " " }), "OutputDirectory");
         Assert.That(Directory.Exists(dir), Is.False);
+    }
+
+    /// <summary>Bad options are usage errors (exit 2) naming the option, not ArgumentExceptions a bug could also throw.</summary>
+    private static void Rejected(Action generate, string option)
+    {
+        var e = Assert.Throws<GenerateOptionsException>(() => generate())!;
+        Assert.That(e.ParamName, Is.EqualTo(option));
+        Assert.That(e.ExitCode, Is.EqualTo(Pipeline.Core.ExitCodes.UsageOrConfig));
+        Assert.That(e.Message, Does.Contain(option));
     }
 
     private sealed class RecordingObserver : IOrderObserver
