@@ -120,11 +120,16 @@ public sealed partial class SparkEngine : IEngine
             return;
         }
         Guard(sql);
-        Send(sql);
         var create = CreateTempView().Match(sql);
-        if (create.Success)
+        var created = create.Success ? Unquote(create.Groups[1].Value) : null;
+        if (created is not null)
         {
-            _views.Created(Unquote(create.Groups[1].Value), SqlId(Unquote(create.Groups[1].Value)), cached: false, sql);
+            _views.RequireReplaceable(created);
+        }
+        Send(sql);
+        if (created is not null)
+        {
+            _views.Created(created, SqlId(created), cached: false, sql);
         }
     }
 
