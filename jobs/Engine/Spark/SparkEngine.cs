@@ -55,9 +55,12 @@ public sealed partial class SparkEngine : IEngine
     private const string OpenBrace = "{";
     private readonly SparkConnectClient _client;
     private readonly int _maxUploadBytes;
-    private readonly HashSet<string> _cached = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, List<string>> _rawViews = new(StringComparer.Ordinal);
+    private readonly SparkSessionViews _views = new();
+    private readonly Action<string>? _log;
     private int _counter;
+    private bool _connectionLost;
+    private bool _disposed;
 
     public SparkEngine(SparkEngineOptions options)
     {
@@ -72,6 +75,7 @@ public sealed partial class SparkEngine : IEngine
             throw PipelineException.Config("engine.remote: " + e.Message);
         }
         _maxUploadBytes = options.MaxUploadBytes;
+        _log = options.Log;
         var clientOptions = new SparkConnectClientOptions { Log = options.Log };
         if (options.Retry is not null)
         {
@@ -107,37 +111,52 @@ public sealed partial class SparkEngine : IEngine
 
     public void Execute(string sql)
     {
-        // DROP TABLE of a name materialised here is a cached temp view on Spark: drop it as a view (uncaches it too).
-        var drop = DropTable().Match(sql);
-        if (drop.Success && _cached.Contains(drop.Groups[1].Value))
+        // DROP TABLE/VIEW of a name created here (a cached temp view on Spark for a materialised table): deferred until
+        // nothing that is still defined reads it (see "temp view lifetime" below).
+        var drop = DropStatement().Match(sql);
+        if (drop.Success && _views.Knows(drop.Groups[1].Value))
         {
-            _cached.Remove(drop.Groups[1].Value);
-            sql = $"DROP VIEW IF EXISTS {drop.Groups[1].Value}";
+            DropDeferred([drop.Groups[1].Value]);
+            return;
         }
-        Run(async () =>
+        Guard(sql);
+        var create = CreateTempView().Match(sql);
+        var created = create.Success ? Unquote(create.Groups[1].Value) : null;
+        if (created is not null)
         {
-            using var _ = await _client.ExecuteSqlAsync(sql);
-            return 0;
-        });
+            _views.RequireReplaceable(created);
+        }
+        Send(sql);
+        if (created is not null)
+        {
+            _views.Created(created, SqlId(created), cached: false, sql);
+        }
     }
 
     public void Materialize(string name, string selectSql)
     {
+        Guard(selectSql);
+        _views.RequireReplaceable(name);
         var id = Dialect.Id(name);
-        Execute($"DROP VIEW IF EXISTS {id}");
+        Send($"DROP VIEW IF EXISTS {id}");
         // CACHE TABLE … AS is eager: the query runs once, later statements read the cached blocks.
-        Execute($"CACHE TABLE {id} AS {selectSql}");
-        _cached.Add(name);
+        Send($"CACHE TABLE {id} AS {selectSql}");
+        _views.Created(name, SqlId(name), cached: true, selectSql);
     }
 
-    public IReadOnlyList<object?[]> Query(string sql) => Run(async () =>
+    public IReadOnlyList<object?[]> Query(string sql)
     {
-        using var result = await _client.ExecuteSqlAsync(sql);
-        return (IReadOnlyList<object?[]>)ArrowRows.Rows(result);
-    });
+        Guard(sql);
+        return Run(async () =>
+        {
+            using var result = await _client.ExecuteSqlAsync(sql);
+            return (IReadOnlyList<object?[]>)ArrowRows.Rows(result);
+        });
+    }
 
     public void ForEachRow(string sql, Action<System.Data.IDataRecord> onRow)
     {
+        Guard(sql);
         // The whole result arrives as Arrow batches in the driver (model stages: per-customer tables).
         using var result = Run(() => _client.ExecuteSqlAsync(sql));
         var record = new ArrowDataRecord();
@@ -155,6 +174,7 @@ public sealed partial class SparkEngine : IEngine
 
     public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy)
     {
+        Guard(selectSql);
         Run(async () =>
         {
             await _client.WriteParquetAsync(selectSql, ToUri(directory), partitionBy, SparkSaveMode.Overwrite, WriteOptions);
@@ -233,7 +253,7 @@ public sealed partial class SparkEngine : IEngine
                 await _client.WriteParquetAsync($"SELECT * FROM {view}", ToUri(directory), null, mode, WriteOptions);
                 return 0;
             });
-            Execute($"DROP VIEW IF EXISTS {view}");
+            Send($"DROP VIEW IF EXISTS {view}"); // a fresh name nothing else reads
         }
         CleanWriterLeftovers(directory);
         return rowCount;
@@ -253,16 +273,17 @@ public sealed partial class SparkEngine : IEngine
             await _client.UploadArrowAsync("_hmac_key", batch);
             return 0;
         });
+        if (!_views.Knows("_hmac_key"))
+        {
+            _views.Created("_hmac_key", "_hmac_key", cached: false, sql: null);
+        }
     }
 
     public void DropRawInput(string name)
     {
-        Execute($"DROP VIEW IF EXISTS {Dialect.Id(name)}");
-        foreach (var view in _rawViews.GetValueOrDefault(name) ?? [])
-        {
-            Execute($"DROP VIEW IF EXISTS {view}");
-        }
+        var views = _rawViews.GetValueOrDefault(name) ?? [];
         _rawViews.Remove(name);
+        DropDeferred([name, .. views]);
     }
 
     /// <summary>
@@ -272,6 +293,11 @@ public sealed partial class SparkEngine : IEngine
     /// </summary>
     public void RegisterRawInput(string name, RawInput input)
     {
+        _views.RequireReplaceable(name);
+        if (_rawViews.ContainsKey(name))
+        {
+            DropRawInput(name); // registered again: the earlier file views go (nothing reads them, checked above)
+        }
         var parts = new List<string>();
         var views = new List<string>();
         _rawViews[name] = views;
@@ -286,9 +312,12 @@ public sealed partial class SparkEngine : IEngine
                     group.Files.Select(ToUri).ToList(), request.Select);
                 return 0;
             });
+            _views.Created(view, view, cached: false, sql: null); // a DataFrame over the files: reads no other view
             parts.Add(RawSelect(group, view));
         }
-        Execute($"CREATE OR REPLACE TEMP VIEW {Dialect.Id(name)} AS {string.Join(" UNION ALL ", parts)}");
+        var union = string.Join(" UNION ALL ", parts);
+        Send($"CREATE OR REPLACE TEMP VIEW {Dialect.Id(name)} AS {union}");
+        _views.Created(name, Dialect.Id(name), cached: false, union);
     }
 
     /// <summary>What is sent to read one file group: format, DDL schema, reader options and the projected expressions.</summary>
@@ -413,9 +442,70 @@ public sealed partial class SparkEngine : IEngine
         return "file://" + (full.StartsWith('/') ? "" : "/") + full;
     }
 
+    // ------------------------------------------------------------------ temp view lifetime
+    //
+    // Spark keeps a temp view made from SQL (CREATE TEMP VIEW … AS, and CACHE TABLE … AS, which creates one) as its SQL
+    // text and analyses it again on every use (spark.sql.legacy.storeAnalyzedPlanForView=false, the default since 3.1),
+    // and dropping a temp view invalidates the caches built on it: after CACHE TABLE t2 AS SELECT … FROM t1 and DROP
+    // VIEW t1, reading t2 fails with TABLE_OR_VIEW_NOT_FOUND (Spark's CachedTableSuite, "SPARK-24596, SPARK-34052:
+    // cascading cache invalidation - drop temporary view"; CacheTableAsSelectExec builds the view from the statement's
+    // original text). The stages, written for DuckDB where a materialised table is data, drop a source as soon as the
+    // tables built from it are materialised (orders_raw after orders_typed, events_kept after events_sessionized, …).
+    //
+    // So this engine defers drops: a drop marks the name dropped (a later statement that still names it is a bug in
+    // the stage: Guard throws InvalidOperationException) and the real DROP VIEW is sent once no view still defined in
+    // Spark reads it — dependents before their sources — at the latest when the engine is disposed (end of the stage
+    // run). Which view reads which comes from the SQL text the engine sent (see SparkSessionViews).
+    //
+    // Memory: a raw input view is a lazy file read, keeping it defined costs nothing. A cached table dropped while
+    // others still read it is uncached at once (UNCACHE TABLE of a temp view does not cascade: the dependents' caches
+    // stay — DataSourceV2Strategy plans UNCACHE TABLE as UncacheTableExec(cascade = !isTempView); CachedTableSuite
+    // "SPARK-24596 Non-cascading Cache Invalidation - uncache temporary view"), so its
+    // executor memory/disk (MEMORY_AND_DISK) is freed as with DuckDB; only its definition stays, and should a
+    // dependent's cached blocks be lost (executor loss), Spark recomputes them through it from the still-defined
+    // sources instead of failing. The price is that recomputation, never a wrong or missing table.
+    //
+    // Not chosen: snapshotting a plan. Spark Connect's CheckpointCommand (DataFrame.localCheckpoint/checkpoint over
+    // Connect, SPARK-48258) exists from Spark 4.0 only; this client speaks the 3.5 protocol subset
+    // (Protos/spark_connect.proto declares no checkpoint_command) and 3.5 servers are supported, and a checkpointed
+    // DataFrame comes back as a CachedRemoteRelation that would need more protocol to name as a view. Setting
+    // spark.sql.legacy.storeAnalyzedPlanForView=true is a legacy switch for the whole session (and also changes
+    // permanent-view semantics); not chosen either.
+
+    /// <summary>Throws when <paramref name="sql"/> names a view or table the stage dropped earlier.</summary>
+    private void Guard(string sql)
+    {
+        if (_views.DroppedMentioned(sql) is { } name)
+        {
+            throw new InvalidOperationException(
+                $"Spark engine: a statement reads `{name}`, which the stage dropped earlier (the drop is deferred while other views read it, but the stage must not use it again)");
+        }
+    }
+
+    /// <summary>Marks views dropped; sends DROP VIEW for those nothing defined reads any more and UNCACHE TABLE for cached ones that must stay defined.</summary>
+    private void DropDeferred(IReadOnlyList<string> names)
+    {
+        var marked = names.Select(_views.MarkDropped).OfType<SparkSessionViews.SessionView>().ToList();
+        while (_views.NextDroppable() is { } view)
+        {
+            Send($"DROP VIEW IF EXISTS {view.SqlId}"); // uncaches it too
+            _views.Removed(view);
+        }
+        foreach (var view in marked.Where(v => v.Cached && _views.Find(v.Name) == v))
+        {
+            Send($"UNCACHE TABLE IF EXISTS {view.SqlId}");
+            view.Cached = false;
+        }
+    }
+
+    /// <summary>A name as written in the engine's DROP VIEW / UNCACHE TABLE: bare when it is a plain identifier.</summary>
+    private string SqlId(string name) => PlainIdentifier().IsMatch(name) ? name : Dialect.Id(name);
+
+    private static string Unquote(string id) => id.Length > 1 && id[0] == '`' && id[^1] == '`' ? id[1..^1].Replace("``", "`", StringComparison.Ordinal) : id;
+
     // ------------------------------------------------------------------ errors
 
-    private static T Run<T>(Func<Task<T>> call)
+    private T Run<T>(Func<Task<T>> call)
     {
         try
         {
@@ -423,9 +513,17 @@ public sealed partial class SparkEngine : IEngine
         }
         catch (SparkConnectException e)
         {
+            _connectionLost |= e.Kind == SparkErrorKind.Connection;
             throw Translate(e);
         }
     }
+
+    /// <summary>Sends one statement as is (no guard, no bookkeeping).</summary>
+    private void Send(string sql) => Run(async () =>
+    {
+        using var _ = await _client.ExecuteSqlAsync(sql);
+        return 0;
+    });
 
     /// <summary>Spark failures as the pipeline's exit codes: configuration → 2, unreadable/missing input → 3, anything else → 1.</summary>
     internal static Exception Translate(SparkConnectException e)
@@ -444,11 +542,41 @@ public sealed partial class SparkEngine : IEngine
         return new EngineException(message, e);
     }
 
-    [GeneratedRegex(@"^\s*DROP\s+TABLE\s+IF\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$", RegexOptions.IgnoreCase)]
-    private static partial Regex DropTable();
+    [GeneratedRegex(@"^\s*DROP\s+(?:TABLE|VIEW)\s+IF\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*|`[A-Za-z_][A-Za-z0-9_]*`)\s*;?\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex DropStatement();
+
+    [GeneratedRegex(@"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+VIEW\s+([A-Za-z_][A-Za-z0-9_]*|`[A-Za-z_][A-Za-z0-9_]*`)\s+AS\b", RegexOptions.IgnoreCase)]
+    private static partial Regex CreateTempView();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex PlainIdentifier();
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9+.-]+:")]
     private static partial Regex UriScheme();
 
-    public void Dispose() => _client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        try
+        {
+            // End of the stage run: every view and cache this engine created goes, dependents before their sources. Best
+            // effort: a failure here must not hide the stage's own outcome, and a lost server is not asked again.
+            if (!_connectionLost)
+            {
+                DropDeferred(_views.Names());
+            }
+        }
+        catch (Exception e) when (e is PipelineException or InvalidOperationException)
+        {
+            _log?.Invoke("Spark: dropping the stage's temp views failed: " + e.Message);
+        }
+        finally
+        {
+            _client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
 }

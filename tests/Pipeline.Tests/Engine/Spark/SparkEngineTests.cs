@@ -33,6 +33,8 @@ public sealed class SparkEngineTests
         _server = await FakeSparkServer.StartAsync();
         _dir = Path.Combine(Path.GetTempPath(), "spark-engine-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_dir);
+        // The persistent tables these tests read (the strict fake answers TABLE_OR_VIEW_NOT_FOUND for others).
+        Fake.Catalog.Tables.UnionWith(["orders", "t"]);
         // Every statement answers one row with one BIGINT column (7): counts, and harmless for DDL.
         Fake.OnQuery = _ => [FakeSparkService.Batch(Longs(7))];
     }
