@@ -1,8 +1,8 @@
 namespace Pipeline.Config;
 
 // The whole configuration as immutable records. Every property has the documented default, so `new PipelineConfig()`
-// is the configuration used when no file is given. JSON names are snake_case (see ConfigLoader). The README's
-// "Configuration reference" lists the same knobs; keep the two in step.
+// is the configuration used when no file is given. JSON names are snake_case (see ConfigLoader). docs/configuration.md
+// lists the same knobs; keep the two in step.
 
 /// <summary>Root of the configuration file.</summary>
 public sealed record PipelineConfig
@@ -381,7 +381,7 @@ public sealed record ReportTargetsConfig
     public double? AcquisitionCostBaseline { get; init; }
 }
 
-/// <summary>The canonical column sets of each input, in the order the README documents them.</summary>
+/// <summary>The canonical column sets of each input, in the order docs/inputs.md documents them.</summary>
 public static class CanonicalColumns
 {
     public static readonly IReadOnlyList<string> Orders =

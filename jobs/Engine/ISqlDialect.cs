@@ -16,7 +16,7 @@ public interface ISqlDialect
     /// <summary>A string literal (quotes doubled).</summary>
     string Str(string value);
 
-    /// <summary>Parses a string to a UTC timestamp, NULL when it is not one of the accepted forms (see README "Timestamps").</summary>
+    /// <summary>Parses a string to a UTC timestamp, NULL when it is not one of the accepted forms (see docs/inputs.md, "Timestamps").</summary>
     /// <param name="expr">A trimmed string expression.</param>
     /// <param name="sourceTimeZone">IANA zone for values without an offset.</param>
     /// <param name="customFormat">Optional strptime format tried first.</param>

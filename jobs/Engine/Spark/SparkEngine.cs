@@ -27,7 +27,7 @@ public sealed record SparkEngineOptions(string Remote, Action<string>? Log = nul
 /// </remarks>
 public sealed partial class SparkEngine : IEngine
 {
-    /// <summary>Session settings every run needs (see README "Running on Spark").</summary>
+    /// <summary>Session settings every run needs (see docs/spark.md).</summary>
     public static readonly IReadOnlyDictionary<string, string> SessionConf = new Dictionary<string, string>
     {
         // Outputs are UTC; dates of timestamps are UTC dates.

@@ -135,7 +135,7 @@ public static class OrdersSql
             """;
     }
 
-    /// <summary>Valid rows with the dedup decision: <c>is_kept</c> false marks a duplicate (see README "Duplicates").</summary>
+    /// <summary>Valid rows with the dedup decision: <c>is_kept</c> false marks a duplicate (see docs/inputs.md, "Duplicates").</summary>
     public static string Deduplicated(OrdersSqlOptions o) => o.LineLevel
         // Line level: the lines of one order are never duplicates of each other; an order delivered again in a later
         // file replaces the earlier delivery as a whole, so only the lines of its latest file are kept.

@@ -18,7 +18,7 @@ namespace Pipeline.Stages.Report;
 /// </summary>
 public static class ReportSql
 {
-    // ---- KPI tables (written by `pipeline kpis`; column contract in the README) -----------------------------------
+    // ---- KPI tables (written by `pipeline kpis`; columns in docs/tables.md) -----------------------------------
 
     /// <summary>kpi/daily, one row per date in date order: the headline counts, rates and funnel steps.</summary>
     public static string Daily(ISqlDialect d, string dailyRelation) => $"""
