@@ -95,6 +95,7 @@ public static class CliApp
             root.Subcommands.Add(StageCommand(stage, stdout, stderr));
         }
         root.Subcommands.Add(ExportCommand(stdout, stderr));
+        root.Subcommands.Add(QueryCommand(stdout, stderr));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
@@ -407,6 +408,48 @@ public static class CliApp
             stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
         }));
         return new Command("export", "Write outputs for other tools (CRM, ad platforms).") { segments };
+    }
+
+    // ---- query --------------------------------------------------------------------------------------------------
+
+    private static Command QueryCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var sql = new Argument<string>("sql") { Description = "One read-only query: SELECT, WITH, SHOW, DESCRIBE, SUMMARIZE or EXPLAIN." };
+        var output = OutputOption();
+        var format = new Option<string>("--format")
+        {
+            Description = "table: aligned text, numbers right-aligned, NULL printed as NULL | csv: RFC 4180 with a header, NULL an empty field | jsonl: one JSON object per row, NULL null.",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "csv", "jsonl");
+        var cmd = new Command("query", "Run one read-only SQL query (embedded DuckDB) over the published tables of the output directory. "
+            + "Each table is a view named by its path with / as _: " + string.Join(", ", Query.TableQuery.QueryableViews) + ". "
+            + "Values print in the invariant culture, decimals exactly. Anything that writes (INSERT, COPY, ATTACH, CREATE, SET, …) or more than one statement is refused (exit 2).")
+        {
+            sql, output, format,
+        };
+        cmd.SetAction(pr =>
+        {
+            var verbose = pr.GetValue(VerboseOption);
+            try
+            {
+                var dir = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : LoadConfig(pr, c => c).Output;
+                var kind = pr.GetValue(format) switch
+                {
+                    "csv" => Query.QueryFormat.Csv,
+                    "jsonl" => Query.QueryFormat.Jsonl,
+                    _ => Query.QueryFormat.Table,
+                };
+                Query.TableQuery.Run(dir, pr.GetValue(sql)!, kind, stdout);
+                return ExitCodes.Success;
+            }
+            catch (Exception e)
+            {
+                var (code, message) = Failures.Classify(e);
+                return Fail(stderr, verbose, code, message, e);
+            }
+        });
+        return cmd;
     }
 
     // ---- generate -----------------------------------------------------------------------------------------------
