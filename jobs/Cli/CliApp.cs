@@ -38,14 +38,23 @@ public static class CliApp
     private static readonly Option<string?> RemoteOption = new("--remote")
     {
         Description = "Spark Connect connection string sc://host:15002/;token=... (engine.remote; default $SPARK_REMOTE). Prefer SPARK_REMOTE for tokens.",
-        Recursive = true,
     };
 
     private static Option<string?> EngineKindOption()
     {
-        var option = new Option<string?>("--engine") { Description = "duckdb (embedded, default) | spark (Spark Connect) (engine.kind).", Recursive = true };
+        var option = new Option<string?>("--engine") { Description = "duckdb (embedded, default) | spark (Spark Connect) (engine.kind)." };
         option.AcceptOnlyFromAmong("duckdb", "spark");
         return option;
+    }
+
+    /// <summary>
+    /// --engine and --remote belong to the commands that run an engine (run, the stage verbs, export): not recursive on
+    /// the root, so generate, validate-config and query neither offer nor accept them.
+    /// </summary>
+    private static void AddEngineOptions(Command command)
+    {
+        command.Options.Add(EngineOption);
+        command.Options.Add(RemoteOption);
     }
 
     /// <summary>--engine and --remote over the configuration (and over SPARK_REMOTE, applied by the loader).</summary>
@@ -64,7 +73,7 @@ public static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {parse.Errors[0].Message} (see 'pipeline {string.Join(' ', CommandPath(parse))} --help')");
+            stderr.WriteLine($"error: {parse.Errors[0].Message} (see '{string.Join(' ', ["pipeline", .. CommandPath(parse), "--help"])}')");
             return ExitCodes.UsageOrConfig;
         }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
@@ -84,8 +93,6 @@ public static class CliApp
     {
         var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, RFM and k-means segments, and LTV.");
         root.Options.Add(ConfigOption);
-        root.Options.Add(EngineOption);
-        root.Options.Add(RemoteOption);
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
         root.Subcommands.Add(RunCommand(stdout, stderr));
@@ -116,6 +123,7 @@ public static class CliApp
         {
             output, date, from, to, full, only, skip,
         };
+        AddEngineOptions(cmd);
         cmd.SetAction(pr =>
         {
             var verbose = pr.GetValue(VerboseOption);
@@ -230,6 +238,7 @@ public static class CliApp
         var cmd = new Command(stage.Name, stage.Description);
         var output = OutputOption();
         cmd.Options.Add(output);
+        AddEngineOptions(cmd);
         Func<ParseResult, PipelineConfig, PipelineConfig> overrides;
         Option<string?>? inputRoot = null;
         if (stage.Kind == StageKind.Cleaning)
@@ -393,6 +402,7 @@ public static class CliApp
         {
             output, format, file, asOf,
         };
+        AddEngineOptions(segments);
         segments.SetAction(pr => Execute(pr, stderr, "export segments", config => config with
         {
             Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
@@ -457,9 +467,9 @@ public static class CliApp
     private static Command GenerateCommand(TextWriter stdout, TextWriter stderr)
     {
         var output = new Option<string>("--output", "-o") { Description = "Directory to write orders/ and ground_truth.json into.", Required = true };
-        var customers = new Option<int>("--customers") { Description = "Customers to simulate (default 10000).", DefaultValueFactory = _ => 10_000 };
-        var days = new Option<int>("--days") { Description = "Length of the period in days (default 365).", DefaultValueFactory = _ => 365 };
-        var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files (default 42).", DefaultValueFactory = _ => 42 };
+        var customers = new Option<int>("--customers") { Description = "Customers to simulate.", DefaultValueFactory = _ => 10_000 };
+        var days = new Option<int>("--days") { Description = "Length of the period in days.", DefaultValueFactory = _ => 365 };
+        var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files.", DefaultValueFactory = _ => 42 };
         var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
         var noEvents = new Option<bool>("--no-events") { Description = "Write orders only (no clickstream events)." };
         var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
