@@ -466,7 +466,7 @@ public static class CliApp
 
     private static Command GenerateCommand(TextWriter stdout, TextWriter stderr)
     {
-        var output = new Option<string>("--output", "-o") { Description = "Directory to write orders/ and ground_truth.json into.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Directory to write orders/, events/, ground_truth.json and pipeline.json (the configuration to run the pipeline on them) into.", Required = true };
         var customers = new Option<int>("--customers") { Description = "Customers to simulate.", DefaultValueFactory = _ => 10_000 };
         var days = new Option<int>("--days") { Description = "Length of the period in days.", DefaultValueFactory = _ => 365 };
         var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files.", DefaultValueFactory = _ => 42 };
@@ -501,6 +501,9 @@ public static class CliApp
                     stdout.WriteLine($"events:        {Path.Combine(options.OutputDirectory, "events")} ({events.RowsRead} lines)");
                 }
                 stdout.WriteLine($"ground truth:  {Path.Combine(options.OutputDirectory, "ground_truth.json")}");
+                var config = Generate.GeneratedConfig.Write(options, truth);
+                stdout.WriteLine($"config:        {config}");
+                stdout.WriteLine($"run it with:   pipeline run -c {Quoted(config)}");
                 return ExitCodes.Success;
             }
             catch (Exception e)
@@ -512,6 +515,10 @@ public static class CliApp
         });
         return cmd;
     }
+
+    /// <summary>A path as a shell argument: quoted when it holds anything but safe characters.</summary>
+    private static string Quoted(string path) =>
+        path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-' or ':' or '\\') ? path : "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     // ---- validate-config ------------------------------------------------------------------------------------------
 
