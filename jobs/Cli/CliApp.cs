@@ -38,14 +38,23 @@ public static class CliApp
     private static readonly Option<string?> RemoteOption = new("--remote")
     {
         Description = "Spark Connect connection string sc://host:15002/;token=... (engine.remote; default $SPARK_REMOTE). Prefer SPARK_REMOTE for tokens.",
-        Recursive = true,
     };
 
     private static Option<string?> EngineKindOption()
     {
-        var option = new Option<string?>("--engine") { Description = "duckdb (embedded, default) | spark (Spark Connect) (engine.kind).", Recursive = true };
+        var option = new Option<string?>("--engine") { Description = "duckdb (embedded, default) | spark (Spark Connect) (engine.kind)." };
         option.AcceptOnlyFromAmong("duckdb", "spark");
         return option;
+    }
+
+    /// <summary>
+    /// --engine and --remote belong to the commands that run an engine (run, the stage verbs, export): not recursive on
+    /// the root, so generate, validate-config and query neither offer nor accept them.
+    /// </summary>
+    private static void AddEngineOptions(Command command)
+    {
+        command.Options.Add(EngineOption);
+        command.Options.Add(RemoteOption);
     }
 
     /// <summary>--engine and --remote over the configuration (and over SPARK_REMOTE, applied by the loader).</summary>
@@ -64,7 +73,7 @@ public static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {parse.Errors[0].Message} (see 'pipeline {string.Join(' ', CommandPath(parse))} --help')");
+            stderr.WriteLine($"error: {parse.Errors[0].Message} (see '{string.Join(' ', ["pipeline", .. CommandPath(parse), "--help"])}')");
             return ExitCodes.UsageOrConfig;
         }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
@@ -84,8 +93,6 @@ public static class CliApp
     {
         var root = new RootCommand("Batch analytics pipeline: clean raw orders and clickstream into Parquet, then build customer features, RFM and k-means segments, and LTV.");
         root.Options.Add(ConfigOption);
-        root.Options.Add(EngineOption);
-        root.Options.Add(RemoteOption);
         root.Options.Add(VerboseOption);
         root.Options.Add(QuietOption);
         root.Subcommands.Add(RunCommand(stdout, stderr));
@@ -95,6 +102,7 @@ public static class CliApp
             root.Subcommands.Add(StageCommand(stage, stdout, stderr));
         }
         root.Subcommands.Add(ExportCommand(stdout, stderr));
+        root.Subcommands.Add(QueryCommand(stdout, stderr));
         root.Subcommands.Add(GenerateCommand(stdout, stderr));
         root.Subcommands.Add(ValidateConfigCommand(stdout, stderr));
         return root;
@@ -115,6 +123,7 @@ public static class CliApp
         {
             output, date, from, to, full, only, skip,
         };
+        AddEngineOptions(cmd);
         cmd.SetAction(pr =>
         {
             var verbose = pr.GetValue(VerboseOption);
@@ -229,6 +238,7 @@ public static class CliApp
         var cmd = new Command(stage.Name, stage.Description);
         var output = OutputOption();
         cmd.Options.Add(output);
+        AddEngineOptions(cmd);
         Func<ParseResult, PipelineConfig, PipelineConfig> overrides;
         Option<string?>? inputRoot = null;
         if (stage.Kind == StageKind.Cleaning)
@@ -392,6 +402,7 @@ public static class CliApp
         {
             output, format, file, asOf,
         };
+        AddEngineOptions(segments);
         segments.SetAction(pr => Execute(pr, stderr, "export segments", config => config with
         {
             Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
@@ -409,14 +420,56 @@ public static class CliApp
         return new Command("export", "Write outputs for other tools (CRM, ad platforms).") { segments };
     }
 
+    // ---- query --------------------------------------------------------------------------------------------------
+
+    private static Command QueryCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var sql = new Argument<string>("sql") { Description = "One read-only query: SELECT, WITH, SHOW, DESCRIBE, SUMMARIZE or EXPLAIN." };
+        var output = OutputOption();
+        var format = new Option<string>("--format")
+        {
+            Description = "table: aligned text, numbers right-aligned, NULL printed as NULL | csv: RFC 4180 with a header, NULL an empty field | jsonl: one JSON object per row, NULL null.",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "csv", "jsonl");
+        var cmd = new Command("query", "Run one read-only SQL query (embedded DuckDB) over the published tables of the output directory. "
+            + "Each table is a view named by its path with / as _: " + string.Join(", ", Query.TableQuery.QueryableViews) + ". "
+            + "Values print in the invariant culture, decimals exactly. Anything that writes (INSERT, COPY, ATTACH, CREATE, SET, …) or more than one statement is refused (exit 2).")
+        {
+            sql, output, format,
+        };
+        cmd.SetAction(pr =>
+        {
+            var verbose = pr.GetValue(VerboseOption);
+            try
+            {
+                var dir = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : LoadConfig(pr, c => c).Output;
+                var kind = pr.GetValue(format) switch
+                {
+                    "csv" => Query.QueryFormat.Csv,
+                    "jsonl" => Query.QueryFormat.Jsonl,
+                    _ => Query.QueryFormat.Table,
+                };
+                Query.TableQuery.Run(dir, pr.GetValue(sql)!, kind, stdout);
+                return ExitCodes.Success;
+            }
+            catch (Exception e)
+            {
+                var (code, message) = Failures.Classify(e);
+                return Fail(stderr, verbose, code, message, e);
+            }
+        });
+        return cmd;
+    }
+
     // ---- generate -----------------------------------------------------------------------------------------------
 
     private static Command GenerateCommand(TextWriter stdout, TextWriter stderr)
     {
-        var output = new Option<string>("--output", "-o") { Description = "Directory to write orders/ and ground_truth.json into.", Required = true };
-        var customers = new Option<int>("--customers") { Description = "Customers to simulate (default 10000).", DefaultValueFactory = _ => 10_000 };
-        var days = new Option<int>("--days") { Description = "Length of the period in days (default 365).", DefaultValueFactory = _ => 365 };
-        var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files (default 42).", DefaultValueFactory = _ => 42 };
+        var output = new Option<string>("--output", "-o") { Description = "Directory to write orders/, events/, ground_truth.json and pipeline.json (the configuration to run the pipeline on them) into.", Required = true };
+        var customers = new Option<int>("--customers") { Description = "Customers to simulate.", DefaultValueFactory = _ => 10_000 };
+        var days = new Option<int>("--days") { Description = "Length of the period in days.", DefaultValueFactory = _ => 365 };
+        var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files.", DefaultValueFactory = _ => 42 };
         var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
         var noEvents = new Option<bool>("--no-events") { Description = "Write orders only (no clickstream events)." };
         var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
@@ -448,6 +501,9 @@ public static class CliApp
                     stdout.WriteLine($"events:        {Path.Combine(options.OutputDirectory, "events")} ({events.RowsRead} lines)");
                 }
                 stdout.WriteLine($"ground truth:  {Path.Combine(options.OutputDirectory, "ground_truth.json")}");
+                var config = Generate.GeneratedConfig.Write(options, truth);
+                stdout.WriteLine($"config:        {config}");
+                stdout.WriteLine($"run it with:   pipeline run -c {Quoted(config)}");
                 return ExitCodes.Success;
             }
             catch (Exception e)
@@ -459,6 +515,10 @@ public static class CliApp
         });
         return cmd;
     }
+
+    /// <summary>A path as a shell argument: quoted when it holds anything but safe characters.</summary>
+    private static string Quoted(string path) =>
+        path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-' or ':' or '\\') ? path : "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     // ---- validate-config ------------------------------------------------------------------------------------------
 

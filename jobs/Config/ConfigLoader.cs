@@ -89,15 +89,28 @@ public static partial class ConfigLoader
             }
         }
 
+        // Shape errors (unknown keys, wrong JSON types) are collected and their values pruned, so the rest still binds
+        // (pruned keys take their defaults) and its value checks are reported in the same list.
         CheckShape(obj, typeof(PipelineConfig), "", errors);
-        if (errors.Count > 0)
+        var shapeErrors = errors.Count;
+
+        PipelineConfig config;
+        try
+        {
+            config = obj.Deserialize<PipelineConfig>(SerializerOptions) ?? new PipelineConfig();
+        }
+        catch (JsonException e)
+        {
+            var where = (e.Path ?? "$").TrimStart('$').TrimStart('.');
+            errors.Add($"{(where.Length == 0 ? "configuration" : where)}: {e.Message.Split('.')[0]}");
+            return (null, errors);
+        }
+        config = ResolvePaths(config, baseDirectory);
+        errors.AddRange(Validate(config));
+        if (shapeErrors > 0)
         {
             return (null, errors);
         }
-
-        var config = obj.Deserialize<PipelineConfig>(SerializerOptions) ?? new PipelineConfig();
-        config = ResolvePaths(config, baseDirectory);
-        errors.AddRange(Validate(config));
         return (config, errors);
     }
 
@@ -406,6 +419,7 @@ public static partial class ConfigLoader
     {
         var props = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), StringComparer.Ordinal);
+        var pruned = new List<string>();
         foreach (var (key, value) in obj)
         {
             var path = prefix.Length == 0 ? key : $"{prefix}.{key}";
@@ -413,9 +427,22 @@ public static partial class ConfigLoader
             {
                 var near = props.Keys.OrderBy(k => Distance(k, key)).First();
                 errors.Add($"{path}: unknown key (did you mean '{near}'?)");
+                pruned.Add(key);
                 continue;
             }
+            var before = errors.Count;
             CheckValue(value, prop.PropertyType, path, errors);
+            // A section (an object bound to a record) prunes its own bad keys; any other bad value goes whole.
+            var underlying = Nullable.GetUnderlyingType(prop.PropertyType) ?? prop.PropertyType;
+            var section = value is JsonObject && underlying.IsClass && underlying != typeof(string);
+            if (errors.Count > before && !section)
+            {
+                pruned.Add(key);
+            }
+        }
+        foreach (var key in pruned)
+        {
+            obj.Remove(key);
         }
     }
 

@@ -14,7 +14,7 @@ namespace Pipeline.Publishing;
 /// </code>
 /// A run writes only under its staging folder. Publication first writes a journal naming every partition to move,
 /// then swaps partitions in one by one (old ones go to the run's trash), then writes <c>_SUCCESS</c>, then deletes the
-/// staging folder. A run killed before the journal leaves the published tables untouched (its staging folder is
+/// staging folder (and the <c>_staging</c> root once a successful run leaves it empty). A run killed before the journal leaves the published tables untouched (its staging folder is
 /// deleted by the next run); a run killed after it is rolled forward by the next run, which finishes the swap.
 /// </summary>
 public sealed class OutputStore
@@ -82,6 +82,7 @@ public sealed class OutputStore
                 notes.Add($"discarded the unpublished outputs of interrupted run {runId}");
             }
         }
+        RemoveStagingRootIfEmpty();
         return notes;
     }
 
@@ -99,6 +100,37 @@ public sealed class OutputStore
         var journal = new Journal(runId, tables.Select(t => new JournalTable(t.Table, Units(Path.Combine(staging, t.Table)), t.ReplaceTable)).ToList());
         WriteAtomically(Path.Combine(staging, JournalName), JsonSerializer.Serialize(journal));
         RollForward(runId);
+    }
+
+    /// <summary>
+    /// After a successful run: deletes what is left of its staging folder (publication already removed what it
+    /// published), then the <c>_staging</c> root when nothing else is in it. A failed run's folder is never deleted.
+    /// Call while holding the lock.
+    /// </summary>
+    public void CleanUpStaging(string runId)
+    {
+        var staging = StagingDir(runId);
+        if (Directory.Exists(staging) && !File.Exists(Path.Combine(staging, FailedName)) && !File.Exists(Path.Combine(staging, JournalName)))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+        RemoveStagingRootIfEmpty();
+    }
+
+    /// <summary>Deletes the <c>_staging</c> root when it holds nothing (no failed or interrupted run's folder).</summary>
+    public void RemoveStagingRootIfEmpty()
+    {
+        try
+        {
+            if (Directory.Exists(StagingRoot) && !Directory.EnumerateFileSystemEntries(StagingRoot).Any())
+            {
+                Directory.Delete(StagingRoot);
+            }
+        }
+        catch (IOException)
+        {
+            // Something appeared meanwhile: it stays, the next run looks again.
+        }
     }
 
     /// <summary>Marks a run's staging folder as failed: kept for inspection, never published, never auto-deleted.</summary>

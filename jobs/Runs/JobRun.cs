@@ -218,6 +218,10 @@ public sealed class JobRun : IDisposable
     public void Dispose()
     {
         _engine?.Dispose();
+        if (Manifest.Status == "succeeded")
+        {
+            Store.CleanUpStaging(RunId);
+        }
         var tmp = Path.Combine(Config.Output, "_tmp");
         if (Config.Engine.TempDirectory is null && Directory.Exists(tmp))
         {

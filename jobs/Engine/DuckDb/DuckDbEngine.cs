@@ -148,6 +148,22 @@ public sealed class DuckDbEngine : IEngine
         });
     }
 
+    /// <summary>
+    /// Runs a query and hands its open reader to <paramref name="read"/>: column names and types are there even when
+    /// the query returns no rows (<c>pipeline query</c> prints them as a header).
+    /// </summary>
+    public void Read(string sql, Action<System.Data.Common.DbDataReader> read)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        Run(() =>
+        {
+            using var reader = cmd.ExecuteReader();
+            read(reader);
+            return 0;
+        });
+    }
+
     private const string ParquetOptions = "FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 122880";
 
     /// <summary>

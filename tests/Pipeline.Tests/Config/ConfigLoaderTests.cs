@@ -46,16 +46,45 @@ public class ConfigLoaderTests
         var (_, errors) = Parse("""
             { "outptu": "x", "base_currency": 5, "quality": { "max_quarantine_share": "lots" }, "engine": { "kind": "oracle" } }
             """);
-        Assert.That(errors, Has.Count.EqualTo(3), string.Join("\n", errors));
+        // Shape errors and the value checks of what remains, in one list.
+        Assert.That(errors, Has.Count.EqualTo(4), string.Join("\n", errors));
         Assert.That(errors, Has.Some.Contains("outptu: unknown key (did you mean 'output'?)"));
         Assert.That(errors, Has.Some.Contains("base_currency: must be a string"));
         Assert.That(errors, Has.Some.Contains("quality.max_quarantine_share: must be a number"));
+        Assert.That(errors, Has.Some.Contains("engine.kind: 'oracle' is not one of duckdb, spark"));
 
         var (_, semantic) = Parse("""
             { "base_currency": "usd", "source_time_zone": "Mars/Olympus", "engine": { "kind": "oracle", "memory_limit": "lots" },
               "quality": { "max_quarantine_share": 2, "min_valid_date": "01/01/2000" }, "orders": { "format": "xml", "status_map": { "paid": "done" } } }
             """);
         Assert.That(semantic, Has.Count.EqualTo(8), string.Join("\n", semantic));
+    }
+
+    [Test]
+    public void Validate_config_lists_two_type_errors_and_a_value_error_at_once()
+    {
+        var dir = TestPaths.NewTempDir("validate-config");
+        try
+        {
+            var path = Path.Combine(dir, "pipeline.json");
+            File.WriteAllText(path, """
+                {
+                  "now": 20240101,
+                  "analytics": { "ltv": { "holdout_days": "ninety" } },
+                  "base_currency": "dollars"
+                }
+                """);
+            var r = Pipeline.Tests.Support.PipelineCli.Run("validate-config", "-c", path);
+            Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+            Assert.That(r.Stderr, Does.Contain($"{path}: 3 problem(s):"));
+            Assert.That(r.Stderr, Does.Contain("  - now: must be a string"));
+            Assert.That(r.Stderr, Does.Contain("  - analytics.ltv.holdout_days: must be an integer"));
+            Assert.That(r.Stderr, Does.Contain("  - base_currency: 'dollars' is not a 3-letter ISO-4217 code"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [TestCase("order_id\"; DROP TABLE x; --")]
