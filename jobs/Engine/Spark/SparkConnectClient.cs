@@ -491,7 +491,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
                     {
                         throw Translate(failure, rpc, failures + 1);
                     }
-                    await BackOffAsync(failure, $"{rpc} of operation {operationId}", ++failures, cancellationToken);
+                    await BackOffAsync(failure, rpc, operationId, ++failures, cancellationToken);
                     continue;
                 }
                 else
@@ -660,18 +660,18 @@ public sealed class SparkConnectClient : IAsyncDisposable
             {
                 throw Translate(ex, rpc, attempt + 1);
             }
-            await BackOffAsync(failure, rpc, attempt + 1, cancellationToken);
+            await BackOffAsync(failure, rpc, null, attempt + 1, cancellationToken);
         }
     }
 
     /// <summary>
-    /// After retryable failure number <paramref name="failures"/> (consecutive, from 1) of <paramref name="call"/>:
+    /// After retryable failure number <paramref name="failures"/> (consecutive, from 1) of <paramref name="rpc"/>:
     /// logs the reason and the wait (info), waits, and returns; or throws when the client gives up. Before the server
     /// has ever answered, the connect budget bounds the time spent (and a server that cannot be reached at all is tried
     /// until the budget is spent, at most <see cref="SparkConnectClientOptions.MaxConnectBackoff"/> apart); afterwards
     /// <see cref="SparkRetryPolicy"/> alone decides, as it always did.
     /// </summary>
-    private async Task BackOffAsync(RpcException failure, string call, int failures, CancellationToken cancellationToken)
+    private async Task BackOffAsync(RpcException failure, string rpc, string? operationId, int failures, CancellationToken cancellationToken)
     {
         var policy = _options.Retry;
         var reason = SparkErrors.Reason(failure, Connection.Token);
@@ -688,7 +688,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
             }
             if (!unreachable && failures > policy.MaxRetries)
             {
-                throw Translate(failure, call, failures); // the server answers, and keeps saying UNAVAILABLE
+                throw Translate(failure, rpc, failures); // the server answers, and keeps saying UNAVAILABLE
             }
             var delay = Jittered(failures - 1);
             if (unreachable && delay > SparkConnectClientOptions.MaxConnectBackoff)
@@ -705,9 +705,10 @@ public sealed class SparkConnectClient : IAsyncDisposable
         }
         if (failures > policy.MaxRetries)
         {
-            throw Translate(failure, call, failures);
+            throw Translate(failure, rpc, failures);
         }
         var wait = Jittered(failures - 1);
+        var call = operationId is null ? rpc : $"{rpc} of operation {operationId}";
         Info($"Spark {call} failed ({reason}); retrying in {Seconds(wait, "0.0#")} s (retry {failures}/{policy.MaxRetries})");
         if (wait > TimeSpan.Zero)
         {
