@@ -722,7 +722,10 @@ public sealed class SparkConnectClient : IAsyncDisposable
         var message = unreachable
             ? $"could not connect to Spark Connect at {Address} within {budget} s ({attempts} attempts; last: {reason})"
             : $"Spark Connect at {Address} did not become available within {budget} s ({attempts} attempts; last: {reason})";
-        return new SparkConnectException(SparkErrorKind.Connection, SparkErrors.OneLine(SparkErrors.Scrub(message, Connection.Token) ?? ""), Translate(failure, "connect", attempts))
+        return new SparkConnectException(
+            SparkErrorKind.Connection,
+            SparkErrors.OneLine(SparkErrors.Scrub(message, Connection.Token) ?? ""),
+            SparkErrors.FromRpc(failure, "connect", Connection.Endpoint, Connection.Token, attempts))
         {
             GrpcStatus = failure.StatusCode,
             NeverConnected = true,
@@ -770,8 +773,25 @@ public sealed class SparkConnectClient : IAsyncDisposable
         return delay;
     }
 
-    private SparkConnectException Translate(RpcException ex, string rpc, int attempts) =>
-        SparkErrors.FromRpc(ex, rpc, Connection.Endpoint, Connection.Token, attempts);
+    private SparkConnectException Translate(RpcException ex, string rpc, int attempts)
+    {
+        if (!HasConnected && SparkErrors.IsTlsFailure(ex))
+        {
+            // Not worth retrying (a TLS client talking to a plain-text server, or a certificate it does not trust), and
+            // gRPC reports it as INTERNAL: say what it is, like an unreachable server.
+            var message = $"could not connect to Spark Connect at {Address}: {SparkErrors.Reason(ex, Connection.Token)}"
+                + (Connection.UseSsl ? " (a server without TLS needs use_ssl=false; a token turns TLS on)" : "");
+            return new SparkConnectException(
+                SparkErrorKind.Connection,
+                SparkErrors.OneLine(SparkErrors.Scrub(message, Connection.Token) ?? ""),
+                SparkErrors.FromRpc(ex, rpc, Connection.Endpoint, Connection.Token, attempts))
+            {
+                GrpcStatus = ex.StatusCode,
+                NeverConnected = true,
+            };
+        }
+        return SparkErrors.FromRpc(ex, rpc, Connection.Endpoint, Connection.Token, attempts);
+    }
 
     private void ObserveServerSession(string serverSideSessionId)
     {

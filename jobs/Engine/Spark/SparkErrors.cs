@@ -25,6 +25,19 @@ internal static class SparkErrors
     public static bool IsTransportFailure(RpcException ex) =>
         ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is not null;
 
+    /// <summary>The TLS handshake failed (the client's transport says so; gRPC reports it as INTERNAL or UNAVAILABLE).</summary>
+    public static bool IsTlsFailure(RpcException ex)
+    {
+        for (var e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            if (e is AuthenticationException or HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>A short reason for a retry line: "connection refused", "host name not resolved", "Unavailable: busy".</summary>
     public static string Reason(RpcException ex, string? token)
     {

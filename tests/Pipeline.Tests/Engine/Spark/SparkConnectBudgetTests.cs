@@ -202,6 +202,26 @@ public sealed class SparkConnectBudgetTests
     }
 
     [Test]
+    public async Task Tls_handshake_failure_is_said_at_once_without_retrying()
+    {
+        await using var server = await FakeSparkServer.StartAsync(); // plain-text HTTP/2; a token turns TLS on
+        var info = new List<string>();
+        await using var client = new SparkConnectClient($"sc://127.0.0.1:{server.Address.Port}/;token=t0k3n", new SparkConnectClientOptions { Info = info.Add });
+
+        var clock = Stopwatch.StartNew();
+        var ex = (await Assert.ThrowsAsync<SparkConnectException>(() => client.SetConfAsync(new Dictionary<string, string> { ["a"] = "b" })))!;
+
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+        Assert.That(ex.NeverConnected, Is.True);
+        Assert.That(ex.Kind, Is.EqualTo(SparkErrorKind.Connection));
+        Assert.That(ex.Message, Does.StartWith($"could not connect to Spark Connect at 127.0.0.1:{server.Address.Port}: TLS handshake failed")
+            .And.EndWith("(a server without TLS needs use_ssl=false; a token turns TLS on)")
+            .And.Not.Contain("t0k3n"));
+        Assert.That(info, Is.Empty, "nothing to retry");
+        Assert.That(server.Service.Calls, Is.Empty);
+    }
+
+    [Test]
     public async Task After_the_first_answer_unavailable_mid_query_is_reattached_by_the_retry_policy_whatever_the_budget()
     {
         await using var server = await FakeSparkServer.StartAsync();
