@@ -729,6 +729,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
         {
             GrpcStatus = failure.StatusCode,
             NeverConnected = true,
+            ConnectBudget = _options.ConnectTimeout,
         };
     }
 

@@ -72,6 +72,9 @@ public class SparkConnectException : Exception
     /// the message says where it tried, for how long, how often and the last reason.
     /// </summary>
     public bool NeverConnected { get; init; }
+
+    /// <summary>The connect budget spent when <see cref="NeverConnected"/> because the time ran out (null: failed at once, e.g. TLS).</summary>
+    public TimeSpan? ConnectBudget { get; init; }
 }
 
 /// <summary>A malformed Spark Connect connection string (kind <see cref="SparkErrorKind.Configuration"/>).</summary>

@@ -545,7 +545,8 @@ public sealed partial class SparkEngine : IEngine
         if (e.NeverConnected)
         {
             return new EngineException(
-                message + ". Check that the server is running and --remote / SPARK_REMOTE / engine.remote; engine.connect_timeout_seconds sets how long to wait",
+                message + ". Check that the server is running and --remote / SPARK_REMOTE / engine.remote"
+                    + (e.ConnectBudget is null ? "" : "; engine.connect_timeout_seconds sets how long to wait"),
                 e)
             {
                 SuggestVerbose = false,
