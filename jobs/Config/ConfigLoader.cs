@@ -17,6 +17,9 @@ public static partial class ConfigLoader
     /// <summary>Environment variable with the Spark Connect connection string (PySpark's name).</summary>
     public const string SparkRemoteVariable = "SPARK_REMOTE";
 
+    /// <summary>Largest engine.connect_timeout_seconds: an hour.</summary>
+    public const int MaxConnectTimeoutSeconds = 3600;
+
     private static readonly JsonSerializerOptions SerializerOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -149,6 +152,10 @@ public static partial class ConfigLoader
             {
                 errors.Add($"engine.remote: {e.Message}");
             }
+        }
+        if (c.Engine.ConnectTimeoutSeconds is < 1 or > MaxConnectTimeoutSeconds)
+        {
+            errors.Add($"engine.connect_timeout_seconds: must be between 1 and {MaxConnectTimeoutSeconds} (seconds to keep trying a Spark Connect server that does not answer)");
         }
         if (c.Engine.Threads < 0)
         {

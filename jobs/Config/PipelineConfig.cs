@@ -61,11 +61,20 @@ public sealed record EngineConfig
     /// </summary>
     public string? Remote { get; init; }
 
+    /// <summary>
+    /// Spark's connect budget in seconds (1–3600): how long a run keeps trying a Spark Connect server that has not answered
+    /// yet (connection refused, name not resolved, TLS handshake failed), retrying at most 5 s apart and logging each
+    /// attempt, before it fails with exit 1. Once the server has answered, a connection lost during a long query is
+    /// retried and reattached as before, whatever this says. Default 30.
+    /// </summary>
+    public int ConnectTimeoutSeconds { get; init; } = 30;
+
     // Records print every property in ToString(): the connection string may hold a token, so print it redacted.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
         builder.Append("Kind = ").Append(Kind).Append(", Threads = ").Append(Threads)
             .Append(", MemoryLimit = ").Append(MemoryLimit).Append(", TempDirectory = ").Append(TempDirectory)
+            .Append(", ConnectTimeoutSeconds = ").Append(ConnectTimeoutSeconds)
             .Append(", Remote = ").Append(Remote is null ? "" : Pipeline.Engine.Spark.SparkConnectionString.TryParse(Remote, out var c) ? c!.Redacted : "(unparsable)");
         return true;
     }

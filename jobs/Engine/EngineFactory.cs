@@ -10,7 +10,7 @@ public static class EngineFactory
 {
     /// <param name="engine">The engine section of a validated configuration.</param>
     /// <param name="output">The output directory (DuckDB spills under its <c>_tmp</c> unless engine.temp_directory says otherwise).</param>
-    /// <param name="info">Where the engine says which server it talks to.</param>
+    /// <param name="info">Where the engine says which server it talks to, and the Spark client each retry (reason, wait, connect budget left).</param>
     /// <param name="debug">Where the Spark client logs its requests (--verbose).</param>
     public static IEngine Create(EngineConfig engine, string output, Action<string, string?, object?> info, Action<string> debug)
     {
@@ -18,9 +18,13 @@ public static class EngineFactory
         switch (engine.Kind)
         {
             case "spark":
-                var spark = new SparkEngine(new SparkEngineOptions(engine.Remote!, debug));
-                info($"engine: Spark Connect at {spark.Remote}", null, null);
-                return spark;
+                // Said before connecting: the connect retries (info lines, see below) follow it.
+                if (SparkConnectionString.TryParse(engine.Remote!, out var remote))
+                {
+                    info($"engine: Spark Connect at {remote!.Redacted}", null, null);
+                }
+                return new SparkEngine(new SparkEngineOptions(
+                    engine.Remote!, debug, Info: line => info(line, null, null), ConnectTimeout: TimeSpan.FromSeconds(engine.ConnectTimeoutSeconds)));
             case "duckdb":
                 return new DuckDbEngine(new DuckDbOptions(engine.Threads, engine.MemoryLimit, engine.TempDirectory ?? Path.Combine(output, "_tmp")));
             default:

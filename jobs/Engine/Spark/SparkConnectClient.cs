@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using Apache.Arrow;
@@ -15,7 +16,9 @@ namespace Pipeline.Engine.Spark;
 /// Every ExecutePlan is reattachable (client operation id, <c>reattach_options.reattachable=true</c>): when the
 /// stream ends or breaks before <c>result_complete</c>, the client calls ReattachExecute from the last response id,
 /// and releases the operation (ReleaseExecute release_all) when done. UNAVAILABLE is retried with exponential
-/// backoff (<see cref="SparkRetryPolicy"/>). Failures surface as <see cref="SparkConnectException"/>.
+/// backoff (<see cref="SparkRetryPolicy"/>). Until the server has answered once, a server that cannot be reached
+/// (connection refused, name not resolved, TLS handshake failed) is retried within the connect budget
+/// (<see cref="SparkConnectClientOptions.ConnectTimeout"/>) instead. Failures surface as <see cref="SparkConnectException"/>.
 /// Requires a Spark 3.5+ server (reattachable execution).
 /// </remarks>
 public sealed class SparkConnectClient : IAsyncDisposable
@@ -31,6 +34,9 @@ public sealed class SparkConnectClient : IAsyncDisposable
     private readonly object _sessionLock = new();
     private string? _serverSideSessionId;
     private int _disposed;
+    private int _connected;        // 1 once the server has answered a call
+    private long _connectStarted;  // Stopwatch timestamp of the first attempt; 0 = none yet
+    private int _connectAttempts;  // attempts that failed before the server ever answered
 
     /// <summary>Connects (lazily: the first call opens the channel) using a parsed connection string.</summary>
     public SparkConnectClient(SparkConnectionString connection, SparkConnectClientOptions? options = null)
@@ -38,6 +44,10 @@ public sealed class SparkConnectClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(connection);
         Connection = connection;
         _options = options ?? new SparkConnectClientOptions();
+        if (_options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.ConnectTimeout, "ConnectTimeout must be positive");
+        }
         SessionId = connection.SessionId ?? Guid.NewGuid().ToString("D");
         _releaseSessionOnDispose = _options.ReleaseSessionOnDispose ?? connection.SessionId is null;
         ClientType = connection.UserAgent is null ? DefaultClientType : $"{connection.UserAgent} {DefaultClientType}";
@@ -65,8 +75,12 @@ public sealed class SparkConnectClient : IAsyncDisposable
             {
                 EnableMultipleHttp2Connections = true,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                ConnectTimeout = TimeSpan.FromSeconds(30),
+                // One TCP/TLS connect: at most 30 s, never longer than the connect budget.
+                ConnectTimeout = _options.ConnectTimeout < TimeSpan.FromSeconds(30) ? _options.ConnectTimeout : TimeSpan.FromSeconds(30),
             },
+            // After a failed connect the channel waits before it really tries again (a call meanwhile fails at once
+            // with the last error): keep those waits as short as the client's own connect retries.
+            MaxReconnectBackoff = SparkConnectClientOptions.MaxConnectBackoff,
             DisposeHttpClient = true,
         });
         _stub = new SparkConnectService.SparkConnectServiceClient(_channel);
@@ -90,6 +104,13 @@ public sealed class SparkConnectClient : IAsyncDisposable
 
     /// <summary>The <c>client_type</c> sent with every request.</summary>
     public string ClientType { get; }
+
+    /// <summary>True once the server has answered a call of this client (the connect budget no longer applies).</summary>
+    public bool HasConnected => Volatile.Read(ref _connected) != 0;
+
+    /// <summary><c>host:port</c> (IPv6 in brackets): what the server is called in messages.</summary>
+    public string Address => (Connection.Host.Contains(':', StringComparison.Ordinal) ? $"[{Connection.Host}]" : Connection.Host)
+        + ":" + Connection.Port.ToString(CultureInfo.InvariantCulture);
 
     /// <inheritdoc />
     public override string ToString() => $"SparkConnectClient({Connection.Redacted}; session {SessionId})";
@@ -355,7 +376,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
         {
             return;
         }
-        if (_releaseSessionOnDispose)
+        if (_releaseSessionOnDispose && HasConnected)
         {
             try
             {
@@ -418,6 +439,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
                 try
                 {
                     sent = true;
+                    StartConnectClock();
                     using var call = reattach
                         ? _stub.ReattachExecute(NewReattachRequest(operationId, lastResponseId), CallOptionsFor(null, cancellationToken))
                         : _stub.ExecutePlan(request, CallOptionsFor(null, cancellationToken));
@@ -426,6 +448,7 @@ public sealed class SparkConnectClient : IAsyncDisposable
                         var response = call.ResponseStream.Current;
                         progressed = true;
                         failures = 0;
+                        MarkConnected();
                         ObserveServerSession(response.ServerSideSessionId);
                         if (!string.IsNullOrEmpty(response.ResponseId))
                         {
@@ -468,14 +491,12 @@ public sealed class SparkConnectClient : IAsyncDisposable
                     {
                         throw Translate(failure, rpc, failures + 1);
                     }
-                    if (++failures > _options.Retry.MaxRetries)
-                    {
-                        throw Translate(failure, rpc, failures);
-                    }
-                    Log($"Spark {rpc} of operation {operationId} failed ({failure.StatusCode}); retry {failures}/{_options.Retry.MaxRetries}");
+                    await BackOffAsync(failure, rpc, operationId, ++failures, cancellationToken);
+                    continue;
                 }
                 else
                 {
+                    MarkConnected(); // the stream ended normally: the server answered
                     // The stream ended without result_complete: the server wants us to reattach.
                     if (!progressed && ++failures > _options.Retry.MaxRetries)
                     {
@@ -489,8 +510,8 @@ public sealed class SparkConnectClient : IAsyncDisposable
                     {
                         continue;
                     }
+                    await DelayAsync(failures - 1, cancellationToken);
                 }
-                await DelayAsync(failures - 1, cancellationToken);
             }
         }
         finally
@@ -623,19 +644,111 @@ public sealed class SparkConnectClient : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         for (var attempt = 0; ; attempt++)
         {
+            RpcException failure;
             try
             {
-                return await call(CallOptionsFor(_options.UnaryCallTimeout, cancellationToken));
+                StartConnectClock();
+                var result = await call(CallOptionsFor(_options.UnaryCallTimeout, cancellationToken));
+                MarkConnected();
+                return result;
             }
-            catch (RpcException ex) when (SparkErrors.IsRetryable(ex) && attempt < _options.Retry.MaxRetries)
+            catch (RpcException ex) when (SparkErrors.IsRetryable(ex))
             {
-                Log($"Spark {rpc} failed ({ex.StatusCode}); retry {attempt + 1}/{_options.Retry.MaxRetries}");
-                await DelayAsync(attempt, cancellationToken);
+                failure = ex;
             }
             catch (RpcException ex)
             {
                 throw Translate(ex, rpc, attempt + 1);
             }
+            await BackOffAsync(failure, rpc, null, attempt + 1, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// After retryable failure number <paramref name="failures"/> (consecutive, from 1) of <paramref name="rpc"/>:
+    /// logs the reason and the wait (info), waits, and returns; or throws when the client gives up. Before the server
+    /// has ever answered, the connect budget bounds the time spent (and a server that cannot be reached at all is tried
+    /// until the budget is spent, at most <see cref="SparkConnectClientOptions.MaxConnectBackoff"/> apart); afterwards
+    /// <see cref="SparkRetryPolicy"/> alone decides, as it always did.
+    /// </summary>
+    private async Task BackOffAsync(RpcException failure, string rpc, string? operationId, int failures, CancellationToken cancellationToken)
+    {
+        var policy = _options.Retry;
+        var reason = SparkErrors.Reason(failure, Connection.Token);
+        if (!HasConnected)
+        {
+            var attempts = Interlocked.Increment(ref _connectAttempts);
+            var budget = _options.ConnectTimeout;
+            var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref _connectStarted));
+            var remaining = budget - elapsed;
+            var unreachable = SparkErrors.IsTransportFailure(failure);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw NeverConnected(failure, unreachable, reason, attempts);
+            }
+            if (!unreachable && failures > policy.MaxRetries)
+            {
+                throw Translate(failure, rpc, failures); // the server answers, and keeps saying UNAVAILABLE
+            }
+            var delay = Jittered(failures - 1);
+            if (unreachable && delay > SparkConnectClientOptions.MaxConnectBackoff)
+            {
+                delay = SparkConnectClientOptions.MaxConnectBackoff;
+            }
+            if (delay > remaining)
+            {
+                delay = remaining; // one last attempt when the budget runs out
+            }
+            Info($"Spark Connect at {Address} {(unreachable ? "not reachable" : "not available")} ({reason}); retrying in {Seconds(delay, "0.0#")} s (attempt {attempts}, {Seconds(remaining - delay, "0")} s left of the {Seconds(budget, "0.###")} s connect budget)");
+            await Task.Delay(delay, cancellationToken);
+            return;
+        }
+        if (failures > policy.MaxRetries)
+        {
+            throw Translate(failure, rpc, failures);
+        }
+        var wait = Jittered(failures - 1);
+        var call = operationId is null ? rpc : $"{rpc} of operation {operationId}";
+        Info($"Spark {call} failed ({reason}); retrying in {Seconds(wait, "0.0#")} s (retry {failures}/{policy.MaxRetries})");
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, cancellationToken);
+        }
+    }
+
+    private SparkConnectException NeverConnected(RpcException failure, bool unreachable, string reason, int attempts)
+    {
+        var budget = Seconds(_options.ConnectTimeout, "0.###");
+        var message = unreachable
+            ? $"could not connect to Spark Connect at {Address} within {budget} s ({attempts} attempts; last: {reason})"
+            : $"Spark Connect at {Address} did not become available within {budget} s ({attempts} attempts; last: {reason})";
+        return new SparkConnectException(
+            SparkErrorKind.Connection,
+            SparkErrors.OneLine(SparkErrors.Scrub(message, Connection.Token) ?? ""),
+            SparkErrors.FromRpc(failure, "connect", Connection.Endpoint, Connection.Token, attempts))
+        {
+            GrpcStatus = failure.StatusCode,
+            NeverConnected = true,
+            ConnectBudget = _options.ConnectTimeout,
+        };
+    }
+
+    private static string Seconds(TimeSpan t, string format) =>
+        Math.Max(0, t.TotalSeconds).ToString(format, CultureInfo.InvariantCulture);
+
+    private void StartConnectClock()
+    {
+        if (Volatile.Read(ref _connectStarted) == 0)
+        {
+            Interlocked.CompareExchange(ref _connectStarted, Stopwatch.GetTimestamp(), 0);
+        }
+    }
+
+    private void MarkConnected()
+    {
+        if (Volatile.Read(ref _connected) == 0)
+        {
+            Volatile.Write(ref _connected, 1);
         }
     }
 
@@ -644,6 +757,13 @@ public sealed class SparkConnectClient : IAsyncDisposable
 
     private Task DelayAsync(int retry, CancellationToken cancellationToken)
     {
+        var delay = Jittered(retry);
+        return delay > TimeSpan.Zero ? Task.Delay(delay, cancellationToken) : Task.CompletedTask;
+    }
+
+    /// <summary>The policy's backoff before retry <paramref name="retry"/> (0-based), with its jitter.</summary>
+    private TimeSpan Jittered(int retry)
+    {
         var policy = _options.Retry;
         var delay = policy.BackoffFor(retry);
         if (policy.Jitter > 0)
@@ -651,11 +771,28 @@ public sealed class SparkConnectClient : IAsyncDisposable
             var factor = 1 + (policy.Jitter * ((Random.Shared.NextDouble() * 2) - 1));
             delay = TimeSpan.FromTicks((long)(delay.Ticks * factor));
         }
-        return delay > TimeSpan.Zero ? Task.Delay(delay, cancellationToken) : Task.CompletedTask;
+        return delay;
     }
 
-    private SparkConnectException Translate(RpcException ex, string rpc, int attempts) =>
-        SparkErrors.FromRpc(ex, rpc, Connection.Endpoint, Connection.Token, attempts);
+    private SparkConnectException Translate(RpcException ex, string rpc, int attempts)
+    {
+        if (!HasConnected && SparkErrors.IsTlsFailure(ex))
+        {
+            // Not worth retrying (a TLS client talking to a plain-text server, or a certificate it does not trust), and
+            // gRPC reports it as INTERNAL: say what it is, like an unreachable server.
+            var message = $"could not connect to Spark Connect at {Address}: {SparkErrors.Reason(ex, Connection.Token)}"
+                + (Connection.UseSsl ? " (a server without TLS needs use_ssl=false; a token turns TLS on)" : "");
+            return new SparkConnectException(
+                SparkErrorKind.Connection,
+                SparkErrors.OneLine(SparkErrors.Scrub(message, Connection.Token) ?? ""),
+                SparkErrors.FromRpc(ex, rpc, Connection.Endpoint, Connection.Token, attempts))
+            {
+                GrpcStatus = ex.StatusCode,
+                NeverConnected = true,
+            };
+        }
+        return SparkErrors.FromRpc(ex, rpc, Connection.Endpoint, Connection.Token, attempts);
+    }
 
     private void ObserveServerSession(string serverSideSessionId)
     {
@@ -678,12 +815,16 @@ public sealed class SparkConnectClient : IAsyncDisposable
         }
     }
 
-    private void Log(string line)
+    private void Log(string line) => Emit(_options.Log, line);
+
+    /// <summary>A line the user sees at normal verbosity (retries); to <see cref="Log"/> when there is no info sink.</summary>
+    private void Info(string line) => Emit(_options.Info ?? _options.Log, line);
+
+    private void Emit(Action<string>? sink, string line)
     {
-        var log = _options.Log;
-        if (log is not null)
+        if (sink is not null)
         {
-            log(SparkErrors.OneLine(SparkErrors.Scrub(line, Connection.Token) ?? string.Empty));
+            sink(SparkErrors.OneLine(SparkErrors.Scrub(line, Connection.Token) ?? string.Empty));
         }
     }
 

@@ -66,6 +66,15 @@ public class SparkConnectException : Exception
 
     /// <summary>The full (possibly multi-line) server message, token removed; null when there was none.</summary>
     public string? ServerMessage { get; init; }
+
+    /// <summary>
+    /// The client never got an answer from the server within its connect budget (kind <see cref="SparkErrorKind.Connection"/>);
+    /// the message says where it tried, for how long, how often and the last reason.
+    /// </summary>
+    public bool NeverConnected { get; init; }
+
+    /// <summary>The connect budget spent when <see cref="NeverConnected"/> because the time ran out (null: failed at once, e.g. TLS).</summary>
+    public TimeSpan? ConnectBudget { get; init; }
 }
 
 /// <summary>A malformed Spark Connect connection string (kind <see cref="SparkErrorKind.Configuration"/>).</summary>

@@ -8,10 +8,14 @@ namespace Pipeline.Engine.Spark;
 
 /// <summary>Options of the Spark engine.</summary>
 /// <param name="Remote">Spark Connect connection string <c>sc://host[:port]/;token=…</c> (never logged: only its redacted form).</param>
-/// <param name="Log">Receives one-line diagnostics (retries, reattaches); null = silent.</param>
+/// <param name="Log">Receives one-line diagnostics (reattaches, releases); null = silent.</param>
 /// <param name="Retry">Retry policy for UNAVAILABLE; null = the client's default (15 retries, 50 ms × 4, max 1 min).</param>
 /// <param name="MaxUploadBytes">Largest Arrow IPC payload sent in one LocalRelation; model outputs above it are sent in chunks.</param>
-public sealed record SparkEngineOptions(string Remote, Action<string>? Log = null, SparkRetryPolicy? Retry = null, int MaxUploadBytes = 64 * 1024 * 1024);
+/// <param name="Info">Receives the lines a user should see at normal verbosity (each retry: reason, wait, connect budget left); null = <paramref name="Log"/>.</param>
+/// <param name="ConnectTimeout">The connect budget: how long to keep trying a server that has not answered yet; null = 30 s.</param>
+public sealed record SparkEngineOptions(
+    string Remote, Action<string>? Log = null, SparkRetryPolicy? Retry = null, int MaxUploadBytes = 64 * 1024 * 1024,
+    Action<string>? Info = null, TimeSpan? ConnectTimeout = null);
 
 /// <summary>
 /// Runs the stages on a Spark cluster through Spark Connect. Inputs become temp views over <c>Read.DataSource</c>
@@ -76,7 +80,12 @@ public sealed partial class SparkEngine : IEngine
         }
         _maxUploadBytes = options.MaxUploadBytes;
         _log = options.Log;
-        var clientOptions = new SparkConnectClientOptions { Log = options.Log };
+        var clientOptions = new SparkConnectClientOptions
+        {
+            Log = options.Log,
+            Info = options.Info,
+            ConnectTimeout = options.ConnectTimeout ?? SparkConnectClientOptions.DefaultConnectTimeout,
+        };
         if (options.Retry is not null)
         {
             clientOptions = clientOptions with { Retry = options.Retry };
@@ -525,10 +534,24 @@ public sealed partial class SparkEngine : IEngine
         return 0;
     });
 
-    /// <summary>Spark failures as the pipeline's exit codes: configuration → 2, unreadable/missing input → 3, anything else → 1.</summary>
+    /// <summary>
+    /// Spark failures as the pipeline's exit codes: configuration → 2, unreadable/missing input → 3, anything else → 1.
+    /// A server never reached is 1 too (it may be down for a while, not misconfigured), with what to check instead of
+    /// the --verbose hint.
+    /// </summary>
     internal static Exception Translate(SparkConnectException e)
     {
         var message = "Spark: " + e.Message;
+        if (e.NeverConnected)
+        {
+            return new EngineException(
+                message + ". Check that the server is running and --remote / SPARK_REMOTE / engine.remote"
+                    + (e.ConnectBudget is null ? "" : "; engine.connect_timeout_seconds sets how long to wait"),
+                e)
+            {
+                SuggestVerbose = false,
+            };
+        }
         if (e.Kind == SparkErrorKind.Configuration)
         {
             return PipelineException.Config(message);

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using Grpc.Core;
 using Pipeline.Engine.Spark.Protocol.Rpc;
@@ -14,6 +16,70 @@ internal static class SparkErrors
     public static bool IsRetryable(RpcException ex) =>
         ex.StatusCode == StatusCode.Unavailable
         || (ex.StatusCode == StatusCode.Internal && ex.Status.Detail.Contains("INVALID_CURSOR.DISCONNECTED", StringComparison.Ordinal));
+
+    /// <summary>
+    /// True when the call got no answer from the server at all: the client's own transport failed (connection refused,
+    /// name not resolved, TLS handshake, connect timeout, connection lost) and gRPC reports it as UNAVAILABLE with the
+    /// local exception attached. A server (or proxy) that answers UNAVAILABLE sends no exception along.
+    /// </summary>
+    public static bool IsTransportFailure(RpcException ex) =>
+        ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is not null;
+
+    /// <summary>The TLS handshake failed (the client's transport says so; gRPC reports it as INTERNAL or UNAVAILABLE).</summary>
+    public static bool IsTlsFailure(RpcException ex)
+    {
+        for (var e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            if (e is AuthenticationException or HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A short reason for a retry line: "connection refused", "host name not resolved", "Unavailable: busy".</summary>
+    public static string Reason(RpcException ex, string? token)
+    {
+        for (var e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case SocketException s:
+                    return s.SocketErrorCode switch
+                    {
+                        SocketError.ConnectionRefused => "connection refused",
+                        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not resolved",
+                        SocketError.TimedOut => "connection timed out",
+                        SocketError.HostUnreachable => "host unreachable",
+                        SocketError.NetworkUnreachable or SocketError.NetworkDown => "network unreachable",
+                        SocketError.ConnectionReset => "connection reset",
+                        SocketError.ConnectionAborted => "connection aborted",
+                        var other => "socket error " + other,
+                    };
+                case AuthenticationException a:
+                    return "TLS handshake failed: " + OneLine(Scrub(FirstLine(a.Message), token) ?? "");
+            }
+        }
+        for (var e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError }:
+                    return "host name not resolved";
+                case HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }:
+                    return "TLS handshake failed";
+                case TimeoutException or OperationCanceledException:
+                    return "connection timed out";
+            }
+        }
+        var detail = FirstLine(Scrub(ex.Status.Detail, token));
+        if (ex.Status.DebugException is { } debug && (detail is null || detail.StartsWith("Error connecting to subchannel", StringComparison.Ordinal)))
+        {
+            detail = FirstLine(Scrub(debug.Message, token));
+        }
+        return OneLine(detail is null ? ex.StatusCode.ToString() : $"{ex.StatusCode}: {detail}");
+    }
 
     /// <summary>The server already has this operation id (a resent ExecutePlan it had received): reattach instead.</summary>
     public static bool IsOperationAlreadyExists(RpcException ex) =>
@@ -52,7 +118,9 @@ internal static class SparkErrors
                   StatusCode.DeadlineExceeded => "did not answer in time",
                   _ => "is unavailable",
               })
-              .Append(" (").Append(rpc);
+              .Append(" (");
+            // The RPC that failed, not the kind: "(Config call, 16 attempts)".
+            sb.Append(rpc).Append(" call");
             if (attempts > 1)
             {
                 sb.Append(", ").Append(attempts).Append(" attempts");

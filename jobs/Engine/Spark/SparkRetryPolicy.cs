@@ -46,8 +46,29 @@ public sealed record SparkConnectClientOptions
     /// <summary>Deadline for unary calls (Config, AnalyzePlan, ReleaseExecute); null = none.</summary>
     public TimeSpan? UnaryCallTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Optional sink for one-line diagnostics (retries, reattaches). Lines never contain the token.</summary>
+    /// <summary>Default <see cref="ConnectTimeout"/>: 30 s.</summary>
+    public static TimeSpan DefaultConnectTimeout { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest wait between two attempts to reach a server that has not answered yet: 5 s.</summary>
+    public static TimeSpan MaxConnectBackoff { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The connect budget: how long the client keeps trying to reach a server that has not answered any call of this
+    /// client yet (connection refused, name not resolved, TLS handshake failed, connect timed out). Attempts follow
+    /// <see cref="Retry"/>'s backoff, at most <see cref="MaxConnectBackoff"/> apart, without its retry count; when the
+    /// budget is spent the call fails with <see cref="SparkConnectException.NeverConnected"/>. Once the server has
+    /// answered, <see cref="Retry"/> alone governs. Also bounds one TCP/TLS connect (at most 30 s).
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
+
+    /// <summary>Optional sink for one-line diagnostics (reattaches, releases). Lines never contain the token.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>
+    /// Optional sink for the lines a user should see without asking (each retry after a failure: the reason, the wait,
+    /// the connect budget left). Null = they go to <see cref="Log"/>. Lines never contain the token.
+    /// </summary>
+    public Action<string>? Info { get; init; }
 
     /// <summary>
     /// Send ReleaseSession (Spark 4.0+) when the client is disposed. Null (default) = only when the session id

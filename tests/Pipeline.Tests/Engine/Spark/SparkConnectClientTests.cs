@@ -489,12 +489,15 @@ public sealed class SparkConnectClientTests
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        await using var client = new SparkConnectClient($"sc://127.0.0.1:{port}/", new SparkConnectClientOptions { Retry = FastRetry });
+        // A 1 s connect budget (default 30 s): nothing ever answers, so the client tries for the whole budget.
+        await using var client = new SparkConnectClient(
+            $"sc://127.0.0.1:{port}/", new SparkConnectClientOptions { Retry = FastRetry, ConnectTimeout = TimeSpan.FromSeconds(1) });
 
         var ex = await Assert.ThrowsAsync<SparkConnectException>(() => client.GetSparkVersionAsync());
 
         Assert.That(ex!.Kind, Is.EqualTo(SparkErrorKind.Connection));
         Assert.That(ex.Message, Does.Contain($"127.0.0.1:{port}"));
+        Assert.That(ex.NeverConnected, Is.True);
     }
 
     [Test]
