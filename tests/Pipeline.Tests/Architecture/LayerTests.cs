@@ -8,7 +8,7 @@ namespace Pipeline.Tests.Architecture;
 /// <summary>
 /// The layers of docs/architecture.md, checked on the compiled assemblies: nothing reaches up. From the bottom:
 /// Core → Config, Engine, Inputs, Privacy, Publishing, Runs → Stages (contract and registry; one folder per stage) →
-/// Nightly (the run of a stage or of the plan) → Exports, Tools → Cli. Models is a separate assembly that knows none of it.
+/// Nightly (the run of a stage or of the plan) → Query, Exports, Tools → Cli. Models is a separate assembly that knows none of it.
 /// </summary>
 public class LayerTests
 {
@@ -45,7 +45,7 @@ public class LayerTests
     {
         Check(Types.InAssembly(Jobs).That().ResideInNamespace("Pipeline.Core").ShouldNot().HaveDependencyOnAny(
             "Pipeline.Config", "Pipeline.Engine", "Pipeline.Inputs", "Pipeline.Privacy", "Pipeline.Publishing", "Pipeline.Runs", "Pipeline.Stages", "Pipeline.Nightly",
-            "Pipeline.Exports", "Pipeline.Tools", "Pipeline.Generate", "Pipeline.Cli"), "Pipeline.Core is the bottom layer");
+            "Pipeline.Query", "Pipeline.Exports", "Pipeline.Tools", "Pipeline.Generate", "Pipeline.Cli"), "Pipeline.Core is the bottom layer");
     }
 
     [Test]
@@ -54,7 +54,7 @@ public class LayerTests
         foreach (var layer in new[] { "Pipeline.Config", "Pipeline.Engine", "Pipeline.Inputs", "Pipeline.Privacy", "Pipeline.Publishing", "Pipeline.Runs" })
         {
             Check(Types.InAssembly(Jobs).That().ResideInNamespace(layer).ShouldNot().HaveDependencyOnAny(
-                "Pipeline.Stages", "Pipeline.Nightly", "Pipeline.Exports", "Pipeline.Tools", "Pipeline.Generate"), $"{layer} is below the stages");
+                "Pipeline.Stages", "Pipeline.Nightly", "Pipeline.Query", "Pipeline.Exports", "Pipeline.Tools", "Pipeline.Generate"), $"{layer} is below the stages");
         }
     }
 
@@ -63,7 +63,7 @@ public class LayerTests
     {
         foreach (var folder in StageFolders)
         {
-            var others = StageFolders.Where(f => f != folder).Concat(["Pipeline.Nightly", "Pipeline.Exports", "Pipeline.Tools", "Pipeline.Generate"]).ToArray();
+            var others = StageFolders.Where(f => f != folder).Concat(["Pipeline.Nightly", "Pipeline.Query", "Pipeline.Exports", "Pipeline.Tools", "Pipeline.Generate"]).ToArray();
             Check(Types.InAssembly(Jobs).That().ResideInNamespace(folder).ShouldNot().HaveDependencyOnAny(others),
                 $"{folder} reads other stages' tables by their names in TableNames, never through their code");
         }
