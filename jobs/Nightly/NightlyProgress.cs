@@ -31,7 +31,7 @@ public sealed class LogProgress(Log log) : INightlyProgress
         var message = result.Status + (result.Reason is null ? "" : ": " + result.Reason) + $" ({result.Seconds:0.0} s)";
         if (result.Status == "failed")
         {
-            log.Warn(message, step);
+            log.Error(message, step);
         }
         else
         {

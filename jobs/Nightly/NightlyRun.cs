@@ -158,8 +158,8 @@ public sealed class NightlyRun
         }
         catch (Exception e)
         {
+            // The progress display logs the failure (level error) with the step's result.
             var (code, message) = Failures.Classify(e);
-            _log.Warn(message, step.Label);
             return Result("failed", message, null, code);
         }
 
@@ -176,7 +176,6 @@ public sealed class NightlyRun
         {
             return Result("succeeded", null, runId, ExitCodes.Success, outcome.Report);
         }
-        _log.Warn(outcome.Message!, step.Label);
         if (_log.Verbose && outcome.Error is not null)
         {
             _log.Debug(outcome.Error.ToString(), step.Label);

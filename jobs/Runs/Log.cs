@@ -33,6 +33,9 @@ public sealed class Log
 
     public void Warn(string message, string? stage = null) => Write("warn", message, stage, null, false);
 
+    /// <summary>A failure (a stage that failed): level <c>error</c>, shown even with --quiet.</summary>
+    public void Error(string message, string? stage = null) => Write("error", message, stage, null, false);
+
     public void Debug(string message, string? stage = null)
     {
         if (Verbose)
@@ -71,7 +74,8 @@ public sealed class Log
         }
         else
         {
-            var prefix = level == "info" ? "" : level + ": ";
+            // Text: a failure reads "[stage] failed: …"; the one "error:" line is the CLI's own, last.
+            var prefix = level is "info" or "error" ? "" : level + ": ";
             _out.WriteLine(stage is null ? prefix + message : $"{prefix}[{stage}] {message}");
         }
     }
