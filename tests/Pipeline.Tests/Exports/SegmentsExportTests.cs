@@ -68,8 +68,9 @@ public class SegmentsExportTests
         }
         if (ltv)
         {
-            // No LTV row for the first customer; p_alive = 0.25, clv_90d = 12.5 + i, clv_365d = −1.5 (numbers are never quoted).
-            var rows = Ids.Skip(1).Select((c, i) => $"({S(c.Id)}, 0.25, {12.5 + i}, -1.5, {date})");
+            // No LTV row for the first customer; p_alive ≈ 0.25, clv_90d ≈ 12.5 + i, clv_365d ≈ −1.5, with the long tails
+            // model doubles have: the export rounds a probability to 4 decimals and money to cents (numbers are never quoted).
+            var rows = Ids.Skip(1).Select((c, i) => $"({S(c.Id)}, 0.250049, {(12.5 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)}0398466752396, -1.504999, {date})");
             engine.WriteParquet($"""
                 SELECT customer_id, CAST(1 AS INTEGER) AS frequency, 1.0 AS recency, 2.0 AS T, 3.0 AS monetary_value,
                        CAST(p_alive AS DOUBLE) AS p_alive, 4.0 AS expected_order_value, 0.1 AS expected_purchases_90d,
