@@ -45,9 +45,28 @@ if ! flock -n 9; then
   exit 5
 fi
 
-# stdout and stderr both redirected: the pipeline writes JSON lines.
-"${bin[@]}" run --config "$config" "$@" >>"$log_file" 2>&1
-status=$?
+# stdout and stderr both into the log. The pipeline writes JSON lines; the few lines that are not JSON (its final
+# `error:` line, a runtime's crash message) are wrapped into JSON objects so the file stays one object per line.
+started=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+"${bin[@]}" run --config "$config" "$@" 2>&1 | awk -v ts="$started" '
+function esc(s,    out, i, c) {
+  out = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\") out = out "\\\\"
+    else if (c == "\"") out = out "\\\""
+    else if (c == "\t") out = out "\\t"
+    else if (c >= " ") out = out c
+  }
+  return out
+}
+/^[{]/ { print; fflush(); next }
+{
+  printf "{\"timestamp\":\"%s\",\"level\":\"%s\",\"run_id\":null,\"stage\":\"nightly\",\"message\":\"%s\"}\n", ts, ($0 ~ /^error: /) ? "error" : "info", esc($0)
+  fflush()
+}
+' >>"$log_file"
+status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
   echo "nightly: pipeline run failed with exit code $status, see $log_file" >&2
 fi

@@ -54,6 +54,25 @@ public class NightlyScriptTests
     }
 
     [Test]
+    public void A_failed_night_logs_its_error_as_a_json_line_too()
+    {
+        // A missing input directory: the run fails (exit 3) and the pipeline's one "error:" line goes into the log.
+        var config = Path.Combine(_dir, "missing-input.json");
+        File.WriteAllText(config, """{ "output": "out", "orders": { "input": "no-such-folder/" } }""");
+        var (code, stderr) = Nightly(config);
+        Assert.That(code, Is.EqualTo(3), stderr);
+        var lines = LogLines();
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line); // every line is one JSON object, the error line included
+            Assert.That(doc.RootElement.GetProperty("level").GetString(), Is.AnyOf("info", "warn", "error"), line);
+        }
+        var error = lines.Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.GetProperty("message").GetString()!.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.That(error.GetProperty("level").GetString(), Is.EqualTo("error"));
+        Assert.That(error.GetProperty("message").GetString(), Does.Contain("no-such-folder"));
+    }
+
+    [Test]
     public void The_pipeline_exit_code_is_passed_through_and_a_second_nightly_is_refused()
     {
         var badConfig = Path.Combine(_dir, "bad.json");
