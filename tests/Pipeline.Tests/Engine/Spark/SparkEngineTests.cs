@@ -19,45 +19,19 @@ namespace Pipeline.Tests.Engine.Spark;
 /// with canned Arrow batches: these tests prove the protocol and the engine's bookkeeping, not Spark's semantics.
 /// </summary>
 [TestFixture]
-public sealed class SparkEngineTests
+public sealed class SparkEngineTests : FakeSparkFixture
 {
-    private static readonly SparkRetryPolicy FastRetry = new() { MaxRetries = 2, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(2), Jitter = 0 };
-    private FakeSparkServer _server = null!;
-    private string _dir = null!;
-
-    private FakeSparkService Fake => _server.Service;
+    protected override string DirPrefix => "spark-engine";
 
     [SetUp]
-    public async Task Start()
+    public void DeclareTables()
     {
-        _server = await FakeSparkServer.StartAsync();
-        _dir = Path.Combine(Path.GetTempPath(), "spark-engine-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
         // The persistent tables these tests read (the strict fake answers TABLE_OR_VIEW_NOT_FOUND for others).
         Fake.Catalog.Tables.UnionWith(["orders", "t"]);
-        // Every statement answers one row with one BIGINT column (7): counts, and harmless for DDL.
-        Fake.OnQuery = _ => [FakeSparkService.Batch(Longs(7))];
-    }
-
-    [TearDown]
-    public async Task Stop()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
     }
 
     private SparkEngine NewEngine(string extra = "", int maxUpload = 64 * 1024 * 1024) =>
-        new(new SparkEngineOptions(_server.ConnectionString(extra), Retry: FastRetry, MaxUploadBytes: maxUpload));
-
-    private static RecordBatch Longs(params long[] values)
-    {
-        var b = new Int64Array.Builder();
-        foreach (var v in values)
-        {
-            b.Append(v);
-        }
-        return new RecordBatch(new Schema([new Field("n", Int64Type.Default, false)], null), [b.Build()], values.Length);
-    }
+        new(new SparkEngineOptions(Server.ConnectionString(extra), Retry: FastRetry, MaxUploadBytes: maxUpload));
 
     private List<string> SqlSent() => Fake.Requests<ExecutePlanRequest>()
         .Where(r => r.Plan.OpTypeCase == Plan.OpTypeOneofCase.Command && r.Plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.SqlCommand)
@@ -119,7 +93,7 @@ public sealed class SparkEngineTests
     public void Parquet_writes_are_write_operations_with_partitions_dynamic_overwrite_and_a_count_from_spark()
     {
         using var engine = NewEngine();
-        var target = Path.Combine(_dir, "_staging", "r1", "clean", "orders");
+        var target = Path.Combine(Dir, "_staging", "r1", "clean", "orders");
         Directory.CreateDirectory(Path.Combine(target, "order_date=2024-01-01"));
         File.WriteAllText(Path.Combine(target, "order_date=2024-01-01", "part-00000-x.c000.zstd.parquet"), "");
         File.WriteAllText(Path.Combine(target, "order_date=2024-01-01", ".part-00000-x.c000.zstd.parquet.crc"), "");
@@ -185,7 +159,7 @@ public sealed class SparkEngineTests
     {
         using var engine = NewEngine(maxUpload: 4_000);
         var rows = Enumerable.Range(0, 500).Select(i => new ScoreRow { CustomerId = $"C{i:0000}", Score = i % 5, Share = i % 7 == 0 ? null : i / 500.0 }).ToList();
-        var target = Path.Combine(_dir, "rfm", "scores", "as_of=2024-06-30");
+        var target = Path.Combine(Dir, "rfm", "scores", "as_of=2024-06-30");
 
         var written = engine.WriteRows(rows, target);
 
@@ -273,16 +247,16 @@ public sealed class SparkEngineTests
         try
         {
             var input = Path.Combine(Pipeline.Tests.TestPaths.RepoRoot, "data-samples", "orders");
-            var none = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", _dir, "--engine", "spark");
+            var none = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", Dir, "--engine", "spark");
             Assert.That(none.ExitCode, Is.EqualTo(ExitCodes.UsageOrConfig), none.ToString());
             Assert.That(none.Stderr, Does.Contain("--remote").And.Contain("SPARK_REMOTE"));
 
-            var bad = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", _dir, "--engine", "spark", "--remote", "sc://h:1/;token=s3cr3t;oops");
+            var bad = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", Dir, "--engine", "spark", "--remote", "sc://h:1/;token=s3cr3t;oops");
             Assert.That(bad.ExitCode, Is.EqualTo(ExitCodes.UsageOrConfig), bad.ToString());
             Assert.That(bad.Stderr + bad.Stdout, Does.Not.Contain("s3cr3t"));
 
             Environment.SetEnvironmentVariable("SPARK_REMOTE", "sc://h:1/;token=s3cr3t;oops");
-            var env = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", _dir, "--engine", "spark");
+            var env = Pipeline.Tests.Support.PipelineCli.Run("clean-orders", "-i", input, "-o", Dir, "--engine", "spark");
             Assert.That(env.ExitCode, Is.EqualTo(ExitCodes.UsageOrConfig), env.ToString());
             Assert.That(env.Stderr, Does.Contain("SPARK_REMOTE").And.Not.Contain("s3cr3t"));
         }
@@ -296,7 +270,7 @@ public sealed class SparkEngineTests
     public void The_token_is_sent_as_bearer_metadata_and_not_logged()
     {
         var log = new List<string>();
-        using (var engine = new SparkEngine(new SparkEngineOptions(_server.ConnectionString(";token=s3cr3t;use_ssl=false"), log.Add, FastRetry)))
+        using (var engine = new SparkEngine(new SparkEngineOptions(Server.ConnectionString(";token=s3cr3t;use_ssl=false"), log.Add, FastRetry)))
         {
             Assert.That(engine.Remote, Does.Not.Contain("s3cr3t"));
             Fake.FailNext("ExecutePlan", 1, () => new RpcException(new Status(StatusCode.Unavailable, "down")));

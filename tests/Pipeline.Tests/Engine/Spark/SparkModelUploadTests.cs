@@ -21,42 +21,12 @@ namespace Pipeline.Tests.Engine.Spark;
 /// checked against the table registry (<see cref="CustomersTables"/>: names, order, types) and the rows' values.
 /// </summary>
 [TestFixture]
-public sealed class SparkModelUploadTests
+public sealed class SparkModelUploadTests : FakeSparkFixture
 {
-    private static readonly SparkRetryPolicy FastRetry = new() { MaxRetries = 2, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(2), Jitter = 0 };
-    private FakeSparkServer _server = null!;
-    private string _dir = null!;
-
-    private FakeSparkService Fake => _server.Service;
-
-    [SetUp]
-    public async Task Start()
-    {
-        _server = await FakeSparkServer.StartAsync();
-        _dir = Path.Combine(Path.GetTempPath(), "spark-model-upload-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        Fake.OnQuery = _ => [FakeSparkService.Batch(Longs(7))];
-    }
-
-    [TearDown]
-    public async Task Stop()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
+    protected override string DirPrefix => "spark-model-upload";
 
     private SparkEngine NewEngine(int maxUpload = 64 * 1024 * 1024) =>
-        new(new SparkEngineOptions(_server.ConnectionString(), Retry: FastRetry, MaxUploadBytes: maxUpload));
-
-    private static RecordBatch Longs(params long[] values)
-    {
-        var b = new Int64Array.Builder();
-        foreach (var v in values)
-        {
-            b.Append(v);
-        }
-        return new RecordBatch(new Schema([new Field("n", Int64Type.Default, false)], null), [b.Build()], values.Length);
-    }
+        new(new SparkEngineOptions(Server.ConnectionString(), Retry: FastRetry, MaxUploadBytes: maxUpload));
 
     // ---- rfm ------------------------------------------------------------------------------------------------------
 
@@ -193,7 +163,7 @@ public sealed class SparkModelUploadTests
         }).ToList();
 
         using var engine = NewEngine(maxUpload: 8_000);
-        var target = Path.Combine(_dir, "other");
+        var target = Path.Combine(Dir, "other");
         var before = Uploads().Count;
         Assert.That(engine.WriteRows(rows, schema, target), Is.EqualTo(rows.Count));
         var uploads = Uploads().Skip(before).ToList();
@@ -235,9 +205,9 @@ public sealed class SparkModelUploadTests
     {
         using var engine = NewEngine();
         var rows = new List<IDictionary<string, object?>> { new Dictionary<string, object?> { ["id"] = Guid.NewGuid() } };
-        var e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [("id", typeof(Guid))], Path.Combine(_dir, "guid")))!;
+        var e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [("id", typeof(Guid))], Path.Combine(Dir, "guid")))!;
         Assert.That(e.Message, Does.Contain("Guid").And.Contain("(id)"));
-        e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [("id", typeof(List<int>))], Path.Combine(_dir, "list")))!;
+        e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [("id", typeof(List<int>))], Path.Combine(Dir, "list")))!;
         Assert.That(e.Message, Does.Contain("List<Int32>"));
     }
 
@@ -259,7 +229,7 @@ public sealed class SparkModelUploadTests
     private (Schema Schema, List<object?[]> Rows) Upload(SparkEngine engine, TableSpec spec, Func<string, long> write, int rowCount)
     {
         var before = Uploads().Count;
-        var target = Path.Combine(_dir, spec.Name, "as_of=2024-06-30");
+        var target = Path.Combine(Dir, spec.Name, "as_of=2024-06-30");
         Assert.That(write(target), Is.EqualTo(rowCount), spec.Name);
         var uploads = Uploads().Skip(before).ToList();
         Assert.That(uploads, Is.Not.Empty, spec.Name);

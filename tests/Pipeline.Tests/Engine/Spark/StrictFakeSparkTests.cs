@@ -17,46 +17,20 @@ namespace Pipeline.Tests.Engine.Spark;
 /// the stages' real statement sequences, go through it.
 /// </summary>
 [TestFixture]
-public sealed class StrictFakeSparkTests
+public sealed class StrictFakeSparkTests : FakeSparkFixture
 {
-    private static readonly SparkRetryPolicy FastRetry = new() { MaxRetries = 1, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(2), Jitter = 0 };
-    private FakeSparkServer _server = null!;
-    private string _dir = null!;
-
-    private FakeSparkService Fake => _server.Service;
+    protected override string DirPrefix => "strict-spark";
 
     [SetUp]
-    public async Task Start()
+    public void DeclareTables()
     {
-        _server = await FakeSparkServer.StartAsync();
-        _dir = Path.Combine(Path.GetTempPath(), "strict-spark-" + Guid.NewGuid().ToString("N"));
         Fake.Catalog.Tables.Add("landing");
-        Fake.OnQuery = _ => [FakeSparkService.Batch(Longs(7))];
     }
+    private static readonly SparkRetryPolicy OneRetry = new() { MaxRetries = 1, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(2), Jitter = 0 };
 
-    [TearDown]
-    public async Task Stop()
-    {
-        await _server.DisposeAsync();
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    private SparkConnectClient NewClient() => new(Server.ConnectionString(), new SparkConnectClientOptions { Retry = OneRetry });
 
-    private static RecordBatch Longs(params long[] values)
-    {
-        var b = new Int64Array.Builder();
-        foreach (var v in values)
-        {
-            b.Append(v);
-        }
-        return new RecordBatch(new Schema([new Field("n", Int64Type.Default, false)], null), [b.Build()], values.Length);
-    }
-
-    private SparkConnectClient NewClient() => new(_server.ConnectionString(), new SparkConnectClientOptions { Retry = FastRetry });
-
-    private SparkEngine NewEngine() => new(new SparkEngineOptions(_server.ConnectionString(), Retry: FastRetry));
+    private SparkEngine NewEngine() => new(new SparkEngineOptions(Server.ConnectionString(), Retry: OneRetry));
 
     private List<string> SqlSent() => Fake.Requests<ExecutePlanRequest>()
         .Where(r => r.Plan.OpTypeCase == Plan.OpTypeOneofCase.Command && r.Plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.SqlCommand)
@@ -243,7 +217,7 @@ public sealed class StrictFakeSparkTests
 
     // ------------------------------------------------------------------ the stages' statement sequences
 
-    private string Dir(string name) => Path.Combine(_dir, name);
+    private string Folder(string name) => Path.Combine(Dir, name);
 
     private static RawInput RawOf(IReadOnlyList<string> columns) => Raw([.. columns]);
 
@@ -266,8 +240,8 @@ public sealed class StrictFakeSparkTests
         engine.Materialize("orders_deduplicated", OrdersSql.Deduplicated(o));
         engine.Query(OrdersSql.Accounting());
         engine.Query(OrdersSql.QuarantineByReason());
-        engine.WriteParquet(OrdersSql.CleanOrders(d, o), Dir("clean/orders"), ["order_date"]);
-        engine.WriteParquet(OrdersSql.Quarantine(d, o), Dir("quarantine/orders"), []);
+        engine.WriteParquet(OrdersSql.CleanOrders(d, o), Folder("clean/orders"), ["order_date"]);
+        engine.WriteParquet(OrdersSql.Quarantine(d, o), Folder("quarantine/orders"), []);
         engine.Dispose();
         Assert.That(Fake.Catalog.ViewNames(), Is.Empty, "the stage's views are gone once its engine is disposed");
     }
@@ -286,7 +260,7 @@ public sealed class StrictFakeSparkTests
         engine.Query(EventsSql.FileRanges());
         if (o.Window is not null)
         {
-            engine.Materialize("_identity_history", EventsSql.IdentityHistory(engine.ParquetRelation(Dir("published/events"))));
+            engine.Materialize("_identity_history", EventsSql.IdentityHistory(engine.ParquetRelation(Folder("published/events"))));
         }
         engine.Materialize("events_rejected", EventsSql.Rejected());
         engine.Materialize("events_kept", EventsSql.Kept(d, o));
@@ -300,8 +274,8 @@ public sealed class StrictFakeSparkTests
             engine.Query(EventsSql.SessionizedInWindow(d, o.Window.From));
         }
         engine.Query(EventsSql.QuarantineByReason());
-        var carried = o.Window is null ? null : EventsSql.CarriedQuarantine(engine.ParquetRelation(Dir("published/quarantine")), o.Window.NewFiles, d);
-        engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, o) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, o), carried), Dir("quarantine/events"), []);
+        var carried = o.Window is null ? null : EventsSql.CarriedQuarantine(engine.ParquetRelation(Folder("published/quarantine")), o.Window.NewFiles, d);
+        engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, o) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, o), carried), Folder("quarantine/events"), []);
         if (carried is not null)
         {
             engine.Query(EventsSql.CarriedQuarantineRows(carried));
@@ -314,18 +288,18 @@ public sealed class StrictFakeSparkTests
         }
         if (o.Window is not null)
         {
-            engine.WriteParquet(EventsSql.CleanEventsInWindow(d, o, o.Window.From), Dir("clean/events"), ["event_date"]);
-            engine.WriteParquet(EventsSql.SessionsInWindow(d, o, o.Window.From), Dir("clean/sessions"), ["session_date"]);
+            engine.WriteParquet(EventsSql.CleanEventsInWindow(d, o, o.Window.From), Folder("clean/events"), ["event_date"]);
+            engine.WriteParquet(EventsSql.SessionsInWindow(d, o, o.Window.From), Folder("clean/sessions"), ["session_date"]);
             DropJoinedTables();
         }
         else
         {
-            engine.WriteParquet(EventsSql.CleanEvents(d, o), Dir("clean/events"), ["event_date"]);
+            engine.WriteParquet(EventsSql.CleanEvents(d, o), Folder("clean/events"), ["event_date"]);
             DropJoinedTables();
-            engine.WriteParquet(EventsSql.Sessions(d, o, engine.ParquetRelation(Dir("clean/events"))), Dir("clean/sessions"), ["session_date"]);
+            engine.WriteParquet(EventsSql.Sessions(d, o, engine.ParquetRelation(Folder("clean/events"))), Folder("clean/sessions"), ["session_date"]);
             // No kept event: the sessions are aggregated from the (empty) join itself, before the tables go.
         }
-        engine.Query(EventsSql.ConvertedSessions(engine.ParquetRelation(Dir("clean/sessions"))));
+        engine.Query(EventsSql.ConvertedSessions(engine.ParquetRelation(Folder("clean/sessions"))));
         Assert.That(Fake.Catalog.View("events_typed")?.Cached ?? false, Is.False, "events_typed's blocks are freed once dropped");
         engine.Dispose();
         Assert.That(Fake.Catalog.ViewNames(), Is.Empty);
@@ -345,7 +319,7 @@ public sealed class StrictFakeSparkTests
         engine.Materialize("events_identities", EventsSql.Identities(d, o));
         engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o));
         engine.Execute("DROP TABLE IF EXISTS events_kept");
-        engine.WriteParquet(EventsSql.Sessions(d, o, $"({EventsSql.CleanEvents(d, o)}) AS no_events"), Dir("clean/sessions"), ["session_date"]);
+        engine.WriteParquet(EventsSql.Sessions(d, o, $"({EventsSql.CleanEvents(d, o)}) AS no_events"), Folder("clean/sessions"), ["session_date"]);
         engine.Execute("DROP TABLE IF EXISTS events_sessionized");
         engine.Execute("DROP TABLE IF EXISTS events_identities");
         engine.Execute("DROP TABLE IF EXISTS events_typed");
@@ -362,13 +336,13 @@ public sealed class StrictFakeSparkTests
         engine.DropRawInput("ad_spend_raw");
         engine.Query(KpiSql.AdSpendAccounting);
         engine.Query(KpiSql.AdSpendQuarantineByReason);
-        engine.WriteParquet(KpiSql.AdSpendQuarantine(d, "run-1"), Dir("quarantine/ad_spend"), []);
+        engine.WriteParquet(KpiSql.AdSpendQuarantine(d, "run-1"), Folder("quarantine/ad_spend"), []);
         // The KPI tables read the published Parquet tables and the kept ad spend.
-        var options = new KpiSqlOptions(engine.ParquetRelation(Dir("clean/orders")), engine.ParquetRelation(Dir("clean/sessions")),
-            engine.ParquetRelation(Dir("clean/events")), KpiSql.AdSpendKept, 90, 30, 30);
-        engine.WriteParquet(KpiSql.Daily(d, options), Dir("kpis/daily"), []);
-        engine.WriteParquet(KpiSql.Channels(d, options), Dir("kpis/channels"), []);
+        var options = new KpiSqlOptions(engine.ParquetRelation(Folder("clean/orders")), engine.ParquetRelation(Folder("clean/sessions")),
+            engine.ParquetRelation(Folder("clean/events")), KpiSql.AdSpendKept, 90, 30, 30);
+        engine.WriteParquet(KpiSql.Daily(d, options), Folder("kpis/daily"), []);
+        engine.WriteParquet(KpiSql.Channels(d, options), Folder("kpis/channels"), []);
         engine.Query(KpiSql.OrderDateSpan(options.OrdersRelation));
-        engine.WriteParquet(KpiSql.Cohorts(d, options, [new DateOnly(2024, 5, 1), new DateOnly(2024, 6, 1)]), Dir("kpis/cohorts"), []);
+        engine.WriteParquet(KpiSql.Cohorts(d, options, [new DateOnly(2024, 5, 1), new DateOnly(2024, 6, 1)]), Folder("kpis/cohorts"), []);
     }
 }
