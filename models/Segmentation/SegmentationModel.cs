@@ -249,8 +249,10 @@ public sealed class SegmentationModel
         {
             _ml.Model.Save(_transformer, BuildDataView([], 0, _scaler.Count).Schema, buffer);
             buffer.Position = 0;
-            using var entry = archive.CreateEntry(ModelEntry, CompressionLevel.Optimal).Open();
-            buffer.CopyTo(entry);
+            var modelEntry = archive.CreateEntry(ModelEntry, CompressionLevel.Optimal);
+            modelEntry.LastWriteTime = EntryTime;
+            using var entry = modelEntry.Open();
+            CopyWithFixedTimes(buffer, entry);
         }
 
         var document = new ModelDocument(
@@ -260,8 +262,31 @@ public sealed class SegmentationModel
             _scaler.Names.Select((name, j) => new FeatureDocument(name, _scaler.Log[j], _scaler.Means[j], _scaler.Scales[j])).ToArray(),
             LogTransformedFeatures.ToArray(),
             _segmentIdByMlIndex.Select((id, c) => new SegmentDocument(c + 1, id, _labels[id - 1])).ToArray());
-        using var json = archive.CreateEntry(MetadataEntry, CompressionLevel.Optimal).Open();
+        var metadataEntry = archive.CreateEntry(MetadataEntry, CompressionLevel.Optimal);
+        metadataEntry.LastWriteTime = EntryTime;
+        using var json = metadataEntry.Open();
         JsonSerializer.Serialize(json, document, JsonOptions);
+    }
+
+    /// <summary>
+    /// The time stamped on every zip entry: a fixed instant (the zip format's epoch), so the same model saves to the
+    /// same bytes on every run — ML.NET stamps its own zip with the clock.
+    /// </summary>
+    internal static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Copies a zip (ML.NET's model) entry by entry, in order, with <see cref="EntryTime"/> on each.</summary>
+    private static void CopyWithFixedTimes(Stream source, Stream target)
+    {
+        using var from = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
+        using var to = new ZipArchive(target, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var entry in from.Entries)
+        {
+            var copy = to.CreateEntry(entry.FullName, CompressionLevel.Optimal);
+            copy.LastWriteTime = EntryTime;
+            using var input = entry.Open();
+            using var output = copy.Open();
+            input.CopyTo(output);
+        }
     }
 
     /// <summary>Reads a model written by <see cref="Save"/>. The stream is left open.</summary>

@@ -162,6 +162,33 @@ public sealed class SegmentationModelTests
     }
 
     [Test]
+    public void A_saved_model_carries_no_clock_so_reruns_write_the_same_bytes()
+    {
+        // Zip entries (ours and those of ML.NET's inner zip) carry a time stamp; ML.NET uses the clock. Every entry of
+        // both levels must carry the fixed instant instead, and two saves must give the same bytes.
+        var data = Blobs.Make(perBlob: 50, seed: 22, out _);
+        var model = SegmentationModel.Fit(data, FourClusters with { LogTransformedFeatures = LogFeatures }).Model;
+        using var first = new MemoryStream();
+        model.Save(first);
+        using var archive = new System.IO.Compression.ZipArchive(new MemoryStream(first.ToArray()));
+        var fixedTime = new DateTime(1980, 1, 1);
+        Assert.That(archive.Entries.Select(e => e.LastWriteTime.DateTime), Is.All.EqualTo(fixedTime));
+        using (var inner = new MemoryStream())
+        {
+            using (var entry = archive.GetEntry("kmeans.mlnet.zip")!.Open())
+            {
+                entry.CopyTo(inner);
+            }
+            using var mlnet = new System.IO.Compression.ZipArchive(new MemoryStream(inner.ToArray()));
+            Assert.That(mlnet.Entries, Is.Not.Empty);
+            Assert.That(mlnet.Entries.Select(e => e.LastWriteTime.DateTime), Is.All.EqualTo(fixedTime));
+        }
+        using var second = new MemoryStream();
+        model.Save(second);
+        Assert.That(second.ToArray(), Is.EqualTo(first.ToArray()));
+    }
+
+    [Test]
     public void Saved_model_is_a_zip_of_the_mlnet_model_and_json_metadata_and_tampering_is_detected()
     {
         var data = Blobs.Make(perBlob: 50, seed: 22, out _);
