@@ -167,7 +167,7 @@ public static class CliApp
                 }
                 var ran = nightly.Steps.Count(s => s.Status == "succeeded");
                 var skipped = nightly.Steps.Count(s => s.Status == "skipped");
-                var manifest = Path.Combine(new Publishing.OutputStore(config.Output).RunsDir, nightly.RunId + ".json");
+                var manifest = new Publishing.OutputStore(config.Output).ManifestPath(nightly.RunId);
                 if (log.Json)
                 {
                     // Under cron everything the run prints is one JSON object per line, the summary included: the
@@ -415,7 +415,7 @@ public static class CliApp
             }
             var (path, rows) = Exports.SegmentsExport.Run(run, day, pr.GetValue(file) is { } f ? Path.GetFullPath(f) : null);
             stdout.WriteLine($"{"exports/segments:",-22}{path} ({rows} customers)");
-            stdout.WriteLine($"{"run manifest:",-22}{Path.Combine(run.Store.RunsDir, run.RunId + ".json")}");
+            stdout.WriteLine($"{"run manifest:",-22}{run.Store.ManifestPath(run.RunId)}");
         }));
         return new Command("export", "Write outputs for other tools (CRM, ad platforms).") { segments };
     }

@@ -26,11 +26,14 @@ public static class EngineFactory
                 return new SparkEngine(new SparkEngineOptions(
                     engine.Remote!, debug, Info: line => info(line, null, null), ConnectTimeout: TimeSpan.FromSeconds(engine.ConnectTimeoutSeconds)));
             case "duckdb":
-                return new DuckDbEngine(new DuckDbOptions(engine.Threads, engine.MemoryLimit, engine.TempDirectory ?? Path.Combine(output, "_tmp")));
+                return new DuckDbEngine(new DuckDbOptions(engine.Threads, engine.MemoryLimit, engine.TempDirectory ?? DefaultTempDirectory(output)));
             default:
                 throw PipelineException.Config($"engine.kind '{engine.Kind}' is not available in this build; use duckdb or spark");
         }
     }
+
+    /// <summary>Where DuckDB spills when engine.temp_directory is not set: <c>&lt;output&gt;/_tmp</c>, deleted after each run.</summary>
+    public static string DefaultTempDirectory(string output) => Path.Combine(output, "_tmp");
 
     /// <summary>
     /// What an engine needs beyond a valid configuration file (a Spark connection string may come from the command line

@@ -74,23 +74,10 @@ public static class SegmentsExport
 
     /// <summary>
     /// Writes rows to a temp file beside <paramref name="target"/>, flushes it to disk and renames it over the target,
-    /// so a reader sees the old file or the new one, never a part. Text values are neutralised; numbers are written
-    /// with the invariant culture's round-trip format; NULL is an empty field.
+    /// so a reader sees the old file or the new one, never a part. Text values are neutralised (<see cref="SpreadsheetSafe"/>,
+    /// which also catches triggers after leading whitespace); numbers are written with the invariant culture's
+    /// round-trip format; NULL is an empty field.
     /// </summary>
-    /// <summary>
-    /// RFC 4180 with CRLF line ends and the invariant culture; fields with leading or trailing blanks are quoted too,
-    /// so no reader trims them. CsvHelper's own injection escaping is off: <see cref="SpreadsheetSafe"/> does it for
-    /// text fields only (it also catches triggers after leading whitespace), and numbers must stay numbers.
-    /// </summary>
-    private static readonly CsvWriterOptions Options = new()
-    {
-        FormatProvider = CultureInfo.InvariantCulture,
-        Quoting = CsvQuoting.WhenNeededOrWhitespace,
-        Injection = CsvInjection.None,
-        NewLine = "\r\n",
-        WriteByteOrderMark = false,
-    };
-
     internal static long WriteCsvAtomically(string target, IReadOnlyList<string> header, Action<Action<System.Data.IDataRecord>> produce)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -101,7 +88,7 @@ public static class SegmentsExport
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
                 using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true))
-                using (var csv = CsvWriter.Create(writer, Options, leaveOpen: true))
+                using (var csv = CsvWriter.Create(writer, CsvFormat.Options, leaveOpen: true))
                 {
                     foreach (var h in header)
                     {

@@ -142,7 +142,7 @@ public sealed class NightlyRun
         var date = stage.Kind == StageKind.Cleaning ? null : step.Date ?? ConfigValues.AsOf(_config);
         var clock = Stopwatch.StartNew();
         NightlyStep Result(string status, string? reason, string? runId, int code, StageReport? report = null) =>
-            new(stage.Name, label, status, reason, runId, StageRunner.Seconds(clock), code, report);
+            new(stage.Name, label, status, reason, runId, Math.Round(clock.Elapsed.TotalSeconds, 3), code, report);
 
         string fingerprint;
         IReadOnlyList<ResolvedInput> inputs;
@@ -153,7 +153,7 @@ public sealed class NightlyRun
             {
                 return Result("skipped", "no input configured", null, ExitCodes.Success);
             }
-            inputs = StageRunner.ResolveInputs(stage, _config);
+            inputs = declared.Select(ResolvedInput.Resolve).ToList();
             fingerprint = StageRunner.Fingerprint(stage, StageRunner.SettingsHash(stage, _config), date, inputs, session.Store);
         }
         catch (Exception e)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Pipeline.Config;
@@ -22,15 +21,10 @@ public sealed record StageOutcome(string RunId, int ExitCode, string? Message, E
 public static class StageRunner
 {
     /// <summary>SHA-256 of the stage's settings (see <see cref="Stage.SettingsOf"/>): what of the configuration its result depends on.</summary>
-    public static string SettingsHash(Stage stage, PipelineConfig config)
-    {
-        var settings = stage.SettingsOf(config);
-        return RunManifest.Sha256Hex(JsonSerializer.Serialize(settings, settings.GetType(), RunManifest.JsonOptions));
-    }
+    public static string SettingsHash(Stage stage, PipelineConfig config) => HashOf(stage.SettingsOf(config));
 
-    /// <summary>Resolves and checksums the stage's declared inputs, once for the run.</summary>
-    public static IReadOnlyList<ResolvedInput> ResolveInputs(Stage stage, PipelineConfig config) =>
-        stage.Inputs(config).Select(ResolvedInput.Resolve).ToList();
+    private static string HashOf(object settings) =>
+        RunManifest.Sha256Hex(JsonSerializer.Serialize(settings, settings.GetType(), RunManifest.JsonOptions));
 
     /// <summary>
     /// Everything a stage's result depends on, hashed: its name and snapshot date, its settings, the checksums of its
@@ -73,9 +67,12 @@ public static class StageRunner
             run = session.StartJob(config, stage.Name, log, runId, now);
             run.Manifest.ParentRunId = parentRunId;
             run.Manifest.Fingerprint = fingerprint;
-            var settingsHash = SettingsHash(stage, config);
+            var settings = stage.SettingsOf(config);
+            var settingsHash = HashOf(settings);
             run.Manifest.SettingsHash = settingsHash;
-            var context = new StageContext(run, stage.SettingsOf(config), settingsHash, options, inputs ?? ResolveInputs(stage, config));
+            // Resolved and checksummed once for the run: `pipeline run` hands over those it fingerprinted.
+            inputs ??= stage.Inputs(config).Select(ResolvedInput.Resolve).ToList();
+            var context = new StageContext(run, settings, settingsHash, options, inputs);
             stage.Run(context);
             run.Finish(ExitCodes.Success, null);
             return Outcome(session, run, runId, ExitCodes.Success, null, null);
@@ -93,8 +90,5 @@ public static class StageRunner
     }
 
     private static StageOutcome Outcome(RunSession session, JobRun? run, string runId, int code, string? message, Exception? error) =>
-        new(runId, code, message, error, run?.Manifest.Stages.LastOrDefault(), run?.Manifest.Outputs.ToList() ?? [], session.ManifestPath(runId));
-
-    /// <summary>A stopwatch in seconds, rounded as manifests record them.</summary>
-    internal static double Seconds(Stopwatch clock) => Math.Round(clock.Elapsed.TotalSeconds, 3);
+        new(runId, code, message, error, run?.Manifest.Stages.LastOrDefault(), run?.Manifest.Outputs.ToList() ?? [], session.Store.ManifestPath(runId));
 }

@@ -35,6 +35,9 @@ public sealed class OutputStore
 
     public string RunsDir => Path.Combine(Root, RunsFolder);
 
+    /// <summary>Where a run's manifest is written: <c>_runs/&lt;run_id&gt;.json</c>.</summary>
+    public string ManifestPath(string runId) => Path.Combine(RunsDir, runId + ".json");
+
     /// <summary>The folder of run manifests under the output directory.</summary>
     public const string RunsFolder = "_runs";
 

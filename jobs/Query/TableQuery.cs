@@ -7,6 +7,7 @@ using CsvHelper;
 using Pipeline.Core;
 using Pipeline.Engine;
 using Pipeline.Engine.DuckDb;
+using Pipeline.Exports;
 using Pipeline.Publishing;
 using Pipeline.Stages;
 
@@ -239,19 +240,10 @@ public static class TableQuery
 
     // ---- csv ------------------------------------------------------------------------------------------------------
 
-    private static readonly CsvWriterOptions CsvOptions = new()
-    {
-        FormatProvider = CultureInfo.InvariantCulture,
-        Quoting = CsvQuoting.WhenNeededOrWhitespace,
-        Injection = CsvInjection.None,
-        NewLine = "\r\n",
-        WriteByteOrderMark = false,
-    };
-
     private static long PrintCsv(DbDataReader reader, TextWriter output)
     {
         long rows = 0;
-        using var csv = CsvWriter.Create(output, CsvOptions, leaveOpen: true);
+        using var csv = CsvWriter.Create(output, CsvFormat.Options, leaveOpen: true);
         foreach (var name in Names(reader))
         {
             csv.WriteField(name);

@@ -207,13 +207,10 @@ public sealed class JobRun : IDisposable
         {
             Store.MarkFailed(RunId, message ?? "failed");
         }
-        OutputStore.WriteAtomically(Path.Combine(Store.RunsDir, RunId + ".json"), Manifest.ToJson());
+        OutputStore.WriteAtomically(Store.ManifestPath(RunId), Manifest.ToJson());
     }
 
     private IEngine CreateEngine() => EngineFactory.Create(Config.Engine, Config.Output, Log.Info, line => Log.Debug(line, "spark"));
-
-    public static string NewRunId() =>
-        DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
     public void Dispose()
     {
@@ -222,7 +219,7 @@ public sealed class JobRun : IDisposable
         {
             Store.CleanUpStaging(RunId);
         }
-        var tmp = Path.Combine(Config.Output, "_tmp");
+        var tmp = EngineFactory.DefaultTempDirectory(Config.Output);
         if (Config.Engine.TempDirectory is null && Directory.Exists(tmp))
         {
             try

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Security.Cryptography;
 using Pipeline.Publishing;
 
 namespace Pipeline.Runs;
@@ -53,13 +55,12 @@ public sealed class RunSession : IDisposable
     public JobRun StartJob(Config.PipelineConfig config, string command, Log log, string runId, DateTimeOffset now) =>
         new(config, command, log, now, runId, Store);
 
-    /// <summary>Where a run's manifest goes.</summary>
-    public string ManifestPath(string runId) => Path.Combine(Store.RunsDir, runId + ".json");
-
     /// <summary>Writes a manifest atomically (a killed run never leaves half a manifest).</summary>
-    public void WriteManifest(RunManifest manifest) => OutputStore.WriteAtomically(ManifestPath(manifest.RunId), manifest.ToJson());
+    public void WriteManifest(RunManifest manifest) => OutputStore.WriteAtomically(Store.ManifestPath(manifest.RunId), manifest.ToJson());
 
-    public static string NewRunId() => JobRun.NewRunId();
+    /// <summary>A new run id: the start time to the second, then 6 random hex digits.</summary>
+    public static string NewRunId() =>
+        DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
     public void Dispose() => _lock.Dispose();
 }

@@ -105,9 +105,6 @@ public sealed class StageContext
     /// <summary>Where a table of this stage is published (the output directory).</summary>
     public string PublishedPath(string table) => _run.PublishedPath(table);
 
-    /// <summary>Where an upstream table is read (the input root).</summary>
-    public string UpstreamPath(string table) => Path.Combine(InputRoot, table);
-
     /// <inheritdoc cref="JobRun.CheckStaged"/>
     public void CheckStaged(string table, long expectedRows) => _run.CheckStaged(table, expectedRows);
 

@@ -29,15 +29,9 @@ public static class StageRegistry
     /// <summary>The stage of this name, or null.</summary>
     public static Stage? Find(string name) => All.FirstOrDefault(s => s.Name == name);
 
-    /// <summary>The stage of this name; a name not registered is a bug in the caller.</summary>
-    public static Stage Get(string name) => Find(name) ?? throw new ArgumentException($"no stage '{name}'", nameof(name));
-
     /// <summary>Every published table, in stage order.</summary>
     public static IReadOnlyList<TableSpec> Tables { get; } = All.SelectMany(s => s.Writes).ToList();
 
     /// <summary>The declaration of a published table, or null for a name no stage writes.</summary>
     public static TableSpec? Table(string name) => Tables.FirstOrDefault(t => t.Name == name);
-
-    /// <summary>The stage that writes a table, or null.</summary>
-    public static Stage? Writer(string table) => All.FirstOrDefault(s => s.Writes.Any(t => t.Name == table));
 }

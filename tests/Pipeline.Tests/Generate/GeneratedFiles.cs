@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
+using NUnit.Framework;
 
 namespace Pipeline.Tests.Generate;
 
@@ -166,5 +167,55 @@ internal static class GeneratedFiles
             reasons.Add("unknown_status");
         }
         return reasons;
+    }
+
+    /// <summary>What a row-by-row recount of the order files finds (see <see cref="Recount"/>).</summary>
+    public sealed record OrderRecount(long Rows, long ValidUnique, long Duplicates, long DuplicatesSameFile, long DuplicatesLaterFile,
+        IReadOnlyDictionary<string, long> Quarantined);
+
+    /// <summary>
+    /// Classifies every order row of the files, in file order: its one fault, or a duplicate (an exact copy of the
+    /// first row with its order_id, in the same or a later file), or a valid unique row.
+    /// </summary>
+    public static OrderRecount Recount(IReadOnlyList<FileRead> files, DateTimeOffset futureAfter)
+    {
+        var quarantined = new Dictionary<string, long>();
+        var firstSeen = new Dictionary<string, (int File, string Line)>();
+        long rows = 0, validUnique = 0, duplicates = 0, dupSame = 0, dupLater = 0;
+        for (var fi = 0; fi < files.Count; fi++)
+        {
+            foreach (var line in files[fi].Lines)
+            {
+                rows++;
+                var fields = ParseCsv(line);
+                var reasons = Faults(fields, futureAfter);
+                Assert.That(reasons, Has.Count.LessThanOrEqualTo(1), "each faulty row has exactly one fault: " + line);
+                if (reasons.Count == 1)
+                {
+                    quarantined[reasons[0]] = quarantined.GetValueOrDefault(reasons[0]) + 1;
+                    continue;
+                }
+                if (firstSeen.TryGetValue(fields[0], out var first))
+                {
+                    duplicates++;
+                    Assert.That(line, Is.EqualTo(first.Line), "a duplicate is an exact copy");
+                    Assert.That(fi, Is.GreaterThanOrEqualTo(first.File));
+                    if (fi == first.File)
+                    {
+                        dupSame++;
+                    }
+                    else
+                    {
+                        dupLater++;
+                    }
+                }
+                else
+                {
+                    firstSeen[fields[0]] = (fi, line);
+                    validUnique++;
+                }
+            }
+        }
+        return new OrderRecount(rows, validUnique, duplicates, dupSame, dupLater, quarantined);
     }
 }

@@ -64,44 +64,7 @@ public sealed class OrderGeneratorAccountingTests
     [Test]
     public void Every_fault_class_recounted_from_rows_equals_ground_truth()
     {
-        var futureAfter = _truth.Orders.FutureTimestampAfter;
-        var quarantined = new Dictionary<string, long>();
-        var firstSeen = new Dictionary<string, (int File, string Line)>();
-        long rows = 0, validUnique = 0, duplicates = 0, dupSame = 0, dupLater = 0;
-        for (var fi = 0; fi < _files.Count; fi++)
-        {
-            foreach (var line in _files[fi].Lines)
-            {
-                rows++;
-                var fields = GeneratedFiles.ParseCsv(line);
-                var reasons = GeneratedFiles.Faults(fields, futureAfter);
-                Assert.That(reasons, Has.Count.LessThanOrEqualTo(1), "each faulty row has exactly one fault: " + line);
-                if (reasons.Count == 1)
-                {
-                    quarantined[reasons[0]] = quarantined.GetValueOrDefault(reasons[0]) + 1;
-                    continue;
-                }
-                if (firstSeen.TryGetValue(fields[0], out var first))
-                {
-                    duplicates++;
-                    Assert.That(line, Is.EqualTo(first.Line), "a duplicate is an exact copy");
-                    Assert.That(fi, Is.GreaterThanOrEqualTo(first.File));
-                    if (fi == first.File)
-                    {
-                        dupSame++;
-                    }
-                    else
-                    {
-                        dupLater++;
-                    }
-                }
-                else
-                {
-                    firstSeen[fields[0]] = (fi, line);
-                    validUnique++;
-                }
-            }
-        }
+        var (rows, validUnique, duplicates, dupSame, dupLater, quarantined) = GeneratedFiles.Recount(_files, _truth.Orders.FutureTimestampAfter);
 
         var q = _truth.Orders.Quarantined;
         using (Assert.EnterMultipleScope())

@@ -94,45 +94,11 @@ public sealed class SmallShopGenerationTests
             Is.EqualTo(ExitCodes.UsageOrConfig));
     }
 
-    /// <summary>Recounts the order files row by row (as <see cref="OrderGeneratorAccountingTests"/> does) against the truth.</summary>
+    /// <summary>Recounts the order files row by row (<see cref="GeneratedFiles.Recount"/>) against the truth.</summary>
     private void AssertOrdersMatchFiles(GroundTruth truth)
     {
         var files = GeneratedFiles.ReadAll(_dir);
-        var quarantined = new Dictionary<string, long>();
-        var firstSeen = new Dictionary<string, (int File, string Line)>();
-        long rows = 0, validUnique = 0, duplicates = 0, dupSame = 0, dupLater = 0;
-        for (var fi = 0; fi < files.Count; fi++)
-        {
-            foreach (var line in files[fi].Lines)
-            {
-                rows++;
-                var fields = GeneratedFiles.ParseCsv(line);
-                var reasons = GeneratedFiles.Faults(fields, truth.Orders.FutureTimestampAfter);
-                Assert.That(reasons, Has.Count.LessThanOrEqualTo(1), "each faulty row has exactly one fault: " + line);
-                if (reasons.Count == 1)
-                {
-                    quarantined[reasons[0]] = quarantined.GetValueOrDefault(reasons[0]) + 1;
-                }
-                else if (firstSeen.TryGetValue(fields[0], out var first))
-                {
-                    duplicates++;
-                    Assert.That(line, Is.EqualTo(first.Line), "a duplicate is an exact copy");
-                    if (fi == first.File)
-                    {
-                        dupSame++;
-                    }
-                    else
-                    {
-                        dupLater++;
-                    }
-                }
-                else
-                {
-                    firstSeen[fields[0]] = (fi, line);
-                    validUnique++;
-                }
-            }
-        }
+        var (rows, validUnique, duplicates, dupSame, dupLater, quarantined) = GeneratedFiles.Recount(files, truth.Orders.FutureTimestampAfter);
         var o = truth.Orders;
         var q = o.Quarantined;
         using (Assert.EnterMultipleScope())
