@@ -153,6 +153,10 @@ public static partial class ConfigLoader
                 errors.Add($"engine.remote: {e.Message}");
             }
         }
+        if (c.Engine.SliceDays is < -1 or > 3660)
+        {
+            errors.Add("engine.slice_days: must be a number of days (1 to 3660), 0 (automatic, from engine.memory_limit) or -1 (one pass)");
+        }
         if (c.Engine.ConnectTimeoutSeconds is < 1 or > MaxConnectTimeoutSeconds)
         {
             errors.Add($"engine.connect_timeout_seconds: must be between 1 and {MaxConnectTimeoutSeconds} (seconds to keep trying a Spark Connect server that does not answer)");

@@ -69,12 +69,20 @@ public sealed record EngineConfig
     /// </summary>
     public int ConnectTimeoutSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// DuckDB: how many days of events clean-clicks processes at once in a full run (1–3660). 0, the default, decides
+    /// from <see cref="MemoryLimit"/>: one pass when the events fit it, else slices of as many days as fit; −1 is always
+    /// one pass. The output is the same whatever this says (it is not part of any fingerprint); only memory, spill and
+    /// time differ.
+    /// </summary>
+    public int SliceDays { get; init; }
+
     // Records print every property in ToString(): the connection string may hold a token, so print it redacted.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
         builder.Append("Kind = ").Append(Kind).Append(", Threads = ").Append(Threads)
             .Append(", MemoryLimit = ").Append(MemoryLimit).Append(", TempDirectory = ").Append(TempDirectory)
-            .Append(", ConnectTimeoutSeconds = ").Append(ConnectTimeoutSeconds)
+            .Append(", ConnectTimeoutSeconds = ").Append(ConnectTimeoutSeconds).Append(", SliceDays = ").Append(SliceDays)
             .Append(", Remote = ").Append(Remote is null ? "" : Pipeline.Engine.Spark.SparkConnectionString.TryParse(Remote, out var c) ? c!.Redacted : "(unparsable)");
         return true;
     }

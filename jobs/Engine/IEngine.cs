@@ -65,6 +65,24 @@ public interface IEngine : IDisposable
     string ParquetRelation(string directory);
 
     /// <summary>
+    /// The memory a stage may plan its working set for (DuckDB's <c>engine.memory_limit</c>), or null when the engine
+    /// has no such bound on one machine (Spark: a cluster's executors). Stages that can work in slices (clean-clicks)
+    /// size their slices from it.
+    /// </summary>
+    long? MemoryLimitBytes => null;
+
+    /// <summary>
+    /// Writes a query's rows as scratch Parquet that only this run reads back (through <see cref="ParquetFiles"/>):
+    /// Hive-partitioned by <paramref name="partitionBy"/> when given, in no particular row order, file names the
+    /// engine's own. Returns rows written. Default: <see cref="WriteParquet"/>.
+    /// </summary>
+    long WriteScratchParquet(string selectSql, string directory, string? partitionBy) =>
+        WriteParquet(selectSql, directory, partitionBy is null ? [] : [partitionBy]);
+
+    /// <summary>A FROM-clause relation reading exactly these Parquet files (no partition columns from their paths).</summary>
+    string ParquetFiles(IReadOnlyList<string> files);
+
+    /// <summary>
     /// Writes rows computed in this process (model outputs; column names from <c>[JsonPropertyName]</c>) as an
     /// unpartitioned Parquet table under <paramref name="directory"/>; returns rows written. Default: one local
     /// Parquet.Net file (DuckDB). Spark sends them as Arrow (LocalRelation) and writes them with WriteOperation.

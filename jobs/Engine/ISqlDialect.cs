@@ -58,6 +58,9 @@ public interface ISqlDialect
     /// <summary>Replaces every match of the pattern.</summary>
     string RegexReplaceAll(string expr, string pattern, string replacement);
 
+    /// <summary>A fast 64-bit hash of a value (not cryptographic; equal values hash equal, unequal ones may collide).</summary>
+    string Hash64(string expr);
+
     /// <summary>Lower-case hex SHA-256 of a string's UTF-8 bytes.</summary>
     string Sha256Hex(string stringExpr);
 

@@ -69,6 +69,9 @@ public sealed class StageContext
 
     public HashKey HashKey => _run.HashKey;
 
+    /// <summary><c>engine.slice_days</c>: days of events a stage that works in time slices processes at once (0 = automatic).</summary>
+    public int SliceDays => _run.Config.Engine.SliceDays;
+
     /// <summary>Whether the stage declared this input under the run's configuration (an optional input may be absent).</summary>
     public bool HasInput(string what) => _inputs.Any(i => i.Input.What == what);
 

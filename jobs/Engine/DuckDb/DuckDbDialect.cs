@@ -61,6 +61,8 @@ public sealed class DuckDbDialect : ISqlDialect
     public string RegexReplaceAll(string expr, string pattern, string replacement) =>
         $"regexp_replace({expr}, {Str(pattern)}, {Str(replacement)}, 'g')";
 
+    public string Hash64(string expr) => $"hash({expr})";
+
     public string Sha256Hex(string stringExpr) => $"sha256({stringExpr})";
 
     public string HmacHex(string stringExpr) => $"sha256(k.opad || unhex(sha256(k.ipad || encode({stringExpr}))))";

@@ -36,11 +36,27 @@ public sealed class DuckDbEngine : IEngine
         {
             Execute($"SET memory_limit = {Dialect.Str(options.MemoryLimit)}");
         }
+        _memoryLimitBytes = Scalar(_connection, "SELECT current_setting('memory_limit')") is string limit ? ParseSize(limit) : null;
         if (!string.IsNullOrEmpty(options.TempDirectory))
         {
             Directory.CreateDirectory(options.TempDirectory);
             Execute($"SET temp_directory = {Dialect.Str(options.TempDirectory)}");
         }
+    }
+
+    private readonly long? _memoryLimitBytes;
+
+    /// <summary>DuckDB's way of printing a size (<c>5.0 GiB</c>, <c>512.0 MiB</c>, <c>6GB</c>) in bytes; null if unreadable.</summary>
+    internal static long? ParseSize(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text.Trim(), @"^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?)B$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        if (!m.Success)
+        {
+            return null;
+        }
+        var unit = m.Groups[3].Value.Length > 0 ? 1024.0 : 1000.0;
+        var power = "KMGT".IndexOf(char.ToUpperInvariant(m.Groups[2].Value.FirstOrDefault('_')), StringComparison.Ordinal) + 1;
+        return (long)(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * Math.Pow(unit, power));
     }
 
     public string Name => "duckdb";
@@ -236,6 +252,28 @@ public sealed class DuckDbEngine : IEngine
         var glob = Path.Combine(directory, "**", "*.parquet");
         return $"read_parquet({Dialect.Str(glob)}, hive_partitioning = true, union_by_name = true)";
     }
+
+    public string ParquetFiles(IReadOnlyList<string> files) =>
+        $"read_parquet([{string.Join(", ", files.Select(Dialect.Str))}], hive_partitioning = false)";
+
+    /// <summary>
+    /// COPY's own PARTITION_BY: scratch rows need no order, and this writes them as they come, without staging them in
+    /// a table first as <see cref="WriteParquet"/> must.
+    /// </summary>
+    public long WriteScratchParquet(string selectSql, string directory, string? partitionBy)
+    {
+        Directory.CreateDirectory(directory);
+        if (partitionBy is null)
+        {
+            return CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"));
+        }
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = $"COPY ({selectSql}) TO {Dialect.Str(directory)} (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY ({Dialect.Id(partitionBy)}), OVERWRITE_OR_IGNORE true)";
+        Dump(_connection, cmd.CommandText);
+        return Run(() => (long)cmd.ExecuteNonQuery());
+    }
+
+    public long? MemoryLimitBytes => _memoryLimitBytes;
 
     public void RegisterHashKey(ReadOnlySpan<byte> innerPad, ReadOnlySpan<byte> outerPad)
     {

@@ -109,6 +109,8 @@ public sealed class SparkDialect : ISqlDialect
     public string RegexReplaceAll(string expr, string pattern, string replacement) =>
         $"regexp_replace({expr}, {Str(pattern)}, {Str(replacement.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("$", "\\$", StringComparison.Ordinal))})";
 
+    public string Hash64(string expr) => $"xxhash64({expr})";
+
     public string Sha256Hex(string stringExpr) => $"sha2(CAST({stringExpr} AS BINARY), 256)";
 
     // HMAC-SHA256 = SHA256(opad || SHA256(ipad || message)), over the 64-byte key pads registered as BINARY columns:

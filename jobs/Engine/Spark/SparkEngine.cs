@@ -195,6 +195,9 @@ public sealed partial class SparkEngine : IEngine
 
     public string ParquetRelation(string directory) => "parquet.`" + ToUri(directory).Replace("`", "``", StringComparison.Ordinal) + "`";
 
+    public string ParquetFiles(IReadOnlyList<string> files) =>
+        "(" + string.Join(" UNION ALL ", files.Select(f => "SELECT * FROM " + ParquetRelation(f))) + ")";
+
     /// <summary>Rows in a written table, counted by Spark from the files (what readers will see).</summary>
     private long CountWritten(string directory)
     {

@@ -71,94 +71,113 @@ public static class CleanClicksJob
                     .Select(p => p.Source!).Distinct().ToList());
 
             var d = engine.Dialect;
-            // Each stage is materialised once and dropped as soon as nothing reads it any more. events_typed (the wide
-            // payload) lives until the clean events are written; the ordering stages in between are narrow.
-            long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
-            engine.MaterializeFromRawInput("events_typed", "events_raw", raw, EventsSql.Typed(d, options));
-            step("read and typed");
-            var typed = engine.Query(EventsSql.TypedCounts())[0];
-            RecordConsumed(run, engine.Query(EventsSql.FileRanges()), increment);
-            if (increment is not null)
+            void CheckNotEmpty(StageReport r)
             {
-                var published = run.PublishedPath(EventsTable);
-                engine.Materialize("_identity_history", OutputStore.HasParquet(published)
-                    ? EventsSql.IdentityHistory(engine.ParquetRelation(published))
-                    : EventsSql.NoIdentityHistory());
+                if (r.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
+                {
+                    throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
+                }
             }
-            engine.Materialize("events_rejected", EventsSql.Rejected());
-            engine.Materialize("events_kept", EventsSql.Kept(d, options));
-            step("deduplicated, bots flagged");
-            var kept = engine.Query(EventsSql.KeptCounts())[0];
-            engine.Materialize("events_identities", EventsSql.Identities(d, options));
-            engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
-            step("sessionized");
-            engine.Execute("DROP TABLE IF EXISTS events_kept");
-            var sessionized = engine.Query(EventsSql.SessionizedCounts())[0];
-            report.RowsRead = Scalar(typed[0]);
-            report.Duplicates = Scalar(typed[2]) - Scalar(kept[0]);
-            report.BotsByRule["user_agent"] = Scalar(kept[1]);
-            report.BotsByRule["event_rate"] = Scalar(kept[2]);
-            report.Bots = Scalar(kept[1]) + Scalar(kept[2]);
-            report.RowsQuarantined = Scalar(typed[1]) + Scalar(sessionized[0]);
-            report.RowsWritten = increment is null ? Scalar(sessionized[1]) : Scalar(engine.Query(EventsSql.SessionizedInWindow(d, increment.Window.From))[0][0]);
-            report.RowsContext = Scalar(sessionized[1]) - report.RowsWritten;
-            foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
+            long events, sessions, quarantined, carriedRows = 0;
+            var slicePlan = increment is null ? SlicedCleanClicks.Plan(engine, run.SliceDays, run.Files("events")) : null;
+            if (slicePlan is not null)
             {
-                report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
-            }
-            if (Scalar(sessionized[0]) > 0)
-            {
-                report.QuarantinedByReason["session_too_long"] = Scalar(sessionized[0]);
-            }
-            if (report.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
-            {
-                throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
-            }
-
-            // Incremental: the quarantine table keeps the rows of the files this run did not read again.
-            var carried = increment is not null && OutputStore.HasParquet(run.PublishedPath(QuarantineTable))
-                ? EventsSql.CarriedQuarantine(engine.ParquetRelation(run.PublishedPath(QuarantineTable)), raw.Groups.SelectMany(g => g.Files).ToList(), d)
-                : null;
-            var quarantined = engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, options) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, options), carried),
-                run.StagingPath(QuarantineTable), []);
-            var carriedRows = carried is null ? 0 : Scalar(engine.Query(EventsSql.CarriedQuarantineRows(carried))[0][0]);
-            report.Counts["quarantine_rows_carried"] = carriedRows;
-            // The tables the clean events are joined from; dropped as soon as nothing reads them.
-            void DropJoinedTables()
-            {
-                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
-                engine.Execute("DROP TABLE IF EXISTS events_identities");
-                engine.Execute("DROP TABLE IF EXISTS events_typed");
-            }
-            long events, sessions;
-            if (increment is not null)
-            {
-                // Incremental (small by design): the window's events, and the sessions starting in it aggregated over
-                // all their events, context before the window included.
-                events = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
-                sessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
-                DropJoinedTables();
-                step("window events and sessions written");
+                var outcome = SlicedCleanClicks.Run(run, options, raw, run.Files("events"), slicePlan, report, step, CheckNotEmpty);
+                RecordConsumed(run, outcome.FileRanges, null);
+                (events, sessions, quarantined) = (outcome.Events, outcome.Sessions, outcome.Quarantined);
+                foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
+                {
+                    report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
+                }
+                engine.Execute("DROP TABLE IF EXISTS events_rejected");
             }
             else
             {
-                // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
-                // staged files, which read back only the columns they need.
-                events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
-                step("clean events written");
-                // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
-                var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
-                if (events > 0)
+                // Each stage is materialised once and dropped as soon as nothing reads it any more. events_typed (the wide
+                // payload) lives until the clean events are written; the ordering stages in between are narrow.
+                long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
+                engine.MaterializeFromRawInput("events_typed", "events_raw", raw, EventsSql.Typed(d, options));
+                step("read and typed");
+                var typed = engine.Query(EventsSql.TypedCounts())[0];
+                RecordConsumed(run, engine.Query(EventsSql.FileRanges()), increment);
+                if (increment is not null)
                 {
-                    DropJoinedTables(); // the sessions read the staged files, not these
+                    var published = run.PublishedPath(EventsTable);
+                    engine.Materialize("_identity_history", OutputStore.HasParquet(published)
+                        ? EventsSql.IdentityHistory(engine.ParquetRelation(published))
+                        : EventsSql.NoIdentityHistory());
                 }
-                sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
-                if (events == 0)
+                engine.Materialize("events_rejected", EventsSql.Rejected());
+                engine.Materialize("events_kept", EventsSql.Kept(d, options));
+                step("deduplicated, bots flagged");
+                var kept = engine.Query(EventsSql.KeptCounts())[0];
+                engine.Materialize("events_identities", EventsSql.Identities(d, options));
+                engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
+                step("sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_kept");
+                var sessionized = engine.Query(EventsSql.SessionizedCounts())[0];
+                report.RowsRead = Scalar(typed[0]);
+                report.Duplicates = Scalar(typed[2]) - Scalar(kept[0]);
+                report.BotsByRule["user_agent"] = Scalar(kept[1]);
+                report.BotsByRule["event_rate"] = Scalar(kept[2]);
+                report.Bots = Scalar(kept[1]) + Scalar(kept[2]);
+                report.RowsQuarantined = Scalar(typed[1]) + Scalar(sessionized[0]);
+                report.RowsWritten = increment is null ? Scalar(sessionized[1]) : Scalar(engine.Query(EventsSql.SessionizedInWindow(d, increment.Window.From))[0][0]);
+                report.RowsContext = Scalar(sessionized[1]) - report.RowsWritten;
+                foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
                 {
-                    DropJoinedTables(); // the empty query above still read them
+                    report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
                 }
-                step("sessions written");
+                if (Scalar(sessionized[0]) > 0)
+                {
+                    report.QuarantinedByReason["session_too_long"] = Scalar(sessionized[0]);
+                }
+                CheckNotEmpty(report);
+
+                // Incremental: the quarantine table keeps the rows of the files this run did not read again.
+                var carried = increment is not null && OutputStore.HasParquet(run.PublishedPath(QuarantineTable))
+                    ? EventsSql.CarriedQuarantine(engine.ParquetRelation(run.PublishedPath(QuarantineTable)), raw.Groups.SelectMany(g => g.Files).ToList(), d)
+                    : null;
+                quarantined = engine.WriteParquet(carried is null ? EventsSql.Quarantine(d, options) : EventsSql.QuarantineWithCarried(EventsSql.Quarantine(d, options), carried),
+                    run.StagingPath(QuarantineTable), []);
+                carriedRows = carried is null ? 0 : Scalar(engine.Query(EventsSql.CarriedQuarantineRows(carried))[0][0]);
+                // The tables the clean events are joined from; dropped as soon as nothing reads them.
+                void DropJoinedTables()
+                {
+                    engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                    engine.Execute("DROP TABLE IF EXISTS events_identities");
+                    engine.Execute("DROP TABLE IF EXISTS events_typed");
+                }
+                if (increment is not null)
+                {
+                    // Incremental (small by design): the window's events, and the sessions starting in it aggregated over
+                    // all their events, context before the window included.
+                    events = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
+                    sessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
+                    DropJoinedTables();
+                    step("window events and sessions written");
+                }
+                else
+                {
+                    // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
+                    // staged files, which read back only the columns they need.
+                    events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
+                    step("clean events written");
+                    // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
+                    var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
+                    if (events > 0)
+                    {
+                        DropJoinedTables(); // the sessions read the staged files, not these
+                    }
+                    sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
+                    if (events == 0)
+                    {
+                        DropJoinedTables(); // the empty query above still read them
+                    }
+                    step("sessions written");
+                }
             }
+            report.Counts["quarantine_rows_carried"] = carriedRows;
             report.Counts["sessions"] = sessions;
             // No session writes no file (every row rejected, or a day of bots only): nothing to count.
             report.Counts["converted_sessions"] = sessions == 0 ? 0 : Convert.ToInt64(engine.Query(

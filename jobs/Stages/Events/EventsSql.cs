@@ -332,7 +332,9 @@ public static class EventsSql
     /// event's) and engaged time; keyed by (_source_file, _source_line) to events_typed. The anonymous key and the
     /// customer are in <see cref="Identities"/>.
     /// </summary>
-    public static string Sessionized(ISqlDialect d, EventsSqlOptions o)
+    /// <param name="withBounds">Also carry each event's session start and end (the sliced run decides from them which
+    /// sessions are closed at a slice's end and which dates are final).</param>
+    public static string Sessionized(ISqlDialect d, EventsSqlOptions o, bool withBounds = false)
     {
         var timeoutUs = ((long)(o.SessionTimeout.TotalMilliseconds * 1000)).ToString(CultureInfo.InvariantCulture);
         var maxUs = (long)(o.MaxSession.TotalMilliseconds * 1000);
@@ -382,7 +384,7 @@ public static class EventsSql
                      substr({d.Sha256Hex("i.anonymous_key || '|' || " + d.ToText(d.EpochMicros("s.session_started_at")))}, 1, 32) AS session_id
               FROM sessions s JOIN events_identities i ON i.anon_src = s.anon_src
             )
-            SELECT n._source_file, n._source_line, n.occurred_at, sk.is_too_long, sk.session_id, sk.session_channel,
+            SELECT n._source_file, n._source_line, n.occurred_at, sk.is_too_long, sk.session_id, sk.session_channel,{(withBounds ? " sk.session_started_at, sk.session_ended_at," : "")}
                    n.rn_anon - sk.first_rn + 1 AS session_event_seq,
                    CASE WHEN sk.session_pings > 0 THEN
                           CASE WHEN n.event_type <> 'page_ping' AND p.buckets IS NOT NULL
@@ -402,7 +404,9 @@ public static class EventsSql
     /// Marts: one row per kept event (grain: event_id), partitioned by event_date: the narrow session results joined
     /// once to the typed payload. Sorted so that the same input writes the same files.
     /// </summary>
-    public static string CleanEvents(ISqlDialect d, EventsSqlOptions o)
+    /// <param name="where">An extra condition on the events (the sliced run: only sessions closed at the slice's end).</param>
+    /// <param name="ordered">False when the rows go to a table that is sorted when written.</param>
+    public static string CleanEvents(ISqlDialect d, EventsSqlOptions o, string? where = null, bool ordered = true)
     {
         var ipKey = o.KeepIpNetworkKey
             ? $"CASE WHEN {d.FullMatch("t.ip_s", Ipv4Pattern)} THEN {d.HmacHex(d.RegexExtract("t.ip_s", "^([0-9]+\\.[0-9]+\\.[0-9]+)\\.", 1) + " || '.0/24'")} " +
@@ -435,8 +439,8 @@ public static class EventsSql
             JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
             JOIN events_identities i ON i.anon_src = t.anon_src
             CROSS JOIN _hmac_key k
-            WHERE NOT n.is_too_long
-            ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST
+            WHERE NOT n.is_too_long{(where is null ? "" : $" AND ({where})")}
+            {(ordered ? EventsOrder : "")}
             """;
     }
 
@@ -444,7 +448,7 @@ public static class EventsSql
     /// Marts: one row per session (grain: session_id), partitioned by session_date (the start's UTC date), aggregated
     /// from the clean events (<paramref name="events"/>: a table, or the staged clean/events Parquet read back).
     /// </summary>
-    public static string Sessions(ISqlDialect d, EventsSqlOptions o, string events = "events_clean") => $"""
+    public static string Sessions(ISqlDialect d, EventsSqlOptions o, string events = "events_clean", bool ordered = true) => $"""
         WITH events AS (SELECT * FROM {events})
         SELECT session_id,
                min(anonymous_key) AS anonymous_key,
@@ -475,8 +479,14 @@ public static class EventsSql
                min_by(device_type, session_event_seq) AS device_type
         FROM events
         GROUP BY session_id
-        ORDER BY session_date ASC NULLS LAST, session_id ASC NULLS LAST
+        {(ordered ? SessionsOrder : "")}
         """;
+
+    /// <summary>The order clean/events is written in (so that the same input writes the same files).</summary>
+    public const string EventsOrder = "ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST";
+
+    /// <summary>The order sessions is written in.</summary>
+    public const string SessionsOrder = "ORDER BY session_date ASC NULLS LAST, session_id ASC NULLS LAST";
 
     /// <summary>
     /// Marts: one row per rejected row — row-level reasons plus the events of sessions that were too long (whose
@@ -484,7 +494,9 @@ public static class EventsSql
     /// text keeps the row recognisable but not personal: the row's own anonymous id, user agent and IP values are
     /// replaced, and anything shaped like an e-mail address or an IPv4 address is redacted.
     /// </summary>
-    public static string Quarantine(ISqlDialect d, EventsSqlOptions o)
+    /// <param name="tooLong">The events of too-long sessions (<c>_source_file, _source_line, event_id, occurred_at,
+    /// event_type</c>); default <see cref="TooLongEvents"/>.</param>
+    public static string Quarantine(ISqlDialect d, EventsSqlOptions o, string? tooLong = null)
     {
         static string Redact(string raw, string value, string label) =>
             $"CASE WHEN {value} IS NULL THEN {raw} ELSE replace({raw}, {value}, '<{label} redacted>') END";
@@ -496,17 +508,16 @@ public static class EventsSql
             raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
         }
         raw = d.RegexReplaceAll(raw, UserAgentPattern, "<user_agent redacted>");
-        var rebuilt = "'{\"event_id\":\"' || t.event_id || '\",\"occurred_at\":\"' || " + d.ToText("n.occurred_at") + " || '\",\"event_type\":\"' || t.event_type || '\"}'";
+        var rebuilt = "'{\"event_id\":\"' || x.event_id || '\",\"occurred_at\":\"' || " + d.ToText("x.occurred_at") + " || '\",\"event_type\":\"' || x.event_type || '\"}'";
         return $"""
             WITH rejected AS (
               SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_rejected
               UNION ALL
-              SELECT n._source_file, n._source_line,
+              SELECT x._source_file, x._source_line,
                      {rebuilt} AS raw_text,
                      'session_too_long' AS reason_code,
                      'session of this anonymous id lasts longer than {o.MaxSession.TotalHours.ToString(CultureInfo.InvariantCulture)} hours' AS reason_detail
-              FROM events_sessionized n JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
-              WHERE n.is_too_long
+              FROM ({tooLong ?? TooLongEvents()}) x
             )
             SELECT CAST(_source_file AS {d.StringType}) AS source_file,
                    _source_line AS source_line,
@@ -518,6 +529,16 @@ public static class EventsSql
             ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
             """;
     }
+
+    /// <summary>
+    /// The events of sessions that last too long (quarantined as <c>session_too_long</c>), with what their quarantine
+    /// row is rebuilt from; <paramref name="where"/> narrows them (the sliced run: sessions closed at the slice's end).
+    /// </summary>
+    public static string TooLongEvents(string? where = null) => $"""
+        SELECT n._source_file, n._source_line, t.event_id, n.occurred_at, t.event_type
+        FROM events_sessionized n JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
+        WHERE n.is_too_long{(where is null ? "" : $" AND ({where})")}
+        """;
 
     /// <summary>Counts over events_typed (read, rejected, valid), taken before it is dropped.</summary>
     public static string TypedCounts() => """
@@ -570,11 +591,11 @@ public static class EventsSql
 
     /// <summary>Incremental: the clean events of the window (the partitions this run rewrites).</summary>
     public static string CleanEventsInWindow(ISqlDialect d, EventsSqlOptions o, DateOnly from) =>
-        $"SELECT * FROM ({CleanEvents(d, o)}) e WHERE event_date >= {d.DateLiteral(from)} ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST";
+        $"SELECT * FROM ({CleanEvents(d, o, ordered: false)}) e WHERE event_date >= {d.DateLiteral(from)} {EventsOrder}";
 
     /// <summary>Incremental: the sessions that start in the window, aggregated over all their events (context included).</summary>
     public static string SessionsInWindow(ISqlDialect d, EventsSqlOptions o, DateOnly from) =>
-        $"SELECT * FROM ({Sessions(d, o, $"({CleanEvents(d, o)}) AS all_events")}) s WHERE session_date >= {d.DateLiteral(from)} ORDER BY session_date ASC NULLS LAST, session_id ASC NULLS LAST";
+        $"SELECT * FROM ({Sessions(d, o, $"({CleanEvents(d, o, ordered: false)}) AS all_events", ordered: false)}) s WHERE session_date >= {d.DateLiteral(from)} {SessionsOrder}";
 
     /// <summary>Incremental: published quarantine rows of the files this run does not read again.</summary>
     public static string CarriedQuarantine(string publishedQuarantine, IReadOnlyList<string> readFiles, ISqlDialect d) =>

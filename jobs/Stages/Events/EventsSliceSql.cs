@@ -1,0 +1,143 @@
+using System.Globalization;
+using Pipeline.Engine;
+
+namespace Pipeline.Stages.Events;
+
+/// <summary>
+/// The SQL of a sliced full run (<see cref="SlicedCleanClicks"/>) that the one-pass run does not need: the typed rows
+/// written as scratch Parquet by day, the whole-history key work (duplicates by event id, rate bots, identities) on
+/// narrow columns, and each slice's rows. Everything else (typing, sessions, the marts) is <see cref="EventsSql"/>'s,
+/// unchanged, so both runs share one definition of the rules.
+/// </summary>
+public static class EventsSliceSql
+{
+    /// <summary>The valid typed rows with the UTC day they belong to (the scratch partition).</summary>
+    public static string ValidTyped(ISqlDialect d) =>
+        $"SELECT events_typed.*, {d.DateOf("occurred_at")} AS _day FROM events_typed WHERE reason_code IS NULL";
+
+    /// <summary>Valid typed rows per UTC day (to cut the history into slices of bounded size).</summary>
+    public static string DayCounts(ISqlDialect d) =>
+        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_typed WHERE reason_code IS NULL GROUP BY {d.DateOf("occurred_at")}";
+
+    /// <summary>
+    /// Hashes of event ids seen more than once in the whole history: a narrow aggregate (8 bytes a row). Two ids may
+    /// share a hash; <see cref="Losers"/> compares the ids themselves, so a collision costs a few rows, never a wrong answer.
+    /// </summary>
+    public static string DuplicateHashes(ISqlDialect d, string valid) => $"""
+        SELECT {d.Hash64("event_id")} AS h
+        FROM {valid} v
+        GROUP BY {d.Hash64("event_id")}
+        HAVING count(*) > 1
+        """;
+
+    /// <summary>
+    /// Every copy of an event id but the first (by occurred_at, then file and line: the one-pass rule of
+    /// <see cref="EventsSql.Kept"/>), as (file, line): the rows dedup drops, whatever slice they are in.
+    /// </summary>
+    public static string Losers(ISqlDialect d, string valid) => $"""
+        WITH candidates AS (
+          SELECT v._source_file, v._source_line, v.event_id, v.occurred_at
+          FROM {valid} v JOIN events_duplicate_hashes k ON k.h = {d.Hash64("v.event_id")}
+        ),
+        ranked AS (
+          SELECT candidates.*, row_number() OVER (PARTITION BY event_id
+                   ORDER BY occurred_at ASC NULLS LAST, _source_file ASC NULLS LAST, _source_line ASC NULLS LAST) AS copy_rank
+          FROM candidates
+        )
+        SELECT _source_file, _source_line FROM ranked WHERE copy_rank > 1
+        """;
+
+    /// <summary>A slice's first copies, narrow: what the rate rule and the identities need.</summary>
+    public static string Firsts(string slice) => $"""
+        SELECT t._source_file, t._source_line, t.occurred_at, t.anon_src, t.user_id_s, t.is_ua_bot
+        FROM {slice} t
+        LEFT JOIN events_losers l ON l._source_file = t._source_file AND l._source_line = t._source_line
+        WHERE l._source_line IS NULL
+        """;
+
+    /// <summary>First copies flagged by their user agent, in this slice.</summary>
+    public static string UserAgentBots() => "SELECT count(*) FROM events_slice_firsts WHERE is_ua_bot";
+
+    /// <summary>
+    /// Anonymous ids faster than <c>events.max_events_per_minute</c> in some minute of this slice. A minute never
+    /// crosses a day, so the union over the slices is the one-pass set (<see cref="EventsSql.Kept"/>).
+    /// </summary>
+    public static string FastAnonymousIds(ISqlDialect d, EventsSqlOptions o) => $"""
+        SELECT anon_src
+        FROM (
+          SELECT anon_src, floor({d.EpochMicros("occurred_at")} / 60000000) AS minute_no, count(*) AS events
+          FROM events_slice_firsts WHERE NOT is_ua_bot
+          GROUP BY anon_src, floor({d.EpochMicros("occurred_at")} / 60000000)
+        ) per_minute
+        GROUP BY anon_src
+        HAVING max(events) > {o.MaxEventsPerMinute.ToString(CultureInfo.InvariantCulture)}
+        """;
+
+    /// <summary>Per anonymous id of this slice: the last user_id it was seen with and when (combined by <see cref="Identities"/>).</summary>
+    public static string IdentityPart(ISqlDialect d) => $"""
+        SELECT anon_src,
+               max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS user_id_s,
+               max(CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS user_us
+        FROM events_slice_firsts WHERE NOT is_ua_bot
+        GROUP BY anon_src
+        """;
+
+    /// <summary>
+    /// The whole history's <c>events_identities</c> (see <see cref="EventsSql.Identities"/>) from the slices' parts:
+    /// human anonymous ids only, each with its last user_id and its key.
+    /// </summary>
+    public static string Identities(ISqlDialect d) => $"""
+        SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
+        FROM (
+          SELECT p.anon_src, max_by(p.user_id_s, p.user_us) AS stitched_customer
+          FROM events_identity_parts p
+          WHERE p.anon_src NOT IN (SELECT anon_src FROM events_fast)
+          GROUP BY p.anon_src
+        ) i CROSS JOIN _hmac_key k
+        """;
+
+    /// <summary>
+    /// A slice's human events with their payload (the typed columns): first copies, neither bot rule, plus the events
+    /// of the sessions still open at the end of the slice before (<c>events_carry</c>).
+    /// </summary>
+    public static string SliceTyped(string slice, bool withCarry) => $"""
+        SELECT t.*
+        FROM {slice} t
+        LEFT JOIN events_losers l ON l._source_file = t._source_file AND l._source_line = t._source_line
+        WHERE l._source_line IS NULL AND NOT t.is_ua_bot AND t.anon_src NOT IN (SELECT anon_src FROM events_fast)
+        {(withCarry ? "UNION ALL SELECT * FROM events_carry" : "")}
+        """;
+
+    /// <summary>First copies of this slice excluded by the rate rule.</summary>
+    public static string RateBots() =>
+        "SELECT count(*) FROM events_slice_firsts WHERE NOT is_ua_bot AND anon_src IN (SELECT anon_src FROM events_fast)";
+
+    /// <summary>The slice's events as <see cref="EventsSql.Sessionized"/> reads them (all human: bot_rule NULL).</summary>
+    public static string Kept(ISqlDialect d) => $"""
+        SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, event_channel,
+               CAST(NULL AS {d.StringType}) AS bot_rule
+        FROM events_typed
+        """;
+
+    /// <summary>
+    /// True for the events of sessions closed at <paramref name="sliceEnd"/>: their last event is more than the session
+    /// timeout before it, so no later event can join them (a later event is at or after the slice's end).
+    /// </summary>
+    public static string Closed(ISqlDialect d, EventsSqlOptions o, DateOnly sliceEnd)
+    {
+        var endUs = (new DateTimeOffset(sliceEnd.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) - DateTimeOffset.UnixEpoch).Ticks / 10;
+        var timeoutUs = (long)(o.SessionTimeout.TotalMilliseconds * 1000);
+        return $"{d.EpochMicros("n.session_ended_at")} < {(endUs - timeoutUs).ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>The typed rows of the sessions still open: carried into the next slice, whose events may continue them.</summary>
+    public static string Carry(string closed) => $"""
+        SELECT t.*
+        FROM events_typed t JOIN events_sessionized n ON n._source_file = t._source_file AND n._source_line = t._source_line
+        WHERE NOT ({closed})
+        """;
+
+    /// <summary>When the earliest open session started (NULL when none is open): no earlier date can receive rows.</summary>
+    public static string EarliestOpenStart(string closed) =>
+        $"SELECT min(n.session_started_at) FROM events_sessionized n WHERE NOT ({closed})";
+}

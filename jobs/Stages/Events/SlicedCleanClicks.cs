@@ -1,0 +1,334 @@
+using System.Globalization;
+using Pipeline.Core;
+using Pipeline.Engine;
+using Pipeline.Inputs;
+using Pipeline.Runs;
+
+namespace Pipeline.Stages.Events;
+
+/// <summary>How a full clean-clicks run cuts the history: fixed days per slice, or as many days as fit a row budget.</summary>
+/// <param name="Days">Days per slice (<c>engine.slice_days</c>), or 0 to fill each slice up to <paramref name="RowBudget"/>.</param>
+/// <param name="RowBudget">Events one slice (and one typing chunk of input files) may hold.</param>
+public sealed record SlicePlan(int Days, long RowBudget);
+
+/// <summary>
+/// A full clean-clicks run in time slices, for histories larger than the engine's memory (100M events on one machine).
+/// The one-pass run holds every event in one table while it sorts them for dedup and sessions, and at 100M events
+/// the spilled copies of that table filled 65 GB of disk. Here the working state is bounded by a slice:
+/// <list type="number">
+/// <item>The input files are typed in chunks (whole files, each chunk within the row budget) and written as scratch
+/// Parquet by UTC day: compressed, and read back per slice by day.</item>
+/// <item>What reaches across the whole history needs narrow keys only: duplicates by event id (hashes first, then the
+/// ids of the few candidates), then per slice the rate-bot ids (a minute never crosses a day) and each anonymous id's
+/// last user_id, combined into the one-pass identity table.</item>
+/// <item>Slices are sessionized in time order with the one-pass SQL. A session still open at a slice's end (its last
+/// event within the session timeout of it) is carried, events and payload, into the next slice, so sessions that
+/// cross borders, and the too-long rule, come out as in one pass. Closed sessions' events and session rows wait in
+/// small tables until their dates are final (no open session started on or before them), then each date's partition is
+/// written once, in the one-pass order: the same files as the one-pass run.</item>
+/// </list>
+/// </summary>
+public static class SlicedCleanClicks
+{
+    /// <summary>
+    /// Memory planned per event of a slice: a slice's typed rows (≈ 300 bytes with their strings), the narrow session
+    /// tables and the sorts over them, with room for DuckDB's own overhead.
+    /// </summary>
+    public const long BytesPerSliceEvent = 1000;
+
+    /// <summary>
+    /// The plan for a full run, or null for one pass: the engine has no memory bound of its own (Spark),
+    /// <paramref name="sliceDays"/> is −1, or it is 0 (automatic) and the input's estimated events fit the budget.
+    /// </summary>
+    public static SlicePlan? Plan(IEngine engine, int sliceDays, IReadOnlyList<InputFile> files)
+    {
+        if (engine.MemoryLimitBytes is not { } memory || files.Count == 0 || sliceDays < 0)
+        {
+            return null;
+        }
+        var budget = Math.Max(100_000, memory / BytesPerSliceEvent);
+        if (sliceDays > 0)
+        {
+            return new SlicePlan(sliceDays, budget);
+        }
+        return files.Sum(EstimatedRows) > budget ? new SlicePlan(0, budget) : null;
+    }
+
+    /// <summary>
+    /// Rows a file holds, estimated from its size (it is not read yet): ≈ 300 bytes a row of text, gzip ≈ 10× smaller,
+    /// Parquet ≈ 4×. Only decides whether to slice and how files are chunked for typing; the slices themselves are cut
+    /// on the counted rows.
+    /// </summary>
+    public static long EstimatedRows(InputFile file)
+    {
+        var bytes = file.Bytes * (file.Gzip ? 10 : 1) * (file.Format == "parquet" ? 4 : 1);
+        return Math.Max(1, bytes / 300);
+    }
+
+    /// <summary>Counts the sliced run adds up for the stage report.</summary>
+    public sealed record Outcome(long Events, long Sessions, long Quarantined, IReadOnlyList<object?[]> FileRanges);
+
+    /// <summary>Runs the full stage in slices; fills <paramref name="report"/> as the one-pass run does and stages the three tables.</summary>
+    public static Outcome Run(StageContext run, EventsSqlOptions o, RawInput raw, IReadOnlyList<InputFile> files, SlicePlan plan,
+        StageReport report, Action<string> step, Action<StageReport> checkNotEmpty)
+    {
+        var engine = run.Engine;
+        var d = engine.Dialect;
+        var work = run.StagingPath(Path.Combine("_work", "clean-clicks"));
+        try
+        {
+            // 1. Typing, in chunks of whole files, to scratch Parquet by day.
+            var byDay = new SortedDictionary<DateOnly, long>();
+            var ranges = new List<object?[]>();
+            long read = 0, rejected = 0, valid = 0;
+            var chunks = Chunks(files, plan.RowBudget);
+            for (var k = 0; k < chunks.Count; k++)
+            {
+                var inChunk = chunks[k].Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+                var part = new RawInput(raw.Groups.Select(g => g with { Files = g.Files.Where(inChunk.Contains).ToList() })
+                    .Where(g => g.Files.Count > 0).ToList());
+                engine.MaterializeFromRawInput("events_typed", "events_raw", part, EventsSql.Typed(d, o));
+                var counts = engine.Query(EventsSql.TypedCounts())[0];
+                read += Long(counts[0]);
+                rejected += Long(counts[1]);
+                valid += Long(counts[2]);
+                ranges.AddRange(engine.Query(EventsSql.FileRanges()));
+                foreach (var row in engine.Query(EventsSliceSql.DayCounts(d)))
+                {
+                    var day = row[0] switch { DateOnly x => x, DateTime x => DateOnly.FromDateTime(x), var x => DateOnly.Parse(Convert.ToString(x, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture) };
+                    byDay[day] = byDay.GetValueOrDefault(day) + Long(row[1]);
+                }
+                engine.WriteScratchParquet(EventsSliceSql.ValidTyped(d), Path.Combine(work, "typed", $"c{k}"), "_day");
+                engine.WriteScratchParquet(EventsSql.Rejected(), Path.Combine(work, "rejected", $"c{k}"), null);
+                engine.Execute("DROP TABLE IF EXISTS events_typed");
+                step($"read and typed (chunk {k + 1} of {chunks.Count}: {chunks[k].Count} file(s))");
+            }
+            report.RowsRead = read;
+            checkNotEmpty(report);
+            var dayFiles = ScratchFilesByDay(Path.Combine(work, "typed"));
+            var slices = Slices(byDay, plan);
+            run.Log.Info($"{read} row(s) read; {slices.Count} slice(s) of {(plan.Days > 0 ? $"{plan.Days} day(s)" : $"up to {plan.RowBudget} events")}", "clean-clicks");
+
+            // 2. Duplicates over the whole history, on hashes of the ids.
+            var allValid = dayFiles.Count == 0 ? null : engine.ParquetFiles(dayFiles.Values.SelectMany(f => f).ToList());
+            engine.Materialize("events_duplicate_hashes", allValid is null ? "SELECT CAST(0 AS UBIGINT) AS h WHERE 1 = 0" : EventsSliceSql.DuplicateHashes(d, allValid));
+            engine.Materialize("events_losers", allValid is null
+                ? $"SELECT CAST(NULL AS {d.StringType}) AS _source_file, CAST(NULL AS BIGINT) AS _source_line WHERE 1 = 0"
+                : EventsSliceSql.Losers(d, allValid));
+            engine.Execute("DROP TABLE IF EXISTS events_duplicate_hashes");
+            var duplicates = Long(engine.Query("SELECT count(*) FROM events_losers")[0][0]);
+            step("duplicates found");
+
+            // 3. Per slice: rate-bot ids and identity parts; then the history's identities.
+            long uaBots = 0;
+            var created = new HashSet<string>(StringComparer.Ordinal);
+            void Append(string table, string sql)
+            {
+                if (created.Add(table))
+                {
+                    engine.Materialize(table, sql);
+                }
+                else
+                {
+                    engine.Execute($"INSERT INTO {d.Id(table)} {sql}");
+                }
+            }
+            engine.Materialize("events_fast", $"SELECT CAST(NULL AS {d.StringType}) AS anon_src WHERE 1 = 0");
+            created.Add("events_fast");
+            foreach (var slice in slices)
+            {
+                engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(SliceRelation(engine, dayFiles, slice)));
+                uaBots += Long(engine.Query(EventsSliceSql.UserAgentBots())[0][0]);
+                Append("events_fast", EventsSliceSql.FastAnonymousIds(d, o));
+                Append("events_identity_parts", EventsSliceSql.IdentityPart(d));
+            }
+            engine.Materialize("events_identities", created.Contains("events_identity_parts")
+                ? EventsSliceSql.Identities(d)
+                : $"SELECT CAST(NULL AS {d.StringType}) AS anon_src, CAST(NULL AS {d.StringType}) AS stitched_customer, CAST(NULL AS {d.StringType}) AS anonymous_key WHERE 1 = 0");
+            engine.Execute("DROP TABLE IF EXISTS events_identity_parts");
+            step("bots flagged, identities stitched");
+
+            // 4. Per slice, in time order: sessions, with the open ones carried; final dates written.
+            long rateBots = 0, events = 0, sessions = 0;
+            var eventsPath = run.StagingPath(TableNames.CleanEvents);
+            var sessionsPath = run.StagingPath(TableNames.Sessions);
+            var carry = false;
+            for (var i = 0; i < slices.Count; i++)
+            {
+                var slice = slices[i];
+                var last = i == slices.Count - 1;
+                var relation = SliceRelation(engine, dayFiles, slice);
+                engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(relation));
+                rateBots += Long(engine.Query(EventsSliceSql.RateBots())[0][0]);
+                engine.Execute("DROP TABLE IF EXISTS events_slice_firsts");
+                engine.Materialize("events_typed", EventsSliceSql.SliceTyped(relation, carry));
+                engine.Materialize("events_kept", EventsSliceSql.Kept(d));
+                engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o, withBounds: true));
+                engine.Execute("DROP TABLE IF EXISTS events_kept");
+                var sliceEnd = slice.Last.AddDays(1);
+                var closed = last ? null : EventsSliceSql.Closed(d, o, sliceEnd);
+                engine.Materialize("events_slice_clean", EventsSql.CleanEvents(d, o, closed, ordered: false));
+                Append("events_pending", "SELECT * FROM events_slice_clean");
+                Append("sessions_pending", EventsSql.Sessions(d, o, "events_slice_clean", ordered: false));
+                Append("events_too_long", EventsSql.TooLongEvents(closed));
+                engine.Execute("DROP TABLE IF EXISTS events_slice_clean");
+                DateOnly? final = null;
+                if (closed is not null)
+                {
+                    engine.Materialize("events_carry_next", EventsSliceSql.Carry(closed));
+                    final = engine.Query(EventsSliceSql.EarliestOpenStart(closed))[0][0] is DateTime openStart
+                        ? Min(sliceEnd, DateOnly.FromDateTime(openStart))
+                        : sliceEnd;
+                }
+                engine.Execute("DROP TABLE IF EXISTS events_sessionized");
+                engine.Execute("DROP TABLE IF EXISTS events_typed");
+                engine.Execute("DROP TABLE IF EXISTS events_carry");
+                carry = closed is not null;
+                if (carry)
+                {
+                    engine.Materialize("events_carry", "SELECT * FROM events_carry_next");
+                    engine.Execute("DROP TABLE IF EXISTS events_carry_next");
+                }
+                events += Flush("events_pending", "event_date", EventsSql.EventsOrder, eventsPath, final);
+                sessions += Flush("sessions_pending", "session_date", EventsSql.SessionsOrder, sessionsPath, final);
+                step($"slice {i + 1} of {slices.Count} ({slice.First:yyyy-MM-dd} to {slice.Last:yyyy-MM-dd}) sessionized and written");
+            }
+
+            // 5. The quarantine: the rejected rows of every chunk, and the events of too-long sessions.
+            var rejectedFiles = Directory.Exists(Path.Combine(work, "rejected"))
+                ? Directory.GetFiles(Path.Combine(work, "rejected"), "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
+                : [];
+            engine.Materialize("events_rejected", $"SELECT * FROM {engine.ParquetFiles(rejectedFiles)} r");
+            var tooLong = created.Contains("events_too_long") ? Long(engine.Query("SELECT count(*) FROM events_too_long")[0][0]) : 0;
+            var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, o, created.Contains("events_too_long")
+                    ? "SELECT * FROM events_too_long"
+                    : "SELECT _source_file, _source_line, event_id, occurred_at, event_type FROM events_rejected WHERE 1 = 0"),
+                run.StagingPath(TableNames.QuarantineEvents), []);
+            foreach (var table in new[] { "events_too_long", "events_pending", "sessions_pending", "events_losers", "events_fast", "events_identities" })
+            {
+                engine.Execute($"DROP TABLE IF EXISTS {table}");
+            }
+            step("quarantine written");
+
+            report.Duplicates = duplicates;
+            report.BotsByRule["user_agent"] = uaBots;
+            report.BotsByRule["event_rate"] = rateBots;
+            report.Bots = uaBots + rateBots;
+            report.RowsQuarantined = rejected + tooLong;
+            report.RowsWritten = events;
+            report.RowsContext = 0;
+            if (tooLong > 0)
+            {
+                report.QuarantinedByReason["session_too_long"] = tooLong;
+            }
+            if (valid - duplicates - uaBots - rateBots != events + tooLong)
+            {
+                throw PipelineException.Quality($"clean-clicks in slices: {valid} valid rows, {duplicates} duplicates, {uaBots + rateBots} bots, " +
+                    $"{tooLong} in too-long sessions and {events} written do not add up");
+            }
+            return new Outcome(events, sessions, quarantined, ranges);
+
+            long Flush(string table, string dateColumn, string order, string path, DateOnly? before)
+            {
+                var where = before is { } b ? $" WHERE {dateColumn} < {d.DateLiteral(b)}" : "";
+                var written = engine.WriteParquet($"SELECT * FROM {table}{where} {order}", path, [dateColumn]);
+                engine.Execute(before is null ? $"DELETE FROM {table}" : $"DELETE FROM {table}{where}");
+                return written;
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>A slice: whole UTC days, <paramref name="First"/> to <paramref name="Last"/>.</summary>
+    public sealed record Slice(DateOnly First, DateOnly Last);
+
+    /// <summary>
+    /// Consecutive days with events cut into slices: fixed calendar blocks of <see cref="SlicePlan.Days"/>, or as many days
+    /// as fit the row budget (a day larger than the budget is a slice of its own).
+    /// </summary>
+    public static List<Slice> Slices(IReadOnlyDictionary<DateOnly, long> rowsByDay, SlicePlan plan)
+    {
+        var slices = new List<Slice>();
+        var days = rowsByDay.Keys.Order().ToList();
+        if (days.Count == 0)
+        {
+            return slices;
+        }
+        DateOnly first = days[0], lastDay = days[0];
+        long rows = 0;
+        foreach (var day in days)
+        {
+            var full = plan.Days > 0
+                ? day.DayNumber - first.DayNumber >= plan.Days
+                : rows > 0 && rows + rowsByDay[day] > plan.RowBudget;
+            if (full)
+            {
+                slices.Add(new Slice(first, lastDay));
+                first = plan.Days > 0 ? first.AddDays((day.DayNumber - first.DayNumber) / plan.Days * plan.Days) : day;
+                rows = 0;
+            }
+            rows += rowsByDay[day];
+            lastDay = day;
+        }
+        slices.Add(new Slice(first, lastDay));
+        return slices;
+    }
+
+    /// <summary>Input files in their order, cut into chunks whose estimated rows fit the budget (a file is never split).</summary>
+    private static List<List<InputFile>> Chunks(IReadOnlyList<InputFile> files, long budget)
+    {
+        var chunks = new List<List<InputFile>> { new() };
+        long rows = 0;
+        foreach (var file in files)
+        {
+            var estimate = EstimatedRows(file);
+            if (chunks[^1].Count > 0 && rows + estimate > budget)
+            {
+                chunks.Add([]);
+                rows = 0;
+            }
+            chunks[^1].Add(file);
+            rows += estimate;
+        }
+        return chunks;
+    }
+
+    /// <summary>The scratch files of each day (<c>typed/c{chunk}/_day=YYYY-MM-DD/*.parquet</c>).</summary>
+    private static SortedDictionary<DateOnly, List<string>> ScratchFilesByDay(string typed)
+    {
+        var byDay = new SortedDictionary<DateOnly, List<string>>();
+        if (!Directory.Exists(typed))
+        {
+            return byDay;
+        }
+        foreach (var file in Directory.GetFiles(typed, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var folder = Path.GetFileName(Path.GetDirectoryName(file)!);
+            if (folder.StartsWith("_day=", StringComparison.Ordinal)
+                && DateOnly.TryParseExact(folder[5..], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            {
+                (byDay.TryGetValue(day, out var list) ? list : byDay[day] = []).Add(file);
+            }
+        }
+        return byDay;
+    }
+
+    /// <summary>The typed rows of a slice's days (an empty relation of the same columns when it has none).</summary>
+    private static string SliceRelation(IEngine engine, SortedDictionary<DateOnly, List<string>> dayFiles, Slice slice)
+    {
+        var files = dayFiles.Where(kv => kv.Key >= slice.First && kv.Key <= slice.Last).SelectMany(kv => kv.Value).ToList();
+        return files.Count > 0
+            ? engine.ParquetFiles(files)
+            : $"(SELECT * FROM {engine.ParquetFiles([dayFiles.First().Value[0]])} x WHERE 1 = 0)";
+    }
+
+    private static DateOnly Min(DateOnly a, DateOnly b) => a < b ? a : b;
+
+    private static long Long(object? value) => value is null ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture);
+}
