@@ -114,13 +114,35 @@ EOF
 } >"$work/machine.json"
 $suite engine-version >"$work/engine.json"
 
+# sample_disk NAME: every 5 s, the bytes in the output's DuckDB spill folder (_tmp) and in its staging folder (_staging:
+# the staged tables and clean-clicks' scratch Parquet), peaks written to $work/NAME.disk.json until killed.
+sample_disk() {
+  local spill_peak=0 staging_peak=0 sum_peak=0 spill staging
+  while :; do
+    spill=$(du -sb "$work/out/_tmp" 2>/dev/null | cut -f1); spill=${spill:-0}
+    staging=$(du -sb "$work/out/_staging" 2>/dev/null | cut -f1); staging=${staging:-0}
+    [ "$spill" -gt "$spill_peak" ] && spill_peak=$spill
+    [ "$staging" -gt "$staging_peak" ] && staging_peak=$staging
+    [ $((spill + staging)) -gt "$sum_peak" ] && sum_peak=$((spill + staging))
+    echo "{\"spill_peak_bytes\": $spill_peak, \"staging_peak_bytes\": $staging_peak, \"sum_peak_bytes\": $sum_peak, \"interval_s\": 5}" >"$work/$1.disk.json"
+    sleep 5
+  done
+}
+sampled() { # sampled NAME cmd...: timed, with the disk sampled
+  local name=$1 rc=0
+  sample_disk "$name" & local sampler=$!
+  timed "$@" || rc=$?
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  return $rc
+}
+
 log "pipeline run, cold"
-timed run-cold $pipeline run -q -c "$work/pipeline.json" || { log "cold run failed, see $work/run-cold.err"; exit 1; }
+sampled run-cold $pipeline run -q -c "$work/pipeline.json" || { log "cold run failed, see $work/run-cold.err"; exit 1; }
 ls "$work/out/_runs" >"$work/runs-cold.txt"
 
 log "pipeline run, incremental (+ $last_day)"
 ln "$data/events/$last_day" "$work/landing/events/"
-timed run-incremental $pipeline run -q -c "$work/pipeline.json" || { log "incremental run failed, see $work/run-incremental.err"; exit 1; }
+sampled run-incremental $pipeline run -q -c "$work/pipeline.json" || { log "incremental run failed, see $work/run-incremental.err"; exit 1; }
 
 log "baseline statements"
 repeats=${BENCH_REPEATS:-1}
