@@ -96,6 +96,11 @@ public static class StageSqlCatalog
                 _ => 90,
             };
         }
+        if (p.ParameterType == typeof(bool))
+        {
+            // A switch of one builder (EventsSliceSql.SliceTyped's withCarry): the branch with more SQL.
+            return true;
+        }
         if (p.ParameterType == typeof(double))
         {
             // Negative and with an exponent in round-trip form ("-1.5E-07"): the literal must still read as one number.
@@ -107,10 +112,6 @@ public static class StageSqlCatalog
 
     private static IReadOnlyList<(string, object?)>? Variants(Type type, ISqlDialect dialect)
     {
-        if (type == typeof(bool))
-        {
-            return [("true", true), ("false", false)];
-        }
         if (type == typeof(OrdersSqlOptions))
         {
             return OrdersVariants().Select(v => (v.Name, (object?)v.Options)).ToList();
