@@ -172,7 +172,7 @@ public static class BgNbd
 
     /// <summary>
     /// Expected number of purchases in (T, T + <paramref name="horizon"/>] for a customer with history (x, t_x, T):
-    /// FHL 2005 eq. 10, via <see cref="Hypergeometric.ScaledOneMinus"/>.
+    /// FHL 2005 eq. 10, via <see cref="Hypergeometric.AliveExpectation"/>: finite for every parameter set and horizon.
     /// </summary>
     /// <param name="parameters">Fitted parameters.</param>
     /// <param name="horizon">Length of the future window, in the summary's time unit.</param>
@@ -189,7 +189,7 @@ public static class BgNbd
         double z = horizon / (alpha + t + horizon);
         double log1mz = -LogOnePlus(ratio); // ln(1 − z) without cancellation
         double alive = frequency == 0 ? 1.0 : 1.0 / (1.0 + Math.Exp(LogDeadOdds(parameters, frequency, recency, t)));
-        double scaled = Hypergeometric.ScaledOneMinus(a + b - 1 - r, a - 1, a + b + frequency - 1, z, log1mz);
+        double scaled = Hypergeometric.AliveExpectation(r, a, b, frequency, ratio, z, log1mz);
         return scaled * alive;
     }
 
