@@ -107,6 +107,10 @@ public static class StageSqlCatalog
 
     private static IReadOnlyList<(string, object?)>? Variants(Type type, ISqlDialect dialect)
     {
+        if (type == typeof(bool))
+        {
+            return [("true", true), ("false", false)];
+        }
         if (type == typeof(OrdersSqlOptions))
         {
             return OrdersVariants().Select(v => (v.Name, (object?)v.Options)).ToList();
