@@ -482,7 +482,8 @@ public sealed class ReportData
         var histogram = Enumerable.Range(0, bins).Select(i => new HistogramBin(lo + i * width, lo + (i + 1) * width, counts.GetValueOrDefault(i))).ToList();
 
         var buckets = Partition(TableNames.LtvBacktestBuckets, asOf) is { } b
-            ? _engine.Query(ReportSql.LtvBacktestBuckets(Sql, b)).Select(r => new BacktestBucket(S(r[0]), L(r[1]), D(r[2]), D(r[3]))).ToList()
+            // An empty bucket's means are NULL (NaN in tables written before): NaN here, a gap in the chart, not a point at 0.
+            ? _engine.Query(ReportSql.LtvBacktestBuckets(Sql, b)).Select(r => new BacktestBucket(S(r[0]), L(r[1]), N(r[2]) ?? double.NaN, N(r[3]) ?? double.NaN)).ToList()
             : [];
         BacktestMetrics? metrics = null;
         string? skipped = null;
