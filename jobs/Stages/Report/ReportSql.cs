@@ -228,7 +228,7 @@ public static class ReportSql
         )
         SELECT DISTINCT {d.ToText("fit")}, {d.ToText("model")}, {d.ToText("status")}, {d.ToText("estimator")}, {d.ToText("reasons")}
         FROM params
-        ORDER BY 1, 2
+        ORDER BY 1 ASC NULLS LAST, 2 ASC NULLS LAST
         """;
 
     /// <summary>One ltv/backtest_metrics partition's status (ran, skipped) and the reason it was skipped.</summary>

@@ -96,6 +96,11 @@ public static class StageSqlCatalog
                 _ => 90,
             };
         }
+        if (p.ParameterType == typeof(bool))
+        {
+            // Next to an options parameter (whose variants are rendered), a flag takes its default, else true.
+            return p.HasDefaultValue ? p.DefaultValue! : true;
+        }
         if (p.ParameterType == typeof(double))
         {
             // Negative and with an exponent in round-trip form ("-1.5E-07"): the literal must still read as one number.
