@@ -88,7 +88,14 @@ public sealed record BgNbdFit(
     double LogLikelihood,
     int Customers,
     int UniqueRows,
-    OptimizationReport Convergence);
+    OptimizationReport Convergence)
+{
+    /// <summary>What the numeric Hessian at the optimum showed (<see cref="HessianState.NotComputed"/> without standard errors).</summary>
+    public HessianState Hessian { get; init; }
+
+    /// <summary>Customers with at least one repeat purchase (x &gt; 0): the ones that carry information on drop-out.</summary>
+    public int RepeatBuyers { get; init; }
+}
 
 /// <summary>
 /// The BG/NBD ("beta-geometric / negative binomial") model of repeat purchasing: fitting and predictions.
@@ -120,7 +127,71 @@ public static class BgNbd
         {
             (x[i], tx[i], t[i]) = (customers[i].Frequency, customers[i].Recency, customers[i].T);
         }
-        return FitCore(new BgNbdLikelihood(x, tx, t, null), options);
+        return FitCore(new BgNbdLikelihood(x, tx, t, null), options) with { RepeatBuyers = x.Count(v => v > 0) };
+    }
+
+    /// <summary>
+    /// Fits r, α, a, b by maximum a posteriori under <paramref name="prior"/> (independent normal priors on the log
+    /// parameters): what the models fall back to when the data cannot identify the maximum likelihood estimate (a, b
+    /// running off to 1e8 or to 0 on a few dozen customers). The standard errors are those of the Laplace
+    /// approximation to the posterior. Works with any number of repeat buyers, including none.
+    /// </summary>
+    /// <param name="customers">The summary (at least one customer).</param>
+    /// <param name="prior">The prior; null: <see cref="BgNbdPrior"/>'s defaults.</param>
+    /// <param name="options">Iteration cap, tolerance, standard errors, validation; <see cref="BgNbdFitOptions.Penalizer"/>
+    /// and <see cref="BgNbdFitOptions.InitialParameters"/> are not used (the prior replaces the one, its centre the other).</param>
+    public static BgNbdFit FitMap(IReadOnlyList<CustomerSummary> customers, BgNbdPrior? prior = null, BgNbdFitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(customers);
+        options ??= new BgNbdFitOptions();
+        prior ??= new BgNbdPrior();
+        if (options.ValidateInput)
+        {
+            SummaryValidator.ThrowIfInvalid(customers);
+        }
+        if (customers.Count == 0)
+        {
+            throw new ArgumentException("Cannot fit BG/NBD on an empty summary.", nameof(customers));
+        }
+        var x = customers.Select(c => c.Frequency).ToArray();
+        var ll = new BgNbdLikelihood(x, customers.Select(c => c.Recency).ToArray(), customers.Select(c => c.T).ToArray(), null);
+        var centre = prior.Centre(ll.MeanT);
+        double[] m = [Math.Log(centre.R), Math.Log(centre.Alpha), Math.Log(centre.A), Math.Log(centre.B)];
+        double precision = 1 / (prior.LogSd * prior.LogSd), n = ll.TotalWeight;
+        double Objective(ReadOnlySpan<double> u, Span<double> g)
+        {
+            double f = ll.MeanObjective(u, g, 0);
+            for (int i = 0; i < 4; i++)
+            {
+                double d = u[i] - m[i];
+                f += 0.5 * precision * d * d / n;
+                g[i] += precision * d / n;
+            }
+            return f;
+        }
+        var (u, _, report) = Bfgs.Minimize(Objective, (double[])m.Clone(), options.MaxIterations, options.GradientTolerance);
+        var parameters = new BgNbdParameters(Math.Exp(u[0]), Math.Exp(u[1]), Math.Exp(u[2]), Math.Exp(u[3]));
+        BgNbdStandardErrors? se = null;
+        var hessian = HessianState.NotComputed;
+        if (options.ComputeStandardErrors)
+        {
+            double[] theta = [parameters.R, parameters.Alpha, parameters.A, parameters.B];
+            (var s, hessian) = StandardErrors.Compute(th =>
+            {
+                var g = ll.TotalObjectiveNaturalGradient(th, 0);
+                for (int i = 0; i < 4; i++)
+                {
+                    g[i] += precision * (Math.Log(th[i]) - m[i]) / th[i];
+                }
+                return g;
+            }, theta);
+            se = new BgNbdStandardErrors(s[0], s[1], s[2], s[3]);
+        }
+        return new BgNbdFit(parameters, se, ll.LogLikelihood(parameters), (int)Math.Round(n), ll.UniqueRows, report)
+        {
+            Hessian = hessian,
+            RepeatBuyers = x.Count(v => v > 0),
+        };
     }
 
     internal static BgNbdFit FitCore(BgNbdLikelihood ll, BgNbdFitOptions options)
@@ -135,13 +206,14 @@ public static class BgNbd
         var (u, _, report) = Bfgs.Minimize((p, g) => ll.MeanObjective(p, g, pen), u0, options.MaxIterations, options.GradientTolerance);
         var parameters = new BgNbdParameters(Math.Exp(u[0]), Math.Exp(u[1]), Math.Exp(u[2]), Math.Exp(u[3]));
         BgNbdStandardErrors? se = null;
+        var hessian = HessianState.NotComputed;
         if (options.ComputeStandardErrors)
         {
             double[] theta = [parameters.R, parameters.Alpha, parameters.A, parameters.B];
-            var s = StandardErrors.FromGradient(th => ll.TotalObjectiveNaturalGradient(th, pen), theta);
+            (var s, hessian) = StandardErrors.Compute(th => ll.TotalObjectiveNaturalGradient(th, pen), theta);
             se = new BgNbdStandardErrors(s[0], s[1], s[2], s[3]);
         }
-        return new BgNbdFit(parameters, se, ll.LogLikelihood(parameters), (int)Math.Round(ll.TotalWeight), ll.UniqueRows, report);
+        return new BgNbdFit(parameters, se, ll.LogLikelihood(parameters), (int)Math.Round(ll.TotalWeight), ll.UniqueRows, report) { Hessian = hessian };
     }
 
     /// <summary>Total log-likelihood Σ ln L(r, α, a, b | x, t_x, T) over <paramref name="customers"/> (no penalty).</summary>
@@ -172,7 +244,7 @@ public static class BgNbd
 
     /// <summary>
     /// Expected number of purchases in (T, T + <paramref name="horizon"/>] for a customer with history (x, t_x, T):
-    /// FHL 2005 eq. 10, via <see cref="Hypergeometric.ScaledOneMinus"/>.
+    /// FHL 2005 eq. 10, via <see cref="Hypergeometric.AliveExpectation"/>: finite for every parameter set and horizon.
     /// </summary>
     /// <param name="parameters">Fitted parameters.</param>
     /// <param name="horizon">Length of the future window, in the summary's time unit.</param>
@@ -189,7 +261,7 @@ public static class BgNbd
         double z = horizon / (alpha + t + horizon);
         double log1mz = -LogOnePlus(ratio); // ln(1 − z) without cancellation
         double alive = frequency == 0 ? 1.0 : 1.0 / (1.0 + Math.Exp(LogDeadOdds(parameters, frequency, recency, t)));
-        double scaled = Hypergeometric.ScaledOneMinus(a + b - 1 - r, a - 1, a + b + frequency - 1, z, log1mz);
+        double scaled = Hypergeometric.AliveExpectation(r, a, b, frequency, ratio, z, log1mz);
         return scaled * alive;
     }
 

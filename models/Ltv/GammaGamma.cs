@@ -74,7 +74,11 @@ public sealed record GammaGammaFit(
     int RepeatBuyers,
     int ExcludedOneTimeBuyers,
     double FrequencyMonetaryCorrelation,
-    OptimizationReport Convergence);
+    OptimizationReport Convergence)
+{
+    /// <summary>What the numeric Hessian at the optimum showed (<see cref="HessianState.NotComputed"/> without standard errors).</summary>
+    public HessianState Hessian { get; init; }
+}
 
 /// <summary>The Gamma-Gamma model of average transaction value: fitting on repeat buyers and per-customer predictions.</summary>
 public static class GammaGamma
@@ -114,14 +118,82 @@ public static class GammaGamma
         var (u, _, report) = Bfgs.Minimize((v, g) => ll.MeanObjective(v, g, pen), u0, options.MaxIterations, options.GradientTolerance);
         var parameters = new GammaGammaParameters(Math.Exp(u[0]), Math.Exp(u[1]), Math.Exp(u[2]));
         GammaGammaStandardErrors? se = null;
+        var hessian = HessianState.NotComputed;
         if (options.ComputeStandardErrors)
         {
-            var s = StandardErrors.FromGradient(th => ll.TotalObjectiveNaturalGradient(th, pen), [parameters.P, parameters.Q, parameters.Gamma]);
+            (var s, hessian) = StandardErrors.Compute(th => ll.TotalObjectiveNaturalGradient(th, pen), [parameters.P, parameters.Q, parameters.Gamma]);
             se = new GammaGammaStandardErrors(s[0], s[1], s[2]);
         }
         return new GammaGammaFit(
             parameters, se, ll.Evaluate(parameters.P, parameters.Q, parameters.Gamma, new double[3]),
-            repeat.Length, customers.Count - repeat.Length, FrequencyMonetaryCorrelation(customers), report);
+            repeat.Length, customers.Count - repeat.Length, FrequencyMonetaryCorrelation(customers), report)
+        {
+            Hessian = hessian,
+        };
+    }
+
+    /// <summary>
+    /// Fits p, q, γ by maximum a posteriori under <paramref name="prior"/> (normal priors on ln p, ln(q − 1), ln γ, so
+    /// q &gt; 1 and the population mean p·γ/(q − 1) stays finite): the fallback when the data cannot identify the maximum
+    /// likelihood estimate (p running off to 1e7 on 15 repeat buyers). Works with any number of repeat buyers: with
+    /// none, the result is the prior's centre. Standard errors are those of the Laplace approximation to the posterior.
+    /// </summary>
+    /// <param name="customers">The summary; repeat buyers (frequency &gt; 0) must have a monetary value &gt; 0.</param>
+    /// <param name="prior">The prior; its spend scale (γ's centre) defaults to the mean monetary value of the repeat buyers.</param>
+    /// <param name="options">Iteration cap, tolerance, standard errors, validation; the penalizer and starting point are not used.</param>
+    public static GammaGammaFit FitMap(IReadOnlyList<CustomerSummary> customers, GammaGammaPrior prior, GammaGammaFitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(customers);
+        ArgumentNullException.ThrowIfNull(prior);
+        options ??= new GammaGammaFitOptions();
+        if (options.ValidateInput)
+        {
+            SummaryValidator.ThrowIfInvalid(customers, forGammaGamma: true);
+        }
+        var repeat = customers.Where(c => c.Frequency > 0).ToArray();
+        var frequency = repeat.Select(c => c.Frequency).ToArray();
+        var monetary = repeat.Select(c => c.MonetaryValue).ToArray();
+        var centre = prior.Centre(monetary.Length > 0 ? monetary.Average() : null);
+        double[] m = [Math.Log(centre.P), Math.Log(centre.Q - 1), Math.Log(centre.Gamma)];
+        double precision = 1 / (prior.LogSd * prior.LogSd);
+        var ll = new GammaGammaLikelihood(frequency, monetary);
+        // Normalised by the repeat buyers (at least 1, so that no data leaves the prior alone, with its optimum at the centre).
+        double n = Math.Max(1, repeat.Length);
+        double Objective(ReadOnlySpan<double> v, Span<double> g)
+        {
+            double p = Math.Exp(v[0]), qm1 = Math.Exp(v[1]), gamma = Math.Exp(v[2]);
+            var natural = new double[3];
+            double f = repeat.Length == 0 ? 0 : -ll.Evaluate(p, 1 + qm1, gamma, natural) / n;
+            ReadOnlySpan<double> jacobian = [p, qm1, gamma]; // dθ/dv
+            for (int i = 0; i < 3; i++)
+            {
+                double d = v[i] - m[i];
+                f += 0.5 * precision * d * d / n;
+                g[i] = -natural[i] / n * jacobian[i] + precision * d / n;
+            }
+            return f;
+        }
+        var (u, _, report) = Bfgs.Minimize(Objective, (double[])m.Clone(), options.MaxIterations, options.GradientTolerance);
+        var parameters = new GammaGammaParameters(Math.Exp(u[0]), 1 + Math.Exp(u[1]), Math.Exp(u[2]));
+        GammaGammaStandardErrors? se = null;
+        var hessian = HessianState.NotComputed;
+        if (options.ComputeStandardErrors)
+        {
+            (var s, hessian) = StandardErrors.Compute(th =>
+            {
+                var g = repeat.Length == 0 ? new double[3] : ll.TotalObjectiveNaturalGradient(th, 0);
+                g[0] += precision * (Math.Log(th[0]) - m[0]) / th[0];
+                g[1] += precision * (Math.Log(th[1] - 1) - m[1]) / (th[1] - 1);
+                g[2] += precision * (Math.Log(th[2]) - m[2]) / th[2];
+                return g;
+            }, [parameters.P, parameters.Q, parameters.Gamma]);
+            se = new GammaGammaStandardErrors(s[0], s[1], s[2]);
+        }
+        double logLikelihood = repeat.Length == 0 ? 0 : ll.Evaluate(parameters.P, parameters.Q, parameters.Gamma, new double[3]);
+        return new GammaGammaFit(parameters, se, logLikelihood, repeat.Length, customers.Count - repeat.Length, FrequencyMonetaryCorrelation(customers), report)
+        {
+            Hessian = hessian,
+        };
     }
 
     /// <summary>Σ ln f(z̄ | x; p, q, γ) over repeat buyers of <paramref name="customers"/> (one-time buyers ignored).</summary>

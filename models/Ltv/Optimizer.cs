@@ -257,6 +257,22 @@ internal static class Bfgs
     }
 }
 
+/// <summary>What the numeric Hessian at an optimum showed; the standard errors are meaningful only when <see cref="PositiveDefinite"/>.</summary>
+public enum HessianState
+{
+    /// <summary>Standard errors were not requested.</summary>
+    NotComputed = 0,
+
+    /// <summary>Positive definite: a proper optimum, standard errors from its inverse.</summary>
+    PositiveDefinite = 1,
+
+    /// <summary>An eigenvalue ≤ 0: a flat direction or an optimum on the boundary; standard errors are NaN.</summary>
+    NotPositiveDefinite = 2,
+
+    /// <summary>Some entry is not finite (parameters so extreme that the likelihood's derivatives overflow); standard errors are NaN.</summary>
+    NotFinite = 3,
+}
+
 /// <summary>Standard errors from the observed information (inverse numeric Hessian of the negative log-likelihood).</summary>
 internal static class StandardErrors
 {
@@ -266,7 +282,10 @@ internal static class StandardErrors
     /// </summary>
     /// <param name="naturalGradient">Gradient of the total negative log-likelihood w.r.t. natural parameters.</param>
     /// <param name="theta">Natural parameters at the optimum.</param>
-    public static double[] FromGradient(Func<double[], double[]> naturalGradient, double[] theta)
+    public static double[] FromGradient(Func<double[], double[]> naturalGradient, double[] theta) => Compute(naturalGradient, theta).StandardErrors;
+
+    /// <summary><see cref="FromGradient"/> together with what the Hessian looked like.</summary>
+    public static (double[] StandardErrors, HessianState State) Compute(Func<double[], double[]> naturalGradient, double[] theta)
     {
         int n = theta.Length;
         var hess = new double[n, n];
@@ -289,18 +308,18 @@ internal static class StandardErrors
         Array.Fill(se, double.NaN);
         if (!sym.Enumerate().All(double.IsFinite))
         {
-            return se;
+            return (se, HessianState.NotFinite);
         }
         var evd = sym.Evd();
         if (evd.EigenValues.Any(e => e.Real <= 0))
         {
-            return se;
+            return (se, HessianState.NotPositiveDefinite);
         }
         var cov = sym.Inverse();
         for (int i = 0; i < n; i++)
         {
             se[i] = cov[i, i] > 0 ? Math.Sqrt(cov[i, i]) : double.NaN;
         }
-        return se;
+        return (se, HessianState.PositiveDefinite);
     }
 }

@@ -149,17 +149,17 @@ internal static class CustomersTables
         new("frequency", "INTEGER", "Distinct purchase days − 1."),
         new("recency", "DOUBLE", "First → last purchase, in the time unit (day or week)."),
         new("T", "DOUBLE", "First purchase → as_of, in the time unit."),
-        new("monetary_value", "DOUBLE", "Mean net value of the repeat purchase days, in the base currency."),
-        new("p_alive", "DOUBLE", "BG/NBD probability that the customer is still active (0–1)."),
-        new("expected_order_value", "DOUBLE", "Gamma-Gamma expected order value, in the base currency (population mean for one-time buyers and for repeat buyers whose refunds leave no positive spend)."),
+        new("monetary_value", "DOUBLE", "Mean net value of the repeat purchase days, in the base currency (the model's input, as in customers/features)."),
+        new("p_alive", "DOUBLE", "BG/NBD probability that the customer is still active (0–1): an estimate, as reliable as the BG/NBD fit's `status` in ltv/params."),
+        new("expected_order_value", "DOUBLE", "Gamma-Gamma expected order value, in the base currency, rounded to cents (half away from zero); the population mean for one-time buyers and for repeat buyers whose refunds leave no positive spend."),
         new("expected_purchases_90d", "DOUBLE", "Expected purchases in the next 90 days (one pair of columns per `analytics.ltv.horizons_days`; default 90, 365)."),
-        new("clv_90d", "DOUBLE", "CLV over the next 90 days, in the base currency, discounted by `discount_rate_per_period`."),
+        new("clv_90d", "DOUBLE", "CLV over the next 90 days, in the base currency, discounted by `discount_rate_per_period`, computed at full precision and rounded to cents (half away from zero)."),
         new("expected_purchases_365d", "DOUBLE", "Expected purchases in the next 365 days."),
-        new("clv_365d", "DOUBLE", "CLV over the next 365 days, in the base currency, discounted."),
+        new("clv_365d", "DOUBLE", "CLV over the next 365 days, in the base currency, discounted, rounded to cents (half away from zero)."),
         AsOfColumn,
     ])
     {
-        Description = "BG/NBD + Gamma-Gamma per customer: P(alive), expected purchases, expected order value and CLV per horizon (the columns shown are for the default horizons 90 and 365 days).",
+        Description = "BG/NBD + Gamma-Gamma per customer: P(alive), expected purchases, expected order value and CLV per horizon (the columns shown are for the default horizons 90 and 365 days). Money is rounded to cents; how far the figures can be trusted is the `status` of the fits in ltv/params.",
     };
 
     public static readonly TableSpec LtvParams = new(TableNames.LtvParams, "one row per fit, model, parameter and snapshot date", ["fit", "model", "parameter", "as_of"], AsOf,
@@ -168,17 +168,20 @@ internal static class CustomersTables
         new("model", "VARCHAR", "bg_nbd or gamma_gamma."),
         new("parameter", "VARCHAR", "r, alpha, a, b (BG/NBD); p, q, gamma (Gamma-Gamma)."),
         new("value", "DOUBLE", "The fitted value."),
-        new("standard_error", "DOUBLE", "Standard error from the Hessian."),
+        new("standard_error", "DOUBLE", "Standard error from the Hessian (of the posterior for `map`); NULL when the Hessian is not positive definite."),
         new("log_likelihood", "DOUBLE", "Log-likelihood of the fit."),
         new("converged", "BOOLEAN", "The optimiser converged."),
         new("iterations", "INTEGER", "Optimiser iterations."),
         new("customers", "INTEGER", "Customers fitted."),
         new("time_unit", "VARCHAR", "day or week."),
-        new("penalizer", "DOUBLE", "L2 penalizer used."),
+        new("penalizer", "DOUBLE", "L2 penalizer used (`analytics.ltv.penalizer`; 0 for `map`)."),
+        new("estimator", "VARCHAR", "`mle` (maximum likelihood) or `map`: the fallback with weakly informative priors, used when the status is `degenerate` or `insufficient_data`."),
+        new("status", "VARCHAR", "How far the fit can be trusted: `ok`, `weak` (a standard error above its parameter), `degenerate` (the data do not identify the maximum likelihood estimate: parameters outside their sane range, Hessian not positive definite, non-finite standard errors, no convergence) or `insufficient_data` (fewer than 10 repeat buyers)."),
+        new("reasons", "VARCHAR", "Why the status is not `ok`, in words, separated by `; ` (empty when `ok`); ends with the fallback when `estimator` is `map`."),
         AsOfColumn,
     ])
     {
-        Description = "The fitted parameters with standard errors, log-likelihood and convergence, for the full and the calibration fit.",
+        Description = "The fitted parameters with standard errors, log-likelihood, convergence and the fit's status, for the full and the calibration fit.",
     };
 
     public static readonly TableSpec LtvBacktest = new(TableNames.LtvBacktest, "one row per customer (of the calibration period) and snapshot date", ["customer_id", "as_of"], AsOf,
@@ -187,8 +190,8 @@ internal static class CustomersTables
         new("calibration_frequency", "INTEGER", "Frequency in the calibration period."),
         new("predicted_purchases", "DOUBLE", "Purchases predicted over the holdout."),
         new("actual_purchases", "INTEGER", "Purchases made in the holdout."),
-        new("predicted_value", "DOUBLE", "Value predicted over the holdout, in the base currency."),
-        new("actual_value", "DOUBLE", "Net value of the holdout purchases, in the base currency."),
+        new("predicted_value", "DOUBLE", "Value predicted over the holdout, in the base currency, rounded to cents (half away from zero)."),
+        new("actual_value", "DOUBLE", "Net value of the holdout purchases, in the base currency, rounded to cents."),
         AsOfColumn,
     ])
     {
@@ -200,8 +203,8 @@ internal static class CustomersTables
         new("bucket", "VARCHAR", "Calibration purchases: 0 … 6, or 7+."),
         new("calibration_frequency", "INTEGER", "The bucket as a number (7 for 7+)."),
         new("customers", "INTEGER", "Customers in the bucket."),
-        new("mean_actual_purchases", "DOUBLE", "Mean holdout purchases (NaN for an empty bucket)."),
-        new("mean_predicted_purchases", "DOUBLE", "Mean predicted holdout purchases (NaN for an empty bucket)."),
+        new("mean_actual_purchases", "DOUBLE", "Mean holdout purchases (NULL for an empty bucket)."),
+        new("mean_predicted_purchases", "DOUBLE", "Mean predicted holdout purchases (NULL for an empty bucket)."),
         AsOfColumn,
     ])
     {
@@ -213,17 +216,19 @@ internal static class CustomersTables
         new("calibration_end", "VARCHAR", "End of the calibration period (YYYY-MM-DD): as_of − `analytics.ltv.holdout_days`."),
         new("holdout_days", "INTEGER", "Length of the holdout, in days."),
         new("time_unit", "VARCHAR", "day or week."),
-        new("customers", "INTEGER", "Customers in the backtest."),
-        new("mae", "DOUBLE", "Mean absolute error of predicted holdout purchases."),
-        new("rmse", "DOUBLE", "Root mean squared error of predicted holdout purchases."),
-        new("bias", "DOUBLE", "Mean (predicted − actual) holdout purchases."),
-        new("total_predicted", "DOUBLE", "Σ predicted holdout purchases."),
-        new("total_actual", "DOUBLE", "Σ actual holdout purchases."),
-        new("value_mae", "DOUBLE", "Mean absolute error of predicted holdout value, in the base currency."),
-        new("value_bias", "DOUBLE", "Mean (predicted − actual) holdout value, in the base currency."),
+        new("customers", "INTEGER", "Customers in the backtest (who bought on or before calibration_end)."),
+        new("mae", "DOUBLE", "Mean absolute error of predicted holdout purchases (NULL when skipped)."),
+        new("rmse", "DOUBLE", "Root mean squared error of predicted holdout purchases (NULL when skipped)."),
+        new("bias", "DOUBLE", "Mean (predicted − actual) holdout purchases (NULL when skipped)."),
+        new("total_predicted", "DOUBLE", "Σ predicted holdout purchases (NULL when skipped)."),
+        new("total_actual", "DOUBLE", "Σ actual holdout purchases (NULL when skipped)."),
+        new("value_mae", "DOUBLE", "Mean absolute error of predicted holdout value, in the base currency, rounded to cents (NULL when skipped)."),
+        new("value_bias", "DOUBLE", "Mean (predicted − actual) holdout value, in the base currency, rounded to cents (NULL when skipped)."),
+        new("status", "VARCHAR", "`ran`, or `skipped`: no purchase by calibration_end, a calibration period (first purchase → calibration_end) shorter than the holdout, or fewer than 10 customers in it."),
+        new("reason", "VARCHAR", "Why the backtest was skipped (NULL when it ran)."),
         AsOfColumn,
     ])
     {
-        Description = "Backtest error metrics: MAE, RMSE, bias, totals.",
+        Description = "Backtest error metrics: MAE, RMSE, bias, totals; or why the backtest was skipped (the holdout is never shortened).",
     };
 }

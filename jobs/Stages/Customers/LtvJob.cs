@@ -40,52 +40,72 @@ public static class LtvJob
             {
                 throw PipelineException.Config($"customers/features for {a.AsOf:yyyy-MM-dd} were built in another time unit: rerun `pipeline features --time-unit {a.TimeUnit}` first");
             }
-
-            var fitClock = System.Diagnostics.Stopwatch.StartNew();
-            var (bg, gg) = Fit(customers, c.Penalizer, "as_of " + a.AsOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-            report.Counts["fit_ms"] = fitClock.ElapsedMilliseconds;
-            if (Math.Abs(gg.FrequencyMonetaryCorrelation) > c.CorrelationWarning)
+            // Purchase days from clean orders: the backtest's history, and the spend scale of the Gamma-Gamma fallback's
+            // prior (the mean purchase value exists even when nobody has bought twice).
+            var transactions = new List<Transaction>();
+            run.Engine.ForEachRow(CustomersSql.LtvPurchaseDays(run.Engine.Dialect, a.OrdersRelation, a.AsOf), r => transactions.Add(new Transaction(r.GetString(0), ToDate(r.GetValue(1)), r.GetDouble(2))));
+            var positive = transactions.Where(t => t.Value > 0).Select(t => t.Value).ToList();
+            var options = new LtvFitOptions
             {
-                var warning = $"frequency and monetary value correlate ({gg.FrequencyMonetaryCorrelation:0.00}); Gamma-Gamma assumes they are independent, so expected values may be biased";
-                run.Warn(warning, "ltv");
-            }
+                Penalizer = c.Penalizer,
+                GammaGammaPrior = new GammaGammaPrior(positive.Count > 0 ? positive.Average() : 1.0),
+            };
+            var notOk = new List<string>();
             var horizons = c.HorizonsDays.Select(h => (Days: h, Periods: h / a.DaysPerUnit)).ToList();
-
-            // Per customer predictions, in the base currency and the summary's time unit.
             var customerRows = new List<IDictionary<string, object?>>(customers.Count);
-            var values = customers.Select(s => ExpectedValue(gg.Parameters, s)).ToArray();
-            var clvs = horizons.Select(h =>
+            var paramRows = new List<ParamRow>();
+            if (customers.Count == 0)
             {
-                var options = new ClvOptions((int)Math.Round(h.Periods), c.DiscountRatePerPeriod);
-                return customers.Select((s, i) => Clv.CustomerLifetimeValue(bg.Parameters, values[i], s, options)).ToArray();
-            }).ToList();
-            for (var i = 0; i < customers.Count; i++)
+                notOk.Add($"no customers with a purchase by {a.AsOf:yyyy-MM-dd}: nothing to fit");
+            }
+            else
             {
-                var s = customers[i];
-                customerRows.Add(CustomerRow(s, BgNbd.ProbabilityAlive(bg.Parameters, s.Frequency, s.Recency, s.T), values[i],
-                    horizons.Select((h, k) => (h.Days, BgNbd.ConditionalExpectedPurchases(bg.Parameters, h.Periods, s.Frequency, s.Recency, s.T), clvs[k][i])).ToList()));
+                var fitClock = System.Diagnostics.Stopwatch.StartNew();
+                var (bg, gg) = Fit(customers, options, "as_of " + a.AsOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                report.Counts["fit_ms"] = fitClock.ElapsedMilliseconds;
+                if (Math.Abs(gg.Fit.FrequencyMonetaryCorrelation) > c.CorrelationWarning)
+                {
+                    var warning = $"frequency and monetary value correlate ({gg.Fit.FrequencyMonetaryCorrelation:0.00}); Gamma-Gamma assumes they are independent, so expected values may be biased";
+                    run.Warn(warning, "ltv");
+                }
+                NoteIfNotOk(notOk, "full", bg.Diagnosis, gg.Diagnosis);
+
+                // Per customer predictions, in the base currency and the summary's time unit.
+                var values = customers.Select(s => ExpectedValue(gg.Fit.Parameters, s)).ToArray();
+                var clvs = horizons.Select(h =>
+                {
+                    var clvOptions = new ClvOptions((int)Math.Round(h.Periods), c.DiscountRatePerPeriod);
+                    return customers.Select((s, i) => Clv.CustomerLifetimeValue(bg.Fit.Parameters, values[i], s, clvOptions)).ToArray();
+                }).ToList();
+                for (var i = 0; i < customers.Count; i++)
+                {
+                    var s = customers[i];
+                    customerRows.Add(CustomerRow(s, BgNbd.ProbabilityAlive(bg.Fit.Parameters, s.Frequency, s.Recency, s.T), values[i],
+                        horizons.Select((h, k) => (h.Days, BgNbd.ConditionalExpectedPurchases(bg.Fit.Parameters, h.Periods, s.Frequency, s.Recency, s.T), clvs[k][i])).ToList()));
+                }
+                paramRows.AddRange(ParamRows(bg, gg, a.TimeUnit, c.Penalizer, "full"));
+                report.Counts["repeat_buyers"] = bg.Fit.RepeatBuyers;
+                run.Log.Info(string.Create(CultureInfo.InvariantCulture,
+                    $"fit of {customers.Count} customers in {report.Counts["fit_ms"] / 1000.0:0.00} s: BG/NBD r={bg.Fit.Parameters.R:0.####} alpha={bg.Fit.Parameters.Alpha:0.####} a={bg.Fit.Parameters.A:0.####} b={bg.Fit.Parameters.B:0.####} (LL {bg.Fit.LogLikelihood:0.0}; {Estimator(bg.Estimator)}, {bg.Diagnosis.Code}); Gamma-Gamma p={gg.Fit.Parameters.P:0.####} q={gg.Fit.Parameters.Q:0.####} gamma={gg.Fit.Parameters.Gamma:0.####} ({Estimator(gg.Estimator)}, {gg.Diagnosis.Code})"), "ltv");
             }
             WriteUntyped(a, CustomersTable, customerRows, CustomersSchema(horizons.Select(h => h.Days).ToList()));
 
-            var paramRows = ParamRows(bg, gg, a.TimeUnit, c.Penalizer, "full");
-
             // Backtest on purchase days read from clean orders (the models' own data preparation builds the split).
             var calibrationEnd = a.AsOf.AddDays(-c.HoldoutDays);
-            var transactions = new List<Transaction>();
-            run.Engine.ForEachRow(CustomersSql.LtvPurchaseDays(run.Engine.Dialect, a.OrdersRelation, a.AsOf), r => transactions.Add(new Transaction(r.GetString(0), ToDate(r.GetValue(1)), r.GetDouble(2))));
-            var split = ClvSummary.CalibrationHoldout(transactions, calibrationEnd, a.AsOf, unit);
             var backtestRows = new List<BacktestRow>();
             var bucketRows = new List<BucketRow>();
             var metricRows = new List<MetricsRow>();
-            if (split.Rows.Count >= 10)
+            var (split, skip) = BacktestSplit(transactions, calibrationEnd, a.AsOf, c.HoldoutDays, unit);
+            if (skip is null)
             {
-                var calibration = split.Rows.Select(r => r.Calibration).ToList();
-                var (cbg, cgg) = Fit(calibration, c.Penalizer, "calibration ending " + calibrationEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-                var (predicted, backtest) = Backtest.Run(cbg.Parameters, split);
+                var calibration = split!.Rows.Select(r => r.Calibration).ToList();
+                var (cbg, cgg) = Fit(calibration, options, "calibration ending " + calibrationEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                NoteIfNotOk(notOk, "calibration", cbg.Diagnosis, cgg.Diagnosis);
+                var (predicted, backtest) = Backtest.Run(cbg.Fit.Parameters, split);
                 for (var i = 0; i < split.Rows.Count; i++)
                 {
                     var r = split.Rows[i];
-                    var value = ExpectedValue(cgg.Parameters, r.Calibration);
+                    var value = ExpectedValue(cgg.Fit.Parameters, r.Calibration);
                     backtestRows.Add(new BacktestRow
                     {
                         CustomerId = r.Calibration.CustomerId,
@@ -101,8 +121,8 @@ public static class LtvJob
                     Bucket = b.IsOpenEnded ? $"{b.Frequency}+" : b.Frequency.ToString(CultureInfo.InvariantCulture),
                     Frequency = b.Frequency,
                     Customers = b.Customers,
-                    MeanActual = b.MeanActual,
-                    MeanPredicted = b.MeanPredicted,
+                    MeanActual = b.Customers > 0 ? b.MeanActual : null,
+                    MeanPredicted = b.Customers > 0 ? b.MeanPredicted : null,
                 }));
                 metricRows.Add(new MetricsRow
                 {
@@ -115,74 +135,139 @@ public static class LtvJob
                     Bias = backtest.Bias,
                     TotalPredicted = backtest.TotalPredicted,
                     TotalActual = backtest.TotalActual,
-                    ValueMae = backtestRows.Average(b => Math.Abs(b.PredictedValue - b.ActualValue)),
-                    ValueBias = backtestRows.Average(b => b.PredictedValue - b.ActualValue),
+                    ValueMae = Cents(backtestRows.Average(b => Math.Abs(b.PredictedValue - b.ActualValue))),
+                    ValueBias = Cents(backtestRows.Average(b => b.PredictedValue - b.ActualValue)),
+                    Status = "ran",
                 });
+                foreach (var b in backtestRows)
+                {
+                    // Rounded once the error figures have been computed from the unrounded values.
+                    b.PredictedValue = Cents(b.PredictedValue);
+                    b.ActualValue = Cents(b.ActualValue);
+                }
                 paramRows.AddRange(ParamRows(cbg, cgg, a.TimeUnit, c.Penalizer, "calibration"));
                 run.Log.Info($"backtest: calibration to {calibrationEnd:yyyy-MM-dd}, {backtest.Customers} customers, MAE {backtest.MeanAbsoluteError:0.000}, RMSE {backtest.RootMeanSquaredError:0.000}, bias {backtest.Bias:+0.000;-0.000}", "ltv");
             }
             else
             {
-                run.RecordWarning($"backtest skipped: only {split.Rows.Count} customers bought before {calibrationEnd:yyyy-MM-dd}");
+                notOk.Add("backtest skipped: " + skip);
+                metricRows.Add(new MetricsRow
+                {
+                    CalibrationEnd = calibrationEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    HoldoutDays = c.HoldoutDays,
+                    TimeUnit = a.TimeUnit,
+                    Customers = split?.Rows.Count ?? 0,
+                    Status = "skipped",
+                    Reason = skip,
+                });
+            }
+            if (notOk.Count > 0)
+            {
+                // Once per stage run: every fit that is not ok, and a skipped backtest, in one line.
+                run.Warn("LTV figures to read with care: " + string.Join(" | ", notOk), "ltv");
             }
             a.Write(ParamsTable, paramRows);
             a.Write(BacktestTable, backtestRows);
             a.Write(BucketsTable, bucketRows);
             a.Write(MetricsTable, metricRows);
             report.RowsWritten = customerRows.Count;
-            report.Counts["repeat_buyers"] = gg.RepeatBuyers;
-            run.Log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"fit of {customers.Count} customers in {report.Counts["fit_ms"] / 1000.0:0.00} s: BG/NBD r={bg.Parameters.R:0.####} alpha={bg.Parameters.Alpha:0.####} a={bg.Parameters.A:0.####} b={bg.Parameters.B:0.####} (LL {bg.LogLikelihood:0.0}); Gamma-Gamma p={gg.Parameters.P:0.####} q={gg.Parameters.Q:0.####} gamma={gg.Parameters.Gamma:0.####}"), "ltv");
             run.Publish([(CustomersTable, customerRows.Count), (ParamsTable, paramRows.Count), (BacktestTable, backtestRows.Count),
                 (BucketsTable, bucketRows.Count), (MetricsTable, metricRows.Count)], replaceTables: false);
         });
     }
 
-    private static (BgNbdFit Bg, GammaGammaFit Gg) Fit(IReadOnlyList<CustomerSummary> customers, double penalizer, string what)
+    /// <summary>
+    /// The backtest's calibration/holdout split, or why there is none: no purchase by the calibration end, a calibration
+    /// period (first purchase → calibration end) shorter than the holdout — a model fitted on less history than it is
+    /// asked to predict says nothing about the model (120 days of data with a 90-day holdout fitted a = b = 0 on 30 days
+    /// and over-predicted by 24%) — or fewer than 10 customers in it. The backtest is then skipped, with the reason in
+    /// ltv/backtest_metrics; the holdout is never shortened behind the configuration's back.
+    /// </summary>
+    internal static (CalibrationHoldoutSplit? Split, string? Skip) BacktestSplit(
+        IReadOnlyList<Transaction> transactions, DateOnly calibrationEnd, DateOnly asOf, int holdoutDays, TimeUnit unit)
+    {
+        var first = transactions.Count == 0 ? (DateOnly?)null : transactions.Min(t => t.Date);
+        if (first is not { } start || start > calibrationEnd)
+        {
+            return (null, $"no purchase on or before the calibration end {calibrationEnd:yyyy-MM-dd} (as_of − {holdoutDays} days)");
+        }
+        var split = ClvSummary.CalibrationHoldout(transactions, calibrationEnd, asOf, unit);
+        var calibrationDays = calibrationEnd.DayNumber - start.DayNumber + 1;
+        if (calibrationDays < holdoutDays)
+        {
+            return (split, $"the calibration period ({calibrationDays} days, {start:yyyy-MM-dd} to {calibrationEnd:yyyy-MM-dd}) is shorter than the {holdoutDays}-day holdout; lower analytics.ltv.holdout_days to at most half the history");
+        }
+        return split.Rows.Count < 10
+            ? (split, $"only {split.Rows.Count} customers bought on or before {calibrationEnd:yyyy-MM-dd} (at least 10 are needed)")
+            : (split, null);
+    }
+
+    private static void NoteIfNotOk(List<string> notes, string fit, FitDiagnosis bg, FitDiagnosis gg)
+    {
+        foreach (var (model, d) in new[] { ("BG/NBD", bg), ("Gamma-Gamma", gg) })
+        {
+            if (d.Status != FitStatus.Ok)
+            {
+                notes.Add($"{fit} {model} fit {d.Code}: {string.Join("; ", d.Reasons)}");
+            }
+        }
+    }
+
+    private static string Estimator(FitEstimator e) => e == FitEstimator.MaximumAPosteriori ? "map" : "mle";
+
+    private static (CheckedBgNbdFit Bg, CheckedGammaGammaFit Gg) Fit(IReadOnlyList<CustomerSummary> customers, LtvFitOptions options, string what)
     {
         try
         {
-            var bg = BgNbd.Fit(customers, new BgNbdFitOptions { Penalizer = penalizer });
+            SummaryValidator.ThrowIfInvalid(customers);
+            var bg = LtvFits.FitBgNbd(customers, options);
             // Gamma-Gamma models the spend of repeat buyers; refunds can leave a repeat buyer with a mean repeat value
             // <= 0, which the model cannot take: those customers are left out of the fit (one-time buyers too) and,
             // like one-time buyers, get the population mean as expected order value.
             var spenders = customers.Where(x => x.Frequency == 0 || x.MonetaryValue > 0).ToList();
-            var gg = GammaGamma.Fit(spenders, new GammaGammaFitOptions { Penalizer = penalizer });
+            var gg = LtvFits.FitGammaGamma(spenders, options);
             return (bg, gg);
         }
         catch (SummaryValidationException e)
         {
             throw PipelineException.Quality($"LTV input ({what}) is not a valid CLV summary: {e.Message.ReplaceLineEndings(" ")}");
         }
-        catch (ArgumentException e)
-        {
-            throw PipelineException.Quality($"LTV fit ({what}): {e.Message.Split('\n')[0]}");
-        }
     }
 
     private static double ExpectedValue(GammaGammaParameters p, CustomerSummary s) =>
         s.Frequency > 0 && s.MonetaryValue > 0 ? GammaGamma.ConditionalExpectedAverageValue(p, s.Frequency, s.MonetaryValue) : p.PopulationMeanValue;
 
-    private static List<ParamRow> ParamRows(BgNbdFit bg, GammaGammaFit gg, string unit, double penalizer, string fit)
+    private static List<ParamRow> ParamRows(CheckedBgNbdFit bg, CheckedGammaGammaFit gg, string unit, double penalizer, string fit)
     {
-        ParamRow P(string model, string name, double value, double? se, double ll, OptimizationReport conv, int n) => new()
+        ParamRow P(string model, string name, double value, double? se, double ll, OptimizationReport conv, int n, FitEstimator estimator, FitDiagnosis diagnosis) => new()
         {
-            Fit = fit, Model = model, Parameter = name, Value = value, StandardError = se, LogLikelihood = ll, Converged = conv.Converged,
-            Iterations = conv.Iterations, Customers = n, TimeUnit = unit, Penalizer = penalizer,
+            Fit = fit, Model = model, Parameter = name, Value = value, StandardError = se is { } s && double.IsFinite(s) ? s : null, LogLikelihood = ll,
+            Converged = conv.Converged, Iterations = conv.Iterations, Customers = n, TimeUnit = unit,
+            Penalizer = estimator == FitEstimator.MaximumLikelihood ? penalizer : 0, Estimator = Estimator(estimator), Status = diagnosis.Code,
+            Reasons = string.Join("; ", diagnosis.Reasons),
         };
-        var b = bg.Parameters;
-        var g = gg.Parameters;
+        var b = bg.Fit;
+        var g = gg.Fit;
+        ParamRow B(string name, double value, double? se) => P("bg_nbd", name, value, se, b.LogLikelihood, b.Convergence, b.Customers, bg.Estimator, bg.Diagnosis);
+        ParamRow G(string name, double value, double? se) => P("gamma_gamma", name, value, se, g.LogLikelihood, g.Convergence, g.RepeatBuyers, gg.Estimator, gg.Diagnosis);
         return
         [
-            P("bg_nbd", "r", b.R, bg.StandardErrors?.R, bg.LogLikelihood, bg.Convergence, bg.Customers),
-            P("bg_nbd", "alpha", b.Alpha, bg.StandardErrors?.Alpha, bg.LogLikelihood, bg.Convergence, bg.Customers),
-            P("bg_nbd", "a", b.A, bg.StandardErrors?.A, bg.LogLikelihood, bg.Convergence, bg.Customers),
-            P("bg_nbd", "b", b.B, bg.StandardErrors?.B, bg.LogLikelihood, bg.Convergence, bg.Customers),
-            P("gamma_gamma", "p", g.P, gg.StandardErrors?.P, gg.LogLikelihood, gg.Convergence, gg.RepeatBuyers),
-            P("gamma_gamma", "q", g.Q, gg.StandardErrors?.Q, gg.LogLikelihood, gg.Convergence, gg.RepeatBuyers),
-            P("gamma_gamma", "gamma", g.Gamma, gg.StandardErrors?.Gamma, gg.LogLikelihood, gg.Convergence, gg.RepeatBuyers),
+            B("r", b.Parameters.R, b.StandardErrors?.R),
+            B("alpha", b.Parameters.Alpha, b.StandardErrors?.Alpha),
+            B("a", b.Parameters.A, b.StandardErrors?.A),
+            B("b", b.Parameters.B, b.StandardErrors?.B),
+            G("p", g.Parameters.P, g.StandardErrors?.P),
+            G("q", g.Parameters.Q, g.StandardErrors?.Q),
+            G("gamma", g.Parameters.Gamma, g.StandardErrors?.Gamma),
         ];
     }
+
+    /// <summary>
+    /// Money the ltv stage writes (expected order value, CLV, backtest values) in cents: rounded half away from zero to
+    /// two decimals, as DuckDB's round(x, 2) and the audience export do, after every computation (a CRM gets 28.31, not
+    /// 28.310398466752396). Non-finite values are left for the checks to see.
+    /// </summary>
+    internal static double Cents(double value) => double.IsFinite(value) ? Math.Round(value, 2, MidpointRounding.AwayFromZero) : value;
 
     private static double ReadFeaturesUnit(AnalyticsRun a)
     {
@@ -210,12 +295,12 @@ public static class LtvJob
             ["T"] = s.T,
             ["monetary_value"] = s.MonetaryValue,
             ["p_alive"] = pAlive,
-            ["expected_order_value"] = expectedOrderValue,
+            ["expected_order_value"] = Cents(expectedOrderValue),
         };
         foreach (var h in horizons)
         {
             row[$"expected_purchases_{h.Days}d"] = h.ExpectedPurchases;
-            row[$"clv_{h.Days}d"] = h.Clv;
+            row[$"clv_{h.Days}d"] = Cents(h.Clv);
         }
         return row;
     }
@@ -259,6 +344,9 @@ public static class LtvJob
         [JsonPropertyName("customers")] public int Customers { get; set; }
         [JsonPropertyName("time_unit")] public string TimeUnit { get; set; } = "";
         [JsonPropertyName("penalizer")] public double Penalizer { get; set; }
+        [JsonPropertyName("estimator")] public string Estimator { get; set; } = "";
+        [JsonPropertyName("status")] public string Status { get; set; } = "";
+        [JsonPropertyName("reasons")] public string Reasons { get; set; } = "";
     }
 
     internal sealed class BacktestRow
@@ -276,8 +364,8 @@ public static class LtvJob
         [JsonPropertyName("bucket")] public string Bucket { get; set; } = "";
         [JsonPropertyName("calibration_frequency")] public int Frequency { get; set; }
         [JsonPropertyName("customers")] public int Customers { get; set; }
-        [JsonPropertyName("mean_actual_purchases")] public double MeanActual { get; set; }
-        [JsonPropertyName("mean_predicted_purchases")] public double MeanPredicted { get; set; }
+        [JsonPropertyName("mean_actual_purchases")] public double? MeanActual { get; set; }
+        [JsonPropertyName("mean_predicted_purchases")] public double? MeanPredicted { get; set; }
     }
 
     internal sealed class MetricsRow
@@ -286,12 +374,14 @@ public static class LtvJob
         [JsonPropertyName("holdout_days")] public int HoldoutDays { get; set; }
         [JsonPropertyName("time_unit")] public string TimeUnit { get; set; } = "";
         [JsonPropertyName("customers")] public int Customers { get; set; }
-        [JsonPropertyName("mae")] public double Mae { get; set; }
-        [JsonPropertyName("rmse")] public double Rmse { get; set; }
-        [JsonPropertyName("bias")] public double Bias { get; set; }
-        [JsonPropertyName("total_predicted")] public double TotalPredicted { get; set; }
-        [JsonPropertyName("total_actual")] public double TotalActual { get; set; }
-        [JsonPropertyName("value_mae")] public double ValueMae { get; set; }
-        [JsonPropertyName("value_bias")] public double ValueBias { get; set; }
+        [JsonPropertyName("mae")] public double? Mae { get; set; }
+        [JsonPropertyName("rmse")] public double? Rmse { get; set; }
+        [JsonPropertyName("bias")] public double? Bias { get; set; }
+        [JsonPropertyName("total_predicted")] public double? TotalPredicted { get; set; }
+        [JsonPropertyName("total_actual")] public double? TotalActual { get; set; }
+        [JsonPropertyName("value_mae")] public double? ValueMae { get; set; }
+        [JsonPropertyName("value_bias")] public double? ValueBias { get; set; }
+        [JsonPropertyName("status")] public string Status { get; set; } = "";
+        [JsonPropertyName("reason")] public string? Reason { get; set; }
     }
 }

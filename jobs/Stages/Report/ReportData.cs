@@ -482,19 +482,41 @@ public sealed class ReportData
         var histogram = Enumerable.Range(0, bins).Select(i => new HistogramBin(lo + i * width, lo + (i + 1) * width, counts.GetValueOrDefault(i))).ToList();
 
         var buckets = Partition(TableNames.LtvBacktestBuckets, asOf) is { } b
-            ? _engine.Query(ReportSql.LtvBacktestBuckets(Sql, b)).Select(r => new BacktestBucket(S(r[0]), L(r[1]), D(r[2]), D(r[3]))).ToList()
+            // An empty bucket's means are NULL (NaN in tables written before): NaN here, a gap in the chart, not a point at 0.
+            ? _engine.Query(ReportSql.LtvBacktestBuckets(Sql, b)).Select(r => new BacktestBucket(S(r[0]), L(r[1]), N(r[2]) ?? double.NaN, N(r[3]) ?? double.NaN)).ToList()
             : [];
         BacktestMetrics? metrics = null;
+        string? skipped = null;
         if (Partition(TableNames.LtvBacktestMetrics, asOf) is { } m)
         {
+            // Tables written before the backtest could be skipped have no status column: they always ran.
+            if (ParquetColumns(Path.Combine(TableDir(TableNames.LtvBacktestMetrics), "as_of=" + asOf)).Contains("status", StringComparer.Ordinal))
+            {
+                var status = _engine.Query(ReportSql.LtvBacktestStatus(Sql, m));
+                if (status.Count > 0 && S(status[0][0]) == "skipped")
+                {
+                    skipped = S(status[0][1]);
+                }
+            }
             var rows = _engine.Query(ReportSql.LtvBacktestMetrics(Sql, m));
-            if (rows.Count > 0)
+            if (rows.Count > 0 && skipped is null)
             {
                 var r = rows[0];
                 metrics = new BacktestMetrics(S(r[0]), (int)L(r[1]), L(r[2]), D(r[3]), D(r[4]), D(r[5]), D(r[6]), D(r[7]), D(r[8]), D(r[9]));
             }
         }
-        return new LtvSection(asOf, h, customers, total, D(summary[2]), D(summary[3]), histogram, decileRows, buckets, metrics);
+        // The fits' statuses; null for tables written before fit diagnostics (the page then says so).
+        List<LtvFitStatus>? fits = null;
+        if (Partition(TableNames.LtvParams, asOf) is { } p
+            && ParquetColumns(Path.Combine(TableDir(TableNames.LtvParams), "as_of=" + asOf)).Contains("status", StringComparer.Ordinal))
+        {
+            fits = _engine.Query(ReportSql.LtvFitStatuses(Sql, p)).Select(r => new LtvFitStatus(S(r[0]), S(r[1]), S(r[2]), S(r[3]), S(r[4]))).ToList();
+        }
+        return new LtvSection(asOf, h, customers, total, D(summary[2]), D(summary[3]), histogram, decileRows, buckets, metrics)
+        {
+            Fits = fits,
+            BacktestSkipped = skipped,
+        };
     }
 
     // ---- data quality (run manifests) -----------------------------------------------------------------------------

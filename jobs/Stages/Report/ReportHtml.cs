@@ -308,25 +308,53 @@ internal static partial class ReportHtml
 
     private static void Ltv(StringBuilder h, LtvSection l, ReportModel m)
     {
+        var bg = l.Fit("full", "bg_nbd");
+        var gg = l.Fit("full", "gamma_gamma");
+        // CLV needs both models; P(alive) and expected purchases only BG/NBD. A figure from a fit that is not ok carries
+        // a caveat next to it; P(alive) of a degenerate fit (or one on too little data) is not shown at all.
+        var clvFlag = Flag(Worst(bg, gg));
+        var purchasesFlag = Flag(bg);
+        var hidePAlive = bg is { IsUnreliable: true };
         h.Append("<p class=\"lead\">Snapshot as of ").Append(E(l.AsOf)).Append(", BG/NBD + Gamma-Gamma, next ").Append(l.HorizonDays).Append(" days.</p>\n");
+        if (l.Fits is null)
+        {
+            h.Append("<p class=\"caveat\" data-caveat=\"ltv-fit\">These tables were written before fits were checked: how far the figures can be trusted is unknown. Rerun <code>pipeline ltv</code>.</p>\n");
+        }
+        else if (FitCaveats(bg, gg) is { Count: > 0 } caveats)
+        {
+            h.Append("<div class=\"caveat\" data-caveat=\"ltv-fit\"><b>Read these figures with care.</b> ").Append(E(string.Join(" ", caveats)))
+                .Append(" <span class=\"small\">(Details: the status and reasons columns of ltv/params.)</span></div>\n");
+        }
         h.Append("<div class=\"context\">")
             .Append("<div><span>Customers</span><b>").Append(Count(l.Customers)).Append("</b></div>")
-            .Append("<div data-kpi=\"total_clv\"><span>Predicted value, ").Append(l.HorizonDays).Append(" days</span><b>").Append(Money(l.TotalClv)).Append("</b></div>")
-            .Append("<div data-kpi=\"mean_clv\"><span>Mean CLV</span><b>").Append(Money(l.MeanClv)).Append("</b></div>")
-            .Append("<div><span>Mean P(alive)</span><b>").Append(Pct(l.MeanPAlive)).Append("</b></div></div>\n");
+            .Append("<div data-kpi=\"total_clv\"><span>Predicted value, ").Append(l.HorizonDays).Append(" days</span><b>").Append(Money(l.TotalClv)).Append("</b>").Append(clvFlag).Append("</div>")
+            .Append("<div data-kpi=\"mean_clv\"><span>Mean CLV</span><b>").Append(Money(l.MeanClv)).Append("</b>").Append(clvFlag).Append("</div>")
+            .Append("<div data-kpi=\"mean_p_alive\"><span>Mean P(alive)</span>")
+            .Append(hidePAlive ? "<b>not shown</b><small class=\"flag\" data-caveat=\"p-alive\">cannot be estimated from this data</small>" : "<b>" + Pct(l.MeanPAlive) + "</b>" + purchasesFlag)
+            .Append("</div></div>\n");
         h.Append("<div class=\"charts\"><figure>").Append(ReportCharts.Histogram(l.Histogram, l.HorizonDays, m.BaseCurrency))
-            .Append("<figcaption>How predicted value is spread over customers</figcaption></figure>\n");
+            .Append("<figcaption>How predicted value is spread over customers").Append(clvFlag.Length > 0 ? " (rough estimates, see above)" : "").Append("</figcaption></figure>\n");
         if (l.Buckets.Count > 0)
         {
             h.Append("<figure>").Append(ReportCharts.Backtest(l.Buckets)).Append("<figcaption>Backtest: holdout purchases, actual vs predicted, by calibration purchases</figcaption></figure>\n");
         }
         h.Append("</div>\n");
-        if (l.Metrics is { } b)
+        if (l.BacktestSkipped is { } why)
+        {
+            h.Append("<h3>Backtest error</h3>\n<p class=\"caveat\" data-caveat=\"ltv-backtest\">Backtest skipped: ").Append(E(why)).Append(".</p>\n");
+        }
+        else if (l.Metrics is { } b)
         {
             var error = b.TotalActual != 0 ? (b.TotalPredicted - b.TotalActual) / b.TotalActual : (double?)null;
             h.Append("<h3>Backtest error</h3>\n<p class=\"lead\">Model fitted on orders up to ").Append(E(b.CalibrationEnd)).Append(", then compared with the ")
-                .Append(b.HoldoutDays).Append(" days after, over ").Append(Count(b.Customers)).Append(" customers.</p>\n")
-                .Append("<table class=\"data kv\" data-table=\"ltv-backtest\"><tbody>")
+                .Append(b.HoldoutDays).Append(" days after, over ").Append(Count(b.Customers)).Append(" customers.</p>\n");
+            var calibration = Worst(l.Fit("calibration", "bg_nbd"), l.Fit("calibration", "gamma_gamma"));
+            if (calibration is { IsOk: false })
+            {
+                h.Append("<p class=\"caveat\" data-caveat=\"ltv-backtest\">The model fitted on the calibration period is ").Append(E(Plain(calibration)))
+                    .Append(", so this backtest measures a fallback more than the model.</p>\n");
+            }
+            h.Append("<table class=\"data kv\" data-table=\"ltv-backtest\"><tbody>")
                 .Append("<tr><th>purchases predicted / actual</th>").Append(Td(Num(b.TotalPredicted) + " / " + Num(b.TotalActual))).Append("</tr>")
                 .Append("<tr><th>total error</th>").Append(Td(error is null ? "—" : E(error.Value.ToString("+0.0%;-0.0%;0.0%", Inv)))).Append("</tr>")
                 .Append("<tr><th>MAE per customer (purchases)</th>").Append(Td(Num(b.Mae))).Append("</tr>")
@@ -336,14 +364,77 @@ internal static partial class ReportHtml
                 .Append("<tr><th>value bias per customer (").Append(E(m.BaseCurrency)).Append(")</th>").Append(Td(Money(b.ValueBias))).Append("</tr>")
                 .Append("</tbody></table>\n");
         }
-        h.Append("<h3>Customers by CLV decile</h3>\n<table class=\"data\" data-table=\"ltv-deciles\"><thead><tr><th>decile</th><th>customers</th><th>lowest CLV</th><th>mean CLV</th><th>total CLV</th><th>share of value</th><th>mean P(alive)</th><th>expected purchases</th></tr></thead><tbody>\n");
+        h.Append("<h3>Customers by CLV decile</h3>\n");
+        if (clvFlag.Length > 0 || hidePAlive)
+        {
+            h.Append("<p class=\"caveat\" data-caveat=\"ltv-deciles\">").Append(clvFlag.Length > 0 ? "CLV and expected purchases are rough estimates (see above)." : "")
+                .Append(hidePAlive ? (clvFlag.Length > 0 ? " " : "") + "P(alive) is not shown: this data cannot tell who has stopped buying." : "").Append("</p>\n");
+        }
+        h.Append("<table class=\"data\" data-table=\"ltv-deciles\"><thead><tr><th>decile</th><th>customers</th><th>lowest CLV</th><th>mean CLV</th><th>total CLV</th><th>share of value</th><th>mean P(alive)</th><th>expected purchases</th></tr></thead><tbody>\n");
         foreach (var d in l.Deciles)
         {
             h.Append("<tr").Append(d.Decile == 1 ? " class=\"top\"" : "").Append("><td>").Append(d.Decile == 1 ? "1 (top 10%)" : d.Decile.ToString(Inv)).Append("</td>")
                 .Append(Td(Count(d.Customers))).Append(Td(Money(d.MinClv))).Append(Td(Money(d.MeanClv))).Append(Td(Money(d.TotalClv)))
-                .Append(Td(Pct(d.ShareOfClv))).Append(Td(Pct(d.MeanPAlive))).Append(Td(Num(d.MeanExpectedPurchases))).Append("</tr>\n");
+                .Append(Td(Pct(d.ShareOfClv))).Append(Td(hidePAlive ? "—" : Pct(d.MeanPAlive))).Append(Td(Num(d.MeanExpectedPurchases))).Append("</tr>\n");
         }
         h.Append("</tbody></table>\n");
+    }
+
+    /// <summary>The less trustworthy of two fits (null ones ignored).</summary>
+    private static LtvFitStatus? Worst(LtvFitStatus? x, LtvFitStatus? y) =>
+        x is null ? y : y is null ? x : Rank(y.Status) > Rank(x.Status) ? y : x;
+
+    private static int Rank(string status) => status switch
+    {
+        "ok" => 0,
+        "weak" => 1,
+        "degenerate" => 2,
+        "insufficient_data" => 3,
+        _ => 2,
+    };
+
+    /// <summary>The caveat shown under a figure: nothing for an ok fit.</summary>
+    private static string Flag(LtvFitStatus? fit) => fit is null || fit.IsOk
+        ? ""
+        : "<small class=\"flag\" data-caveat=\"" + E(fit.Status) + "\">" + (fit.Status == "weak" ? "uncertain" : "rough estimate") + "</small>";
+
+    /// <summary>A fit's status in words, for a sentence.</summary>
+    private static string Plain(LtvFitStatus fit) => fit.Status switch
+    {
+        "weak" => "only loosely determined by the data",
+        "insufficient_data" => "based on fewer than 10 repeat buyers",
+        _ => "not reliable (the data could not pin it down)",
+    };
+
+    /// <summary>What a reader should know about the full fits, one plain sentence per model that is not ok.</summary>
+    private static List<string> FitCaveats(LtvFitStatus? bg, LtvFitStatus? gg)
+    {
+        var result = new List<string>();
+        switch (bg?.Status)
+        {
+            case "weak":
+                result.Add("The purchase model is only loosely determined by this data, so expected purchases, P(alive) and CLV are uncertain.");
+                break;
+            case "degenerate":
+                result.Add("The purchase model could not be estimated from this data (typically too short a history, or too few customers, to see how many stop buying), so expected purchases and CLV come from a fallback that leans on default assumptions, and P(alive) is not shown.");
+                break;
+            case "insufficient_data":
+                result.Add("Fewer than 10 customers have bought twice, so expected purchases and CLV rest on default assumptions more than on your customers, and P(alive) is not shown.");
+                break;
+        }
+        switch (gg?.Status)
+        {
+            case "weak":
+                result.Add("The order-value model is only loosely determined, so expected order values and CLV are uncertain.");
+                break;
+            case "degenerate":
+                result.Add("The order-value model could not be estimated from this data (too few repeat purchases to tell how much spend varies), so expected order values, and with them CLV, lean on default assumptions.");
+                break;
+            case "insufficient_data":
+                result.Add("Fewer than 10 customers have a second purchase with a positive spend, so expected order values, and with them CLV, rest on default assumptions.");
+                break;
+        }
+        return result;
     }
 
     private static void Cohorts(StringBuilder h, CohortSection c, ReportModel m)
@@ -495,6 +586,8 @@ internal static partial class ReportHtml
         .lead { color:var(--muted); margin:0 0 12px; }
         .note { color:var(--muted); font-style:italic; }
         .small { color:var(--muted); font-size:12px; }
+        .caveat { background:var(--warnbg); color:#5f3a00; border-left:3px solid #f0a030; border-radius:6px; padding:8px 12px; margin:0 0 12px; }
+        .flag { display:block; font-size:11px; color:var(--warn); }
         .missing { background:#f1f3f5; border:1px dashed #c5ccd3; border-radius:8px; padding:14px 16px; color:#4a5561; margin:0; }
         code { background:#eef1f4; border-radius:4px; padding:1px 5px; font-size:12.5px; }
         .tiles { display:grid; grid-template-columns:repeat(auto-fit, minmax(210px, 1fr)); gap:12px; margin-bottom:12px; }

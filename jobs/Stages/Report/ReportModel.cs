@@ -122,7 +122,26 @@ public sealed record BacktestMetrics(string CalibrationEnd, int HoldoutDays, lon
     double TotalPredicted, double TotalActual, double ValueMae, double ValueBias);
 
 public sealed record LtvSection(string AsOf, int HorizonDays, long Customers, double TotalClv, double MeanClv, double MeanPAlive,
-    IReadOnlyList<HistogramBin> Histogram, IReadOnlyList<LtvDecile> Deciles, IReadOnlyList<BacktestBucket> Buckets, BacktestMetrics? Metrics);
+    IReadOnlyList<HistogramBin> Histogram, IReadOnlyList<LtvDecile> Deciles, IReadOnlyList<BacktestBucket> Buckets, BacktestMetrics? Metrics)
+{
+    /// <summary>The status of each fit (ltv/params), or null when the tables predate fit diagnostics.</summary>
+    public IReadOnlyList<LtvFitStatus>? Fits { get; init; }
+
+    /// <summary>Why the backtest was skipped (ltv/backtest_metrics), or null when it ran.</summary>
+    public string? BacktestSkipped { get; init; }
+
+    /// <summary>The status of one fit, or null when the tables do not say.</summary>
+    public LtvFitStatus? Fit(string fit, string model) => Fits?.FirstOrDefault(f => f.Fit == fit && f.Model == model);
+}
+
+/// <summary>One fit's diagnosis from ltv/params: <c>fit</c> (full, calibration), <c>model</c> (bg_nbd, gamma_gamma), status, estimator, reasons.</summary>
+public sealed record LtvFitStatus(string Fit, string Model, string Status, string Estimator, string Reasons)
+{
+    public bool IsOk => Status == "ok";
+
+    /// <summary>Degenerate or too little data: the figures come from the fallback's default assumptions more than from the data.</summary>
+    public bool IsUnreliable => Status is "degenerate" or "insufficient_data";
+}
 
 /// <summary>One cohort × months-since-first cell of kpi/cohorts.</summary>
 public sealed record CohortCell(DateOnly CohortMonth, int MonthsSinceFirst, long CohortCustomers, long ActiveCustomers, double? RetentionRate,

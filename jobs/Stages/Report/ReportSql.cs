@@ -218,6 +218,28 @@ public static class ReportSql
         FROM metrics
         """;
 
+    /// <summary>
+    /// One ltv/params partition's fits: fit (full, calibration), model (bg_nbd, gamma_gamma), status, estimator and
+    /// reasons, which every parameter row of a fit repeats.
+    /// </summary>
+    public static string LtvFitStatuses(ISqlDialect d, string paramsRelation) => $"""
+        WITH params AS (
+          SELECT * FROM {paramsRelation}
+        )
+        SELECT DISTINCT {d.ToText("fit")}, {d.ToText("model")}, {d.ToText("status")}, {d.ToText("estimator")}, {d.ToText("reasons")}
+        FROM params
+        ORDER BY 1 ASC NULLS LAST, 2 ASC NULLS LAST
+        """;
+
+    /// <summary>One ltv/backtest_metrics partition's status (ran, skipped) and the reason it was skipped.</summary>
+    public static string LtvBacktestStatus(ISqlDialect d, string metricsRelation) => $"""
+        WITH metrics AS (
+          SELECT * FROM {metricsRelation}
+        )
+        SELECT {d.ToText("status")}, {d.ToText("reason")}
+        FROM metrics
+        """;
+
     // ---- data quality ---------------------------------------------------------------------------------------------
 
     /// <summary>A quarantine table's rows per (source file, reason code).</summary>
