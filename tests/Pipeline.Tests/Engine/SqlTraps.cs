@@ -282,6 +282,7 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
     public string RegexReplaceAll(string expr, string pattern, string replacement) => inner.RegexReplaceAll(expr, pattern, replacement);
     public string Sha256Hex(string stringExpr) => inner.Sha256Hex(stringExpr);
     public string HmacHex(string stringExpr) => inner.HmacHex(stringExpr);
+    public string Hash64(string expr) => inner.Hash64(expr);
     public string ToText(string expr) => inner.ToText(expr);
     public string Quantile(string expr, double fraction) => inner.Quantile(expr, fraction);
     public string DescribeColumns(string relation) => inner.DescribeColumns(relation);
