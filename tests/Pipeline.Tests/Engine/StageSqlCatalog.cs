@@ -96,6 +96,11 @@ public static class StageSqlCatalog
                 _ => 90,
             };
         }
+        if (p.ParameterType == typeof(bool))
+        {
+            // A switch of one builder (EventsSliceSql.SliceTyped's withCarry): the branch with more SQL.
+            return true;
+        }
         if (p.ParameterType == typeof(double))
         {
             // Negative and with an exponent in round-trip form ("-1.5E-07"): the literal must still read as one number.
@@ -129,6 +134,14 @@ public static class StageSqlCatalog
             [
                 ("orders, sessions, events, spend", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "events_table", "ad_spend_table", 90, 30, 30)),
                 ("orders only", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", null, null, null, 60, 7, 14)),
+            ];
+        }
+        if (type == typeof(Pipeline.Stages.Kpis.AdSpendSqlOptions))
+        {
+            return
+            [
+                ("base currency only", new Pipeline.Stages.Kpis.AdSpendSqlOptions(new DateOnly(2000, 1, 1), "USD", false)),
+                ("FX", new Pipeline.Stages.Kpis.AdSpendSqlOptions(new DateOnly(2010, 1, 1), "EUR", true)),
             ];
         }
         _ = dialect;
