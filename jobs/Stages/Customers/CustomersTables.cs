@@ -89,7 +89,7 @@ internal static class CustomersTables
     [
         new("customer_id", "VARCHAR", "The customer's id."),
         new("segment_id", "INTEGER", "k-means segment, ordered by mean net revenue, descending (1 = most valuable)."),
-        new("segment_label", "VARCHAR", "The segment's label from its profile's z-scores (\"high value, frequent\", \"lapsed\", …)."),
+        new("segment_label", "VARCHAR", "The segment's label in words, from its profile's z-scores (\"high value, frequent buyers\", \"rarely visits, short visits\", \"lapsed\", …; rules in docs/models.md)."),
         AsOfColumn,
     ])
     {
