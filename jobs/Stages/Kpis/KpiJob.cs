@@ -116,7 +116,8 @@ public static class KpiJob
                     throw PipelineException.Input($"FX table: {Long(bad[0])} row(s) without a valid date, 3-letter currency and positive rate, or giving a currency two different rates on one date (first at line {bad[1]})");
                 }
             }
-            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new AdSpendSqlOptions(quality.MinValidDate, settings.BaseCurrency, hasFx)));
+            var baseCurrency = settings.BaseCurrency ?? throw new InvalidOperationException("kpis settings without a base currency but with ad spend");
+            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new AdSpendSqlOptions(quality.MinValidDate, baseCurrency, hasFx)));
             engine.DropRawInput("ad_spend_raw");
             if (hasFx)
             {

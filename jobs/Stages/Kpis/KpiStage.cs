@@ -4,10 +4,11 @@ using Pipeline.Inputs;
 namespace Pipeline.Stages.Kpis;
 
 /// <summary>
-/// What kpis depends on: the KPI section (but the ad spend paths), the quality rules its ad spend input is held to, and
-/// how spend is converted: the base currency and the FX table's column mapping (its file's checksum is an input).
+/// What kpis depends on: the KPI section (but the ad spend paths), the quality rules its ad spend input is held to, and,
+/// with an ad spend input, how spend is converted: the base currency and the FX table's column mapping (its file's
+/// checksum is an input). Without spend the KPIs only sum clean/orders' net revenue, already in the base currency.
 /// </summary>
-public sealed record KpiSettings(KpisConfig Kpis, QualitySettings Quality, string BaseCurrency, FxConfig? Fx);
+public sealed record KpiSettings(KpisConfig Kpis, QualitySettings Quality, string? BaseCurrency, FxConfig? Fx);
 
 /// <summary><c>kpis</c>: clean orders + sessions + clean events (+ ad spend) → the KPI tables.</summary>
 public sealed class KpiStage : Stage<KpiSettings>
@@ -42,8 +43,8 @@ public sealed class KpiStage : Stage<KpiSettings>
 
     public override KpiSettings Settings(PipelineConfig config) => new(
         config.Kpis with { AdSpend = config.Kpis.AdSpend is { } a ? a with { Input = [] } : null }, ConfigValues.Quality(config),
-        config.BaseCurrency,
-        // Only what converts spend: without a spend input the FX table is not this stage's business.
+        // Only what converts spend: without a spend input neither is this stage's business.
+        config.Kpis.AdSpend is null ? null : config.BaseCurrency,
         config.Kpis.AdSpend is not null && config.Orders.Fx is { } fx ? fx with { Input = "" } : null);
 
     protected override void Run(StageContext context, KpiSettings settings) => KpiJob.Run(context, settings);
