@@ -25,6 +25,20 @@ public interface ISqlDialect
     /// <summary>String → DECIMAL(18,4), NULL when not a plain decimal number.</summary>
     string TryDecimal(string expr);
 
+    /// <summary>
+    /// String (or number) → DECIMAL(<paramref name="precision"/>,<paramref name="scale"/>), NULL when it is not a plain
+    /// decimal number or does not fit. Extra decimals are rounded half away from zero by both engines' casts; stages
+    /// that round on purpose read wider and round explicitly.
+    /// </summary>
+    string TryDecimal(string expr, int precision, int scale);
+
+    /// <summary>
+    /// Integer division of two BIGINT expressions, truncated toward zero, as a BIGINT: DuckDB <c>//</c>, Spark
+    /// <c>div</c> (DuckDB's <c>/</c> on integers and decimals gives a DOUBLE, Spark's a decimal: neither is exact).
+    /// The divisor must not be 0 (guard it: Spark's ANSI mode raises).
+    /// </summary>
+    string IntegerDivide(string dividend, string divisor);
+
     /// <summary>String → DATE, NULL on failure.</summary>
     string TryDate(string expr);
 

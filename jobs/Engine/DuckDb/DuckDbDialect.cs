@@ -34,7 +34,12 @@ public sealed class DuckDbDialect : ISqlDialect
         return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => $"TRY_CAST({expr} AS DECIMAL(18,4))";
+    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+
+    public string TryDecimal(string expr, int precision, int scale) =>
+        $"TRY_CAST({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";
+
+    public string IntegerDivide(string dividend, string divisor) => $"(({dividend}) // ({divisor}))";
 
     public string TryDate(string expr) => $"TRY_CAST({expr} AS DATE)";
 

@@ -75,7 +75,13 @@ public sealed class SparkDialect : ISqlDialect
         return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => $"try_cast({expr} AS DECIMAL(18,4))";
+    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+
+    public string TryDecimal(string expr, int precision, int scale) =>
+        $"try_cast({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";
+
+    // div is Spark's integral division (IntegralDivide): truncates toward zero, returns a BIGINT.
+    public string IntegerDivide(string dividend, string divisor) => $"(({dividend}) div ({divisor}))";
 
     public string TryDate(string expr) => $"try_cast({expr} AS DATE)";
 

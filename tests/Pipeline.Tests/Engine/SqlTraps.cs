@@ -289,4 +289,6 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
     public string Quantile(string expr, double fraction) => inner.Quantile(expr, fraction);
     public string DescribeColumns(string relation) => inner.DescribeColumns(relation);
     public string StringType => inner.StringType;
+    public string TryDecimal(string expr, int precision, int scale) => inner.TryDecimal(expr, precision, scale);
+    public string IntegerDivide(string dividend, string divisor) => inner.IntegerDivide(dividend, divisor);
 }

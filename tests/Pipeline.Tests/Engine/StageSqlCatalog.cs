@@ -136,6 +136,14 @@ public static class StageSqlCatalog
                 ("orders only", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", null, null, null, 60, 7, 14)),
             ];
         }
+        if (type == typeof(Pipeline.Stages.Kpis.AdSpendSqlOptions))
+        {
+            return
+            [
+                ("base currency only", new Pipeline.Stages.Kpis.AdSpendSqlOptions(new DateOnly(2000, 1, 1), "USD", false)),
+                ("FX", new Pipeline.Stages.Kpis.AdSpendSqlOptions(new DateOnly(2010, 1, 1), "EUR", true)),
+            ];
+        }
         _ = dialect;
         return null;
     }

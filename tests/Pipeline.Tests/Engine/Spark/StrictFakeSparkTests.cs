@@ -332,8 +332,11 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         var d = engine.Dialect;
         // As KpiJob.CleanAdSpend sends them.
         engine.RegisterRawInput("ad_spend_raw", RawOf(CanonicalColumns.AdSpend));
-        engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new DateOnly(2000, 1, 1)));
+        engine.RegisterRawInput("fx_raw", RawOf(CanonicalColumns.Fx));
+        engine.Query(KpiSql.InvalidFxRows(d));
+        engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new AdSpendSqlOptions(new DateOnly(2000, 1, 1), "USD", HasFx: true)));
         engine.DropRawInput("ad_spend_raw");
+        engine.DropRawInput("fx_raw");
         engine.Query(KpiSql.AdSpendAccounting);
         engine.Query(KpiSql.AdSpendQuarantineByReason);
         engine.WriteParquet(KpiSql.AdSpendQuarantine(d, "run-1"), Folder("quarantine/ad_spend"), []);
