@@ -96,6 +96,10 @@ public static class StageSqlCatalog
                 _ => 90,
             };
         }
+        if (p.ParameterType == typeof(bool))
+        {
+            return true; // the variant with the optional part (e.g. EventsSliceSql's carried sessions)
+        }
         if (p.ParameterType == typeof(double))
         {
             // Negative and with an exponent in round-trip form ("-1.5E-07"): the literal must still read as one number.
