@@ -65,6 +65,9 @@ public sealed class ExecutingSparkServerTests
     [TestCase("SELECT get_json_object('{\"a\": 1} trailing', '$') IS NULL", true)]
     [TestCase("SELECT from_json('{\"id\": \"A-1\", \"n\": 12}', '`id` STRING, `n` STRING').n", "12")] // a number as its text
     [TestCase("SELECT CAST(date_trunc('month', DATE '2024-06-15') AS DATE) = DATE '2024-06-01'", true)]
+    [TestCase("SELECT CAST(TIMESTAMP '2024-05-12 20:45:13.538+00:00' AS STRING)", "2024-05-12 20:45:13.538")] // no offset, no trailing zeros
+    [TestCase("SELECT CAST(TIMESTAMP '2024-05-12 20:45:13+00:00' AS STRING)", "2024-05-12 20:45:13")]
+    [TestCase("SELECT CAST(DATE '2024-05-12' AS STRING) || '|' || CAST(CAST(12.50 AS DECIMAL(18,2)) AS STRING) || '|' || CAST(true AS STRING)", "2024-05-12|12.50|true")]
     public void Spark_sql_computes_what_spark_computes(string sql, object expected)
     {
         using var engine = NewEngine();
@@ -78,6 +81,25 @@ public sealed class ExecutingSparkServerTests
     {
         using var engine = NewEngine();
         Assert.That(Scalar(engine, sql), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Both_dialects_write_a_timestamp_as_the_same_text()
+    {
+        DateTimeOffset[] instants =
+        [
+            new(2024, 5, 12, 20, 45, 13, TimeSpan.Zero), new DateTimeOffset(2024, 5, 12, 20, 45, 13, TimeSpan.Zero).AddTicks(5_380_000),
+            new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).AddTicks(10), new(1999, 12, 31, 23, 59, 59, TimeSpan.FromHours(2)),
+        ];
+        string[] expected = ["2024-05-12 20:45:13+00", "2024-05-12 20:45:13.538+00", "2024-01-01 00:00:00.000001+00", "1999-12-31 21:59:59+00"];
+        using var spark = NewEngine();
+        using var duck = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        foreach (var (engine, i) in new IEngine[] { spark, duck }.SelectMany(e => instants.Select((_, i) => (e, i))))
+        {
+            var d = engine.Dialect;
+            Assert.That(engine.Query($"SELECT {d.TimestampText(d.TimestampLiteral(instants[i]))}").Single().Single(), Is.EqualTo(expected[i]), engine.Name);
+        }
+        Assert.That(spark.Query($"SELECT {spark.Dialect.TimestampText("CAST(NULL AS TIMESTAMP)")} IS NULL").Single().Single(), Is.EqualTo(true));
     }
 
     [Test]

@@ -77,6 +77,10 @@ internal sealed partial class ExecutingSparkSession : IDisposable
         _db = new DuckDBConnection("DataSource=:memory:");
         _db.Open();
         Run("SET TimeZone = 'UTC'");
+        foreach (var macro in SparkToDuckDbSql.Macros)
+        {
+            Run(macro);
+        }
     }
 
     public void Dispose()

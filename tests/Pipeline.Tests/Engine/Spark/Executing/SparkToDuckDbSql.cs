@@ -36,9 +36,9 @@ namespace Pipeline.Tests.Engine.Spark.Executing;
 /// <item>Regular expressions run on RE2, not java.util.regex (no look-around, no possessive quantifiers; <c>\Z</c>,
 /// Unicode classes and case folding differ).</item>
 /// <item>Casts follow DuckDB: string → number/date/timestamp parsing (Spark's cast reads forms DuckDB's does not and
-/// vice versa), DOUBLE → INT rounds in DuckDB and truncates in Spark, ANSI overflow errors, and the text of
-/// <c>CAST(x AS STRING)</c> (Spark: <c>1.0E7</c>, <c>2024-06-01 10:00:00</c>; DuckDB: <c>10000000.0</c>,
-/// <c>2024-06-01 10:00:00+00</c>).</item>
+/// vice versa), DOUBLE → INT rounds in DuckDB and truncates in Spark, ANSI overflow errors, and the text of a
+/// DOUBLE (Spark: <c>1.0E7</c>; DuckDB: <c>10000000.0</c>). The text of a timestamp is Spark's
+/// (<see cref="Macros"/>).</item>
 /// <item>Result types of arithmetic and aggregates are DuckDB's (DECIMAL / DECIMAL is DOUBLE, <c>sum</c> of a
 /// DECIMAL(18,4) is DECIMAL(38,4) where Spark gives DECIMAL(28,4), <c>round</c> of a DECIMAL keeps its scale), and
 /// so are the Parquet types written from them.</item>
@@ -288,6 +288,22 @@ internal sealed class SparkToDuckDbSql
 
     // ------------------------------------------------------------------ CAST
 
+    /// <summary>The DuckDB macro that renders a value as Spark's <c>CAST(x AS STRING)</c> does (see <see cref="Macros"/>).</summary>
+    public const string SparkString = "spark_string";
+
+    /// <summary>
+    /// Macros every session of the executing fake defines. <c>spark_string(x)</c>: Spark's text of a TIMESTAMP is
+    /// <c>yyyy-MM-dd HH:mm:ss[.fraction without trailing zeros]</c> in the session time zone (UTC) with no offset
+    /// (DuckDB's adds <c>+00</c>), of a TIMESTAMP_NTZ the same; any other type as DuckDB renders it (the same text for
+    /// strings, integers, decimals, dates and booleans; not for DOUBLE, which Spark writes as Java does, <c>1.0E7</c>).
+    /// </summary>
+    public static readonly IReadOnlyList<string> Macros =
+    [
+        "CREATE MACRO spark_timestamp_text(t) AS strftime(t, '%Y-%m-%d %H:%M:%S') || CASE WHEN epoch_us(t) % 1000000 = 0 THEN '' ELSE rtrim(strftime(t, '.%f'), '0') END",
+        $"CREATE MACRO {SparkString}(x) AS CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN spark_timestamp_text(TRY_CAST(CAST(x AS VARCHAR) AS TIMESTAMPTZ)) " +
+        "WHEN typeof(x) = 'TIMESTAMP' THEN spark_timestamp_text(TRY_CAST(CAST(x AS VARCHAR) AS TIMESTAMP)) ELSE CAST(x AS VARCHAR) END",
+    ];
+
     private int Cast(int i, StringBuilder sb)
     {
         var open = i + 1;
@@ -321,9 +337,12 @@ internal sealed class SparkToDuckDbSql
         {
             throw new NotSupportedException($"executing fake: cannot read the type {string.Concat(typeTokens.Select(t => t.Lead + t.Text))}");
         }
-        sb.Append(type == "BINARY"
-            ? $"encode({expr})" // the string's UTF-8 bytes, as Spark's CAST(string AS BINARY)
-            : $"{_t[i].Upper}({expr} AS {type})");
+        sb.Append(type switch
+        {
+            "BINARY" => $"encode({expr})", // the string's UTF-8 bytes, as Spark's CAST(string AS BINARY)
+            "VARCHAR" => $"{SparkString}({expr})", // Spark's text of a value (a cast to STRING never fails)
+            _ => $"{_t[i].Upper}({expr} AS {type})",
+        });
         return close + 1;
     }
 
