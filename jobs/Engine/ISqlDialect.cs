@@ -81,8 +81,15 @@ public interface ISqlDialect
     /// <summary>HMAC-SHA256 (lower-case hex) of a string's UTF-8 bytes with the key registered by <see cref="IEngine.RegisterHashKey"/>. Needs <c>CROSS JOIN _hmac_key</c> in scope as <c>k</c>.</summary>
     string HmacHex(string stringExpr);
 
-    /// <summary>The value as text, for building raw row images.</summary>
+    /// <summary>The value as text, for building raw row images. Not for a timestamp: see <see cref="TimestampText"/>.</summary>
     string ToText(string expr);
+
+    /// <summary>
+    /// A timestamp as text rendered alike by both engines, for raw row images: <c>yyyy-MM-dd HH:mm:ss[.fraction]+00</c>
+    /// (UTC, the fraction without trailing zeros; NULL for NULL). <see cref="ToText"/> of a timestamp differs across
+    /// engines: DuckDB's <c>CAST(… AS VARCHAR)</c> ends in <c>+00</c>, Spark's <c>CAST(… AS STRING)</c> has no offset.
+    /// </summary>
+    string TimestampText(string timestampExpr);
 
     /// <summary>
     /// The exact continuous quantile (linear interpolation between the two nearest values, NULLs ignored) of a numeric

@@ -74,6 +74,9 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string ToText(string expr) => $"CAST({expr} AS VARCHAR)";
 
+    // A TIMESTAMPTZ in the session zone (UTC): '2024-06-01 10:00:00.123+00'.
+    public string TimestampText(string timestampExpr) => $"CAST({timestampExpr} AS VARCHAR)";
+
     public string Quantile(string expr, double fraction) => $"quantile_cont({expr}, {fraction.ToString("R", CultureInfo.InvariantCulture)})";
 
     public string DescribeColumns(string relation) => $"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})";

@@ -126,6 +126,12 @@ public sealed class SparkDialect : ISqlDialect
 
     public string ToText(string expr) => $"CAST({expr} AS STRING)";
 
+    // Spark renders a TIMESTAMP cast to STRING in the session time zone (UTC) as 'yyyy-MM-dd HH:mm:ss' plus the
+    // fraction of a second without trailing zeros, and no offset (Cast uses TimestampFormatter.getFractionFormatter:
+    // FractionTimestampFormatter in sql/catalyst/.../util/TimestampFormatter.scala); the offset DuckDB prints is
+    // appended so both engines write the same text. concat is NULL when the timestamp is.
+    public string TimestampText(string timestampExpr) => $"concat(CAST({timestampExpr} AS STRING), '+00')";
+
     // percentile is exact (linear interpolation, like DuckDB's quantile_cont); percentile_cont exists from Spark 4.0 only.
     public string Quantile(string expr, double fraction) => $"percentile({expr}, {fraction.ToString("R", CultureInfo.InvariantCulture)})";
 

@@ -286,6 +286,7 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
     public string HmacHex(string stringExpr) => inner.HmacHex(stringExpr);
     public string Hash64(string expr) => inner.Hash64(expr);
     public string ToText(string expr) => inner.ToText(expr);
+    public string TimestampText(string timestampExpr) => inner.TimestampText(timestampExpr);
     public string Quantile(string expr, double fraction) => inner.Quantile(expr, fraction);
     public string DescribeColumns(string relation) => inner.DescribeColumns(relation);
     public string StringType => inner.StringType;
