@@ -284,7 +284,6 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
 
     public string Sha256Hex(string stringExpr) => inner.Sha256Hex(stringExpr);
     public string HmacHex(string stringExpr) => inner.HmacHex(stringExpr);
-    public string Hash64(string expr) => inner.Hash64(expr);
     public string ToText(string expr) => inner.ToText(expr);
     public string TimestampText(string timestampExpr) => inner.TimestampText(timestampExpr);
     public string Quantile(string expr, double fraction) => inner.Quantile(expr, fraction);
