@@ -129,7 +129,7 @@ public sealed class SparkDialect : ISqlDialect
     // Spark renders a TIMESTAMP cast to STRING in the session time zone (UTC) as 'yyyy-MM-dd HH:mm:ss' plus the
     // fraction of a second without trailing zeros, and no offset (Cast uses TimestampFormatter.getFractionFormatter:
     // FractionTimestampFormatter in sql/catalyst/.../util/TimestampFormatter.scala); the offset DuckDB prints is
-    // appended so both engines write the same text. concat is NULL when the timestamp is.
+    // appended so both engines write the same text. concat is NULL when an argument is (SPARK-8241), so NULL stays NULL.
     public string TimestampText(string timestampExpr) => $"concat(CAST({timestampExpr} AS STRING), '+00')";
 
     // percentile is exact (linear interpolation, like DuckDB's quantile_cont); percentile_cont exists from Spark 4.0 only.

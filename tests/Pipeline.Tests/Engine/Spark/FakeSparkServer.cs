@@ -76,7 +76,8 @@ internal sealed record RecordedCall(string Rpc, IMessage Request, IReadOnlyDicti
 /// The subset of Spark Connect the client uses, with Spark's semantics where the client depends on them
 /// (UUID checks, reattachable operations buffered by response id, OPERATION_ALREADY_EXISTS/NOT_FOUND, ReleaseExecute),
 /// and knobs for failures. Records every request. Strict by default (<see cref="StrictSparkCatalog"/>): SQL Spark 3.5
-/// would reject, and reads of views that are unknown or whose sources were dropped, fail with Spark's errors.
+/// would reject, and reads of views that are unknown or whose sources were dropped, fail with Spark's errors. Queries
+/// answer canned rows (<see cref="OnQuery"/>), unless an <see cref="Executor"/> executes what passed the checks.
 /// </summary>
 internal sealed class FakeSparkService : SparkConnectService.SparkConnectServiceBase
 {

@@ -1,15 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.IO.Compression;
-using System.Text;
 using System.Text.RegularExpressions;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
-using Google.Protobuf;
 using Grpc.Core;
-using Pipeline.Engine.Spark.Protocol;
 using static Pipeline.Tests.Engine.Spark.Executing.SparkSqlLexer;
 
 namespace Pipeline.Tests.Engine.Spark.Executing;
