@@ -280,8 +280,6 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
     public string EpochMicros(string timestampExpr) => inner.EpochMicros(timestampExpr);
     public string DaysBetween(string startDate, string endDate) => "/*<DaysBetween>*/" + inner.DaysBetween(startDate, endDate) + "/*</DaysBetween>*/";
     public string RegexReplaceAll(string expr, string pattern, string replacement) => inner.RegexReplaceAll(expr, pattern, replacement);
-    public string Hash64(string expr) => inner.Hash64(expr);
-
     public string Sha256Hex(string stringExpr) => inner.Sha256Hex(stringExpr);
     public string HmacHex(string stringExpr) => inner.HmacHex(stringExpr);
     public string Hash64(string expr) => inner.Hash64(expr);
