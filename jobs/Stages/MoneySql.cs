@@ -73,6 +73,39 @@ internal static class MoneySql
         $"CAST(round({d.TryDecimal(stringExpr, 38, 12)}, {RateScale.ToString(CultureInfo.InvariantCulture)}) AS {RateType})";
 
     /// <summary>
+    /// The CTEs <c>fx_rates</c> (with an FX table), <c>rated</c> and <c>with_fx</c> over the CTE <c>parsed</c>: each row's
+    /// <c>fx_rate</c> (1 for <paramref name="baseCurrency"/>, else the latest FX row of its currency on or before
+    /// <paramref name="rowDate"/>; one per row: row_number over the row's identity, and rates of one currency and date
+    /// agree, see <see cref="InvalidFxRows"/>) and <c>fx_known</c>. Orders and ad spend are converted by this one rule.
+    /// </summary>
+    /// <param name="baseCurrency">The base currency as a SQL literal.</param>
+    /// <param name="rowDate">The row's date as a SQL expression over <c>p</c> (the row of <c>parsed</c>).</param>
+    public static string WithFxCtes(ISqlDialect d, bool hasFx, string baseCurrency, string rowDate) => hasFx
+        ? $"""
+          fx_rates AS (
+            {FxRates(d)}
+          ),
+          rated AS (
+            SELECT p.*, r.fx_rate AS fx_rate_found,
+                   row_number() OVER (PARTITION BY p._source_file, p._source_line ORDER BY r.fx_date DESC NULLS LAST) AS fx_pick,
+                   p.currency = {baseCurrency} OR (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
+            FROM parsed p
+            LEFT JOIN fx_rates r ON r.fx_currency = p.currency AND r.fx_date <= {rowDate}
+          ),
+          with_fx AS (
+            SELECT rated.*, CASE WHEN currency = {baseCurrency} THEN CAST(1 AS {RateType}) ELSE fx_rate_found END AS fx_rate
+            FROM rated WHERE fx_pick = 1
+          ),
+          """
+        : $"""
+          with_fx AS (
+            SELECT parsed.*, CASE WHEN currency = {baseCurrency} THEN CAST(1 AS {RateType}) END AS fx_rate,
+                   currency = {baseCurrency} AS fx_known
+            FROM parsed
+          ),
+          """;
+
+    /// <summary>
     /// The FX table registered raw as <c>fx_raw</c> (columns date, currency, rate as text), typed: one row per input
     /// row as (fx_currency, fx_date, fx_rate). Run <see cref="InvalidFxRows"/> first: every row is then valid.
     /// </summary>

@@ -396,30 +396,7 @@ public static class KpiSql
         var reasonDetail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
         // The rate of each row: 1 for the base currency, else the latest FX row of its currency on or before its date
         // (one per row: row_number over the row's identity; rates of one currency and date agree, see MoneySql.InvalidFxRows).
-        var withFx = o.HasFx
-            ? $"""
-              fx_rates AS (
-                {MoneySql.FxRates(d)}
-              ),
-              rated AS (
-                SELECT p.*, r.fx_rate AS fx_rate_found,
-                       row_number() OVER (PARTITION BY p._source_file, p._source_line ORDER BY r.fx_date DESC NULLS LAST) AS fx_pick,
-                       p.currency = {baseCurrency} OR (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
-                FROM parsed p
-                LEFT JOIN fx_rates r ON r.fx_currency = p.currency AND r.fx_date <= p.spend_date
-              ),
-              with_fx AS (
-                SELECT rated.*, CASE WHEN currency = {baseCurrency} THEN CAST(1 AS {MoneySql.RateType}) ELSE fx_rate_found END AS fx_rate
-                FROM rated WHERE fx_pick = 1
-              ),
-              """
-            : $"""
-              with_fx AS (
-                SELECT parsed.*, CASE WHEN currency = {baseCurrency} THEN CAST(1 AS {MoneySql.RateType}) END AS fx_rate,
-                       currency = {baseCurrency} AS fx_known
-                FROM parsed
-              ),
-              """;
+        var withFx = MoneySql.WithFxCtes(d, o.HasFx, baseCurrency, "p.spend_date");
         return $"""
             WITH src AS (
               SELECT _source_file, _source_line, _raw, _parse_error, _parse_detail,

@@ -42,30 +42,7 @@ public static class OrdersSql
         string T(string col) => $"NULLIF(trim({d.Id(col)}), '')";
         var statusCase = "CASE status_s " + string.Join(" ", o.StatusMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => $"WHEN {d.Str(kv.Key)} THEN {d.Str(kv.Value)}")) + " END";
-        var fxJoin = o.HasFx
-            ? $"""
-              fx_rates AS (
-                {MoneySql.FxRates(d)}
-              ),
-              rated AS (
-                SELECT p.*, r.fx_rate AS fx_rate_found,
-                       row_number() OVER (PARTITION BY p._source_file, p._source_line ORDER BY r.fx_date DESC NULLS LAST) AS fx_pick,
-                       p.currency = {d.Str(o.BaseCurrency)} OR (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
-                FROM parsed p
-                LEFT JOIN fx_rates r ON r.fx_currency = p.currency AND r.fx_date <= {d.DateOf("p.ordered_at")}
-              ),
-              with_fx AS (
-                SELECT rated.*, CASE WHEN currency = {d.Str(o.BaseCurrency)} THEN CAST(1 AS {MoneySql.RateType}) ELSE fx_rate_found END AS fx_rate
-                FROM rated WHERE fx_pick = 1
-              ),
-              """
-            : $"""
-              with_fx AS (
-                SELECT parsed.*, CASE WHEN currency = {d.Str(o.BaseCurrency)} THEN CAST(1 AS {MoneySql.RateType}) END AS fx_rate,
-                       currency = {d.Str(o.BaseCurrency)} AS fx_known
-                FROM parsed
-              ),
-              """;
+        var fxJoin = MoneySql.WithFxCtes(d, o.HasFx, d.Str(o.BaseCurrency), d.DateOf("p.ordered_at"));
         var amountRules = o.LineLevel
             ? new List<Rule>
             {
