@@ -79,10 +79,11 @@ public static class CleanClicksJob
                 }
             }
             long events, sessions, quarantined, carriedRows = 0;
-            var slicePlan = increment is null ? SlicedCleanClicks.Plan(engine, run.SliceDays, run.Files("events")) : null;
+            var allFiles = run.Files("events");
+            var slicePlan = increment is null ? SlicedCleanClicks.Plan(engine, run.SliceDays, allFiles) : null;
             if (slicePlan is not null)
             {
-                var outcome = SlicedCleanClicks.Run(run, options, raw, run.Files("events"), slicePlan, report, step, CheckNotEmpty);
+                var outcome = SlicedCleanClicks.Run(run, options, raw, allFiles, slicePlan, report, step, CheckNotEmpty);
                 RecordConsumed(run, outcome.FileRanges, null);
                 (events, sessions, quarantined) = (outcome.Events, outcome.Sessions, outcome.Quarantined);
                 foreach (var row in engine.Query(EventsSql.QuarantineByReason()))

@@ -59,25 +59,14 @@ public static class EventsSliceSql
     public static string UserAgentBots() => "SELECT count(*) FROM events_slice_firsts WHERE is_ua_bot";
 
     /// <summary>
-    /// Anonymous ids faster than <c>events.max_events_per_minute</c> in some minute of this slice. A minute never
-    /// crosses a day, so the union over the slices is the one-pass set (<see cref="EventsSql.Kept"/>).
+    /// Per anonymous id of this slice: the last user_id it was seen with and when (combined by <see cref="Identities"/>),
+    /// and its first copies that are not user-agent bots (all of them rate bots if the id turns out fast).
     /// </summary>
-    public static string FastAnonymousIds(ISqlDialect d, EventsSqlOptions o) => $"""
-        SELECT anon_src
-        FROM (
-          SELECT anon_src, floor({d.EpochMicros("occurred_at")} / 60000000) AS minute_no, count(*) AS events
-          FROM events_slice_firsts WHERE NOT is_ua_bot
-          GROUP BY anon_src, floor({d.EpochMicros("occurred_at")} / 60000000)
-        ) per_minute
-        GROUP BY anon_src
-        HAVING max(events) > {o.MaxEventsPerMinute.ToString(CultureInfo.InvariantCulture)}
-        """;
-
-    /// <summary>Per anonymous id of this slice: the last user_id it was seen with and when (combined by <see cref="Identities"/>).</summary>
     public static string IdentityPart(ISqlDialect d) => $"""
         SELECT anon_src,
                max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS user_id_s,
-               max(CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS user_us
+               max(CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS user_us,
+               count(*) AS events
         FROM events_slice_firsts WHERE NOT is_ua_bot
         GROUP BY anon_src
         """;
@@ -108,9 +97,9 @@ public static class EventsSliceSql
         {(withCarry ? "UNION ALL SELECT * FROM events_carry" : "")}
         """;
 
-    /// <summary>First copies of this slice excluded by the rate rule.</summary>
+    /// <summary>First copies of the whole history excluded by the rate rule (from the slices' identity parts).</summary>
     public static string RateBots() =>
-        "SELECT count(*) FROM events_slice_firsts WHERE NOT is_ua_bot AND anon_src IN (SELECT anon_src FROM events_fast)";
+        "SELECT CAST(coalesce(sum(events), 0) AS BIGINT) FROM events_identity_parts WHERE anon_src IN (SELECT anon_src FROM events_fast)";
 
     /// <summary>The slice's events as <see cref="EventsSql.Sessionized"/> reads them (all human: bot_rule NULL).</summary>
     public static string Kept(ISqlDialect d) => $"""

@@ -294,15 +294,29 @@ public static class EventsSql
           SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel
           FROM ranked WHERE copy_rank = 1
         ),
-        per_minute AS (
-          SELECT anon_src, floor({d.EpochMicros("occurred_at")} / 60000000) AS minute_no, count(*) AS events
-          FROM firsts WHERE NOT is_ua_bot
-          GROUP BY anon_src, floor({d.EpochMicros("occurred_at")} / 60000000)
-        ),
-        fast AS (SELECT anon_src FROM per_minute GROUP BY anon_src HAVING max(events) > {o.MaxEventsPerMinute.ToString(CultureInfo.InvariantCulture)})
+        fast AS (
+          {FastAnonymousIds(d, o, "firsts")}
+        )
         SELECT f._source_file, f._source_line, f.event_id, f.occurred_at, f.anon_src, f.user_id_s, f.event_type, f.event_channel,
                CASE WHEN f.is_ua_bot THEN 'user_agent' WHEN x.anon_src IS NOT NULL THEN 'event_rate' END AS bot_rule
         FROM firsts f LEFT JOIN fast x ON x.anon_src = f.anon_src
+        """;
+
+    /// <summary>
+    /// The rate rule: anonymous ids of <paramref name="firsts"/> (first copies with <c>anon_src, occurred_at,
+    /// is_ua_bot</c>) with more than <c>events.max_events_per_minute</c> non-user-agent-bot events in some minute.
+    /// One pass applies it to the whole history; the sliced run to each slice (a minute never crosses a day, so the
+    /// union over the slices is the same set).
+    /// </summary>
+    public static string FastAnonymousIds(ISqlDialect d, EventsSqlOptions o, string firsts) => $"""
+        SELECT anon_src
+        FROM (
+          SELECT anon_src, floor({d.EpochMicros("occurred_at")} / 60000000) AS minute_no, count(*) AS events
+          FROM {firsts} WHERE NOT is_ua_bot
+          GROUP BY anon_src, floor({d.EpochMicros("occurred_at")} / 60000000)
+        ) per_minute
+        GROUP BY anon_src
+        HAVING max(events) > {o.MaxEventsPerMinute.ToString(CultureInfo.InvariantCulture)}
         """;
 
     /// <summary>

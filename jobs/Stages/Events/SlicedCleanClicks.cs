@@ -139,9 +139,11 @@ public static class SlicedCleanClicks
             {
                 engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(SliceRelation(engine, dayFiles, slice)));
                 uaBots += Long(engine.Query(EventsSliceSql.UserAgentBots())[0][0]);
-                Append("events_fast", EventsSliceSql.FastAnonymousIds(d, o));
+                Append("events_fast", EventsSql.FastAnonymousIds(d, o, "events_slice_firsts"));
                 Append("events_identity_parts", EventsSliceSql.IdentityPart(d));
             }
+            var rateBots = created.Contains("events_identity_parts") ? Long(engine.Query(EventsSliceSql.RateBots())[0][0]) : 0;
+            engine.Execute("DROP TABLE IF EXISTS events_slice_firsts");
             engine.Materialize("events_identities", created.Contains("events_identity_parts")
                 ? EventsSliceSql.Identities(d)
                 : $"SELECT CAST(NULL AS {d.StringType}) AS anon_src, CAST(NULL AS {d.StringType}) AS stitched_customer, CAST(NULL AS {d.StringType}) AS anonymous_key WHERE 1 = 0");
@@ -149,7 +151,7 @@ public static class SlicedCleanClicks
             step("bots flagged, identities stitched");
 
             // 4. Per slice, in time order: sessions, with the open ones carried; final dates written.
-            long rateBots = 0, events = 0, sessions = 0;
+            long events = 0, sessions = 0;
             var eventsPath = run.StagingPath(TableNames.CleanEvents);
             var sessionsPath = run.StagingPath(TableNames.Sessions);
             var carry = false;
@@ -158,9 +160,6 @@ public static class SlicedCleanClicks
                 var slice = slices[i];
                 var last = i == slices.Count - 1;
                 var relation = SliceRelation(engine, dayFiles, slice);
-                engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(relation));
-                rateBots += Long(engine.Query(EventsSliceSql.RateBots())[0][0]);
-                engine.Execute("DROP TABLE IF EXISTS events_slice_firsts");
                 engine.Materialize("events_typed", EventsSliceSql.SliceTyped(relation, carry));
                 engine.Materialize("events_kept", EventsSliceSql.Kept(d));
                 engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o, withBounds: true));
@@ -319,14 +318,9 @@ public static class SlicedCleanClicks
         return byDay;
     }
 
-    /// <summary>The typed rows of a slice's days (an empty relation of the same columns when it has none).</summary>
-    private static string SliceRelation(IEngine engine, SortedDictionary<DateOnly, List<string>> dayFiles, Slice slice)
-    {
-        var files = dayFiles.Where(kv => kv.Key >= slice.First && kv.Key <= slice.Last).SelectMany(kv => kv.Value).ToList();
-        return files.Count > 0
-            ? engine.ParquetFiles(files)
-            : $"(SELECT * FROM {engine.ParquetFiles([dayFiles.First().Value[0]])} x WHERE 1 = 0)";
-    }
+    /// <summary>The typed rows of a slice's days (a slice is cut from days that have rows, so it always has files).</summary>
+    private static string SliceRelation(IEngine engine, SortedDictionary<DateOnly, List<string>> dayFiles, Slice slice) =>
+        engine.ParquetFiles(dayFiles.Where(kv => kv.Key >= slice.First && kv.Key <= slice.Last).SelectMany(kv => kv.Value).ToList());
 
     private static DateOnly Min(DateOnly a, DateOnly b) => a < b ? a : b;
 
