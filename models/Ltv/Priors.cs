@@ -22,8 +22,15 @@ public sealed record BgNbdPrior
     /// <summary>Centre of r. Default 1 (Gamma heterogeneity of purchase rates with the shape of an exponential).</summary>
     public double R { get; init; } = 1.0;
 
-    /// <summary>Centre of α, in the summary's time unit. Default null: the mean T of the customers fitted.</summary>
+    /// <summary>Centre of α, in the summary's time unit. Default null: the mean T of the customers fitted, at least <see cref="MinAlpha"/>.</summary>
     public double? Alpha { get; init; }
+
+    /// <summary>
+    /// Floor of α's default centre, in the summary's time unit. Default 0 (none). With a few days of history the mean T
+    /// is a few days, and a prior of one purchase per few days makes the CLV of every new customer absurd; the LTV
+    /// stage sets a month (30 days in the summary's unit), the time scale of retail purchase cycles.
+    /// </summary>
+    public double MinAlpha { get; init; }
 
     /// <summary>Centre of a. Default 1.</summary>
     public double A { get; init; } = 1.0;
@@ -35,7 +42,7 @@ public sealed record BgNbdPrior
     internal BgNbdParameters Centre(double meanT)
     {
         Validate();
-        return new BgNbdParameters(R, Alpha ?? Math.Max(meanT, 1e-6), A, B);
+        return new BgNbdParameters(R, Alpha ?? Math.Max(Math.Max(meanT, MinAlpha), 1e-6), A, B);
     }
 
     private void Validate()
