@@ -327,7 +327,7 @@ public sealed record KpisConfig
     /// <summary>An order is attributed to a session of its customer that started at most this many days before it. Default 30.</summary>
     public int AttributionLookbackDays { get; init; } = 30;
 
-    /// <summary>Optional ad spend table (date, channel, campaign, spend in the base currency). Default none: spend columns are NULL.</summary>
+    /// <summary>Optional ad spend table (date, channel, campaign, spend, currency: converted with orders.fx like orders). Default none: spend columns are NULL.</summary>
     public AdSpendConfig? AdSpend { get; init; }
 }
 
@@ -342,7 +342,7 @@ public sealed record AdSpendConfig
 
     public CsvConfig Csv { get; init; } = new();
 
-    /// <summary>Canonical column (date, channel, campaign, spend) → the source's column name.</summary>
+    /// <summary>Canonical column (date, channel, campaign, spend, currency) → the source's column name.</summary>
     public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
 }
 
@@ -410,7 +410,7 @@ public static class CanonicalColumns
 
     public static readonly IReadOnlyList<string> Fx = ["date", "currency", "rate"];
 
-    public static readonly IReadOnlyList<string> AdSpend = ["date", "channel", "campaign", "spend"];
+    public static readonly IReadOnlyList<string> AdSpend = ["date", "channel", "campaign", "spend", "currency"];
 
     public static readonly IReadOnlyList<string> Events =
     [

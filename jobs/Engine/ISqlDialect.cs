@@ -25,6 +25,20 @@ public interface ISqlDialect
     /// <summary>String → DECIMAL(18,4), NULL when not a plain decimal number.</summary>
     string TryDecimal(string expr);
 
+    /// <summary>
+    /// String (or number) → DECIMAL(<paramref name="precision"/>,<paramref name="scale"/>), NULL when it is not a plain
+    /// decimal number or does not fit. Extra decimals are rounded half away from zero by both engines' casts; stages
+    /// that round on purpose read wider and round explicitly.
+    /// </summary>
+    string TryDecimal(string expr, int precision, int scale);
+
+    /// <summary>
+    /// Integer division of two BIGINT expressions, truncated toward zero, as a BIGINT: DuckDB <c>//</c>, Spark
+    /// <c>div</c> (DuckDB's <c>/</c> on integers and decimals gives a DOUBLE, Spark's a decimal: neither is exact).
+    /// The divisor must not be 0 (guard it: Spark's ANSI mode raises).
+    /// </summary>
+    string IntegerDivide(string dividend, string divisor);
+
     /// <summary>String → DATE, NULL on failure.</summary>
     string TryDate(string expr);
 
@@ -67,8 +81,15 @@ public interface ISqlDialect
     /// <summary>HMAC-SHA256 (lower-case hex) of a string's UTF-8 bytes with the key registered by <see cref="IEngine.RegisterHashKey"/>. Needs <c>CROSS JOIN _hmac_key</c> in scope as <c>k</c>.</summary>
     string HmacHex(string stringExpr);
 
-    /// <summary>The value as text, for building raw row images.</summary>
+    /// <summary>The value as text, for building raw row images. Not for a timestamp: see <see cref="TimestampText"/>.</summary>
     string ToText(string expr);
+
+    /// <summary>
+    /// A timestamp as text rendered alike by both engines, for raw row images: <c>yyyy-MM-dd HH:mm:ss[.fraction]+00</c>
+    /// (UTC, the fraction without trailing zeros; NULL for NULL). <see cref="ToText"/> of a timestamp differs across
+    /// engines: DuckDB's <c>CAST(… AS VARCHAR)</c> ends in <c>+00</c>, Spark's <c>CAST(… AS STRING)</c> has no offset.
+    /// </summary>
+    string TimestampText(string timestampExpr);
 
     /// <summary>
     /// The exact continuous quantile (linear interpolation between the two nearest values, NULLs ignored) of a numeric

@@ -1,10 +1,13 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
+using Parquet.Serialization.Attributes;
 
 namespace Pipeline.Engine;
 
 /// <summary>One column of rows computed in this process (model outputs): name, CLR type and one value per row.</summary>
-public sealed record LocalColumn(string Name, Type Type, IReadOnlyList<object?> Values);
+/// <param name="DecimalType">For a decimal column, its declared DECIMAL(precision, scale) (<c>[ParquetDecimal]</c>, as the
+/// DuckDB engine's Parquet.Net writer uses it), so both engines publish the documented type; null = undeclared.</param>
+public sealed record LocalColumn(string Name, Type Type, IReadOnlyList<object?> Values, (int Precision, int Scale)? DecimalType = null);
 
 /// <summary>
 /// Rows computed in the driver process (RFM scores, segments, LTV predictions), column by column, so an engine can
@@ -25,7 +28,8 @@ public static class LocalRows
         return properties.Select(p => new LocalColumn(
             p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? p.Name,
             p.PropertyType,
-            rows.Select(r => p.GetValue(r)).ToList())).ToList();
+            rows.Select(r => p.GetValue(r)).ToList(),
+            p.GetCustomAttribute<ParquetDecimalAttribute>() is { } dec ? (dec.Precision, dec.Scale) : null)).ToList();
     }
 
     /// <summary>The columns of untyped rows (one dictionary per row) with the given schema.</summary>

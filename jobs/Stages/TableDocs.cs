@@ -18,7 +18,12 @@ public static class TableDocs
         md.Append("     Regenerate: PIPELINE_WRITE_DOCS=1 dotnet test tests/Pipeline.Tests --filter \"FullyQualifiedName~TableDocsTests\" -->\n\n");
         md.Append("Every table is a folder under the output directory, published whole with a `_SUCCESS` file. Partition columns\n");
         md.Append("live in the folder names (`col=value`, the Hive convention): read with `hive_partitioning = true` in DuckDB.\n");
-        md.Append("Types are DuckDB's names as `DESCRIBE` shows them.\n");
+        md.Append("Types are DuckDB's names as `DESCRIBE` shows them.\n\n");
+        md.Append("Money is exact: amounts are `DECIMAL(18,2)` (FX rates `DECIMAL(18,8)`), sums are exact DECIMAL sums, and every\n");
+        md.Append("rounding is half away from zero, once, where the column says (an amount to cents in its own currency; a conversion\n");
+        md.Append("to the base currency from those cents × the rate; a per-unit figure from the exact quotient). Shares and ratios are\n");
+        md.Append("DOUBLE, computed from exact values. The same input and settings give byte-identical tables, whatever the thread\n");
+        md.Append("count; only the quarantine tables' `run_id` differs from run to run.\n");
         foreach (var stage in StageRegistry.All)
         {
             md.Append("\n## Stage `").Append(stage.Name).Append("`\n\n");

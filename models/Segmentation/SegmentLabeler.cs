@@ -1,59 +1,75 @@
 namespace Pipeline.Models.Segmentation;
 
 /// <summary>
-/// Turns a cluster's profile into a short readable label, by fixed rules on the z-scores of the cluster means
-/// (standardized, i.e. log-transformed where configured, relative to the training population).
+/// Turns a cluster's profile into a short label a marketer reads ("high value, frequent buyers", "rarely visits, short
+/// visits"), by fixed rules on the z-scores of the cluster means (standardized, i.e. log-transformed where configured,
+/// relative to the training population). A label is made of words, never of column names: every numeric column of
+/// customers/features has its own phrases (docs/models.md, "Segment labels", has the same table).
 /// </summary>
 /// <remarks>
 /// <para>Rules, applied to every feature whose |z| ≥ the threshold (<see cref="SegmentationOptions.LabelThreshold"/>):</para>
 /// <list type="table">
 /// <listheader><term>role (feature names, case-insensitive, '-' or ' ' read as '_')</term><description>z ≥ +t / z ≤ −t</description></listheader>
-/// <item><term>value: net_revenue, revenue, total_revenue, monetary, spend, ltv</term><description>"high value" / "low value"</description></item>
-/// <item><term>frequency: orders, frequency, order_count, orders_count, n_orders, num_orders, purchases</term><description>"frequent" / "infrequent", or "one-time buyers" when the cluster's median of that feature in original units is ≤ 1</description></item>
-/// <item><term>recency: recency_days, recency, days_since_last_order, days_since_last_purchase</term><description>"lapsed" / "recently active"</description></item>
-/// <item><term>tenure: tenure_days, tenure, days_since_first_order, customer_age_days</term><description>"long-standing" / "new"</description></item>
-/// <item><term>sessions: sessions, session_count, n_sessions, visits</term><description>"browsing" / "rarely visiting"</description></item>
-/// <item><term>aov: aov, avg_order_value, average_order_value</term><description>"big baskets" / "small baskets"</description></item>
-/// <item><term>engagement: engaged_time, engaged_seconds, engaged_time_sec, dwell_time</term><description>"engaged" / "low engagement"</description></item>
-/// <item><term>cart adds: cart_add_rate, add_to_cart_rate</term><description>"cart-adding" / "few cart adds"</description></item>
-/// <item><term>conversion: session_conversion_rate, conversion_rate</term><description>"converting" / "low conversion"</description></item>
-/// <item><term>natural traffic: natural_traffic_share, natural_share, organic_share</term><description>"organic traffic" / "paid traffic"</description></item>
-/// <item><term>refunds: refund_rate, return_rate</term><description>"high refunds" / "low refunds"</description></item>
-/// <item><term>any other name (fallback)</term><description>"high NAME" / "low NAME"</description></item>
+/// <item><term>value: net_revenue, revenue, total_revenue, monetary, spend, ltv, clv</term><description>"high value" / "low value"</description></item>
+/// <item><term>purchases: orders, frequency, order_count, orders_count, n_orders, num_orders, purchases</term><description>"frequent buyers" / "infrequent buyers", or "one-time buyers" when the cluster's median in original units is at most one purchase (orders ≤ 1; frequency, which counts repeat days, ≤ 0)</description></item>
+/// <item><term>last purchase: recency_days, days_since_last_order, days_since_last_purchase</term><description>"lapsed" / "recently active"</description></item>
+/// <item><term>customer age: tenure_days, tenure, t, days_since_first_order, customer_age_days</term><description>"long-standing" / "new"</description></item>
+/// <item><term>buying span: recency (the lifetimes recency: first → last purchase)</term><description>"long buying history" / "short buying history"</description></item>
+/// <item><term>basket: aov, avg_order_value, average_order_value, monetary_value</term><description>"big baskets" / "small baskets"</description></item>
+/// <item><term>visits: sessions, session_count, n_sessions, visits</term><description>"visits often" / "rarely visits"</description></item>
+/// <item><term>visit length: engaged_seconds_avg, avg_engaged_seconds, engaged_seconds, engaged_time, engaged_time_sec, dwell_time</term><description>"long visits" / "short visits"</description></item>
+/// <item><term>last visit: days_since_last_session, days_since_last_visit</term><description>"not seen lately" / "visited recently"</description></item>
+/// <item><term>browsing: product_views</term><description>"views many products" / "views few products"</description></item>
+/// <item><term>cart adds: cart_add_rate, add_to_cart_rate, add_to_carts</term><description>"often adds to cart" / "rarely adds to cart"</description></item>
+/// <item><term>conversion: session_conversion_rate, conversion_rate</term><description>"visits often end in a purchase" / "visits rarely end in a purchase"</description></item>
+/// <item><term>traffic: natural_traffic_share, natural_share, organic_share</term><description>"mostly organic traffic" / "mostly paid traffic"</description></item>
+/// <item><term>device: mobile_share</term><description>"mostly on mobile" / "rarely on mobile"</description></item>
+/// <item><term>discounts: discount_share, discount_rate</term><description>"discount-driven" / "rarely uses discounts"</description></item>
+/// <item><term>refunds: refund_rate, return_rate</term><description>"many refunds" / "few refunds"</description></item>
+/// <item><term>any other name (a model used outside the pipeline: its configuration only accepts the columns above)</term><description>"more NAME" / "less NAME", the name in words ('_' read as a space)</description></item>
 /// </list>
 /// <para>
 /// The strongest descriptors (largest |z|, ties in role order) are kept, at most
 /// <see cref="SegmentationOptions.MaxLabelDescriptors"/>, and written in the role order of the table (unknown
-/// features last, in feature order) joined by ", " (e.g. "high value, frequent"). A cluster with no descriptor
-/// is "average"; an empty cluster is "empty". Labels are made unique within a model in segment-id order: the
-/// first keeps the label, later clashes get " (2)", " (3)", ….
+/// features last, in feature order) joined by ", " (e.g. "high value, frequent buyers"). Two features of one role
+/// give one descriptor (the first in feature order). A cluster with no descriptor is "average"; an empty cluster is
+/// "empty". Labels are made unique within a model in segment-id order: the first keeps the label, later clashes get
+/// " (2)", " (3)", ….
 /// </para>
 /// </remarks>
 internal static class SegmentLabeler
 {
-    private sealed record Role(string[] Names, string High, string Low);
+    /// <param name="Names">Normalized feature names of the role.</param>
+    /// <param name="High">Descriptor for z ≥ +t.</param>
+    /// <param name="Low">Descriptor for z ≤ −t.</param>
+    /// <param name="OneTime">For the purchases role: feature → the median (original units) at or below which a low cluster is "one-time buyers".</param>
+    private sealed record Role(string[] Names, string High, string Low, IReadOnlyDictionary<string, double>? OneTime = null);
 
     private static readonly Role[] Roles =
     [
-        new(["net_revenue", "revenue", "total_revenue", "monetary", "spend", "ltv"], "high value", "low value"),
-        new(["orders", "frequency", "order_count", "orders_count", "n_orders", "num_orders", "purchases"], "frequent", "infrequent"),
-        new(["recency_days", "recency", "days_since_last_order", "days_since_last_purchase"], "lapsed", "recently active"),
-        new(["tenure_days", "tenure", "days_since_first_order", "customer_age_days"], "long-standing", "new"),
-        new(["sessions", "session_count", "n_sessions", "visits"], "browsing", "rarely visiting"),
-        new(["aov", "avg_order_value", "average_order_value"], "big baskets", "small baskets"),
-        new(["engaged_time", "engaged_seconds", "engaged_time_sec", "dwell_time"], "engaged", "low engagement"),
-        new(["cart_add_rate", "add_to_cart_rate"], "cart-adding", "few cart adds"),
-        new(["session_conversion_rate", "conversion_rate"], "converting", "low conversion"),
-        new(["natural_traffic_share", "natural_share", "organic_share"], "organic traffic", "paid traffic"),
-        new(["refund_rate", "return_rate"], "high refunds", "low refunds"),
+        new(["net_revenue", "revenue", "total_revenue", "monetary", "spend", "ltv", "clv"], "high value", "low value"),
+        new(["orders", "frequency", "order_count", "orders_count", "n_orders", "num_orders", "purchases"], "frequent buyers", "infrequent buyers",
+            new Dictionary<string, double>(StringComparer.Ordinal) { ["frequency"] = 0.0 }),
+        new(["recency_days", "days_since_last_order", "days_since_last_purchase"], "lapsed", "recently active"),
+        new(["tenure_days", "tenure", "t", "days_since_first_order", "customer_age_days"], "long-standing", "new"),
+        new(["recency"], "long buying history", "short buying history"),
+        new(["aov", "avg_order_value", "average_order_value", "monetary_value"], "big baskets", "small baskets"),
+        new(["sessions", "session_count", "n_sessions", "visits"], "visits often", "rarely visits"),
+        new(["engaged_seconds_avg", "avg_engaged_seconds", "engaged_seconds", "engaged_time", "engaged_time_sec", "dwell_time"], "long visits", "short visits"),
+        new(["days_since_last_session", "days_since_last_visit"], "not seen lately", "visited recently"),
+        new(["product_views"], "views many products", "views few products"),
+        new(["cart_add_rate", "add_to_cart_rate", "add_to_carts"], "often adds to cart", "rarely adds to cart"),
+        new(["session_conversion_rate", "conversion_rate"], "visits often end in a purchase", "visits rarely end in a purchase"),
+        new(["natural_traffic_share", "natural_share", "organic_share"], "mostly organic traffic", "mostly paid traffic"),
+        new(["mobile_share"], "mostly on mobile", "rarely on mobile"),
+        new(["discount_share", "discount_rate"], "discount-driven", "rarely uses discounts"),
+        new(["refund_rate", "return_rate"], "many refunds", "few refunds"),
     ];
-
-    private const int FrequencyRole = 1;
 
     /// <summary>Role index of a feature name, or −1 when unknown.</summary>
     internal static int RoleOf(string featureName)
     {
-        var normalized = featureName.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
+        var normalized = Normalize(featureName);
         for (var r = 0; r < Roles.Length; r++)
         {
             if (Roles[r].Names.Contains(normalized))
@@ -63,6 +79,20 @@ internal static class SegmentLabeler
         }
         return -1;
     }
+
+    /// <summary>The two descriptors a feature can give (z ≥ +t, z ≤ −t), as a label shows them.</summary>
+    internal static (string High, string Low) Descriptors(string featureName)
+    {
+        var role = RoleOf(featureName);
+        if (role >= 0)
+        {
+            return (Roles[role].High, Roles[role].Low);
+        }
+        var words = string.Join(' ', Normalize(featureName).Split('_', StringSplitOptions.RemoveEmptyEntries));
+        return ("more " + words, "less " + words);
+    }
+
+    private static string Normalize(string featureName) => featureName.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
 
     /// <summary>
     /// Labels for clusters given in segment-id order: <paramref name="zMeans"/>[c][j] is the standardized mean
@@ -102,7 +132,8 @@ internal static class SegmentLabeler
                     continue; // two features of one role: the first (in feature order) speaks for it
                 }
                 text = high ? Roles[role].High : Roles[role].Low;
-                if (role == FrequencyRole && !high && median[j] <= 1.0)
+                if (!high && Roles[role].OneTime is { } oneTime
+                    && median[j] <= oneTime.GetValueOrDefault(Normalize(names[j]), 1.0))
                 {
                     text = "one-time buyers";
                 }
@@ -110,7 +141,8 @@ internal static class SegmentLabeler
             }
             else
             {
-                text = (high ? "high " : "low ") + names[j];
+                var (moreText, lessText) = Descriptors(names[j]);
+                text = high ? moreText : lessText;
                 order = Roles.Length + j;
             }
             candidates.Add((Math.Abs(z[j]), order, text));

@@ -27,13 +27,13 @@ namespace Pipeline.Models.Segmentation;
 /// <para>
 /// Labels are computed once on the training data and stored with the model. They come from the z-scores of
 /// the cluster means (standardized space): every feature with |z| ≥ <see cref="SegmentationOptions.LabelThreshold"/>
-/// contributes a descriptor chosen by its well-known name — value (net_revenue, revenue, monetary…) "high/low
-/// value"; frequency (orders, frequency…) "frequent"/"infrequent", or "one-time buyers" when the cluster's median
-/// is ≤ 1; recency (recency_days…) "lapsed"/"recently active"; tenure (tenure_days…) "long-standing"/"new";
-/// sessions "browsing"/"rarely visiting"; also aov, engaged time, cart-add rate, conversion rate, natural-traffic
-/// share and refund rate — and any other feature "high NAME"/"low NAME". The
+/// contributes a descriptor in words chosen by its well-known name — value (net_revenue, revenue, monetary…) "high/low
+/// value"; purchases (orders, frequency…) "frequent buyers"/"infrequent buyers", or "one-time buyers" when the
+/// cluster's median is one purchase at most; recency_days "lapsed"/"recently active"; tenure "long-standing"/"new";
+/// sessions "visits often"/"rarely visits"; engaged time "long visits"/"short visits"; and so on for every column of
+/// customers/features (the table in <see cref="SegmentLabeler"/>), never a column name. The
 /// <see cref="SegmentationOptions.MaxLabelDescriptors"/> strongest are joined in that role order (e.g.
-/// "high value, frequent", "new, browsing"); none gives "average", an empty cluster "empty"; clashes get
+/// "high value, frequent buyers", "rarely visits, short visits"); none gives "average", an empty cluster "empty"; clashes get
 /// " (2)", " (3)"… in id order so labels are unique within a model.
 /// </para>
 /// <para>

@@ -34,7 +34,12 @@ public sealed class DuckDbDialect : ISqlDialect
         return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => $"TRY_CAST({expr} AS DECIMAL(18,4))";
+    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+
+    public string TryDecimal(string expr, int precision, int scale) =>
+        $"TRY_CAST({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";
+
+    public string IntegerDivide(string dividend, string divisor) => $"(({dividend}) // ({divisor}))";
 
     public string TryDate(string expr) => $"TRY_CAST({expr} AS DATE)";
 
@@ -68,6 +73,9 @@ public sealed class DuckDbDialect : ISqlDialect
     public string HmacHex(string stringExpr) => $"sha256(k.opad || unhex(sha256(k.ipad || encode({stringExpr}))))";
 
     public string ToText(string expr) => $"CAST({expr} AS VARCHAR)";
+
+    // A TIMESTAMPTZ in the session zone (UTC): '2024-06-01 10:00:00.123+00'.
+    public string TimestampText(string timestampExpr) => $"CAST({timestampExpr} AS VARCHAR)";
 
     public string Quantile(string expr, double fraction) => $"quantile_cont({expr}, {fraction.ToString("R", CultureInfo.InvariantCulture)})";
 

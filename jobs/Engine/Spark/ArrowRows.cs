@@ -141,11 +141,19 @@ internal static class ArrowRows
     private const int MaxDecimalPrecision = 38;
 
     /// <summary>
-    /// DECIMAL(38, s) with s the largest scale of the whole column (not just this slice: every chunk of one upload
-    /// has the same type), reduced where needed so the integer digits fit; values are rounded to s.
+    /// The declared DECIMAL(p, s) of the column, else DECIMAL(38, s) with s the largest scale of the whole column (not
+    /// just this slice: every chunk of one upload has the same type), reduced where needed so the integer digits fit;
+    /// values are rounded to s.
     /// </summary>
     private static (IArrowType Type, IArrowArray Array) DecimalColumn(LocalColumn column, object?[] values)
     {
+        if (column.DecimalType is { } declaredType)
+        {
+            // A declared DECIMAL(p, s) (money): that type, whatever the values; they are already rounded to s.
+            var declared = new Decimal128Type(declaredType.Precision, declaredType.Scale);
+            return (declared, Build(new Decimal128Array.Builder(declared), values,
+                (b, v) => b.Append(Math.Round(Convert.ToDecimal(v, CultureInfo.InvariantCulture), declaredType.Scale, MidpointRounding.AwayFromZero)), b => b.AppendNull(), b => b.Build()));
+        }
         int scale = 0, integerDigits = 1;
         foreach (var v in column.Values)
         {

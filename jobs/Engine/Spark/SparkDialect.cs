@@ -75,7 +75,13 @@ public sealed class SparkDialect : ISqlDialect
         return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => $"try_cast({expr} AS DECIMAL(18,4))";
+    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+
+    public string TryDecimal(string expr, int precision, int scale) =>
+        $"try_cast({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";
+
+    // div is Spark's integral division (IntegralDivide): truncates toward zero, returns a BIGINT.
+    public string IntegerDivide(string dividend, string divisor) => $"(({dividend}) div ({divisor}))";
 
     public string TryDate(string expr) => $"try_cast({expr} AS DATE)";
 
@@ -119,6 +125,12 @@ public sealed class SparkDialect : ISqlDialect
         $"sha2(concat(k.opad, unhex(sha2(concat(k.ipad, CAST({stringExpr} AS BINARY)), 256))), 256)";
 
     public string ToText(string expr) => $"CAST({expr} AS STRING)";
+
+    // Spark renders a TIMESTAMP cast to STRING in the session time zone (UTC) as 'yyyy-MM-dd HH:mm:ss' plus the
+    // fraction of a second without trailing zeros, and no offset (Cast uses TimestampFormatter.getFractionFormatter:
+    // FractionTimestampFormatter in sql/catalyst/.../util/TimestampFormatter.scala); the offset DuckDB prints is
+    // appended so both engines write the same text. concat is NULL when an argument is (SPARK-8241), so NULL stays NULL.
+    public string TimestampText(string timestampExpr) => $"concat(CAST({timestampExpr} AS STRING), '+00')";
 
     // percentile is exact (linear interpolation, like DuckDB's quantile_cont); percentile_cont exists from Spark 4.0 only.
     public string Quantile(string expr, double fraction) => $"percentile({expr}, {fraction.ToString("R", CultureInfo.InvariantCulture)})";

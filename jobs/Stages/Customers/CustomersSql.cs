@@ -9,7 +9,7 @@ namespace Pipeline.Stages.Customers;
 /// </summary>
 public static class CustomersSql
 {
-    /// <summary>RFM scoring input from one customers/features snapshot: recency, purchase count and net revenue.</summary>
+    /// <summary>RFM scoring input from one customers/features snapshot: recency, purchase count and net revenue (DECIMAL(18,2)).</summary>
     public static string RfmInputs(string featuresRelation) =>
         $"SELECT customer_id, recency_days, orders, net_revenue FROM {featuresRelation} ORDER BY customer_id ASC NULLS LAST";
 
@@ -30,9 +30,12 @@ public static class CustomersSql
     public static string SegmentAssignments(string assignmentsRelation) =>
         $"SELECT customer_id, segment_id FROM {assignmentsRelation}";
 
-    /// <summary>BG/NBD + Gamma-Gamma input from one customers/features snapshot (frequency, recency, T in the features' time unit).</summary>
+    /// <summary>
+    /// BG/NBD + Gamma-Gamma input from one customers/features snapshot (frequency, recency, T in the features' time
+    /// unit). monetary_value is DECIMAL(18,6) in the table; the models compute in double, so it is read as DOUBLE.
+    /// </summary>
     public static string LtvInputs(string featuresRelation) =>
-        $"SELECT customer_id, frequency, recency, T, monetary_value FROM {featuresRelation} ORDER BY customer_id ASC NULLS LAST";
+        $"SELECT customer_id, frequency, recency, T, CAST(monetary_value AS DOUBLE) AS monetary_value FROM {featuresRelation} ORDER BY customer_id ASC NULLS LAST";
 
     /// <summary>
     /// T (in the features' time unit) and tenure in days of one customer with a positive tenure: their ratio tells

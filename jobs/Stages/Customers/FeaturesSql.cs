@@ -47,7 +47,7 @@ public static class FeaturesSql
               behaviour AS (
                 SELECT s.customer_id,
                        count(*) AS sessions,
-                       avg(s.engaged_seconds) AS engaged_seconds_avg,
+                       {EngagedSecondsMean(d)} AS engaged_seconds_avg,
                        sum(s.product_views) AS product_views,
                        sum(s.add_to_carts) AS add_to_carts,
                        avg(CASE WHEN s.add_to_carts > 0 THEN 1.0 ELSE 0.0 END) AS cart_add_rate,
@@ -72,16 +72,16 @@ public static class FeaturesSql
                      min(CASE WHEN is_purchase THEN order_date END) AS first_order_date,
                      max(CASE WHEN is_purchase THEN order_date END) AS last_order_date,
                      sum(CASE WHEN is_purchase THEN 1 ELSE 0 END) AS orders,
-                     sum(net_revenue) AS net_revenue,
-                     sum(gross_amount * fx_rate) AS gross_base,
-                     sum(refunded_amount * fx_rate) AS refunded_base,
-                     sum(discount_amount * fx_rate) AS discount_base
+                     {MoneySql.Sum("net_revenue")} AS net_revenue,
+                     {MoneySql.Sum(MoneySql.ToBase("gross_amount", "fx_rate"))} AS gross_base,
+                     {MoneySql.Sum(MoneySql.ToBase("refunded_amount", "fx_rate"))} AS refunded_base,
+                     {MoneySql.Sum(MoneySql.ToBase("discount_amount", "fx_rate"))} AS discount_base
               FROM orders
               GROUP BY customer_id
               HAVING sum(CASE WHEN is_purchase THEN 1 ELSE 0 END) > 0
             ),
             purchase_days AS (
-              SELECT customer_id, order_date, sum(net_revenue) AS day_value,
+              SELECT customer_id, order_date, {MoneySql.Sum("net_revenue")} AS day_value,
                      row_number() OVER (PARTITION BY customer_id ORDER BY order_date ASC NULLS LAST) AS day_no
               FROM orders WHERE is_purchase
               GROUP BY customer_id, order_date
@@ -91,7 +91,7 @@ public static class FeaturesSql
                      count(*) - 1 AS frequency,
                      {d.DaysBetween("min(order_date)", "max(order_date)")} / {unit} AS recency,
                      {d.DaysBetween("min(order_date)", asOf)} / {unit} AS t_value,
-                     coalesce(avg(CASE WHEN day_no > 1 THEN day_value END), 0) AS monetary_value
+                     coalesce({MoneySql.PerUnit(d, "sum(CASE WHEN day_no > 1 THEN day_value END)", "count(*) - 1", MonetaryScale)}, CAST(0 AS DECIMAL(18,{MonetaryScale}))) AS monetary_value
               FROM purchase_days
               GROUP BY customer_id
             ),
@@ -108,8 +108,8 @@ public static class FeaturesSql
                    first_order_at,
                    last_order_at,
                    CAST(orders AS INTEGER) AS orders,
-                   CAST(net_revenue AS DOUBLE) AS net_revenue,
-                   CAST(net_revenue AS DOUBLE) / orders AS avg_order_value,
+                   net_revenue,
+                   {MoneySql.PerUnit(d, "net_revenue", "orders")} AS avg_order_value,
                    CAST({d.DaysBetween("last_order_date", asOf)} AS INTEGER) AS recency_days,
                    CAST({d.DaysBetween("first_order_date", asOf)} AS INTEGER) AS tenure_days,
                    CASE WHEN gross_base > 0 THEN CAST(refunded_base AS DOUBLE) / CAST(gross_base AS DOUBLE) ELSE 0.0 END AS refund_rate,
@@ -127,11 +127,28 @@ public static class FeaturesSql
                    CAST(frequency AS INTEGER) AS frequency,
                    CAST(recency AS DOUBLE) AS recency,
                    CAST(t_value AS DOUBLE) AS T,
-                   CAST(monetary_value AS DOUBLE) AS monetary_value,
+                   monetary_value,
                    {asOf} AS as_of
             FROM joined
             ORDER BY customer_id ASC NULLS LAST
             """;
+    }
+
+    /// <summary>
+    /// Decimals of monetary_value: a mean that feeds Gamma-Gamma, kept finer than cents so rounding does not move the
+    /// fit (the lifetimes reference values agree to 5·10⁻⁷).
+    /// </summary>
+    public const int MonetaryScale = 6;
+
+    /// <summary>
+    /// Mean engaged seconds per session: summed exactly as DECIMAL(18,3) (milliseconds) and divided once. avg() of the
+    /// DOUBLE column adds in whatever order the threads deliver the rows, so its last bits changed from run to run.
+    /// Non-finite values (never written by clean-clicks) are left out like NULLs.
+    /// </summary>
+    private static string EngagedSecondsMean(ISqlDialect d)
+    {
+        var exact = d.TryDecimal("s.engaged_seconds", 18, 3);
+        return $"CASE WHEN count({exact}) > 0 THEN CAST(sum({exact}) AS DOUBLE) / CAST(count({exact}) AS DOUBLE) END";
     }
 
     /// <summary>The default snapshot date: the date of the last order seen.</summary>

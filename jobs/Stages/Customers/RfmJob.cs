@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
+using Parquet.Serialization.Attributes;
 using Pipeline.Models.Rfm;
 using Pipeline.Runs;
 
@@ -21,9 +23,17 @@ public static class RfmJob
         {
             var a = AnalyticsRun.Create(run, settings.TimeUnit);
             var customers = new List<RfmCustomer>();
-            run.Engine.ForEachRow(CustomersSql.RfmInputs(a.FeaturesRelation),
-                r => customers.Add(new RfmCustomer(r.GetString(0), Convert.ToDouble(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
-                    Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), r.GetDouble(3))));
+            // Net revenue is DECIMAL(18,2) in customers/features: kept exact here for the published money columns; the
+            // model ranks on its double value (the same order: doubles of cents keep the order of the cents).
+            var netRevenue = new Dictionary<string, decimal>(StringComparer.Ordinal);
+            run.Engine.ForEachRow(CustomersSql.RfmInputs(a.FeaturesRelation), r =>
+            {
+                var id = r.GetString(0);
+                var revenue = Math.Round(Convert.ToDecimal(r.GetValue(3), CultureInfo.InvariantCulture), 2, MidpointRounding.AwayFromZero);
+                netRevenue[id] = revenue;
+                customers.Add(new RfmCustomer(id, Convert.ToDouble(r.GetValue(1), CultureInfo.InvariantCulture),
+                    Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture), (double)revenue));
+            });
             var c = settings.Rfm;
             var result = RfmScorer.Score(customers, new RfmOptions
             {
@@ -38,20 +48,24 @@ public static class RfmJob
                 CustomerId = s.CustomerId,
                 RecencyDays = byId[s.CustomerId].RecencyDays,
                 Frequency = byId[s.CustomerId].Frequency,
-                Monetary = s.MonetaryValue,
+                Monetary = Monetary(netRevenue[s.CustomerId], byId[s.CustomerId].Frequency, settings.Monetary),
                 RScore = s.R,
                 FScore = s.F,
                 MScore = s.M,
                 RfmCell = s.Cell,
                 Segment = s.SegmentName,
             }).ToList();
+            // Segment revenue summed exactly from the customers' DECIMAL net revenue (the model's double sums are not money).
+            var segmentRevenue = result.Scores.GroupBy(s => s.SegmentName, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Sum(s => netRevenue[s.CustomerId]), StringComparer.Ordinal);
+            var totalRevenue = segmentRevenue.Values.Sum();
             var segments = result.Summary.Select(s => new SegmentRow
             {
                 Segment = s.SegmentName,
                 Customers = s.Customers,
                 CustomerShare = s.CustomerShare,
-                Revenue = s.Revenue,
-                RevenueShare = s.RevenueShare,
+                Revenue = segmentRevenue.GetValueOrDefault(s.SegmentName),
+                RevenueShare = totalRevenue == 0m ? 0.0 : (double)(segmentRevenue.GetValueOrDefault(s.SegmentName) / totalRevenue),
                 MeanR = s.MeanR,
                 MeanF = s.MeanF,
                 MeanM = s.MeanM,
@@ -72,6 +86,13 @@ public static class RfmJob
         });
     }
 
+    /// <summary>rfm/scores' monetary: the total, or net revenue / purchases rounded half away from zero to cents (0 without purchases).</summary>
+    internal static decimal Monetary(decimal netRevenue, int purchases, MonetaryBasis basis) => basis switch
+    {
+        MonetaryBasis.MeanPerPurchase => purchases > 0 ? Math.Round(netRevenue / purchases, 2, MidpointRounding.AwayFromZero) : 0m,
+        _ => netRevenue,
+    };
+
     private static bool IsOverride(Config.RfmConfig c, string dimension) => dimension switch
     {
         "recency" => c.RecencyCutPoints is not null,
@@ -84,7 +105,7 @@ public static class RfmJob
         [JsonPropertyName("customer_id")] public string CustomerId { get; set; } = "";
         [JsonPropertyName("recency_days")] public double RecencyDays { get; set; }
         [JsonPropertyName("frequency")] public int Frequency { get; set; }
-        [JsonPropertyName("monetary")] public double Monetary { get; set; }
+        [JsonPropertyName("monetary")] [ParquetDecimal(18, 2)] public decimal Monetary { get; set; }
         [JsonPropertyName("r_score")] public int RScore { get; set; }
         [JsonPropertyName("f_score")] public int FScore { get; set; }
         [JsonPropertyName("m_score")] public int MScore { get; set; }
@@ -97,7 +118,7 @@ public static class RfmJob
         [JsonPropertyName("segment")] public string Segment { get; set; } = "";
         [JsonPropertyName("customers")] public int Customers { get; set; }
         [JsonPropertyName("customer_share")] public double CustomerShare { get; set; }
-        [JsonPropertyName("revenue")] public double Revenue { get; set; }
+        [JsonPropertyName("revenue")] [ParquetDecimal(18, 2)] public decimal Revenue { get; set; }
         [JsonPropertyName("revenue_share")] public double RevenueShare { get; set; }
         [JsonPropertyName("mean_r")] public double? MeanR { get; set; }
         [JsonPropertyName("mean_f")] public double? MeanF { get; set; }

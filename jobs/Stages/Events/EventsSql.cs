@@ -508,7 +508,7 @@ public static class EventsSql
             raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
         }
         raw = d.RegexReplaceAll(raw, UserAgentPattern, "<user_agent redacted>");
-        var rebuilt = "'{\"event_id\":\"' || x.event_id || '\",\"occurred_at\":\"' || " + d.ToText("x.occurred_at") + " || '\",\"event_type\":\"' || x.event_type || '\"}'";
+        var rebuilt = "'{\"event_id\":\"' || x.event_id || '\",\"occurred_at\":\"' || " + d.TimestampText("x.occurred_at") + " || '\",\"event_type\":\"' || x.event_type || '\"}'";
         return $"""
             WITH rejected AS (
               SELECT _source_file, _source_line, {raw} AS raw_text, reason_code, reason_detail FROM events_rejected

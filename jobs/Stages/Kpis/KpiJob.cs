@@ -33,7 +33,7 @@ public static class KpiJob
         string? spendRelation = null;
         if (run.HasInput(KpiStage.AdSpendInput))
         {
-            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, settings.Quality)));
+            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, settings)));
             spendRelation = KpiSql.AdSpendKept;
         }
 
@@ -92,8 +92,9 @@ public static class KpiJob
     /// Reads, types and checks the ad spend input into the session table <c>ad_spend_typed</c>, stages its quarantine
     /// and returns the quarantined row count. Same gates as the cleaning stages: balanced books, quarantine share.
     /// </summary>
-    private static long CleanAdSpend(StageContext run, QualitySettings quality)
+    private static long CleanAdSpend(StageContext run, KpiSettings settings)
     {
+        var quality = settings.Quality;
         long quarantined = 0;
         run.Measure("ad-spend", report =>
         {
@@ -102,8 +103,26 @@ public static class KpiJob
             var engine = run.Engine;
             var d = engine.Dialect;
             engine.RegisterRawInput("ad_spend_raw", raw);
-            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, quality.MinValidDate));
+            var hasFx = run.HasInput(KpiStage.FxInput);
+            if (hasFx)
+            {
+                // The orders' FX table, held to the same checks (clean-orders has already failed on a bad one).
+                var fxRaw = run.ReadInput(KpiStage.FxInput);
+                InputBinder.Require(fxRaw, CanonicalColumns.Fx, KpiStage.FxInput);
+                engine.RegisterRawInput("fx_raw", fxRaw);
+                var bad = engine.Query(KpiSql.InvalidFxRows(d))[0];
+                if (Long(bad[0]) > 0)
+                {
+                    throw PipelineException.Input($"FX table: {Long(bad[0])} row(s) without a valid date, 3-letter currency and positive rate, or giving a currency two different rates on one date (first at line {bad[1]})");
+                }
+            }
+            var baseCurrency = settings.BaseCurrency ?? throw new InvalidOperationException("kpis settings without a base currency but with ad spend");
+            engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new AdSpendSqlOptions(quality.MinValidDate, baseCurrency, hasFx)));
             engine.DropRawInput("ad_spend_raw");
+            if (hasFx)
+            {
+                engine.DropRawInput("fx_raw");
+            }
 
             var acc = engine.Query(KpiSql.AdSpendAccounting)[0];
             report.RowsRead = Long(acc[0]);

@@ -20,6 +20,12 @@ public sealed record KpiSqlOptions(
     int RepeatCohortDays,
     int AttributionLookbackDays);
 
+/// <summary>Everything the ad spend staging SQL depends on besides the dialect.</summary>
+/// <param name="MinValidDate">Earlier dates are bad_date.</param>
+/// <param name="BaseCurrency">Spend is converted to it (rows without a currency are in it).</param>
+/// <param name="HasFx">True when the FX table is registered as <c>fx_raw</c> (the orders' <c>orders.fx</c>).</param>
+public sealed record AdSpendSqlOptions(DateOnly MinValidDate, string BaseCurrency, bool HasFx);
+
 /// <summary>
 /// The KPI marts, recomputed whole from the clean tables on every run. Each query is input CTEs → logic CTEs → final
 /// select, built from portable SQL plus <see cref="ISqlDialect"/> calls (no QUALIFY, no COUNT(DISTINCT) OVER, explicit
@@ -97,8 +103,8 @@ public static class KpiSql
               SELECT order_date AS kpi_date,
                      sum(CASE WHEN is_purchase THEN 1 ELSE 0 END) AS orders,
                      count(DISTINCT CASE WHEN is_purchase THEN customer_id END) AS customers,
-                     sum(net_revenue) AS revenue,
-                     sum(CASE WHEN is_purchase THEN net_revenue ELSE 0 END) AS purchase_revenue
+                     {MoneySql.Sum("net_revenue")} AS revenue,
+                     {MoneySql.Sum("CASE WHEN is_purchase THEN net_revenue ELSE 0 END")} AS purchase_revenue
               FROM orders GROUP BY order_date
             ),
             first_purchase_days AS (
@@ -128,7 +134,7 @@ public static class KpiSql
                      coalesce(sd.checkout_sessions, 0) AS checkout_sessions, coalesce(sd.purchase_sessions, 0) AS purchase_sessions,
                      coalesce(sd.natural_sessions, 0) AS natural_sessions,
                      coalesce(od.orders, 0) AS orders, coalesce(od.customers, 0) AS customers, coalesce(fd.new_customers, 0) AS new_customers,
-                     coalesce(od.revenue, 0) AS revenue, coalesce(od.purchase_revenue, 0) AS purchase_revenue,
+                     coalesce(od.revenue, {MoneySql.Zero}) AS revenue, coalesce(od.purchase_revenue, {MoneySql.Zero}) AS purchase_revenue,
                      coalesce(rc.cohort_customers, 0) AS repeat_cohort_customers, coalesce(rc.repeat_customers, 0) AS repeat_customers
               FROM days dd
               LEFT JOIN session_days sd ON sd.kpi_date = dd.kpi_date
@@ -144,11 +150,11 @@ public static class KpiSql
                    CAST(orders AS BIGINT) AS orders,
                    CAST(customers AS BIGINT) AS customers,
                    CAST(new_customers AS BIGINT) AS new_customers,
-                   CAST(revenue AS DOUBLE) AS revenue,
+                   revenue,
                    {Ratio("orders", "sessions")} AS conversion_rate,
-                   {Ratio("purchase_revenue", "orders")} AS aov,
-                   {Ratio("revenue", "users")} AS revenue_per_user,
-                   {Ratio("revenue", "customers")} AS revenue_per_customer,
+                   {MoneySql.PerUnit(d, "purchase_revenue", "orders")} AS aov,
+                   {MoneySql.PerUnit(d, "revenue", "users")} AS revenue_per_user,
+                   {MoneySql.PerUnit(d, "revenue", "customers")} AS revenue_per_customer,
                    {Ratio("bounced_sessions", "sessions")} AS bounce_rate,
                    {Ratio("engaged_sessions", "sessions")} AS engaged_session_rate,
                    CAST(product_view_sessions AS BIGINT) AS product_view_sessions,
@@ -199,17 +205,17 @@ public static class KpiSql
         var spend = o.AdSpendRelation is null
             ? $"""
               spend AS (
-                SELECT CAST(NULL AS DATE) AS kpi_date, CAST(NULL AS {d.StringType}) AS channel, CAST(NULL AS DOUBLE) AS spend
+                SELECT CAST(NULL AS DATE) AS kpi_date, CAST(NULL AS {d.StringType}) AS channel, CAST(NULL AS {MoneySql.AmountType}) AS spend
                 WHERE false
               )
               """
             : $"""
               spend AS (
-                SELECT spend_date AS kpi_date, channel, CAST(sum(spend) AS DOUBLE) AS spend
+                SELECT spend_date AS kpi_date, channel, {MoneySql.Sum("spend")} AS spend
                 FROM {o.AdSpendRelation} GROUP BY spend_date, channel
               )
               """;
-        var spendValue = o.AdSpendRelation is null ? "CAST(NULL AS DOUBLE)" : "coalesce(sp.spend, 0.0)";
+        var spendValue = o.AdSpendRelation is null ? $"CAST(NULL AS {MoneySql.AmountType})" : $"coalesce(sp.spend, {MoneySql.Zero})";
         var natural = string.Join(", ", NaturalChannels.Select(d.Str));
         return $"""
             WITH {OrdersInput(o)},
@@ -251,7 +257,7 @@ public static class KpiSql
               SELECT session_date AS kpi_date, channel, count(*) AS sessions FROM sessions GROUP BY session_date, channel
             ),
             channel_orders AS (
-              SELECT order_date AS kpi_date, channel, count(*) AS orders, sum(net_revenue) AS revenue,
+              SELECT order_date AS kpi_date, channel, count(*) AS orders, {MoneySql.Sum("net_revenue")} AS revenue,
                      sum(CASE WHEN is_first_purchase THEN 1 ELSE 0 END) AS new_customers
               FROM attributed GROUP BY order_date, channel
             ),
@@ -265,7 +271,7 @@ public static class KpiSql
             joined AS (
               SELECT k.kpi_date, k.channel,
                      coalesce(cs.sessions, 0) AS sessions, ds.sessions AS day_sessions,
-                     coalesce(co.orders, 0) AS orders, coalesce(co.revenue, 0) AS revenue, coalesce(co.new_customers, 0) AS new_customers,
+                     coalesce(co.orders, 0) AS orders, coalesce(co.revenue, {MoneySql.Zero}) AS revenue, coalesce(co.new_customers, 0) AS new_customers,
                      {spendValue} AS spend
               FROM keys k
               LEFT JOIN channel_sessions cs ON cs.kpi_date = k.kpi_date AND cs.channel = k.channel
@@ -279,14 +285,14 @@ public static class KpiSql
                    CAST(sessions AS BIGINT) AS sessions,
                    {Ratio("sessions", "day_sessions")} AS session_share,
                    CAST(orders AS BIGINT) AS orders,
-                   CAST(revenue AS DOUBLE) AS revenue,
+                   revenue,
                    CAST(new_customers AS BIGINT) AS new_customers,
                    {Ratio("orders", "sessions")} AS conversion_rate,
-                   CAST(spend AS DOUBLE) AS spend,
+                   CAST(spend AS {MoneySql.AmountType}) AS spend,
                    {Ratio("spend", "revenue")} AS acos,
                    {Ratio("revenue", "spend")} AS roas,
-                   {Ratio("spend", "orders")} AS cpa,
-                   {Ratio("spend", "new_customers")} AS cac
+                   {MoneySql.PerUnit(d, "spend", "orders")} AS cpa,
+                   {MoneySql.PerUnit(d, "spend", "new_customers")} AS cac
             FROM joined
             ORDER BY kpi_date ASC NULLS LAST, channel ASC NULLS LAST
             """;
@@ -321,7 +327,7 @@ public static class KpiSql
             activity AS (
               SELECT c.cohort_month, {MonthStart("o.order_date")} AS month_start,
                      count(DISTINCT CASE WHEN o.is_purchase THEN o.customer_id END) AS active_customers,
-                     sum(o.net_revenue) AS revenue
+                     {MoneySql.Sum("o.net_revenue")} AS revenue
               FROM orders o JOIN customer_cohorts c ON c.customer_id = o.customer_id
               GROUP BY c.cohort_month, {MonthStart("o.order_date")}
             ),
@@ -332,7 +338,7 @@ public static class KpiSql
             ),
             joined AS (
               SELECT g.cohort_month, g.months_since_first, g.cohort_customers,
-                     coalesce(a.active_customers, 0) AS active_customers, coalesce(a.revenue, 0) AS revenue
+                     coalesce(a.active_customers, 0) AS active_customers, coalesce(a.revenue, {MoneySql.Zero}) AS revenue
               FROM grid g LEFT JOIN activity a ON a.cohort_month = g.cohort_month AND a.month_start = g.month_start
             ),
             cumulated AS (
@@ -346,8 +352,8 @@ public static class KpiSql
                    CAST(cohort_customers AS BIGINT) AS cohort_customers,
                    CAST(active_customers AS BIGINT) AS active_customers,
                    {Ratio("active_customers", "cohort_customers")} AS retention_rate,
-                   CAST(revenue AS DOUBLE) AS revenue,
-                   {Ratio("cumulative_revenue", "cohort_customers")} AS cumulative_revenue_per_customer
+                   revenue,
+                   {MoneySql.PerUnit(d, "cumulative_revenue", "cohort_customers")} AS cumulative_revenue_per_customer
             FROM cumulated
             ORDER BY cohort_month ASC NULLS LAST, months_since_first ASC NULLS LAST
             """;
@@ -362,45 +368,59 @@ public static class KpiSql
     /// Staging: one row per raw ad spend row of <c>ad_spend_raw</c>, typed, with its reason code (NULL = valid) and
     /// whether it is kept: rows of a (date, channel, campaign) that a later file (path order) delivers again are
     /// replaced by that file's rows as a whole (counted as duplicates); several rows of one file are all kept (summed).
+    /// Spend in another currency (optional column <c>currency</c>; empty = the base currency) is converted like an
+    /// order's amounts: the FX table's (<c>fx_raw</c>) latest rate on or before the spend date, spend rounded to cents
+    /// then × rate rounded to cents, half away from zero (<c>spend_base</c>).
     /// </summary>
-    public static string AdSpendTyped(ISqlDialect d, DateOnly minValidDate)
+    public static string AdSpendTyped(ISqlDialect d, AdSpendSqlOptions o)
     {
         string T(string col) => $"NULLIF(trim({d.Id(col)}), '')";
         var known = ChannelVocabulary.Select(c => (From: c, To: c)).Concat(ChannelSynonyms.Select(kv => (From: kv.Key, To: kv.Value)))
             .Select(p => $"WHEN {d.Str(p.From)} THEN {d.Str(p.To)}");
+        var baseCurrency = d.Str(o.BaseCurrency);
         var rules = new (string Condition, string Code, string Detail)[]
         {
             ("_parse_error IS NOT NULL", "_parse_error", "coalesce(_parse_detail, 'unreadable row')"),
             ("date_s IS NULL", "'missing_date'", "'date is empty'"),
-            ($"spend_date IS NULL OR spend_date < {d.DateLiteral(minValidDate)}", "'bad_date'",
-                $"'date ' || {Quoted("date_s")} || ' is not a date YYYY-MM-DD on or after {minValidDate:yyyy-MM-dd}'"),
+            ($"spend_date IS NULL OR spend_date < {d.DateLiteral(o.MinValidDate)}", "'bad_date'",
+                $"'date ' || {Quoted("date_s")} || ' is not a date YYYY-MM-DD on or after {o.MinValidDate:yyyy-MM-dd}'"),
             ("channel_s IS NULL", "'missing_channel'", "'channel is empty'"),
             ("channel IS NULL", "'unknown_channel'", $"'channel ' || {Quoted("channel_s")} || ' is not one of {string.Join(", ", ChannelVocabulary)} (or a known synonym)'"),
             ("spend_s IS NULL", "'missing_spend'", "'spend is empty'"),
             ("spend IS NULL OR spend < 0", "'bad_spend'", $"'spend ' || {Quoted("spend_s")} || ' is not a non-negative number'"),
+            ($"NOT {d.FullMatch("currency", "[A-Z]{3}")} OR NOT fx_known", "'unknown_currency'",
+                $"'currency ' || {Quoted("currency")} || ' is not the base currency and has no FX rates'"),
+            ("fx_rate IS NULL", "'missing_fx_rate'", "'no FX rate for ' || currency || ' on or before the spend date'"),
         };
         var reasonCode = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
         var reasonDetail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
+        // The rate of each row: 1 for the base currency, else the latest FX row of its currency on or before its date
+        // (one per row: row_number over the row's identity; rates of one currency and date agree, see MoneySql.InvalidFxRows).
+        var withFx = MoneySql.WithFxCtes(d, o.HasFx, baseCurrency, "p.spend_date");
         return $"""
             WITH src AS (
               SELECT _source_file, _source_line, _raw, _parse_error, _parse_detail,
-                     {T("date")} AS date_s, {T("channel")} AS channel_s, {T("campaign")} AS campaign, {T("spend")} AS spend_s
+                     {T("date")} AS date_s, {T("channel")} AS channel_s, {T("campaign")} AS campaign, {T("spend")} AS spend_s,
+                     upper({T("currency")}) AS currency_s
               FROM ad_spend_raw
             ),
             parsed AS (
               SELECT src.*,
                      {d.TryDate("date_s")} AS spend_date,
                      CASE {d.RegexReplaceAll("lower(channel_s)", "[ _-]+", "_")} {string.Join(" ", known)} END AS channel,
-                     {d.TryDecimal("spend_s")} AS spend
+                     {d.TryDecimal("spend_s")} AS spend,
+                     coalesce(currency_s, {baseCurrency}) AS currency
               FROM src
             ),
+            {withFx}
             checked AS (
-              SELECT parsed.*, {reasonCode} AS reason_code, {reasonDetail} AS reason_detail
-              FROM parsed
+              SELECT with_fx.*, {reasonCode} AS reason_code, {reasonDetail} AS reason_detail
+              FROM with_fx
             ),
             delivered AS (
               SELECT checked.*,
-                     max(CASE WHEN reason_code IS NULL THEN _source_file END) OVER (PARTITION BY spend_date, channel, campaign) AS latest_file
+                     max(CASE WHEN reason_code IS NULL THEN _source_file END) OVER (PARTITION BY spend_date, channel, campaign) AS latest_file,
+                     CASE WHEN reason_code IS NULL THEN {MoneySql.ToBase(MoneySql.Cents("spend"), "fx_rate")} END AS spend_base
               FROM checked
             )
             SELECT delivered.*, reason_code IS NULL AND _source_file = latest_file AS is_kept
@@ -408,8 +428,8 @@ public static class KpiSql
             """;
     }
 
-    /// <summary>The kept ad spend rows (grain: raw row): spend_date, channel, campaign, spend.</summary>
-    public const string AdSpendKept = "(SELECT spend_date, channel, campaign, spend FROM ad_spend_typed WHERE is_kept)";
+    /// <summary>The kept ad spend rows (grain: raw row): spend_date, channel, campaign, spend (in the base currency, DECIMAL(18,2)).</summary>
+    public const string AdSpendKept = "(SELECT spend_date, channel, campaign, spend_base AS spend FROM ad_spend_typed WHERE is_kept)";
 
     /// <summary>rows read, kept, duplicates, quarantined.</summary>
     public const string AdSpendAccounting = """
@@ -419,6 +439,9 @@ public static class KpiSql
                CAST(coalesce(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS quarantined
         FROM ad_spend_typed
         """;
+
+    /// <inheritdoc cref="MoneySql.InvalidFxRows"/>
+    public static string InvalidFxRows(ISqlDialect d) => MoneySql.InvalidFxRows(d);
 
     public const string AdSpendQuarantineByReason =
         "SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM ad_spend_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";

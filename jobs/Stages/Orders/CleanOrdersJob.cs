@@ -101,7 +101,7 @@ public static class CleanOrdersJob
         var n = Convert.ToInt64(bad[0], CultureInfo.InvariantCulture);
         if (n > 0)
         {
-            throw PipelineException.Input($"FX table: {n} row(s) without a valid date, 3-letter currency and positive rate (first at line {bad[1]})");
+            throw PipelineException.Input($"FX table: {n} row(s) without a valid date, 3-letter currency and positive rate, or giving a currency two different rates on one date (first at line {bad[1]})");
         }
     }
 }

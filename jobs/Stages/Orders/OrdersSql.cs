@@ -42,31 +42,7 @@ public static class OrdersSql
         string T(string col) => $"NULLIF(trim({d.Id(col)}), '')";
         var statusCase = "CASE status_s " + string.Join(" ", o.StatusMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => $"WHEN {d.Str(kv.Key)} THEN {d.Str(kv.Value)}")) + " END";
-        var fxJoin = o.HasFx
-            ? $"""
-              fx_rates AS (
-                SELECT upper(trim(currency)) AS fx_currency, {d.TryDate("trim(" + d.Id("date") + ")")} AS fx_date, {d.TryDecimal("trim(rate)")} AS fx_rate
-                FROM fx_raw
-              ),
-              rated AS (
-                SELECT p.*, r.fx_rate AS fx_rate_found,
-                       row_number() OVER (PARTITION BY p._source_file, p._source_line ORDER BY r.fx_date DESC NULLS LAST) AS fx_pick,
-                       p.currency = {d.Str(o.BaseCurrency)} OR (SELECT count(*) FROM fx_rates c WHERE c.fx_currency = p.currency) > 0 AS fx_known
-                FROM parsed p
-                LEFT JOIN fx_rates r ON r.fx_currency = p.currency AND r.fx_date <= {d.DateOf("p.ordered_at")}
-              ),
-              with_fx AS (
-                SELECT rated.*, CASE WHEN currency = {d.Str(o.BaseCurrency)} THEN CAST(1 AS DECIMAL(18,4)) ELSE fx_rate_found END AS fx_rate
-                FROM rated WHERE fx_pick = 1
-              ),
-              """
-            : $"""
-              with_fx AS (
-                SELECT parsed.*, CASE WHEN currency = {d.Str(o.BaseCurrency)} THEN CAST(1 AS DECIMAL(18,4)) END AS fx_rate,
-                       currency = {d.Str(o.BaseCurrency)} AS fx_known
-                FROM parsed
-              ),
-              """;
+        var fxJoin = MoneySql.WithFxCtes(d, o.HasFx, d.Str(o.BaseCurrency), d.DateOf("p.ordered_at"));
         var amountRules = o.LineLevel
             ? new List<Rule>
             {
@@ -167,8 +143,8 @@ public static class OrdersSql
                      CASE WHEN sum(CASE WHEN quantity > 0 THEN 1 ELSE 0 END) = 0 THEN 'returned'
                           ELSE min_by(status, _source_line) END AS status,
                      min_by(currency, _source_line) AS currency,
-                     sum(CASE WHEN quantity > 0 THEN quantity * unit_price ELSE 0 END) AS sales_amount,
-                     sum(CASE WHEN quantity < 0 THEN -quantity * unit_price ELSE 0 END) AS returns_amount,
+                     sum(CASE WHEN quantity > 0 THEN {LineValue} ELSE 0 END) AS sales_amount,
+                     sum(CASE WHEN quantity < 0 THEN -{LineValue} ELSE 0 END) AS returns_amount,
                      coalesce(max(discount_amount), 0) AS discount_amount,
                      coalesce(max(shipping_amount), 0) AS shipping_amount,
                      coalesce(max(tax_amount), 0) AS tax_amount,
@@ -192,14 +168,16 @@ public static class OrdersSql
               FROM orders_deduplicated WHERE is_kept
               """;
         // Order level: total_amount already is what the customer paid. Line level: goods minus discount plus
-        // shipping and tax; returned lines count as refunds.
+        // shipping and tax; returned lines count as refunds. Each amount is rounded to cents once, in its own currency;
+        // net revenue is then computed from those published cents and the published rate (round((gross − refunded) ×
+        // fx_rate, 2), half away from zero), so anyone can recompute it from the row.
         var gross = o.LineLevel ? "sales_amount - discount_amount + shipping_amount + tax_amount" : "sales_amount";
         return $"""
             WITH orders AS (
               {orders}
             ),
             amounts AS (
-              SELECT orders.*, {gross} AS gross_amount, returns_amount + refunded_extra AS refunded_amount
+              SELECT orders.*, {MoneySql.Cents(gross)} AS gross_cents, {MoneySql.Cents("returns_amount + refunded_extra")} AS refunded_cents
               FROM orders
             ),
             email_keys AS (
@@ -208,7 +186,7 @@ public static class OrdersSql
             ),
             valued AS (
               SELECT amounts.*,
-                     CASE WHEN status = 'cancelled' THEN 0 ELSE (gross_amount - refunded_amount) * fx_rate END AS net_base,
+                     CASE WHEN status = 'cancelled' THEN {MoneySql.Zero} ELSE {MoneySql.ToBase("gross_cents - refunded_cents", "fx_rate")} END AS net_base,
                      status <> 'cancelled' AND NOT (sales_amount = 0 AND returns_amount > 0) AS is_purchase
               FROM amounts
             ),
@@ -225,13 +203,13 @@ public static class OrdersSql
                    {d.DateOf("ordered_at")} AS order_date,
                    status,
                    currency,
-                   CAST(round(gross_amount, 2) AS DECIMAL(18,2)) AS gross_amount,
-                   CAST(round(discount_amount, 2) AS DECIMAL(18,2)) AS discount_amount,
-                   CAST(round(shipping_amount, 2) AS DECIMAL(18,2)) AS shipping_amount,
-                   CAST(round(tax_amount, 2) AS DECIMAL(18,2)) AS tax_amount,
-                   CAST(round(refunded_amount, 2) AS DECIMAL(18,2)) AS refunded_amount,
-                   CAST(fx_rate AS DECIMAL(18,6)) AS fx_rate,
-                   CAST(round(net_base, 2) AS DECIMAL(18,2)) AS net_revenue,
+                   gross_cents AS gross_amount,
+                   {MoneySql.Cents("discount_amount")} AS discount_amount,
+                   {MoneySql.Cents("shipping_amount")} AS shipping_amount,
+                   {MoneySql.Cents("tax_amount")} AS tax_amount,
+                   refunded_cents AS refunded_amount,
+                   CAST(fx_rate AS {MoneySql.RateType}) AS fx_rate,
+                   net_base AS net_revenue,
                    is_purchase,
                    customer_id IS NULL AS is_guest,
                    customer_order_seq,
@@ -266,20 +244,15 @@ public static class OrdersSql
                (SELECT count(*) FROM orders_typed WHERE reason_code IS NOT NULL) AS quarantined
         """;
 
-    /// <summary>
-    /// The FX table's invalid rows (registered raw as <c>fx_raw</c>): how many, and the first one's line. A row is
-    /// valid with a date, a positive decimal rate and a 3-letter currency code; one invalid row fails the run (an FX
-    /// table is reference data, not something to quarantine around).
-    /// </summary>
-    public static string InvalidFxRows(ISqlDialect d) => $"""
-        SELECT count(*), min(_source_line) FROM fx_raw
-        WHERE _parse_error IS NOT NULL OR {d.TryDate("trim(" + d.Id("date") + ")")} IS NULL
-           OR {d.TryDecimal("trim(rate)")} IS NULL OR {d.TryDecimal("trim(rate)")} <= 0
-           OR NOT {d.FullMatch("upper(trim(currency))", "[A-Z]{3}")}
-        """;
+    /// <inheritdoc cref="MoneySql.InvalidFxRows"/>
+    public static string InvalidFxRows(ISqlDialect d) => MoneySql.InvalidFxRows(d);
 
     public static string QuarantineByReason() =>
         "SELECT reason_code, count(*) AS n FROM orders_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
+
+    // quantity × unit_price, exact: DECIMAL(19,4) × DECIMAL(18,4) is DECIMAL(37,8) in DuckDB (two DECIMAL(18,4) would
+    // make a DECIMAL(18,8), which overflows from 10^10) and DECIMAL(38,8) in Spark.
+    private const string LineValue = "(CAST(quantity AS DECIMAL(19,4)) * unit_price)";
 
     private static string Quoted(ISqlDialect d, string expr) => $"'\"' || coalesce({expr}, '') || '\"'";
 

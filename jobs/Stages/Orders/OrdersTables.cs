@@ -10,13 +10,13 @@ internal static class OrdersTables
         new("ordered_at", "TIMESTAMP WITH TIME ZONE", "When the order was placed (UTC)."),
         new("status", "VARCHAR", "Canonical status (`returned` for credit notes)."),
         new("currency", "VARCHAR", "The order's own currency (ISO 4217 code)."),
-        new("gross_amount", "DECIMAL(18,2)", "What the customer was charged, in `currency` (line-level: goods − discount + shipping + tax)."),
+        new("gross_amount", "DECIMAL(18,2)", "What the customer was charged, in `currency` (line-level: goods − discount + shipping + tax), rounded half away from zero to cents."),
         new("discount_amount", "DECIMAL(18,2)", "Discount, in `currency`; 0 when absent."),
         new("shipping_amount", "DECIMAL(18,2)", "Shipping, in `currency`; 0 when absent."),
         new("tax_amount", "DECIMAL(18,2)", "Tax, in `currency`; 0 when absent."),
         new("refunded_amount", "DECIMAL(18,2)", "Refunded, in `currency`; defaults to the whole amount for `refunded`/`returned` orders without one; includes returned lines."),
-        new("fx_rate", "DECIMAL(18,6)", "Rate to the base currency used (1 for the base currency)."),
-        new("net_revenue", "DECIMAL(18,2)", "(gross − refunded) × fx_rate, in `base_currency`; 0 for cancelled orders; negative for credit notes."),
+        new("fx_rate", "DECIMAL(18,8)", "Rate to the base currency used: the FX table's latest rate on or before the order's UTC date, rounded half away from zero to 8 decimals (1 for the base currency)."),
+        new("net_revenue", "DECIMAL(18,2)", "(gross_amount − refunded_amount) × fx_rate from this row's own values, rounded half away from zero to cents, in `base_currency`; 0 for cancelled orders; negative for credit notes."),
         new("is_purchase", "BOOLEAN", "Not cancelled and not a credit note (a zero-value order is a purchase)."),
         new("is_guest", "BOOLEAN", "No customer id."),
         new("customer_order_seq", "BIGINT", "1 = the customer's first purchase, in `ordered_at` then `order_id` order, over all the history this run read; NULL for guests and non-purchases."),
@@ -28,7 +28,7 @@ internal static class OrdersTables
         new("order_date", "DATE", "Partition: UTC date of `ordered_at`."),
     ])
     {
-        Description = "Typed, deduplicated orders (the latest version of each order_id), amounts in the base currency as DECIMAL.",
+        Description = "Typed, deduplicated orders (the latest version of each order_id). Amounts are DECIMAL(18,2), each rounded once to cents (half away from zero) in the order's currency; net_revenue is converted to the base currency from those cents.",
     };
 
     public static readonly TableSpec Quarantine = new(TableNames.QuarantineOrders, "one row per rejected input row", ["source_file", "source_line"], [],

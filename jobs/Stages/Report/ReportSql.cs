@@ -78,7 +78,10 @@ public static class ReportSql
 
     private static string RfmGrid(ISqlDialect d, string scoresRelation, string? featuresRelation)
     {
-        var revenue = featuresRelation is null ? "sum(CAST(s.monetary AS DOUBLE))" : "sum(CAST(f.net_revenue AS DOUBLE))";
+        // Summed as DECIMAL (exact: the same total whatever the engine's thread count), then handed over as DOUBLE.
+        var revenue = featuresRelation is null
+            ? "CAST(sum(CAST(s.monetary AS DECIMAL(18,2))) AS DOUBLE)"
+            : "CAST(sum(CAST(f.net_revenue AS DECIMAL(18,2))) AS DOUBLE)";
         var features = featuresRelation is null ? "" : $"""
             ,
             features AS (

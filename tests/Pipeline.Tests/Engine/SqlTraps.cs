@@ -280,11 +280,15 @@ public sealed class MarkingDialect(ISqlDialect inner) : ISqlDialect
     public string EpochMicros(string timestampExpr) => inner.EpochMicros(timestampExpr);
     public string DaysBetween(string startDate, string endDate) => "/*<DaysBetween>*/" + inner.DaysBetween(startDate, endDate) + "/*</DaysBetween>*/";
     public string RegexReplaceAll(string expr, string pattern, string replacement) => inner.RegexReplaceAll(expr, pattern, replacement);
+    public string Hash64(string expr) => inner.Hash64(expr);
+
     public string Sha256Hex(string stringExpr) => inner.Sha256Hex(stringExpr);
     public string HmacHex(string stringExpr) => inner.HmacHex(stringExpr);
-    public string Hash64(string expr) => inner.Hash64(expr);
     public string ToText(string expr) => inner.ToText(expr);
+    public string TimestampText(string timestampExpr) => inner.TimestampText(timestampExpr);
     public string Quantile(string expr, double fraction) => inner.Quantile(expr, fraction);
     public string DescribeColumns(string relation) => inner.DescribeColumns(relation);
     public string StringType => inner.StringType;
+    public string TryDecimal(string expr, int precision, int scale) => inner.TryDecimal(expr, precision, scale);
+    public string IntegerDivide(string dividend, string divisor) => inner.IntegerDivide(dividend, divisor);
 }

@@ -98,8 +98,8 @@ public static class StageSqlCatalog
         }
         if (p.ParameterType == typeof(bool))
         {
-            // Next to an options parameter (whose variants are rendered), a flag takes its default, else true.
-            return p.HasDefaultValue ? p.DefaultValue! : true;
+            // A switch of one builder (EventsSliceSql.SliceTyped's withCarry): the branch with more SQL.
+            return true;
         }
         if (p.ParameterType == typeof(double))
         {
@@ -112,10 +112,6 @@ public static class StageSqlCatalog
 
     private static IReadOnlyList<(string, object?)>? Variants(Type type, ISqlDialect dialect)
     {
-        if (type == typeof(bool))
-        {
-            return [("true", true), ("false", false)];
-        }
         if (type == typeof(OrdersSqlOptions))
         {
             return OrdersVariants().Select(v => (v.Name, (object?)v.Options)).ToList();
@@ -138,6 +134,14 @@ public static class StageSqlCatalog
             [
                 ("orders, sessions, events, spend", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "events_table", "ad_spend_table", 90, 30, 30)),
                 ("orders only", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", null, null, null, 60, 7, 14)),
+            ];
+        }
+        if (type == typeof(Pipeline.Stages.Kpis.AdSpendSqlOptions))
+        {
+            return
+            [
+                ("base currency only", new Pipeline.Stages.Kpis.AdSpendSqlOptions(new DateOnly(2000, 1, 1), "USD", false)),
+                ("FX", new Pipeline.Stages.Kpis.AdSpendSqlOptions(new DateOnly(2010, 1, 1), "EUR", true)),
             ];
         }
         _ = dialect;

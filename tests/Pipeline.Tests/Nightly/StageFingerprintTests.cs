@@ -24,6 +24,7 @@ public class StageFingerprintTests
         yield return Case("events.session_timeout_minutes", c => c with { Events = c.Events with { SessionTimeoutMinutes = 20 } }, "clean-clicks");
         yield return Case("orders.grain", c => c with { Orders = c.Orders with { Grain = "order" } }, "clean-orders");
         yield return Case("base_currency", c => c with { BaseCurrency = "EUR" }, "clean-orders", "report");
+
         yield return Case("source_time_zone", c => c with { SourceTimeZone = "Europe/Paris" }, "clean-orders", "clean-clicks");
         yield return Case("quality.min_valid_date", c => c with { Quality = c.Quality with { MinValidDate = "2010-01-01" } }, "clean-orders", "clean-clicks", "kpis");
         yield return Case("analytics.time_unit", c => c with { Analytics = c.Analytics with { TimeUnit = "week" } }, "features", "rfm", "segment", "ltv");
@@ -45,6 +46,31 @@ public class StageFingerprintTests
     public void A_setting_belongs_to_the_stages_that_use_it(Func<PipelineConfig, PipelineConfig> change, string[] expected)
     {
         var before = new PipelineConfig { Orders = new() { Input = ["/in/orders/"] }, Events = new() { Input = ["/in/events/"] } };
+        var after = change(before);
+        var changed = StageRegistry.All.Where(s => StageRunner.SettingsHash(s, before) != StageRunner.SettingsHash(s, after)).Select(s => s.Name);
+        Assert.That(changed, Is.EquivalentTo(expected));
+    }
+
+    private static IEnumerable<TestCaseData> SettingChangesWithSpend()
+    {
+        // With an ad spend input the KPIs convert spend to the base currency with the orders' FX table: both are theirs too.
+        yield return Case("base_currency, with ad spend,", c => c with { BaseCurrency = "EUR" }, "clean-orders", "kpis", "report");
+        yield return Case("orders.fx.columns, with ad spend,", c => c with
+        {
+            Orders = c.Orders with { Fx = c.Orders.Fx! with { Columns = new Dictionary<string, string> { ["rate"] = "Rate" } } },
+        }, "clean-orders", "kpis");
+        yield return Case("orders.fx.input, with ad spend,", c => c with { Orders = c.Orders with { Fx = c.Orders.Fx! with { Input = "/other/fx.csv" } } });
+    }
+
+    [TestCaseSource(nameof(SettingChangesWithSpend))]
+    public void With_ad_spend_the_conversion_settings_belong_to_the_kpis_too(Func<PipelineConfig, PipelineConfig> change, string[] expected)
+    {
+        var before = new PipelineConfig
+        {
+            Orders = new() { Input = ["/in/orders/"], Fx = new FxConfig { Input = "/in/fx.csv" } },
+            Events = new() { Input = ["/in/events/"] },
+            Kpis = new() { AdSpend = new AdSpendConfig { Input = ["/in/spend.csv"] } },
+        };
         var after = change(before);
         var changed = StageRegistry.All.Where(s => StageRunner.SettingsHash(s, before) != StageRunner.SettingsHash(s, after)).Select(s => s.Name);
         Assert.That(changed, Is.EquivalentTo(expected));

@@ -57,6 +57,16 @@ public class AtomicPublishTests
         Assert.That(rerun.Stderr, Does.Contain("discarded the unpublished outputs"));
         Assert.That(Directory.Exists(Path.Combine(output, "_staging")), Is.False, "recovered and published: no staging left, not even the empty root");
         Assert.That(ParquetTable.Read(Path.Combine(output, "clean", "orders")), Has.Count.EqualTo(700));
+        AssertSameAsAnUninterruptedRun(output, "b.csv");
+    }
+
+    /// <summary>The published tables equal, byte for byte, those of one uninterrupted run of the same input elsewhere.</summary>
+    private void AssertSameAsAnUninterruptedRun(string output, string input)
+    {
+        var reference = Path.Combine(_dir, "uninterrupted-" + input);
+        var clean = PipelineCli.RunProcess(null, "clean-orders", "-i", Path.Combine(_dir, input), "-o", reference);
+        Assert.That(clean.ExitCode, Is.Zero, clean.ToString());
+        Assert.That(PublishedTables.Differences(reference, output), Is.Empty);
     }
 
     [Test]
@@ -79,6 +89,7 @@ public class AtomicPublishTests
         Assert.That(ids, Has.Count.EqualTo(700));
         Assert.That(ids, Is.Unique);
         Assert.That(ids.All(i => int.Parse(i[1..], System.Globalization.CultureInfo.InvariantCulture) >= 1000), Is.True, "no partition of the old table survives");
+        AssertSameAsAnUninterruptedRun(output, "b.csv");
     }
 
     [Test]

@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.Engine.Spark.Protocol;
+using Pipeline.Tests.Engine.Spark.Executing;
 using Rpc = Pipeline.Engine.Spark.Protocol.Rpc;
 
 namespace Pipeline.Tests.Engine.Spark;
@@ -33,13 +34,17 @@ internal sealed class FakeSparkServer : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>A connection string for this server without a session id: each client (each stage's engine) opens its own session.</summary>
+    public string Remote => $"sc://127.0.0.1:{Address.Port}";
+
     /// <summary>A connection string for this server with a fixed session id plus <paramref name="extra"/> parameters.</summary>
     public string ConnectionString(string extra = "") =>
         $"sc://127.0.0.1:{Address.Port}/;session_id={FakeSparkService.TestSessionId}{extra}";
 
-    public static async Task<FakeSparkServer> StartAsync()
+    /// <summary>Starts the fake; with <paramref name="executor"/> it executes what it accepts (see <see cref="FakeSparkService.Executor"/>).</summary>
+    public static async Task<FakeSparkServer> StartAsync(ExecutingSparkBackend? executor = null)
     {
-        var service = new FakeSparkService();
+        var service = new FakeSparkService { Executor = executor };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
@@ -60,6 +65,7 @@ internal sealed class FakeSparkServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Service.Executor?.Dispose();
     }
 }
 
@@ -70,7 +76,8 @@ internal sealed record RecordedCall(string Rpc, IMessage Request, IReadOnlyDicti
 /// The subset of Spark Connect the client uses, with Spark's semantics where the client depends on them
 /// (UUID checks, reattachable operations buffered by response id, OPERATION_ALREADY_EXISTS/NOT_FOUND, ReleaseExecute),
 /// and knobs for failures. Records every request. Strict by default (<see cref="StrictSparkCatalog"/>): SQL Spark 3.5
-/// would reject, and reads of views that are unknown or whose sources were dropped, fail with Spark's errors.
+/// would reject, and reads of views that are unknown or whose sources were dropped, fail with Spark's errors. Queries
+/// answer canned rows (<see cref="OnQuery"/>), unless an <see cref="Executor"/> executes what passed the checks.
 /// </summary>
 internal sealed class FakeSparkService : SparkConnectService.SparkConnectServiceBase
 {
@@ -104,7 +111,19 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
     public bool Strict { get; set; } = true;
 
     /// <summary>The session's temp views and cached tables, and the persistent tables a test declares.</summary>
+    /// <remarks>One catalog for every session unless an <see cref="Executor"/> is set: then each session has its own (<see cref="CatalogOf"/>), as in Spark.</remarks>
     public StrictSparkCatalog Catalog { get; } = new();
+
+    private readonly ConcurrentDictionary<string, StrictSparkCatalog> _sessionCatalogs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Executing mode: when set, what passes the strict checks is executed (on an embedded DuckDB, the Spark SQL
+    /// translated: <see cref="ExecutingSparkBackend"/>) and queries answer their real rows, instead of <see cref="OnQuery"/>.
+    /// </summary>
+    public ExecutingSparkBackend? Executor { get; init; }
+
+    /// <summary>The strict catalog of a session: <see cref="Catalog"/>, or with an <see cref="Executor"/> the session's own.</summary>
+    public StrictSparkCatalog CatalogOf(string sessionId) => Executor is null ? Catalog : _sessionCatalogs.GetOrAdd(sessionId, _ => new StrictSparkCatalog());
 
     /// <summary>Stamped on every ExecutePlan response (Spark 4.0's server_side_session_id); empty = not sent.</summary>
     public string ServerSideSessionId { get; set; } = string.Empty;
@@ -226,7 +245,7 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
             throw SparkError(StatusCode.InvalidArgument, "INVALID_HANDLE.OPERATION_ALREADY_EXISTS", null,
                 "org.apache.spark.SparkSQLException", "[INVALID_HANDLE.OPERATION_ALREADY_EXISTS] Operation already exists.");
         }
-        var payload = Execute(request.Plan);
+        var payload = Execute(request.Plan, request.SessionId);
         var operation = new Operation(request.SessionId, request.OperationId, ServerSideSessionId) { CutAfter = CutStreamAfter };
         foreach (var r in payload)
         {
@@ -334,6 +353,8 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
     public override Task<ReleaseSessionResponse> ReleaseSession(ReleaseSessionRequest request, ServerCallContext context)
     {
         Record("ReleaseSession", request, context);
+        Executor?.Release(request.SessionId);
+        _sessionCatalogs.TryRemove(request.SessionId, out _);
         return Task.FromResult(new ReleaseSessionResponse { SessionId = request.SessionId });
     }
 
@@ -363,42 +384,77 @@ internal sealed class FakeSparkService : SparkConnectService.SparkConnectService
         }
     }
 
-    private IReadOnlyList<ExecutePlanResponse> Execute(Plan plan)
+    private IReadOnlyList<ExecutePlanResponse> Execute(Plan plan, string sessionId)
     {
+        var catalog = CatalogOf(sessionId);
+        var session = Executor?.Session(sessionId);
         switch (plan.OpTypeCase)
         {
             case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.SqlCommand:
+            {
+                var sql = plan.Command.SqlCommand.Sql;
                 if (Strict)
                 {
-                    Catalog.Sql(plan.Command.SqlCommand.Sql, command: true);
+                    catalog.Sql(sql, command: true);
                 }
+                // Spark runs a command now and answers its output as a LocalRelation; a query comes back as the relation to execute.
+                var output = session?.Command(sql);
                 return [new ExecutePlanResponse
                 {
                     SqlCommandResult = new ExecutePlanResponse.Types.SqlCommandResult
                     {
-                        Relation = new Relation { Sql = new SQL { Query = plan.Command.SqlCommand.Sql } },
+                        Relation = output is null
+                            ? new Relation { Sql = new SQL { Query = sql } }
+                            : new Relation { LocalRelation = new LocalRelation { Data = ByteString.CopyFrom(output) } },
                     },
                 }];
+            }
             case Plan.OpTypeOneofCase.Command:
-                if (Strict && plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView)
+                if (plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView)
                 {
                     var view = plan.Command.CreateDataframeView;
-                    Catalog.DataFrameView(view.Name, view.Replace, view.Input);
+                    if (Strict)
+                    {
+                        catalog.DataFrameView(view.Name, view.Replace, view.Input);
+                    }
+                    session?.CreateView(view.Name, view.Replace, view.Input);
                 }
-                else if (Strict && plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation)
+                else if (plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation)
                 {
-                    Catalog.ReadRelation(plan.Command.WriteOperation.Input);
+                    if (Strict)
+                    {
+                        catalog.ReadRelation(plan.Command.WriteOperation.Input);
+                    }
+                    session?.Write(plan.Command.WriteOperation);
                 }
                 return [MetricsOnly("command")];
             case Plan.OpTypeOneofCase.Root when plan.Root.RelTypeCase == Relation.RelTypeOneofCase.Sql:
                 if (Strict)
                 {
-                    Catalog.Sql(plan.Root.Sql.Query, command: false);
+                    catalog.Sql(plan.Root.Sql.Query, command: false);
                 }
-                return OnQuery(plan.Root.Sql.Query);
+                return session is null ? OnQuery(plan.Root.Sql.Query) : [.. session.Query(plan.Root.Sql.Query).Select(Batch)];
+            case Plan.OpTypeOneofCase.Root when plan.Root.RelTypeCase == Relation.RelTypeOneofCase.LocalRelation:
+                // A command's output (see above), executed as the client does with PySpark's flow.
+                return [new ExecutePlanResponse
+                {
+                    ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = RowCount(plan.Root.LocalRelation.Data), Data = plan.Root.LocalRelation.Data },
+                }];
             default:
                 throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, $"fake server: {plan.OpTypeCase}"));
         }
+    }
+
+    private static long RowCount(ByteString ipc)
+    {
+        using var reader = new ArrowStreamReader(new MemoryStream(ipc.ToByteArray()));
+        long rows = 0;
+        while (reader.ReadNextRecordBatch() is { } batch)
+        {
+            rows += batch.Length;
+            batch.Dispose();
+        }
+        return rows;
     }
 
     private void Record(string rpc, IMessage request, ServerCallContext context)
@@ -751,11 +807,40 @@ internal sealed class StrictSparkCatalog
                 case SqlTokens.Kind.Word when token.Upper is "VARCHAR" && !(i + 1 < t.Count && t[i + 1].Text == "("):
                     throw FakeSparkService.SparkError(StatusCode.Internal, "DATATYPE_MISSING_SIZE", "42K01", "org.apache.spark.sql.catalyst.parser.ParseException",
                         $"[DATATYPE_MISSING_SIZE] DataType \"VARCHAR\" requires a length parameter, for example \"VARCHAR\"(10). Please specify the length.\n== SQL ==\n{sql}");
+                case SqlTokens.Kind.Word when OrderedWindowFunctions.Contains(token.Upper) && i + 1 < t.Count && t[i + 1].Text == "(" && !Ordered(t, i):
+                    // WindowOrderResolver: a ranking or offset window function needs an ordered window (3.5: _LEGACY_ERROR_TEMP_1037).
+                    throw FakeSparkService.SparkError(StatusCode.Internal, "_LEGACY_ERROR_TEMP_1037", null, "org.apache.spark.sql.AnalysisException",
+                        $"Window function {token.Value.ToLowerInvariant()}() requires window to be ordered, please add ORDER BY clause.");
                 case SqlTokens.Kind.Word when i + 1 < t.Count && t[i + 1].Text == "(" && IsCall(t, i) && !SparkFunctions.InOldestVersion.Contains(token.Value.ToLowerInvariant()):
                     throw FakeSparkService.SparkError(StatusCode.Internal, "UNRESOLVED_ROUTINE", "42883", "org.apache.spark.sql.AnalysisException",
                         $"[UNRESOLVED_ROUTINE] Cannot resolve function `{token.Value}` on search path [`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`].");
             }
         }
+    }
+
+    /// <summary>Spark's <c>WindowFunction</c>s that need an ORDER BY in their window (ranking and offset functions).</summary>
+    private static readonly HashSet<string> OrderedWindowFunctions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "ROW_NUMBER", "RANK", "DENSE_RANK", "PERCENT_RANK", "CUME_DIST", "NTILE", "LAG", "LEAD",
+    };
+
+    /// <summary>Whether the call at <paramref name="i"/> is not a window call (OVER a named window counts as ordered) or its OVER (…) has an ORDER BY.</summary>
+    private static bool Ordered(IReadOnlyList<SqlTokens.Token> t, int i)
+    {
+        var close = SqlTokens.Close(t, i + 1);
+        if (!Is(t, close + 1, "OVER") || close + 2 >= t.Count || t[close + 2].Text != "(")
+        {
+            return true;
+        }
+        var end = SqlTokens.Close(t, close + 2);
+        for (var j = close + 3; j < end; j++)
+        {
+            if (Is(t, j, "ORDER") && Is(t, j + 1, "BY"))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>A word followed by '(' that is a function call: not syntax, not qualified, not an alias with a column list, not a table function.</summary>

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
@@ -21,7 +23,7 @@ namespace Pipeline.Tests.Engine.Spark;
 /// checked against the table registry (<see cref="CustomersTables"/>: names, order, types) and the rows' values.
 /// </summary>
 [TestFixture]
-public sealed class SparkModelUploadTests : FakeSparkFixture
+public sealed partial class SparkModelUploadTests : FakeSparkFixture
 {
     protected override string DirPrefix => "spark-model-upload";
 
@@ -36,12 +38,12 @@ public sealed class SparkModelUploadTests : FakeSparkFixture
         using var engine = NewEngine();
         UploadAndCheck(engine, CustomersTables.RfmScores, new List<RfmJob.ScoreRow>
         {
-            new() { CustomerId = "C0000001", RecencyDays = 3.5, Frequency = 4, Monetary = 812.25, RScore = 5, FScore = 4, MScore = 5, RfmCell = "545", Segment = "Champions" },
-            new() { CustomerId = "Ç-naïve ☕", RecencyDays = 0, Frequency = 1, Monetary = -12.5, RScore = 1, FScore = 1, MScore = 1, RfmCell = "111", Segment = "" },
+            new() { CustomerId = "C0000001", RecencyDays = 3.5, Frequency = 4, Monetary = 812.25m, RScore = 5, FScore = 4, MScore = 5, RfmCell = "545", Segment = "Champions" },
+            new() { CustomerId = "Ç-naïve ☕", RecencyDays = 0, Frequency = 1, Monetary = -12.5m, RScore = 1, FScore = 1, MScore = 1, RfmCell = "111", Segment = "" },
         });
         UploadAndCheck(engine, CustomersTables.RfmSegments, new List<RfmJob.SegmentRow>
         {
-            new() { Segment = "Champions", Customers = 12, CustomerShare = 0.12, Revenue = 12345.67, RevenueShare = 0.5, MeanR = 4.9, MeanF = 4.5, MeanM = 4.75 },
+            new() { Segment = "Champions", Customers = 12, CustomerShare = 0.12, Revenue = 12345.67m, RevenueShare = 0.5, MeanR = 4.9, MeanF = 4.5, MeanM = 4.75 },
             new() { Segment = "About to sleep", Customers = 0, CustomerShare = 0, Revenue = 0, RevenueShare = 0, MeanR = null, MeanF = null, MeanM = null },
         });
         UploadAndCheck(engine, CustomersTables.RfmCutPoints, new List<RfmJob.CutPointRow>
@@ -279,6 +281,15 @@ public sealed class SparkModelUploadTests : FakeSparkFixture
         Assert.That(schema.FieldsList.Select(f => f.Name), Is.EqualTo(columns.Select(c => c.Name)), spec.Name + " columns");
         foreach (var (field, column) in schema.FieldsList.Zip(columns))
         {
+            if (DeclaredDecimal().Match(column.Type) is { Success: true } dec)
+            {
+                // Money: the documented DECIMAL(p,s) itself, as the DuckDB engine's Parquet.Net writer declares it.
+                var arrow = field.DataType as Decimal128Type;
+                Assert.That(arrow, Is.Not.Null, $"{spec.Name}.{column.Name}");
+                Assert.That((arrow!.Precision, arrow.Scale), Is.EqualTo((int.Parse(dec.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(dec.Groups[2].Value, CultureInfo.InvariantCulture))),
+                    $"{spec.Name}.{column.Name}");
+                continue;
+            }
             var expected = column.Type switch
             {
                 "VARCHAR" => ArrowTypeId.String,
@@ -320,4 +331,7 @@ public sealed class SparkModelUploadTests : FakeSparkFixture
             }
         }
     }
+
+    [GeneratedRegex(@"^DECIMAL\((\d+),(\d+)\)$")]
+    private static partial Regex DeclaredDecimal();
 }

@@ -121,7 +121,9 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
     [TestCase("SELECT * FROM landing QUALIFY row_number() OVER (ORDER BY x ASC NULLS LAST) = 1", "PARSE_SYNTAX_ERROR", "42601")]
     [TestCase("SELECT x::INT FROM landing", "PARSE_SYNTAX_ERROR", "42601")]
     [TestCase("SELECT \"order_id\" FROM landing", "PARSE_SYNTAX_ERROR", "42601")]
-    public async Task Sql_spark_does_not_accept_is_rejected_with_spark_error_classes(string sql, string errorClass, string sqlState)
+    [TestCase("SELECT row_number() OVER (PARTITION BY id) FROM landing", "_LEGACY_ERROR_TEMP_1037", null)]
+    [TestCase("SELECT lag(x) OVER (PARTITION BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM landing", "_LEGACY_ERROR_TEMP_1037", null)]
+    public async Task Sql_spark_does_not_accept_is_rejected_with_spark_error_classes(string sql, string errorClass, string? sqlState)
     {
         var e = await Rejected(sql);
         Assert.That(e.ErrorClass, Is.EqualTo(errorClass));
@@ -140,6 +142,8 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
             // typed casts with sizes, qualified relations, table aliases with column lists, comma joins
             "SELECT CAST(x AS DECIMAL(18, 2)), CAST(y AS VARCHAR(10)) FROM parquet.`/data/x` AS p, landing l",
             "DESCRIBE QUERY SELECT * FROM landing",
+            // ranking over an ordered window; an aggregate over an unordered one
+            "SELECT row_number() OVER (PARTITION BY id ORDER BY ts ASC NULLS LAST), sum(x) OVER (PARTITION BY id) FROM landing",
             "SELECT count(DISTINCT id), try_to_timestamp(s, 'yyyy-MM-dd') FROM (SELECT * FROM landing) AS t(id, s) -- a comment with \"quotes\"");
     }
 
@@ -332,8 +336,11 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         var d = engine.Dialect;
         // As KpiJob.CleanAdSpend sends them.
         engine.RegisterRawInput("ad_spend_raw", RawOf(CanonicalColumns.AdSpend));
-        engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new DateOnly(2000, 1, 1)));
+        engine.RegisterRawInput("fx_raw", RawOf(CanonicalColumns.Fx));
+        engine.Query(KpiSql.InvalidFxRows(d));
+        engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new AdSpendSqlOptions(new DateOnly(2000, 1, 1), "USD", HasFx: true)));
         engine.DropRawInput("ad_spend_raw");
+        engine.DropRawInput("fx_raw");
         engine.Query(KpiSql.AdSpendAccounting);
         engine.Query(KpiSql.AdSpendQuarantineByReason);
         engine.WriteParquet(KpiSql.AdSpendQuarantine(d, "run-1"), Folder("quarantine/ad_spend"), []);

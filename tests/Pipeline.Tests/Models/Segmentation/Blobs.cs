@@ -13,7 +13,7 @@ internal static class Blobs
     /// </summary>
     public static readonly double[][] Centres =
     [
-        [900, 12, 10, 40],   // high value, frequent, recent, browsing
+        [900, 12, 10, 40],   // high value, frequent buyers, recently active, visits often
         [500, 6, 60, 15],
         [200, 2, 200, 8],
         [40, 1, 400, 2],     // low value, one-time, lapsed

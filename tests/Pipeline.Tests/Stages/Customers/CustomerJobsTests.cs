@@ -74,6 +74,53 @@ public class CustomerJobsTests
     }
 
     [Test]
+    public void Money_features_and_rfm_money_are_exact_decimals_rounded_once_half_away_from_zero()
+    {
+        // M: ten purchases of 0.10 on ten days. N: 100.00, 100.00, 100.01, 100.01 on four days.
+        var m = string.Join("\n", Enumerable.Range(1, 10).Select(i => $"M{i},M,2024-01-{i:00}T12:00:00Z,completed,0.10"));
+        CleanOrders($"""
+            order_id,customer_id,ordered_at,status,total_amount
+            {m}
+            N1,N,2024-01-01T12:00:00Z,completed,100.00
+            N2,N,2024-01-02T12:00:00Z,completed,100.00
+            N3,N,2024-01-03T12:00:00Z,completed,100.01
+            N4,N,2024-01-04T12:00:00Z,completed,100.01
+            """);
+        var config = Path.Combine(_dir, "mean.json");
+        File.WriteAllText(config, """{ "analytics": { "rfm": { "monetary": "mean" } } }""");
+        Assert.That(PipelineCli.Run("features", "-c", config, "-o", Output, "--as-of", "2024-01-31").ExitCode, Is.Zero);
+        var features = ParquetTable.Read(Path.Combine(Output, "customers", "features"));
+        var fm = Row(features, "M");
+        var fn = Row(features, "N");
+        Assert.Multiple(() =>
+        {
+            // Ten 0.10 make 1.00 exactly (ten doubles 0.1 add up to 0.9999999999999999).
+            Assert.That(fm["net_revenue"], Is.TypeOf<decimal>().And.EqualTo(1.00m));
+            Assert.That(fm["avg_order_value"], Is.TypeOf<decimal>().And.EqualTo(0.10m));
+            Assert.That(fm["monetary_value"], Is.TypeOf<decimal>().And.EqualTo(0.10m), "the 9 repeat days: 0.90 / 9");
+            Assert.That(fn["net_revenue"], Is.EqualTo(400.02m));
+            // 400.02 / 4 = 100.005 → 100.01 (half away from zero; half to even would give 100.00).
+            Assert.That(fn["avg_order_value"], Is.EqualTo(100.01m));
+            // Repeat days 100.00 + 100.01 + 100.01 = 300.02, / 3 = 100.0066666… → 100.006667 (6 decimals).
+            Assert.That(fn["monetary_value"], Is.EqualTo(100.006667m));
+        });
+
+        Assert.That(PipelineCli.Run("rfm", "-c", config, "-o", Output, "--as-of", "2024-01-31").ExitCode, Is.Zero);
+        var scores = ParquetTable.Read(Path.Combine(Output, "rfm", "scores"));
+        var segments = ParquetTable.Read(Path.Combine(Output, "rfm", "segments"));
+        Assert.Multiple(() =>
+        {
+            // monetary: mean: 1.00 / 10 = 0.10; 400.02 / 4 = 100.005 → 100.01.
+            Assert.That(Row(scores, "M")["monetary"], Is.TypeOf<decimal>().And.EqualTo(0.10m));
+            Assert.That(Row(scores, "N")["monetary"], Is.EqualTo(100.01m));
+            // Segment revenue is always the total: 1.00 + 400.02 = 401.02 over the segments, exactly.
+            Assert.That(segments.Select(x => x["revenue"]), Has.All.TypeOf<decimal>());
+            Assert.That(segments.Sum(x => (decimal)x["revenue"]!), Is.EqualTo(401.02m));
+            Assert.That(segments.Sum(x => (double)x["revenue_share"]!), Is.EqualTo(1.0).Within(1e-12));
+        });
+    }
+
+    [Test]
     public void Rfm_scores_distinct_customers_by_rank_and_names_their_segments()
     {
         // Five customers, all values distinct: quintiles are the ranks. as_of = 2024-03-31.

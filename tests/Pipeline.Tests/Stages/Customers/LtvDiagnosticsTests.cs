@@ -40,7 +40,7 @@ public class LtvDiagnosticsTests
         rows.First(r => (string)r["fit"]! == fit && (string)r["model"]! == model);
 
     private List<CustomerSummary> Summary() =>
-        Table("customers/features").Select(r => new CustomerSummary((string)r["customer_id"]!, (int)r["frequency"]!, (double)r["recency"]!, (double)r["T"]!, (double)r["monetary_value"]!)).ToList();
+        Table("customers/features").Select(r => new CustomerSummary((string)r["customer_id"]!, (int)r["frequency"]!, (double)r["recency"]!, (double)r["T"]!, Convert.ToDouble(r["monetary_value"], CultureInfo.InvariantCulture))).ToList();
 
     private (DateOnly First, DateOnly Last) OrderDates()
     {

@@ -73,7 +73,7 @@ public class LtvJobTests
             Assert.That(f["frequency"], Is.EqualTo(int.Parse(r[3], CultureInfo.InvariantCulture)), r[0]);
             Assert.That((double)f["recency"]!, Is.EqualTo(double.Parse(r[4], CultureInfo.InvariantCulture)).Within(1e-9), r[0]);
             Assert.That((double)f["T"]!, Is.EqualTo(double.Parse(r[5], CultureInfo.InvariantCulture)).Within(1e-9), r[0]);
-            Assert.That((double)f["monetary_value"]!, Is.EqualTo(double.Parse(r[6], CultureInfo.InvariantCulture)).Within(1e-6), r[0]);
+            Assert.That(Convert.ToDouble(f["monetary_value"], CultureInfo.InvariantCulture), Is.EqualTo(double.Parse(r[6], CultureInfo.InvariantCulture)).Within(1e-6), r[0]);
         }
 
         var p = ParquetTable.Read(Path.Combine(Output, "ltv", "params"));

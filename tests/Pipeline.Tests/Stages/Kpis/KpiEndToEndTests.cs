@@ -49,7 +49,9 @@ public class KpiEndToEndTests
         [
             ("kpi_date", date),
             .. Typed(typeof(long), "sessions", "users", "new_users", "returning_users", "orders", "customers", "new_customers"),
-            .. Typed(typeof(double), "revenue", "conversion_rate", "aov", "revenue_per_user", "revenue_per_customer", "bounce_rate", "engaged_session_rate"),
+            ("revenue", typeof(decimal)), ("conversion_rate", typeof(double)),
+            .. Typed(typeof(decimal), "aov", "revenue_per_user", "revenue_per_customer"),
+            .. Typed(typeof(double), "bounce_rate", "engaged_session_rate"),
             .. Typed(typeof(long), "product_view_sessions", "add_to_cart_sessions", "checkout_sessions", "purchase_sessions"),
             .. Typed(typeof(double), "view_to_cart_rate", "cart_to_checkout_rate", "checkout_to_purchase_rate"),
             ("natural_sessions", typeof(long)), ("natural_traffic_share", typeof(double)),
@@ -58,13 +60,15 @@ public class KpiEndToEndTests
         (string, Type)[] channels =
         [
             ("kpi_date", date), ("channel", typeof(string)), ("is_natural", typeof(bool)), ("sessions", typeof(long)), ("session_share", typeof(double)),
-            ("orders", typeof(long)), ("revenue", typeof(double)), ("new_customers", typeof(long)),
-            .. Typed(typeof(double), "conversion_rate", "spend", "acos", "roas", "cpa", "cac"),
+            ("orders", typeof(long)), ("revenue", typeof(decimal)), ("new_customers", typeof(long)),
+            ("conversion_rate", typeof(double)), ("spend", typeof(decimal)),
+            .. Typed(typeof(double), "acos", "roas"),
+            .. Typed(typeof(decimal), "cpa", "cac"),
         ];
         (string, Type)[] cohorts =
         [
             ("cohort_month", date), ("months_since_first", typeof(int)), ("cohort_customers", typeof(long)), ("active_customers", typeof(long)),
-            .. Typed(typeof(double), "retention_rate", "revenue", "cumulative_revenue_per_customer"),
+            ("retention_rate", typeof(double)), ("revenue", typeof(decimal)), ("cumulative_revenue_per_customer", typeof(decimal)),
         ];
         Assert.Multiple(() =>
         {
@@ -81,15 +85,15 @@ public class KpiEndToEndTests
             .ToDictionary(q => Convert.ToInt64(q["source_line"], CultureInfo.InvariantCulture), q => (string)q["reason_code"]!);
         Assert.That(quarantine, Is.EqualTo(new Dictionary<long, string> { [198] = "unknown_channel", [199] = "bad_spend", [200] = "bad_date" }));
         var channels = ParquetTable.Read(Path.Combine(_output, "kpi", "channels"));
-        double Spend(string channel) => channels.Where(c => (string)c["channel"]! == channel).Sum(c => (double)c["spend"]!);
-        // Totals of the 196 good rows of ad_spend.csv, summed when the file was made.
+        decimal Spend(string channel) => channels.Where(c => (string)c["channel"]! == channel).Sum(c => (decimal)c["spend"]!);
+        // Totals of the 196 good rows of ad_spend.csv, summed when the file was made: exact, to the cent.
         Assert.Multiple(() =>
         {
-            Assert.That(Spend("paid_search"), Is.EqualTo(337.01).Within(1e-6), "\"Paid Search\" rows included");
-            Assert.That(Spend("paid_social"), Is.EqualTo(243.54).Within(1e-6));
-            Assert.That(Spend("email"), Is.EqualTo(119.49).Within(1e-6));
-            Assert.That(Spend("affiliate"), Is.EqualTo(98.0).Within(1e-6));
-            Assert.That(channels.Sum(c => (double)c["spend"]!), Is.EqualTo(798.04).Within(1e-6));
+            Assert.That(Spend("paid_search"), Is.EqualTo(337.01m), "\"Paid Search\" rows included");
+            Assert.That(Spend("paid_social"), Is.EqualTo(243.54m));
+            Assert.That(Spend("email"), Is.EqualTo(119.49m));
+            Assert.That(Spend("affiliate"), Is.EqualTo(98.00m));
+            Assert.That(channels.Sum(c => (decimal)c["spend"]!), Is.EqualTo(798.04m));
         });
     }
 
@@ -104,14 +108,19 @@ public class KpiEndToEndTests
         var purchases = orders.Where(o => (bool)o["is_purchase"]!).ToList();
         var buyers = purchases.Where(o => o["customer_id"] is not null).Select(o => (string)o["customer_id"]!).Distinct().Count();
         static double Sum(IEnumerable<Dictionary<string, object?>> rows, string c) => rows.Sum(r => Convert.ToDouble(r[c], CultureInfo.InvariantCulture));
+        static decimal Money(IEnumerable<Dictionary<string, object?>> rows, string c) => rows.Sum(r => (decimal)r[c]!);
         Assert.Multiple(() =>
         {
             Assert.That(Sum(daily, "orders"), Is.EqualTo(purchases.Count));
             Assert.That(Sum(channels, "orders"), Is.EqualTo(purchases.Count), "every purchase attributed exactly once");
             Assert.That(Sum(daily, "sessions"), Is.EqualTo(sessions.Count));
             Assert.That(Sum(channels, "sessions"), Is.EqualTo(sessions.Count));
-            Assert.That(Sum(daily, "revenue"), Is.EqualTo(orders.Sum(o => (double)(decimal)o["net_revenue"]!)).Within(1e-6));
-            Assert.That(Sum(channels, "revenue"), Is.EqualTo(purchases.Sum(o => (double)(decimal)o["net_revenue"]!)).Within(1e-6));
+            // Money adds up exactly, to the cent, across tables.
+            Assert.That(Money(daily, "revenue"), Is.EqualTo(Money(orders, "net_revenue")));
+            Assert.That(Money(channels, "revenue"), Is.EqualTo(Money(purchases, "net_revenue")));
+            var cohortMembers = purchases.Where(o => o["customer_id"] is not null).Select(o => (string)o["customer_id"]!).ToHashSet(StringComparer.Ordinal);
+            Assert.That(Money(cohorts, "revenue"), Is.EqualTo(Money(orders.Where(o => o["customer_id"] is string c && cohortMembers.Contains(c)), "net_revenue")),
+                "the cohorts hold every order of every customer with a purchase");
             Assert.That(Sum(daily, "new_customers"), Is.EqualTo(buyers));
             Assert.That(Sum(channels, "new_customers"), Is.EqualTo(buyers));
             Assert.That(Sum(cohorts.Where(c => (int)c["months_since_first"]! == 0), "cohort_customers"), Is.EqualTo(buyers));

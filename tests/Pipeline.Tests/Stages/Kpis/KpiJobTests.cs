@@ -160,12 +160,13 @@ public class KpiJobTests
         {
             // s1 s2 s3: users a1 a2 x1 all new; A1 100 (A's first); bounces s2 s3; engaged s1; product views s1 s2,
             // cart/checkout/purchase s1; natural s2 (organic_search) s3 (direct). Cohort (02-24, 02-26]: nobody.
-            ["2024-03-01"] = [3, 3, 3, 0, 1, 1, 1, 100, Third, 100, 100.0 / 3, 100, 2 * Third, Third, 2, 1, 1, 1, 0.5, 1, 1, 2, 2 * Third, 0, 0, null],
+            // Money per unit is rounded half away from zero to cents: revenue per user 100 / 3 = 33.333… → 33.33.
+            ["2024-03-01"] = [3, 3, 3, 0, 1, 1, 1, 100, Third, 100, 33.33, 100, 2 * Third, Third, 2, 1, 1, 1, 0.5, 1, 1, 2, 2 * Third, 0, 0, null],
             // s4 (a1 returning) s5 (g1 new); A2 50 + guest G1 25: 2 orders, 1 customer (guests have no id), no new one.
             ["2024-03-02"] = [2, 2, 1, 1, 2, 1, 0, 75, 1, 37.5, 37.5, 75, 0, 1, 2, 2, 2, 2, 1, 1, 1, 2, 1, 0, 0, null],
             // s6 s10 (a2, returning) s7 (c1 new) s8 (d1 new); B1 80 (B's first); bounce s8; engaged s6 s7;
-            // carts s6 s7, checkout/purchase s6; no natural channel.
-            ["2024-03-03"] = [4, 3, 2, 1, 1, 1, 1, 80, 0.25, 80, 80.0 / 3, 80, 0.25, 0.5, 4, 2, 1, 1, 0.5, 0.5, 1, 0, 0, 0, 0, null],
+            // carts s6 s7, checkout/purchase s6; no natural channel. Revenue per user 80 / 3 = 26.666… → 26.67.
+            ["2024-03-03"] = [4, 3, 2, 1, 1, 1, 1, 80, 0.25, 80, 26.67, 80, 0.25, 0.5, 4, 2, 1, 1, 0.5, 0.5, 1, 0, 0, 0, 0, null],
             // No session; D0 cancelled (0) and the credit note X1 (−10): revenue −10 from no purchase.
             // Cohort (02-28, 03-01]: A, who bought again 1 day later.
             ["2024-03-04"] = [0, 0, 0, 0, 0, 0, 0, -10, null, null, null, null, null, null, 0, 0, 0, 0, null, null, null, 0, null, 1, 1, 1],
@@ -173,7 +174,8 @@ public class KpiJobTests
             ["2024-03-05"] = [2, 2, 1, 1, 2, 2, 2, 100, 1, 50, 50, 50, 0, 1, 2, 2, 2, 2, 1, 1, 1, 2, 1, 1, 1, 1],
             // s12 (a2 returning, organic_social); B2 20 + E1 35 (E's first) + guest G2 15: 3 orders for 1 session.
             // Cohort (03-01, 03-03]: B (A on 03-01 is just outside), who bought again exactly N = 3 days later.
-            ["2024-03-06"] = [1, 1, 0, 1, 3, 2, 1, 70, 3, 70.0 / 3, 70, 35, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+            // AOV 70 / 3 = 23.333… → 23.33.
+            ["2024-03-06"] = [1, 1, 0, 1, 3, 2, 1, 70, 3, 23.33, 70, 35, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
             // C2 30. Cohort (03-04, 03-06]: C, D (03-05) and E (03-06); C came back after 4 days > N: no repeater.
             ["2024-03-09"] = [0, 0, 0, 0, 1, 1, 0, 30, null, 30, null, 30, null, null, 0, 0, 0, 0, null, null, null, 0, null, 3, 0, 0],
             ["2024-04-15"] = [0, 0, 0, 0, 1, 1, 1, 50, null, 50, null, 50, null, null, 0, 0, 0, 0, null, null, null, 0, null, 0, 0, null],

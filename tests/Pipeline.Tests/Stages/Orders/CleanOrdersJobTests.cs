@@ -233,6 +233,58 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void Fx_rates_keep_eight_decimals_and_net_revenue_is_rounded_once_from_the_row_s_own_values()
+    {
+        var fx = Write("fx8.csv", "date,currency,rate\n2024-03-01,JPY,0.00671234\n2024-03-01,EUR,1.08085\n2024-03-01,EUR,1.080850\n");
+        var input = Write("fx8-orders.csv", Header + "\n" +
+            // 12 345 JPY × 0.00671234 = 82.8638373 → 82.86 (the rate read to 4 decimals, 0.0067, gave 82.71).
+            "J1,C1,2024-03-01T10:00:00Z,,JPY,12345,,,\n" +
+            // 10.05 EUR × 1.08085 = 10.8625425 → 10.86.
+            "E1,C1,2024-03-01T11:00:00Z,,EUR,10.05,,,\n" +
+            // gross 10.005 → 10.01 and refunded 0.004 → 0.00 (each to cents, half away from zero), then
+            // (10.01 − 0.00) × 1.08085 = 10.8193085 → 10.82 (unrounded amounts and a 4-decimal rate gave 10.81).
+            "E2,C1,2024-03-01T12:00:00Z,partially_refunded,EUR,10.005,,0.004,\n" +
+            // Refunded without an amount: the whole 10.05 is refunded → (10.05 − 10.05) × 1.08085 = 0.00.
+            "E3,C1,2024-03-01T13:00:00Z,refunded,EUR,10.05,,,\n");
+        var config = Write("fx8.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", config);
+        Assert.That(quarantine, Is.Empty, "two EUR rows of one date with the same rate (1.08085, 1.080850) are no conflict");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Order(orders, "J1")["fx_rate"], Is.EqualTo(0.00671234m));
+            Assert.That(Order(orders, "J1")["net_revenue"], Is.EqualTo(82.86m));
+            Assert.That(Order(orders, "E1")["fx_rate"], Is.EqualTo(1.08085m));
+            Assert.That(Order(orders, "E1")["net_revenue"], Is.EqualTo(10.86m));
+            Assert.That(Order(orders, "E2")["gross_amount"], Is.EqualTo(10.01m));
+            Assert.That(Order(orders, "E2")["refunded_amount"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "E2")["net_revenue"], Is.EqualTo(10.82m));
+            Assert.That(Order(orders, "E3")["net_revenue"], Is.EqualTo(0.00m));
+            // The documented rule, recomputed from each published row.
+            foreach (var o in orders)
+            {
+                var expected = Math.Round(((decimal)o["gross_amount"]! - (decimal)o["refunded_amount"]!) * (decimal)o["fx_rate"]!, 2, MidpointRounding.AwayFromZero);
+                Assert.That(o["net_revenue"], Is.EqualTo(expected), (string)o["order_id"]!);
+            }
+        });
+        var schema = ParquetTable.Schema(Directory.GetFiles(Path.Combine(_dir, "out", "clean", "orders"), "*.parquet", SearchOption.AllDirectories)[0]);
+        var types = schema.GetDataFields().ToDictionary(f => f.Name, f => f as Parquet.Schema.DecimalDataField);
+        Assert.That((types["net_revenue"]!.Precision, types["net_revenue"]!.Scale), Is.EqualTo((18, 2)));
+        Assert.That((types["fx_rate"]!.Precision, types["fx_rate"]!.Scale), Is.EqualTo((18, 8)));
+    }
+
+    [Test]
+    public void An_fx_table_giving_one_currency_two_rates_on_one_date_is_an_input_error()
+    {
+        // Which of two rates applied would depend on the engine's row order: the table is refused (exit 3), not guessed from.
+        var fx = Write("fx-conflict.csv", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1.20\n2024-03-04,EUR,1.21\n");
+        var input = Write("fx-conflict-orders.csv", Header + "\nF1,C1,2024-03-04T12:00:00Z,,EUR,100,,,\n");
+        var config = Write("fx-conflict.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var r = PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
+        Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
+        Assert.That(r.Stderr, Does.Contain("FX table: 2 row(s)").And.Contain("two different rates on one date (first at line 3)"));
+    }
+
+    [Test]
     public void Rejected_rows_are_quarantined_with_their_line_and_reason()
     {
         var input = Write("bad.csv", Header + "\n" +

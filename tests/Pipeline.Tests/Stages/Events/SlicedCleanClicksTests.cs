@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text;
+using NUnit.Framework;
+using Pipeline.Stages.Events;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Stages.Events;
+
+/// <summary>
+/// clean-clicks in time slices (<c>engine.slice_days</c>) against one pass over the same files: the three tables must be
+/// the same, field for field, and the facts that reach across slice borders must come out as worked out by hand below
+/// (a session across midnight, one carried over two borders, a late login stitching earlier days, a duplicate in a
+/// later slice, a too-long session across borders, a rate bot in one slice with events in others).
+/// </summary>
+public class SlicedCleanClicksTests
+{
+    private string _dir = "";
+    private const string Ua = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/125.0";
+
+    private static string Line(string id, DateTime at, string anon, string type, string? user = null, string path = "/p", string ua = Ua) =>
+        "{" + string.Join(",",
+            $"\"event_id\":\"{id}\"",
+            $"\"occurred_at\":\"{at.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)}\"",
+            $"\"anonymous_id\":\"{anon}\"",
+            user is null ? "\"user_id\":null" : $"\"user_id\":\"{user}\"",
+            $"\"event_type\":\"{type}\"",
+            $"\"page_url\":\"https://shop.example.com{path}\"",
+            $"\"user_agent\":\"{ua}\"",
+            "\"ip\":\"192.0.2.1\"") + "}";
+
+    private static DateTime At(int day, int hour, int minute, int second = 0) => new(2024, 3, day, hour, minute, second, DateTimeKind.Utc);
+
+    [OneTimeSetUp]
+    public void Write()
+    {
+        _dir = TestPaths.NewTempDir("sliced");
+        var days = Enumerable.Range(1, 4).ToDictionary(d => d, _ => new List<string>());
+        void Add(string line, DateTime at) => days[at.Day].Add(line);
+        void Event(string id, DateTime at, string anon, string type, string? user = null, string ua = Ua) => Add(Line(id, at, anon, type, user, ua: ua), at);
+
+        // A: one session across midnight (1st 23:50 → 2nd 00:10).
+        Event("a1", At(1, 23, 50), "anon-a", "page_view");
+        Event("a2", At(2, 0, 10), "anon-a", "product_view");
+        // B: anonymous on the 1st, logs in on the 3rd: every B event belongs to cust-9.
+        Event("b1", At(1, 9, 0), "anon-b", "page_view");
+        Event("b2", At(1, 9, 5), "anon-b", "page_view");
+        Event("b3", At(3, 12, 0), "anon-b", "login", "cust-9");
+        // C: events every 25 minutes from the 1st 00:00 to the 4th 02:05 (74 h): one session > 72 h, quarantined whole.
+        var c = 0;
+        for (var t = At(1, 0, 0); t <= At(4, 2, 5); t = t.AddMinutes(25))
+        {
+            Event($"c{c++}", t, "anon-c", "page_view");
+        }
+        // D: a rate bot on the 2nd (70 events in one minute), also seen on the 1st and the 4th.
+        Event("d-early", At(1, 8, 0), "anon-d", "page_view");
+        for (var i = 0; i < 70; i++)
+        {
+            Event($"d{i}", At(2, 14, 0, i % 60).AddMilliseconds(i), "anon-d", "page_view");
+        }
+        Event("d-late", At(4, 8, 0), "anon-d", "page_view");
+        // E: every 20 minutes from the 1st 22:00 to the 3rd 02:00 (28 h): one session carried over two borders.
+        var e = 0;
+        for (var t = At(1, 22, 0); t <= At(3, 2, 0); t = t.AddMinutes(20))
+        {
+            Event($"e{e++}", t, "anon-e", "page_view");
+        }
+        // F: an event replayed two days later with another time (the earlier copy is kept), and a user-agent bot.
+        Event("f1", At(2, 10, 0), "anon-f", "page_view");
+        Event("f2", At(2, 10, 1), "anon-f", "add_to_cart");
+        Event("f1", At(4, 10, 0), "anon-f", "page_view");
+        Event("g1", At(3, 5, 0), "anon-g", "page_view", ua: "Googlebot/2.1 (+http://www.google.com/bot.html)");
+
+        var events = Path.Combine(_dir, "events");
+        Directory.CreateDirectory(events);
+        foreach (var (day, lines) in days)
+        {
+            File.WriteAllText(Path.Combine(events, $"events-2024-03-0{day}.jsonl"), string.Join('\n', lines) + "\n", new UTF8Encoding(false));
+        }
+        // A late file: one more copy of a2 (same time; dropped) and a rejected row.
+        File.WriteAllText(Path.Combine(events, "events-2024-03-05-replay.jsonl"),
+            Line("a2", At(2, 0, 10), "anon-a", "product_view") + "\n{\"event_id\":\"bad\",\"occurred_at\":\"yesterday\"}\n");
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp() => Directory.Delete(_dir, recursive: true);
+
+    private string Run(string name, int sliceDays)
+    {
+        var output = Path.Combine(_dir, name);
+        var config = Path.Combine(_dir, name + ".json");
+        File.WriteAllText(config, $$"""
+            { "output": "{{name}}", "now": "2024-03-10T00:00:00Z", "engine": { "slice_days": {{sliceDays}} }, "quality": { "max_quarantine_share": 1 },
+              "events": { "input": "events/", "site_hosts": ["shop.example.com"] } }
+            """);
+        var r = PipelineCli.Run("clean-clicks", "-c", config);
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        return output;
+    }
+
+    /// <summary>A partition value: read back from the folder name as text, or typed.</summary>
+    private static DateOnly Day(object? v) => v is DateTime t ? DateOnly.FromDateTime(t)
+        : DateOnly.Parse(Convert.ToString(v, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture);
+
+    private static List<string> Rows(string table, params string[] skip) =>
+        ParquetTable.Read(table)
+            .Select(r => string.Join('|', r.Where(kv => !skip.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => kv.Key + "=" + Convert.ToString(kv.Value, CultureInfo.InvariantCulture))))
+            .Order(StringComparer.Ordinal).ToList();
+
+    [Test]
+    public void One_day_slices_give_the_tables_of_one_pass_field_for_field()
+    {
+        var onePass = Run("one-pass", -1);
+        var sliced = Run("sliced", 1);
+        Assert.That(Rows(Path.Combine(sliced, "clean", "events")), Is.EqualTo(Rows(Path.Combine(onePass, "clean", "events"))));
+        Assert.That(Rows(Path.Combine(sliced, "sessions")), Is.EqualTo(Rows(Path.Combine(onePass, "sessions"))));
+        Assert.That(Rows(Path.Combine(sliced, "quarantine", "events"), "run_id"), Is.EqualTo(Rows(Path.Combine(onePass, "quarantine", "events"), "run_id")));
+        // Same rows in the same order: the files themselves are the same bytes.
+        foreach (var table in new[] { "clean/events", "sessions" })
+        {
+            var files = Directory.GetFiles(Path.Combine(onePass, table), "*.parquet", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(onePass, f)).Order(StringComparer.Ordinal).ToList();
+            Assert.That(files, Is.Not.Empty);
+            foreach (var f in files)
+            {
+                Assert.That(File.ReadAllBytes(Path.Combine(sliced, f)), Is.EqualTo(File.ReadAllBytes(Path.Combine(onePass, f))), f);
+            }
+        }
+    }
+
+    [Test]
+    public void What_crosses_slice_borders_comes_out_as_worked_out_by_hand()
+    {
+        var sliced = Run("sliced-facts", 1);
+        var events = ParquetTable.Read(Path.Combine(sliced, "clean", "events")).ToDictionary(r => (string)r["event_id"]!);
+        var sessions = ParquetTable.Read(Path.Combine(sliced, "sessions")).ToDictionary(r => (string)r["session_id"]!);
+        var quarantine = ParquetTable.Read(Path.Combine(sliced, "quarantine", "events"));
+
+        // A: one session over midnight, dated by its start.
+        Assert.That(events["a2"]["session_id"], Is.EqualTo(events["a1"]["session_id"]));
+        Assert.That(events["a2"]["session_event_seq"], Is.EqualTo(2));
+        var a = sessions[(string)events["a1"]["session_id"]!];
+        Assert.That(a["events"], Is.EqualTo(2));
+        Assert.That(Day(a["session_date"]), Is.EqualTo(new DateOnly(2024, 3, 1)));
+        // B: the login on the 3rd stitches the 1st's anonymous events.
+        Assert.That(new[] { "b1", "b2", "b3" }.Select(id => events[id]["customer_id"]), Is.All.EqualTo("cust-9"));
+        // C: 74 h of events 25 minutes apart: every one quarantined as session_too_long, none clean.
+        var cEvents = (int)((At(4, 2, 5) - At(1, 0, 0)).TotalMinutes / 25) + 1;
+        Assert.That(quarantine.Count(q => (string)q["reason_code"]! == "session_too_long"), Is.EqualTo(cEvents));
+        Assert.That(events.Keys.Where(k => k.StartsWith('c')), Is.Empty);
+        // D: too fast on the 2nd, so a bot on every day.
+        Assert.That(events.Keys.Where(k => k.StartsWith('d')), Is.Empty);
+        // E: 28 h, one session of 85 events over three dates.
+        var eSession = events["e0"]["session_id"];
+        var eEvents = (int)((At(3, 2, 0) - At(1, 22, 0)).TotalMinutes / 20) + 1;
+        Assert.That(events.Values.Count(r => Equals(r["session_id"], eSession)), Is.EqualTo(eEvents));
+        Assert.That(sessions[(string)eSession!]["events"], Is.EqualTo(eEvents));
+        // F: the copy two days later is dropped, the first kept on its own date; the user-agent bot is gone.
+        Assert.That(events["f1"]["occurred_at"], Is.EqualTo(At(2, 10, 0)));
+        Assert.That(events.ContainsKey("g1"), Is.False);
+
+        // The books: 2 + 3 + C + 72 + E + 3 + 1 read from the day files, 2 from the replay file.
+        var manifest = File.ReadAllText(Directory.GetFiles(Path.Combine(sliced, "_runs"), "*.json").Single());
+        var read = 2 + 3 + cEvents + 72 + eEvents + 3 + 1 + 2;
+        Assert.That(manifest, Does.Contain($"\"rows_read\": {read}"));
+        Assert.That(manifest, Does.Contain("\"duplicates\": 2"), "f1's second copy and a2's replay");
+        Assert.That(events.Count, Is.EqualTo(read - 1 - 2 - 72 - 1 - cEvents), "minus the rejected row, the 2 duplicates, D's 72 and g1, and C");
+    }
+
+    [Test]
+    public void Slices_are_whole_days_cut_by_the_row_budget_or_by_fixed_blocks()
+    {
+        var day = new DateOnly(2024, 3, 1);
+        var rows = new Dictionary<DateOnly, long> { [day] = 40, [day.AddDays(1)] = 40, [day.AddDays(2)] = 40, [day.AddDays(5)] = 10, [day.AddDays(6)] = 500 };
+        Assert.That(SlicedCleanClicks.Slices(rows, new SlicePlan(0, 100)).Select(s => $"{s.First:dd}-{s.Last:dd}"),
+            Is.EqualTo(new[] { "01-02", "03-06", "07-07" }), "greedy by rows; a day over the budget alone");
+        Assert.That(SlicedCleanClicks.Slices(rows, new SlicePlan(3, 100)).Select(s => $"{s.First:dd}-{s.Last:dd}"),
+            Is.EqualTo(new[] { "01-03", "04-06", "07-07" }), "calendar blocks of 3 days from the first");
+        Assert.That(SlicedCleanClicks.Slices(new Dictionary<DateOnly, long>(), new SlicePlan(1, 100)), Is.Empty);
+    }
+}
