@@ -10,7 +10,7 @@ namespace Pipeline.Models.Ltv;
 /// Scale-free: α is centred on the data's own time scale, so the prior means the same in days and in weeks. A log-scale
 /// standard deviation of 1 allows each parameter a factor e ≈ 2.7 either way at one standard deviation, e² ≈ 7.4 at two;
 /// far enough from every centre to cover what rich data give (CDNOW: r = 0.24, α = 0.13 × mean T, a = 0.79, b = 2.4;
-/// each within 1.5 standard deviations), tight enough that a likelihood which is flat towards a → 0 or a, b → ∞ (a few
+/// each within two standard deviations), tight enough that a likelihood which is flat towards a → 0 or a, b → ∞ (a few
 /// dozen customers over a few weeks) cannot carry the estimate there. It is only used when the maximum likelihood fit
 /// cannot be trusted (<see cref="LtvFits"/>), so it never moves a well-identified fit.
 /// </remarks>
