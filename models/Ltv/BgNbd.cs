@@ -304,6 +304,10 @@ public static class BgNbd
     internal static double LogOnePlus(double v)
     {
         double u = 1.0 + v;
+        if (double.IsPositiveInfinity(u))
+        {
+            return u; // not ∞·∞/∞
+        }
         return u == 1.0 ? v : Math.Log(u) * v / (u - 1.0);
     }
 

@@ -216,8 +216,14 @@ internal static class Hypergeometric
         {
             return 0;
         }
-        double sigma = a / (a + beta);     // σ(v*): the Beta mean
-        double sigmaBar = beta / (a + beta); // 1 − σ(v*), computed without cancellation
+        if (double.IsPositiveInfinity(tau))
+        {
+            // (1 + pτ)^−s → 0 for every p > 0: Q = E[1/p] = (a+β−1)/(a−1), infinite for a ≤ 1 (an optimiser's α of
+            // 1e-308 gives τ = ∞ for a customer with T = 0).
+            return a > 1 ? (a + beta - 1) / (a - 1) : double.PositiveInfinity;
+        }
+        // ln σ(v*) and ln σ(−v*) with σ(v*) = a/(a+β), each without cancellation whatever the ratio of a to β.
+        var beta0 = new BetaPeak(-BgNbd.LogOnePlus(beta / a), -BgNbd.LogOnePlus(a / beta));
         double vStar = Math.Log(a) - Math.Log(beta);
         double logPeak = LogBetaPeak(a, beta);
         double h = Math.Min(0.2, Math.Sqrt(1 / a + 1 / beta) / 3);
@@ -226,14 +232,17 @@ internal static class Hypergeometric
         double vLeft = -39.2 - Math.Log(a + beta + (s + 1) * tau + 1);
         double vRight = 39.2 + Math.Log(a + beta + s + 2);
 
-        // Integrand and Beta-factor log at offset d from the peak.
-        (double Value, double LogDensity, double P) At(double d)
+        // Integrand, Beta-factor log and the slope ℓ'(v) = a σ(−v) − β σ(v) at offset d from the peak; σ(v) and
+        // σ(−v) each computed directly (1 − σ(v) would be 0 at v = 300, where a = 1e154 still makes a σ(−v) large).
+        (double Value, double LogDensity, double Slope) At(double d)
         {
-            double logDensity = logPeak + LogBetaFactorRatio(a, beta, sigma, sigmaBar, d);
+            double logDensity = logPeak + LogBetaFactorRatio(a, beta, beta0, d);
             double v = vStar + d;
-            double p = v >= 0 ? 1 / (1 + Math.Exp(-v)) : Math.Exp(v) / (1 + Math.Exp(v));
+            double e = Math.Exp(-Math.Abs(v));
+            double p = v >= 0 ? 1 / (1 + e) : e / (1 + e);
+            double pBar = v >= 0 ? e / (1 + e) : 1 / (1 + e);
             double g = p == 0 ? gZero : -ExpMinusOne(-s * BgNbd.LogOnePlus(p * tau)) / p;
-            return (g * Math.Exp(logDensity), logDensity, p);
+            return (g * Math.Exp(logDensity), logDensity, a * pBar - beta * p);
         }
 
         // Neumaier-compensated: a few hundred terms summed naively would cost ~1e-14.
@@ -244,20 +253,20 @@ internal static class Hypergeometric
             compensation += Math.Abs(sum) >= Math.Abs(term) ? (sum - t) + term : (term - t) + sum;
             sum = t;
         }
-        const int maxSteps = 10_000_000; // unreachable: the tails close within (vRight − vLeft)/h or ~40 peak widths
+        // A safety net, never reached: each side closes within ~40 peak widths or at the exponential tail.
+        const int maxSteps = 1_000_000;
         // Right of the peak: g is decreasing and the Beta factor log-concave, so what is left is at most
-        // value·q/(1 − q) with q = e^(h·ℓ'(v)), ℓ'(v) = a σ(−v) − β σ(v) < 0.
+        // value·q/(1 − q) with q = e^(h·ℓ'(v)), ℓ'(v) < 0.
         for (int k = 1; k < maxSteps; k++)
         {
             double d = k * h;
-            var (value, _, p) = At(d);
+            var (value, _, slope) = At(d);
             Add(value);
             if (vStar + d >= vRight)
             {
                 Add(value * GeometricTail(beta * h));
                 break;
             }
-            double slope = a * (1 - p) - beta * p;
             if (slope < 0 && value * GeometricTail(-slope * h) <= 1e-17 * sum)
             {
                 break;
@@ -267,14 +276,13 @@ internal static class Hypergeometric
         for (int k = 1; k < maxSteps; k++)
         {
             double d = -k * h;
-            var (value, logDensity, p) = At(d);
+            var (value, logDensity, slope) = At(d);
             Add(value);
             if (vStar + d <= vLeft)
             {
                 Add(value * GeometricTail(a * h));
                 break;
             }
-            double slope = a * (1 - p) - beta * p;
             if (slope > 0 && gZero * Math.Exp(logDensity) * GeometricTail(slope * h) <= 1e-17 * sum)
             {
                 break;
@@ -283,29 +291,41 @@ internal static class Hypergeometric
         return (sum + compensation) * h;
     }
 
+    /// <summary>ln σ(v*) and ln σ(−v*) at the Beta factor's peak, σ(v*) = a/(a+β).</summary>
+    private readonly record struct BetaPeak(double LogSigma, double LogSigmaBar)
+    {
+        public double Sigma => Math.Exp(LogSigma);
+
+        public double SigmaBar => Math.Exp(LogSigmaBar);
+    }
+
     /// <summary>q/(1 − q) with q = e^(−x), x &gt; 0: the sum of a geometric tail after its first term.</summary>
     private static double GeometricTail(double x) => 1 / ExpMinusOne(x);
 
     /// <summary>
-    /// ℓ(v* + d) − ℓ(v*) for ℓ(v) = a ln σ(v) + β ln σ(−v), which is −a·log1p(σ̄*·expm1(−d)) − β·log1p(σ*·expm1(d)).
-    /// Near a sharp peak (a, β ~ 1e8) both terms are ~1e4 and cancel to O(1); their first-order parts cancel exactly
-    /// (a σ̄* = β σ* = κ), so within |d| &lt; ½ they are taken out analytically: −a·L(σ̄* e₋) − β·L(σ* e₊) − 4κ sinh²(d/2), L(u) = log1p(u) − u.
+    /// ℓ(v* + d) − ℓ(v*) for ℓ(v) = a ln σ(v) + β ln σ(−v), which is −a·ln(σ* + σ̄*·e^−d) − β·ln(σ̄* + σ*·e^d)
+    /// (σ(v* + d) = σ*/(σ* + σ̄* e^−d)). Near a sharp peak (a, β ~ 1e8) both terms are ~1e4 and cancel to O(1); their
+    /// first-order parts cancel exactly (a σ̄* = β σ* = κ), so within |d| &lt; ½ they are taken out analytically:
+    /// −a·L(σ̄* e₋) − β·L(σ* e₊) − 4κ sinh²(d/2), e± = expm1(±d), L(u) = log1p(u) − u. Farther out each log is a
+    /// log-sum-exp, exact even where σ̄* is 1e-46 and 1 + σ*·expm1(d) would round to 0.
     /// </summary>
-    private static double LogBetaFactorRatio(double a, double beta, double sigma, double sigmaBar, double d)
+    private static double LogBetaFactorRatio(double a, double beta, BetaPeak peak, double d)
     {
-        double left = sigmaBar * ExpMinusOne(-d);
-        double right = sigma * ExpMinusOne(d);
-        if (double.IsPositiveInfinity(left) || double.IsPositiveInfinity(right))
-        {
-            return double.NegativeInfinity;
-        }
         if (!(Math.Abs(d) < 0.5))
         {
-            // Away from the peak the two logs no longer cancel (and the split would: its parts grow like e^|d|).
-            return -a * BgNbd.LogOnePlus(left) - beta * BgNbd.LogOnePlus(right);
+            return -a * LogAddExp(peak.LogSigma, peak.LogSigmaBar - d) - beta * LogAddExp(peak.LogSigmaBar, peak.LogSigma + d);
         }
+        double sigma = peak.Sigma, sigmaBar = peak.SigmaBar;
         double sinhHalf = Math.Sinh(0.5 * d);
-        return -a * LogOnePlusMinusIdentity(left) - beta * LogOnePlusMinusIdentity(right) - 4 * (a * sigmaBar) * sinhHalf * sinhHalf;
+        return -a * LogOnePlusMinusIdentity(sigmaBar * ExpMinusOne(-d)) - beta * LogOnePlusMinusIdentity(sigma * ExpMinusOne(d))
+            - 4 * (a * sigmaBar) * sinhHalf * sinhHalf;
+    }
+
+    /// <summary>ln(e^x + e^y) without overflow.</summary>
+    private static double LogAddExp(double x, double y)
+    {
+        double hi = Math.Max(x, y), lo = Math.Min(x, y);
+        return double.IsNegativeInfinity(lo) ? hi : hi + BgNbd.LogOnePlus(Math.Exp(lo - hi));
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ namespace Pipeline.Models.Ltv;
 /// Scale-free: α is centred on the data's own time scale, so the prior means the same in days and in weeks. A log-scale
 /// standard deviation of 1 allows each parameter a factor e ≈ 2.7 either way at one standard deviation, e² ≈ 7.4 at two;
 /// far enough from every centre to cover what rich data give (CDNOW: r = 0.24, α = 0.13 × mean T, a = 0.79, b = 2.4;
-/// each within 1.5 standard deviations), tight enough that a likelihood which is flat towards a → 0 or a, b → ∞ (a few
+/// each within two standard deviations), tight enough that a likelihood which is flat towards a → 0 or a, b → ∞ (a few
 /// dozen customers over a few weeks) cannot carry the estimate there. It is only used when the maximum likelihood fit
 /// cannot be trusted (<see cref="LtvFits"/>), so it never moves a well-identified fit.
 /// </remarks>
@@ -22,8 +22,15 @@ public sealed record BgNbdPrior
     /// <summary>Centre of r. Default 1 (Gamma heterogeneity of purchase rates with the shape of an exponential).</summary>
     public double R { get; init; } = 1.0;
 
-    /// <summary>Centre of α, in the summary's time unit. Default null: the mean T of the customers fitted.</summary>
+    /// <summary>Centre of α, in the summary's time unit. Default null: the mean T of the customers fitted, at least <see cref="MinAlpha"/>.</summary>
     public double? Alpha { get; init; }
+
+    /// <summary>
+    /// Floor of α's default centre, in the summary's time unit. Default 0 (none). With a few days of history the mean T
+    /// is a few days, and a prior of one purchase per few days makes the CLV of every new customer absurd; the LTV
+    /// stage sets a month (30 days in the summary's unit), the time scale of retail purchase cycles.
+    /// </summary>
+    public double MinAlpha { get; init; }
 
     /// <summary>Centre of a. Default 1.</summary>
     public double A { get; init; } = 1.0;
@@ -35,7 +42,7 @@ public sealed record BgNbdPrior
     internal BgNbdParameters Centre(double meanT)
     {
         Validate();
-        return new BgNbdParameters(R, Alpha ?? Math.Max(meanT, 1e-6), A, B);
+        return new BgNbdParameters(R, Alpha ?? Math.Max(Math.Max(meanT, MinAlpha), 1e-6), A, B);
     }
 
     private void Validate()

@@ -24,6 +24,9 @@ public static class LtvJob
     private const string BucketsTable = TableNames.LtvBacktestBuckets;
     private const string MetricsTable = TableNames.LtvBacktestMetrics;
 
+    /// <summary>Floor of the BG/NBD fallback prior's α centre, in days (see <see cref="BgNbdPrior.MinAlpha"/>).</summary>
+    internal const double PriorMinAlphaDays = 30;
+
     public static StageReport Run(StageContext run, LtvSettings settings)
     {
         return run.Measure("ltv", report =>
@@ -48,6 +51,9 @@ public static class LtvJob
             var options = new LtvFitOptions
             {
                 Penalizer = c.Penalizer,
+                // The fallback's time scale: the mean T, but at least a month (a few days of history would otherwise
+                // centre the purchase rate on one per few days).
+                BgNbdPrior = new BgNbdPrior { MinAlpha = PriorMinAlphaDays / a.DaysPerUnit },
                 GammaGammaPrior = new GammaGammaPrior(positive.Count > 0 ? positive.Average() : 1.0),
             };
             var notOk = new List<string>();

@@ -149,6 +149,34 @@ public class HypergeometricTests
     }
 
     [Test]
+    public void Optimiser_extremes_from_ten_day_samples_are_finite_and_quick()
+    {
+        // Plain maximum likelihood fits on 50 and 200 simulated customers over 10 days ran off to these: α at the smallest
+        // normal double (τ = ∞ for T = 0; 1 + σ·expm1(d) rounding to 0 gave NaN) and a = 1.3e154 (1 − σ(v) = 0 at the
+        // peak stalled the walk for minutes).
+        var tiny = new BgNbdParameters(4.330454114124848E-20, 1.1125369292536926E-308, 9.011998609201946E+50, 535842.4229397133);
+        var huge = new BgNbdParameters(9.74112217102183E-05, 1.5584959673817562, 1.3407807929942438E+154, 5.409367231409732E+17);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Multiple(() =>
+        {
+            // a ≫ b: everybody drops out after their next purchase, so a new customer (T = 0, τ = ∞) buys once more:
+            // E[1/p] = (a+b−1)/(a−1) ≈ 1.
+            Assert.That(BgNbd.ConditionalExpectedPurchases(tiny, 90, 0, 0, 0), Is.EqualTo(1).Within(1e-12));
+            // T = 5: τ = 18, p ≈ 1, so Q ≈ s·ln(1 + τ) with s = r.
+            Assert.That(BgNbd.ConditionalExpectedPurchases(tiny, 90, 0, 0, 5), Is.EqualTo(tiny.R * Math.Log(19)).Within(1e-12 * tiny.R));
+            foreach (var p in new[] { tiny, huge })
+            {
+                foreach (var (x, tx, t) in new[] { (0, 0.0, 0.0), (0, 0.0, 5.0), (1, 2.0, 5.0), (3, 8.0, 9.0) })
+                {
+                    double e = BgNbd.ConditionalExpectedPurchases(p, 90, x, tx, t);
+                    Assert.That(double.IsFinite(e) && e >= 0, Is.True, $"{p} x={x} T={t}: {e}");
+                }
+            }
+        });
+        Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(5), "each evaluation takes at most a few hundred integrand values");
+    }
+
+    [Test]
     public void Every_corner_of_the_parameter_space_gives_a_finite_non_negative_prediction()
     {
         double[] shapes = [1e-14, 1e-6, 0.01, 1, 100, 1e6, 1e12];

@@ -142,13 +142,19 @@ public class LtvFitsTests
     [TestCase(1000, 30, 20)]
     public void On_thin_samples_the_fallback_predicts_closer_to_the_truth_than_the_degenerate_mle(int customers, int window, int samples)
     {
-        var plain = new LtvFitOptions { FallBack = false, GammaGammaPrior = new GammaGammaPrior(40) };
-        var withFallback = plain with { FallBack = true };
         int used = 0, closer = 0;
         double purchasesMle = 0, purchasesFallback = 0, aliveMle = 0, aliveFallback = 0, clvMle = 0, clvFallback = 0;
         for (int sample = 0; sample < samples; sample++)
         {
             var summary = Simulation.Customers(customers, 7000 + 100 * customers + sample, TrueBgNbd, TrueGammaGamma, r => 1 + r.Next(window), wholeDays: true);
+            // As the LTV stage fits daily data: α's prior centre at least 30 days; the spend scale from the data.
+            var plain = new LtvFitOptions
+            {
+                FallBack = false,
+                BgNbdPrior = new BgNbdPrior { MinAlpha = 30 },
+                GammaGammaPrior = new GammaGammaPrior(summary.Where(c => c.Frequency > 0).Select(c => c.MonetaryValue).DefaultIfEmpty(1).Average()),
+            };
+            var withFallback = plain with { FallBack = true };
             var mle = LtvFits.FitBgNbd(summary, plain);
             if (mle.Diagnosis.Status < FitStatus.Degenerate)
             {
