@@ -99,7 +99,10 @@ public sealed class SparkConnectBudgetTests
         var (result, elapsed) = CleanOrdersOnSpark(port);
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
-        Assert.That(elapsed, Is.GreaterThan(TimeSpan.FromSeconds(29)).And.LessThan(TimeSpan.FromSeconds(35)), result.ToString());
+        // The upper bound leaves room for process start-up on a loaded CI machine (seen at 5+ s); what it guards against
+        // is trying on well past the budget (e.g. a retry count of attempts after it). The timing of the budget itself is
+        // checked in-process, without start-up, by Unreachable_server_is_tried_for_the_whole_budget_whatever_the_retry_count.
+        Assert.That(elapsed, Is.GreaterThan(TimeSpan.FromSeconds(29)).And.LessThan(TimeSpan.FromSeconds(50)), result.ToString());
         var lines = Lines(result.Stderr);
         var errors = lines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
         Assert.That(errors, Has.Count.EqualTo(1), result.ToString());
@@ -125,7 +128,8 @@ public sealed class SparkConnectBudgetTests
         var (result, elapsed) = CleanOrdersOnSpark(port, "--config", config);
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
-        Assert.That(elapsed, Is.GreaterThan(TimeSpan.FromSeconds(2)).And.LessThan(TimeSpan.FromSeconds(10)), result.ToString());
+        // Well under the default 30 s budget, with room for process start-up on a loaded machine.
+        Assert.That(elapsed, Is.GreaterThan(TimeSpan.FromSeconds(2)).And.LessThan(TimeSpan.FromSeconds(20)), result.ToString());
         var errors = Lines(result.Stderr).Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
         Assert.That(errors, Has.Count.EqualTo(1), result.ToString());
         Assert.That(errors[0], Does.Contain($"127.0.0.1:{port} within 2 s"));
