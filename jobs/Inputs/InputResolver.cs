@@ -34,7 +34,8 @@ public static partial class InputResolver
     private static readonly string[] KnownSuffixes =
         [".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz", ".parquet"];
 
-    public static IReadOnlyList<InputFile> Resolve(IReadOnlyList<string> inputs, InputOptions options, string what)
+    /// <param name="checksums">Checksums known from earlier runs (see <see cref="ChecksumStore"/>); null hashes every file.</param>
+    public static IReadOnlyList<InputFile> Resolve(IReadOnlyList<string> inputs, InputOptions options, string what, ChecksumStore? checksums = null)
     {
         if (inputs.Count == 0)
         {
@@ -54,7 +55,7 @@ public static partial class InputResolver
         try
         {
             Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
-                i => files[i] = Probe(list[i], options));
+                i => files[i] = Probe(list[i], options, checksums));
         }
         catch (AggregateException e)
         {
@@ -165,7 +166,7 @@ public static partial class InputResolver
         };
     }
 
-    private static InputFile Probe(string path, InputOptions options)
+    private static InputFile Probe(string path, InputOptions options, ChecksumStore? checksums)
     {
         var format = DetectFormat(path, options.Format);
         var info = new FileInfo(path);
@@ -181,7 +182,7 @@ public static partial class InputResolver
                 Span<byte> magic = stackalloc byte[2];
                 isGzip = head.Read(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
             }
-            var sha = Checksum(path, isGzip);
+            var sha = Checksum(path, isGzip, checksums);
             if (format == "parquet")
             {
                 return new InputFile(path, format, info.Length, sha, false, ',', ParquetColumns(path), false);
@@ -227,22 +228,26 @@ public static partial class InputResolver
     /// SHA-256 of the bytes on disk. For gzip files the content is also inflated and its length compared with the
     /// gzip trailer: DuckDB (like many readers) silently stops at a truncated gzip member, which would lose rows.
     /// </summary>
-    private static string Checksum(string path, bool isGzip)
+    private static string Checksum(string path, bool isGzip, ChecksumStore? checksums)
     {
-        // `pipeline run` fingerprints a stage's inputs before running it, and the stage resolves them again: hash each
-        // unchanged file (same size and modification time) once per process.
+        // Each unchanged file (same size and modification time) is hashed once across runs with a store, and once per
+        // process (`pipeline run` fingerprints a stage's inputs before running it, and the stage resolves them again).
         var info = new FileInfo(path);
-        var key = (path, info.Length, info.LastWriteTimeUtc.Ticks);
-        if (ChecksumCache.TryGetValue(key, out var known))
+        if (checksums?.Known(path, info.Length, info.LastWriteTimeUtc) is { } stored)
         {
-            return known;
+            return stored;
         }
-        var sha = ComputeChecksum(path, isGzip);
-        ChecksumCache[key] = sha;
-        return sha;
+        var key = (path, info.Length, info.LastWriteTimeUtc.Ticks);
+        if (!ChecksumCache.TryGetValue(key, out var known))
+        {
+            known = (ComputeChecksum(path, isGzip), DateTime.UtcNow);
+            ChecksumCache[key] = known;
+        }
+        checksums?.Record(path, info.Length, info.LastWriteTimeUtc, known.Sha256, known.HashedAtUtc);
+        return known.Sha256;
     }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long, long), string> ChecksumCache = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long, long), (string Sha256, DateTime HashedAtUtc)> ChecksumCache = new();
 
     private static string ComputeChecksum(string path, bool isGzip)
     {

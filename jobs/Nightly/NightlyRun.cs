@@ -76,7 +76,7 @@ public sealed class NightlyRun
     /// <summary>Runs the plan; returns the exit code (0, or the first failing stage's).</summary>
     public int Execute()
     {
-        using var session = RunSession.Open(_config.Output, _log);
+        using var session = RunSession.Open(_config.Output, _log, trustChecksums: !_options.FullRefresh);
         RunId = session.RunId;
         var manifest = new RunManifest
         {
@@ -153,7 +153,7 @@ public sealed class NightlyRun
             {
                 return Result("skipped", "no input configured", null, ExitCodes.Success);
             }
-            inputs = declared.Select(ResolvedInput.Resolve).ToList();
+            inputs = declared.Select(i => ResolvedInput.Resolve(i, session.Checksums)).ToList();
             fingerprint = StageRunner.Fingerprint(stage, StageRunner.SettingsHash(stage, _config), date, inputs, session.Store);
         }
         catch (Exception e)

@@ -71,7 +71,7 @@ public static class StageRunner
             var settingsHash = HashOf(settings);
             run.Manifest.SettingsHash = settingsHash;
             // Resolved and checksummed once for the run: `pipeline run` hands over those it fingerprinted.
-            inputs ??= stage.Inputs(config).Select(ResolvedInput.Resolve).ToList();
+            inputs ??= stage.Inputs(config).Select(i => ResolvedInput.Resolve(i, session.Checksums)).ToList();
             var context = new StageContext(run, settings, settingsHash, options, inputs);
             stage.Run(context);
             run.Finish(ExitCodes.Success, null);

@@ -11,6 +11,7 @@ namespace Pipeline.Publishing;
 ///   &lt;output&gt;/_staging/&lt;run_id&gt;/…                         a run's outputs before publication
 ///   &lt;output&gt;/_runs/&lt;run_id&gt;.json                         run manifests
 ///   &lt;output&gt;/_lock                                      held (flock) while a run is active
+///   &lt;output&gt;/_checksums.tsv                             input files' checksums by size and time (Inputs.ChecksumStore)
 /// </code>
 /// A run writes only under its staging folder. Publication first writes a journal naming every partition to move,
 /// then swaps partitions in one by one (old ones go to the run's trash), then writes <c>_SUCCESS</c>, then deletes the

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Pipeline.Inputs;
 using Pipeline.Publishing;
 
 namespace Pipeline.Runs;
@@ -13,9 +14,10 @@ public sealed class RunSession : IDisposable
 {
     private readonly RunLock _lock;
 
-    private RunSession(string output, string runId, RunLock runLock)
+    private RunSession(string output, string runId, RunLock runLock, bool trustChecksums)
     {
         Store = new OutputStore(output);
+        Checksums = ChecksumStore.Open(Store.Root, trustChecksums);
         RunId = runId;
         _lock = runLock;
     }
@@ -25,14 +27,19 @@ public sealed class RunSession : IDisposable
 
     public OutputStore Store { get; }
 
+    /// <summary>Checksums of the input files earlier runs into this output read (saved when the session ends).</summary>
+    public ChecksumStore Checksums { get; }
+
     /// <summary>Takes the lock (exit 5 when another run holds it) and recovers what an interrupted run left.</summary>
-    public static RunSession Open(string output, Log log)
+    /// <param name="trustChecksums">False hashes every input file again (<c>--full-refresh</c>) instead of trusting
+    /// the checksums stored for files whose size and modification time are unchanged.</param>
+    public static RunSession Open(string output, Log log, bool trustChecksums = true)
     {
         var runId = NewRunId();
         var runLock = RunLock.Acquire(output, runId);
         try
         {
-            var session = new RunSession(output, runId, runLock);
+            var session = new RunSession(output, runId, runLock, trustChecksums);
             log.RunId = runId;
             if (runLock.PreviousHolder is not null)
             {
@@ -62,5 +69,10 @@ public sealed class RunSession : IDisposable
     public static string NewRunId() =>
         DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 
-    public void Dispose() => _lock.Dispose();
+    public void Dispose()
+    {
+        // Under the lock: the store is the output directory's, like the manifests.
+        Checksums.Save();
+        _lock.Dispose();
+    }
 }

@@ -14,7 +14,9 @@ public sealed record StageRunOptions(DateOnly? AsOf = null, string? InputRoot = 
 /// <summary>A declared input with its files, resolved and checksummed once.</summary>
 public sealed record ResolvedInput(StageInput Input, IReadOnlyList<InputFile> Files)
 {
-    public static ResolvedInput Resolve(StageInput input) => new(input, InputResolver.Resolve(input.Paths, input.Options, input.What));
+    /// <param name="checksums">Checksums of files read by earlier runs into the same output (null hashes every file).</param>
+    public static ResolvedInput Resolve(StageInput input, ChecksumStore? checksums = null) =>
+        new(input, InputResolver.Resolve(input.Paths, input.Options, input.What, checksums));
 }
 
 /// <summary>
