@@ -7,21 +7,23 @@ using Microsoft.ML.Trainers;
 namespace Pipeline.Models.Segmentation;
 
 /// <summary>
-/// A behavioural segmentation: signed-log + z-score pre-processing, an ML.NET k-means model, stable segment
+/// A behavioural segmentation: signed-log + z-score pre-processing, a k-means model, stable segment
 /// ids and readable labels. Fit it with <see cref="Fit"/>, score new snapshots with <see cref="Assign"/>, and
 /// keep it between runs with <see cref="Save"/> / <see cref="Load"/>.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Training: features are pre-processed (<see cref="SegmentationOptions.LogTransformedFeatures"/>, then z-score
-/// with the population standard deviation; constant columns become 0), then ML.NET k-means runs with
-/// k-means++ initialisation, a fixed seed and a fixed thread count, so the same data and options give the same
-/// model. When k is not fixed, every k in the range is fitted on all rows and judged by the criterion on one
+/// with the population standard deviation; constant columns become 0), then k-means runs with a fixed seed:
+/// by default the deterministic parallel engine (<see cref="KMeansEngine.Parallel"/>: greedy k-means++, Hamerly-bounded
+/// Lloyd over fixed row chunks, the same model for any <see cref="SegmentationOptions.DegreeOfParallelism"/>), or
+/// ML.NET's trainer with a fixed thread count (<see cref="KMeansEngine.MlNet"/>); either way the same data and options
+/// give the same model. When k is not fixed, every k in the range is fitted on all rows and judged by the criterion on one
 /// seeded sample (see <see cref="SegmentationOptions.CriterionSampleSize"/>); the best wins, ties to the smaller k.
 /// </para>
 /// <para>
-/// Ids: ML.NET numbers clusters arbitrarily, so segments are renumbered 1..k by the training mean of the
-/// value feature in original units, highest first; ties by size (larger first), then by ML.NET's index; empty
+/// Ids: k-means numbers clusters arbitrarily, so segments are renumbered 1..k by the training mean of the
+/// value feature in original units, highest first; ties by size (larger first), then by cluster index; empty
 /// clusters last. Id 1 is thus the most valuable segment of this model.
 /// </para>
 /// <para>
@@ -192,7 +194,7 @@ public sealed class SegmentationModel
         var mlIndex = best.Labels ?? PredictMlIndex(chosen!, dataView!, n);
         var chosenK = chosenCentroids.Length;
 
-        // Renumber: value mean (original units) desc, size desc, ML.NET index asc; empty clusters last.
+        // Renumber: value mean (original units) desc, size desc, cluster index asc; empty clusters last.
         var sizes = new int[chosenK];
         var valueSums = new double[chosenK];
         var valueColumn = options.ValueFeature is null ? null : data.ColumnArray(data.IndexOf(options.ValueFeature));
