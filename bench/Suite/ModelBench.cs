@@ -76,7 +76,15 @@ internal static class ModelBench
             var other => throw new FormatException($"--init {other}: expected plusplus or parallel"),
         };
         var tolerance = o.Text("tolerance") is { } t ? float.Parse(t, CultureInfo.InvariantCulture) : new SegmentationOptions().OptimizationTolerance;
-        result["kmeans"] = TimeKMeans(matrix, k, restarts, repeats, init, tolerance);
+        var engine = o.Text("engine") switch
+        {
+            null => new SegmentationOptions().Engine,
+            "parallel" => KMeansEngine.Parallel,
+            "mlnet" => KMeansEngine.MlNet,
+            var other => throw new FormatException($"--engine {other}: expected parallel or mlnet"),
+        };
+        var dop = o.Int("dop", new SegmentationOptions().DegreeOfParallelism);
+        result["kmeans"] = TimeKMeans(matrix, k, restarts, repeats, init, tolerance, engine, dop);
         Console.WriteLine(JsonSerializer.Serialize(result, Indented));
         return 0;
     }
@@ -131,10 +139,12 @@ internal static class ModelBench
     }
 
     private static Dictionary<string, object?> TimeKMeans(
-        FeatureMatrix matrix, int k, int restarts, int repeats, KMeansInitialization init, float tolerance)
+        FeatureMatrix matrix, int k, int restarts, int repeats, KMeansInitialization init, float tolerance, KMeansEngine engine, int dop)
     {
         var options = new SegmentationOptions
         {
+            Engine = engine,
+            DegreeOfParallelism = dop,
             K = k,
             Restarts = restarts,
             Initialization = init,
@@ -160,8 +170,10 @@ internal static class ModelBench
             ["restarts"] = restarts,
             ["rows"] = matrix.RowCount,
             ["features"] = matrix.FeatureCount,
-            ["initialization"] = options.Initialization.ToString(),
-            ["parallel_runs"] = options.MaxParallelRuns,
+            ["engine"] = engine.ToString(),
+            ["initialization"] = engine == KMeansEngine.Parallel ? "GreedyKMeansPlusPlus" : options.Initialization.ToString(),
+            ["parallel_runs"] = engine == KMeansEngine.Parallel ? 1 : options.MaxParallelRuns,
+            ["threads"] = engine == KMeansEngine.Parallel ? dop : options.NumberOfThreads,
             ["seconds_best"] = times.Min(),
             ["seconds_median"] = Median(times),
             ["inertia"] = fit!.Assignments.Inertia,

@@ -2,7 +2,7 @@ using System.Globalization;
 using Pipeline.Bench.Suite;
 
 // Tools of scripts/bench-all.sh. Every command prints one JSON object on stdout (progress on stderr).
-//   models [--customers N] [--k K] [--restarts R] [--sklearn-n-init N] [--init plusplus|parallel] [--tolerance T]
+//   models [--customers N] [--k K] [--restarts R] [--sklearn-n-init N] [--engine parallel|mlnet] [--dop N] [--init plusplus|parallel] [--tolerance T]
 //          [--repeats N] [--seed S] [--matrix-out DIR] [--skip-ltv 1]
 //       BG/NBD + Gamma-Gamma fit on N simulated customers with known parameters, and k-means (our segmentation model,
 //       fixed k) on a synthetic N × 8 feature matrix that is also written (matrix.npy + matrix.json) for the peer.
@@ -35,7 +35,7 @@ catch (FormatException e)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Pipeline.Bench.Suite models [--customers N] [--k K] [--restarts R] [--sklearn-n-init N] [--init plusplus|parallel] [--tolerance T] [--repeats N] [--seed S] [--matrix-out DIR] [--skip-ltv 1]");
+    Console.Error.WriteLine("usage: Pipeline.Bench.Suite models [--customers N] [--k K] [--restarts R] [--sklearn-n-init N] [--engine parallel|mlnet] [--dop N] [--init plusplus|parallel] [--tolerance T] [--repeats N] [--seed S] [--matrix-out DIR] [--skip-ltv 1]");
     Console.Error.WriteLine("       Pipeline.Bench.Suite features-baseline <output dir> <as_of> [--repeats N]");
     Console.Error.WriteLine("       Pipeline.Bench.Suite to-csv <parquet glob> <csv file> | engine-version");
     return 2;

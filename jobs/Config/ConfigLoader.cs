@@ -270,6 +270,7 @@ public static partial class ConfigLoader
         }
         if (s.SampleSize < 100) errors.Add("analytics.segments.sample_size: must be at least 100");
         if (s.Restarts < 1) errors.Add("analytics.segments.restarts: must be at least 1");
+        if (s.Engine is not ("parallel" or "mlnet")) errors.Add($"analytics.segments.engine: '{s.Engine}' is not one of parallel, mlnet");
         if (s.KSelectionSample < 1000) errors.Add("analytics.segments.k_selection_sample: must be at least 1000");
         if (a.Ltv.HorizonsDays.Count == 0 || a.Ltv.HorizonsDays.Any(h => h <= 0)) errors.Add("analytics.ltv.horizons_days: give positive numbers of days");
         if (a.Ltv.DiscountRatePerPeriod is < 0 or >= 1) errors.Add("analytics.ltv.discount_rate_per_period: must be in [0, 1)");

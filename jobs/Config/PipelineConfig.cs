@@ -280,7 +280,13 @@ public sealed record SegmentsConfig
     public int Seed { get; init; } = 42;
     public int SampleSize { get; init; } = 10_000;
 
-    /// <summary>k-means runs per k (k-means|| initialisation), best inertia kept (like scikit-learn's n_init). Default 2.</summary>
+    /// <summary>
+    /// k-means implementation: <c>parallel</c> (default: the deterministic parallel engine, the same model for any
+    /// thread count) or <c>mlnet</c> (ML.NET's trainer, single-threaded, k-means|| initialisation).
+    /// </summary>
+    public string Engine { get; init; } = "parallel";
+
+    /// <summary>k-means runs per k (seeds seed, seed + 1, …), best inertia kept (like scikit-learn's n_init). Default 2.</summary>
     public int Restarts { get; init; } = 2;
 
     /// <summary>

@@ -3,6 +3,9 @@ namespace Pipeline.Models.Segmentation;
 /// <summary>Internal-validity criteria for choosing k, computed on row-major standardized data.</summary>
 internal static class ClusterQuality
 {
+    /// <summary>Sample rows per unit of parallel work in <see cref="Silhouette"/>.</summary>
+    private const int SilhouetteBlock = 64;
+
     /// <summary>
     /// A uniform sample of <paramref name="size"/> distinct row indices out of <paramref name="n"/> (all rows when
     /// n ≤ size), drawn by a partial Fisher–Yates shuffle with a seeded generator and returned sorted, so the
@@ -52,9 +55,10 @@ internal static class ClusterQuality
 
     /// <summary>
     /// Mean silhouette over the sample rows (labels 0..k−1); NaN when fewer than 2 clusters are present.
-    /// A point alone in its cluster scores 0.
+    /// A point alone in its cluster scores 0. <paramref name="degreeOfParallelism"/> spreads the rows over threads;
+    /// the value does not depend on it.
     /// </summary>
-    public static double Silhouette(double[] z, int d, int[] rows, int[] labels, int k)
+    public static double Silhouette(double[] z, int d, int[] rows, int[] labels, int k, int degreeOfParallelism = 1)
     {
         var m = rows.Length;
         var sizes = new int[k];
@@ -67,35 +71,73 @@ internal static class ClusterQuality
             return double.NaN;
         }
 
-        // The sample's rows copied next to each other first: read through rows[] the pair loop jumps across the whole
-        // matrix (1M × 8 doubles) for every pair, and the cache misses cost more than the arithmetic. Same values and
-        // the same order of operations, so the result is bit-for-bit the one of the indirect loop.
-        var points = new double[(long)m * d];
+        // The sample's rows copied next to each other, one column after another (column-major), so that the distances
+        // from one point to the next W points are one vector operation per feature: lane b adds (p_a,j − p_b,j)² for
+        // j = 0…d−1 in order with a separate multiply and add, the value of the scalar loop, whatever the vector width.
+        var columns = new double[(long)m * d];
         for (var a = 0; a < m; a++)
         {
-            Array.Copy(z, (long)rows[a] * d, points, (long)a * d, d);
-        }
-
-        // sums[i*k + c] = sum of distances from sample point i to the points of cluster c; each pair computed once.
-        var sums = new double[(long)m * k];
-        for (var a = 0; a < m; a++)
-        {
-            var oa = (long)a * d;
-            var la = labels[a];
-            for (var b = a + 1; b < m; b++)
+            for (var j = 0; j < d; j++)
             {
-                var ob = (long)b * d;
-                var s = 0.0;
-                for (var j = 0; j < d; j++)
-                {
-                    var diff = points[oa + j] - points[ob + j];
-                    s += diff * diff;
-                }
-                var dist = Math.Sqrt(s);
-                sums[((long)a * k) + labels[b]] += dist;
-                sums[((long)b * k) + la] += dist;
+                columns[((long)j * m) + a] = z[((long)rows[a] * d) + j];
             }
         }
+
+        // sums[a*k + c] = sum of distances from sample point a to the points of cluster c, added in the order of b.
+        // Each row's sums are its own (no pair is shared between rows), so rows run in parallel and every value is the
+        // same for any thread count ((x − y)² = (y − x)², so each distance is also the one a pair loop computes).
+        var sums = new double[(long)m * k];
+        var blocks = (m + SilhouetteBlock - 1) / SilhouetteBlock;
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, degreeOfParallelism) }, block =>
+        {
+            var w = System.Numerics.Vector<double>.Count;
+            Span<double> lanes = stackalloc double[w];
+            Span<double> point = stackalloc double[d];
+            var last = Math.Min(m, (block + 1) * SilhouetteBlock);
+            for (var a = block * SilhouetteBlock; a < last; a++)
+            {
+                for (var j = 0; j < d; j++)
+                {
+                    point[j] = columns[((long)j * m) + a];
+                }
+                var row = sums.AsSpan((int)((long)a * k), k);
+                var b = 0;
+                if (System.Numerics.Vector.IsHardwareAccelerated)
+                {
+                    for (; b + w <= m; b += w)
+                    {
+                        var acc = System.Numerics.Vector<double>.Zero;
+                        for (var j = 0; j < d; j++)
+                        {
+                            var diff = new System.Numerics.Vector<double>(point[j]) - new System.Numerics.Vector<double>(columns, (j * m) + b);
+                            acc += diff * diff;
+                        }
+                        System.Numerics.Vector.SquareRoot(acc).CopyTo(lanes);
+                        for (var lane = 0; lane < w; lane++)
+                        {
+                            if (b + lane != a)
+                            {
+                                row[labels[b + lane]] += lanes[lane];
+                            }
+                        }
+                    }
+                }
+                for (; b < m; b++)
+                {
+                    if (b == a)
+                    {
+                        continue;
+                    }
+                    var s = 0.0;
+                    for (var j = 0; j < d; j++)
+                    {
+                        var diff = point[j] - columns[((long)j * m) + b];
+                        s += diff * diff;
+                    }
+                    row[labels[b]] += Math.Sqrt(s);
+                }
+            }
+        });
 
         var total = 0.0;
         for (var a = 0; a < m; a++)

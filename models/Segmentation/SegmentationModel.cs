@@ -7,21 +7,23 @@ using Microsoft.ML.Trainers;
 namespace Pipeline.Models.Segmentation;
 
 /// <summary>
-/// A behavioural segmentation: signed-log + z-score pre-processing, an ML.NET k-means model, stable segment
+/// A behavioural segmentation: signed-log + z-score pre-processing, a k-means model, stable segment
 /// ids and readable labels. Fit it with <see cref="Fit"/>, score new snapshots with <see cref="Assign"/>, and
 /// keep it between runs with <see cref="Save"/> / <see cref="Load"/>.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Training: features are pre-processed (<see cref="SegmentationOptions.LogTransformedFeatures"/>, then z-score
-/// with the population standard deviation; constant columns become 0), then ML.NET k-means runs with
-/// k-means++ initialisation, a fixed seed and a fixed thread count, so the same data and options give the same
-/// model. When k is not fixed, every k in the range is fitted on all rows and judged by the criterion on one
+/// with the population standard deviation; constant columns become 0), then k-means runs with a fixed seed:
+/// by default the deterministic parallel engine (<see cref="KMeansEngine.Parallel"/>: greedy k-means++, Hamerly-bounded
+/// Lloyd over fixed row chunks, the same model for any <see cref="SegmentationOptions.DegreeOfParallelism"/>), or
+/// ML.NET's trainer with a fixed thread count (<see cref="KMeansEngine.MlNet"/>); either way the same data and options
+/// give the same model. When k is not fixed, every k in the range is fitted on all rows and judged by the criterion on one
 /// seeded sample (see <see cref="SegmentationOptions.CriterionSampleSize"/>); the best wins, ties to the smaller k.
 /// </para>
 /// <para>
-/// Ids: ML.NET numbers clusters arbitrarily, so segments are renumbered 1..k by the training mean of the
-/// value feature in original units, highest first; ties by size (larger first), then by ML.NET's index; empty
+/// Ids: k-means numbers clusters arbitrarily, so segments are renumbered 1..k by the training mean of the
+/// value feature in original units, highest first; ties by size (larger first), then by cluster index; empty
 /// clusters last. Id 1 is thus the most valuable segment of this model.
 /// </para>
 /// <para>
@@ -46,20 +48,21 @@ public sealed class SegmentationModel
     private const string PredictedLabelColumn = "PredictedLabel";
     private const string ModelEntry = "kmeans.mlnet.zip";
     private const string MetadataEntry = "segmentation.json";
-    private const int FormatVersion = 1;
+    private const int MlNetFormatVersion = 1;   // kmeans.mlnet.zip + segmentation.json
+    private const int ParallelFormatVersion = 2; // segmentation.json with the centroids
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    private readonly MLContext _ml;
-    private readonly ITransformer _transformer;
+    private readonly MLContext? _ml;             // null for the parallel engine
+    private readonly ITransformer? _transformer; // null for the parallel engine
     private readonly FeatureScaler _scaler;
-    private readonly double[][] _centroids;      // by ML.NET cluster index (0-based), standardized space
-    private readonly int[] _segmentIdByMlIndex;  // ML.NET cluster index (0-based) → segment id 1..k
+    private readonly double[][] _centroids;      // by cluster index (0-based), standardized space
+    private readonly int[] _segmentIdByMlIndex;  // cluster index (0-based) → segment id 1..k
     private readonly string[] _labels;           // by segment id − 1
     private readonly int _seed;
 
     private SegmentationModel(
-        MLContext ml, ITransformer transformer, FeatureScaler scaler, double[][] centroids,
+        MLContext? ml, ITransformer? transformer, FeatureScaler scaler, double[][] centroids,
         int[] segmentIdByMlIndex, string[] labels, string? valueFeature, int seed)
     {
         _ml = ml;
@@ -73,6 +76,9 @@ public sealed class SegmentationModel
         Segments = labels.Select((label, i) => new SegmentInfo(i + 1, label)).ToArray();
         LogTransformedFeatures = scaler.Names.Where((_, j) => scaler.Log[j]).ToArray();
     }
+
+    /// <summary>The implementation that fitted the model (and scores with it).</summary>
+    public KMeansEngine Engine => _transformer is null ? KMeansEngine.Parallel : KMeansEngine.MlNet;
 
     /// <summary>Number of segments.</summary>
     public int K => _labels.Length;
@@ -97,13 +103,14 @@ public sealed class SegmentationModel
         options ??= new SegmentationOptions();
         var ks = CandidateKs(data, options);
 
-        var scaler = FeatureScaler.Fit(data, options.LogTransformedFeatures);
+        var scaler = FeatureScaler.Fit(data, options.LogTransformedFeatures, options.DegreeOfParallelism);
         var d = data.FeatureCount;
         var n = data.RowCount;
         var identity = Enumerable.Range(0, d).ToArray();
-        var z = scaler.Transform(data, identity);
-        var dataView = BuildDataView(z, n, d);
-        var distinct = dataView.CountDistinctRows(ks[^1]);
+        var z = scaler.Transform(data, identity, options.DegreeOfParallelism);
+        var native = options.Engine == KMeansEngine.Parallel;
+        var dataView = native ? null : BuildDataView(z, n, d);
+        var distinct = dataView?.CountDistinctRows(ks[^1]) ?? ParallelKMeans.CountDistinctRows(z, n, d, ks[^1]);
         if (distinct < ks[0])
         {
             throw new ArgumentException(
@@ -113,36 +120,51 @@ public sealed class SegmentationModel
 
         var sample = ClusterQuality.Sample(n, options.CriterionSampleSize, options.Seed);
 
-        // Every (k, restart) run is independent: its own MLContext with seed Seed + restart and a single-threaded
-        // trainer, so running them concurrently changes nothing but the wall-clock time. Results land in fixed
-        // slots and are compared in slot order, so the choice is the same for any scheduling.
+        // Every (k, restart) run is independent, seeded Seed + restart. Results land in fixed slots and are compared in
+        // slot order, so the choice is the same for any scheduling.
         var runs = ks.SelectMany(k => Enumerable.Range(0, options.Restarts).Select(restart => (K: k, Restart: restart))).ToArray();
-        var results = new (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids, double Inertia)[runs.Length];
-        try
+        var results = new Run[runs.Length];
+        if (native)
         {
-            Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.MaxParallelRuns }, r =>
+            // One run after another, each spread over DegreeOfParallelism threads (the result does not depend on it).
+            for (var r = 0; r < runs.Length; r++)
             {
-                var ml = new MLContext(unchecked(options.Seed + runs[r].Restart));
-                var transformer = Train(ml, dataView, runs[r].K, options);
-                var centroids = Centroids(transformer.Model, d);
-                var inertia = 0.0;
-                for (var i = 0; i < n; i++)
-                {
-                    ClusterQuality.Nearest(z, (long)i * d, d, centroids, out var squared);
-                    inertia += squared;
-                }
-                results[r] = (ml, transformer, centroids, inertia);
-            });
+                var fitted = ParallelKMeans.Fit(z, n, d, runs[r].K, unchecked(options.Seed + runs[r].Restart),
+                    options.MaximumIterations, options.OptimizationTolerance, options.DegreeOfParallelism);
+                var (runLabels, inertia) = ParallelKMeans.Assign(z, n, d, fitted.Centroids, options.DegreeOfParallelism);
+                results[r] = new Run(null, null, fitted.Centroids, inertia, runLabels);
+                    }
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        else
         {
-            // Surface the first failure as itself rather than wrapped by the parallel loop.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-            throw;
+            // ML.NET: each run has its own MLContext and a single-threaded trainer, so running them concurrently changes
+            // nothing but the wall-clock time.
+            try
+            {
+                Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.MaxParallelRuns }, r =>
+                {
+                    var ml = new MLContext(unchecked(options.Seed + runs[r].Restart));
+                    var transformer = Train(ml, dataView!, runs[r].K, options);
+                    var centroids = Centroids(transformer.Model, d);
+                    var inertia = 0.0;
+                    for (var i = 0; i < n; i++)
+                    {
+                        ClusterQuality.Nearest(z, (long)i * d, d, centroids, out var squared);
+                        inertia += squared;
+                    }
+                    results[r] = new Run(ml, transformer, centroids, inertia, null);
+                });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // Surface the first failure as itself rather than wrapped by the parallel loop.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+                throw;
+            }
         }
 
         var candidates = new List<KCandidate>(ks.Count);
-        (MLContext Ml, ClusteringPredictionTransformer<KMeansModelParameters> Transformer, double[][] Centroids)? best = null;
+        Run? best = null;
         var bestCriterion = double.NaN;
         foreach (var k in ks)
         {
@@ -155,22 +177,24 @@ public sealed class SegmentationModel
                 .Select(row => ClusterQuality.Nearest(z, (long)row * d, d, run.Centroids, out _))
                 .ToArray();
             var criterion = options.Criterion == KSelectionCriterion.Silhouette
-                ? ClusterQuality.Silhouette(z, d, sample, sampleLabels, k)
+                ? ClusterQuality.Silhouette(z, d, sample, sampleLabels, k, options.DegreeOfParallelism)
                 : ClusterQuality.DaviesBouldin(z, d, sample, sampleLabels, k);
             candidates.Add(new KCandidate(k, criterion, run.Inertia));
 
             if (best is null || IsBetter(criterion, bestCriterion, options.Criterion))
             {
-                best = (run.Ml, run.Transformer, run.Centroids);
+                best = run;
                 bestCriterion = criterion;
             }
         }
 
-        var (chosenMl, chosen, chosenCentroids) = best!.Value;
-        var mlIndex = PredictMlIndex(chosen, dataView, n);
+        var chosenMl = best!.Ml;
+        var chosen = best.Transformer;
+        var chosenCentroids = best.Centroids;
+        var mlIndex = best.Labels ?? PredictMlIndex(chosen!, dataView!, n);
         var chosenK = chosenCentroids.Length;
 
-        // Renumber: value mean (original units) desc, size desc, ML.NET index asc; empty clusters last.
+        // Renumber: value mean (original units) desc, size desc, cluster index asc; empty clusters last.
         var sizes = new int[chosenK];
         var valueSums = new double[chosenK];
         var valueColumn = options.ValueFeature is null ? null : data.ColumnArray(data.IndexOf(options.ValueFeature));
@@ -202,16 +226,19 @@ public sealed class SegmentationModel
         var model = new SegmentationModel(
             chosenMl, chosen, scaler, chosenCentroids, segmentIdByMlIndex, labels, options.ValueFeature, options.Seed);
         var assignments = new SegmentAssignments(
-            data.CustomerIds, segmentIds, Inertia(z, d, mlIndex, chosenCentroids), stats.ToProfiles(scaler.Names, labels));
+            data.CustomerIds, segmentIds, best.Labels is null ? Inertia(z, d, mlIndex, chosenCentroids) : best.Inertia,
+            stats.ToProfiles(scaler.Names, labels));
         return new SegmentationFit(model, assignments, options.Criterion, candidates);
     }
 
     /// <summary>
     /// Assigns every customer of <paramref name="data"/> to a segment with the stored scaler and k-means model,
     /// and profiles the result. The matrix must have exactly the model's features (any order).
+    /// <paramref name="degreeOfParallelism"/> (default: the processor count) spreads the parallel engine's scoring; the
+    /// result does not depend on it.
     /// </summary>
     /// <exception cref="ArgumentException">Missing or unexpected feature columns (all of them are named).</exception>
-    public SegmentAssignments Assign(FeatureMatrix data)
+    public SegmentAssignments Assign(FeatureMatrix data, int? degreeOfParallelism = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         var missing = _scaler.Names.Where(name => !data.HasFeature(name)).ToArray();
@@ -227,27 +254,40 @@ public sealed class SegmentationModel
         var d = _scaler.Count;
         var n = data.RowCount;
         var order = _scaler.Names.Select(data.IndexOf).ToArray();
-        var z = _scaler.Transform(data, order);
-        var mlIndex = PredictMlIndex(_transformer, BuildDataView(z, n, d), n);
+        var dop = Math.Max(1, degreeOfParallelism ?? Environment.ProcessorCount);
+        var z = _scaler.Transform(data, order, dop);
+        int[] mlIndex;
+        double inertia;
+        if (_transformer is null)
+        {
+            (mlIndex, inertia) = ParallelKMeans.Assign(z, n, d, _centroids, dop);
+        }
+        else
+        {
+            mlIndex = PredictMlIndex(_transformer, BuildDataView(z, n, d), n);
+            inertia = Inertia(z, d, mlIndex, _centroids);
+        }
         var segmentIds = mlIndex.Select(c => _segmentIdByMlIndex[c]).ToArray();
         var valueIndex = ValueFeature is null ? -1 : data.IndexOf(ValueFeature);
         var stats = SegmentStats.Compute(data, order, z, segmentIds, K, valueIndex);
-        return new SegmentAssignments(data.CustomerIds, segmentIds, Inertia(z, d, mlIndex, _centroids), stats.ToProfiles(_scaler.Names, _labels));
+        return new SegmentAssignments(data.CustomerIds, segmentIds, inertia, stats.ToProfiles(_scaler.Names, _labels));
     }
 
     /// <summary>
-    /// Writes the model to <paramref name="stream"/> as a zip holding the ML.NET model (<c>kmeans.mlnet.zip</c>)
-    /// and a JSON document (<c>segmentation.json</c>) with the scaler parameters, the feature and log-transform
-    /// lists, the ML.NET-index → segment-id map and the labels. The stream is left open.
+    /// Writes the model to <paramref name="stream"/> as a zip holding a JSON document (<c>segmentation.json</c>) with
+    /// the scaler parameters, the feature and log-transform lists, the cluster-index → segment-id map and the labels,
+    /// plus the centroids (parallel engine, format 2) or, for an ML.NET model (format 1), the ML.NET model
+    /// (<c>kmeans.mlnet.zip</c>). The stream is left open.
     /// </summary>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
 
-        using (var buffer = new MemoryStream())
+        if (_transformer is not null)
         {
-            _ml.Model.Save(_transformer, BuildDataView([], 0, _scaler.Count).Schema, buffer);
+            using var buffer = new MemoryStream();
+            _ml!.Model.Save(_transformer, BuildDataView([], 0, _scaler.Count).Schema, buffer);
             buffer.Position = 0;
             var modelEntry = archive.CreateEntry(ModelEntry, CompressionLevel.Optimal);
             modelEntry.LastWriteTime = EntryTime;
@@ -256,12 +296,16 @@ public sealed class SegmentationModel
         }
 
         var document = new ModelDocument(
-            FormatVersion,
+            _transformer is null ? ParallelFormatVersion : MlNetFormatVersion,
             _seed,
             ValueFeature,
             _scaler.Names.Select((name, j) => new FeatureDocument(name, _scaler.Log[j], _scaler.Means[j], _scaler.Scales[j])).ToArray(),
             LogTransformedFeatures.ToArray(),
-            _segmentIdByMlIndex.Select((id, c) => new SegmentDocument(c + 1, id, _labels[id - 1])).ToArray());
+            _segmentIdByMlIndex.Select((id, c) => new SegmentDocument(c + 1, id, _labels[id - 1])).ToArray())
+        {
+            Engine = _transformer is null ? "parallel" : null,
+            Centroids = _transformer is null ? _centroids : null,
+        };
         var metadataEntry = archive.CreateEntry(MetadataEntry, CompressionLevel.Optimal);
         metadataEntry.LastWriteTime = EntryTime;
         using var json = metadataEntry.Open();
@@ -295,7 +339,6 @@ public sealed class SegmentationModel
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
-        var modelEntry = archive.GetEntry(ModelEntry) ?? throw new InvalidDataException($"Not a segmentation model: no '{ModelEntry}'.");
         var metadataEntry = archive.GetEntry(MetadataEntry) ?? throw new InvalidDataException($"Not a segmentation model: no '{MetadataEntry}'.");
 
         ModelDocument document;
@@ -304,27 +347,10 @@ public sealed class SegmentationModel
             document = JsonSerializer.Deserialize<ModelDocument>(json, JsonOptions)
                 ?? throw new InvalidDataException("Empty segmentation metadata.");
         }
-        if (document.FormatVersion != FormatVersion)
+        if (document.FormatVersion is not (MlNetFormatVersion or ParallelFormatVersion))
         {
-            throw new InvalidDataException($"Unsupported segmentation model format {document.FormatVersion} (expected {FormatVersion}).");
-        }
-
-        var ml = new MLContext(document.Seed);
-        ITransformer transformer;
-        using (var buffer = new MemoryStream())
-        {
-            using (var entry = modelEntry.Open())
-            {
-                entry.CopyTo(buffer);
-            }
-            buffer.Position = 0;
-            transformer = ml.Model.Load(buffer, out _);
-        }
-        // A loaded transformer is typed on ML.NET's internal predictor interface, not on KMeansModelParameters,
-        // so the k-means parameters are reached through the covariant prediction-transformer interface.
-        if (transformer is not IPredictionTransformer<object> { Model: KMeansModelParameters kmeans })
-        {
-            throw new InvalidDataException($"The stored ML.NET model is a {transformer.GetType().Name}, not a k-means model.");
+            throw new InvalidDataException(
+                $"Unsupported segmentation model format {document.FormatVersion} (expected {MlNetFormatVersion} or {ParallelFormatVersion}).");
         }
 
         var features = document.Features ?? throw new InvalidDataException("No features in the segmentation metadata.");
@@ -338,7 +364,42 @@ public sealed class SegmentationModel
         {
             throw new InvalidDataException("The log-transform list disagrees with the per-feature log flags in the segmentation metadata.");
         }
-        var centroids = Centroids(kmeans, scaler.Count);
+        MLContext? ml = null;
+        ITransformer? transformer = null;
+        double[][] centroids;
+        if (document.FormatVersion == MlNetFormatVersion)
+        {
+            var modelEntry = archive.GetEntry(ModelEntry) ?? throw new InvalidDataException($"Not a segmentation model: no '{ModelEntry}'.");
+            ml = new MLContext(document.Seed);
+            using (var buffer = new MemoryStream())
+            {
+                using (var entry = modelEntry.Open())
+                {
+                    entry.CopyTo(buffer);
+                }
+                buffer.Position = 0;
+                transformer = ml.Model.Load(buffer, out _);
+            }
+            // A loaded transformer is typed on ML.NET's internal predictor interface, not on KMeansModelParameters,
+            // so the k-means parameters are reached through the covariant prediction-transformer interface.
+            if (transformer is not IPredictionTransformer<object> { Model: KMeansModelParameters kmeans })
+            {
+                throw new InvalidDataException($"The stored ML.NET model is a {transformer.GetType().Name}, not a k-means model.");
+            }
+            centroids = Centroids(kmeans, scaler.Count);
+        }
+        else
+        {
+            if (document.Engine != "parallel")
+            {
+                throw new InvalidDataException($"Format {ParallelFormatVersion} needs engine 'parallel', not '{document.Engine}'.");
+            }
+            centroids = document.Centroids ?? throw new InvalidDataException("No centroids in the segmentation metadata.");
+            if (centroids.Length == 0 || centroids.Any(c => c is null || c.Length != scaler.Count || !c.All(double.IsFinite)))
+            {
+                throw new InvalidDataException($"The centroids in the segmentation metadata must be {scaler.Count} finite numbers each.");
+            }
+        }
         var k = centroids.Length;
 
         var segments = document.Segments ?? throw new InvalidDataException("No segments in the segmentation metadata.");
@@ -379,7 +440,7 @@ public sealed class SegmentationModel
         {
             throw new ArgumentException($"Value feature '{options.ValueFeature}' is not in the feature matrix.", nameof(options));
         }
-        if (options.NumberOfThreads < 1 || options.Restarts < 1 || options.MaxParallelRuns < 1 || options.MaximumIterations < 1 || options.CriterionSampleSize < 2 ||
+        if (options.NumberOfThreads < 1 || options.DegreeOfParallelism < 1 || options.Restarts < 1 || options.MaxParallelRuns < 1 || options.MaximumIterations < 1 || options.CriterionSampleSize < 2 ||
             options.MaxLabelDescriptors < 1 || !(options.OptimizationTolerance > 0) || !(options.LabelThreshold >= 0))
         {
             throw new ArgumentException(
@@ -502,12 +563,26 @@ public sealed class SegmentationModel
     }
 }
 
-/// <summary>The JSON half of a saved model (<c>segmentation.json</c>).</summary>
+/// <summary>One k-means run of <see cref="SegmentationModel.Fit"/>: ML.NET's (transformer) or the parallel engine's (labels).</summary>
+internal sealed record Run(
+    MLContext? Ml, ClusteringPredictionTransformer<KMeansModelParameters>? Transformer, double[][] Centroids, double Inertia, int[]? Labels);
+
+/// <summary>
+/// The JSON half of a saved model (<c>segmentation.json</c>). Format 1: ML.NET model beside it; format 2: the parallel
+/// engine's centroids (standardized space, by cluster index) in <see cref="Centroids"/>.
+/// </summary>
 internal sealed record ModelDocument(
-    int FormatVersion, int Seed, string? ValueFeature, FeatureDocument[] Features, string[] LogTransformedFeatures, SegmentDocument[] Segments);
+    int FormatVersion, int Seed, string? ValueFeature, FeatureDocument[] Features, string[] LogTransformedFeatures, SegmentDocument[] Segments)
+{
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Engine { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double[][]? Centroids { get; init; }
+}
 
 /// <summary>One feature's pre-processing: signed log1p or not, then (x − Mean) / Scale.</summary>
 internal sealed record FeatureDocument(string Name, bool Log, double Mean, double Scale);
 
-/// <summary>ML.NET's 1-based cluster index → stable segment id and its label.</summary>
+/// <summary>The model's 1-based cluster index (ML.NET's, or the parallel engine's) → stable segment id and its label.</summary>
 internal sealed record SegmentDocument(int MlClusterIndex, int SegmentId, string Label);

@@ -53,14 +53,14 @@ public sealed class RfmStage : Stage<RfmSettings>
     protected override void Run(StageContext context, RfmSettings settings) => RfmJob.Run(context, settings);
 }
 
-/// <summary><c>segment</c>: features → ML.NET k-means segments.</summary>
+/// <summary><c>segment</c>: features → k-means segments (parallel engine, or ML.NET's trainer).</summary>
 public sealed class SegmentStage : Stage<SegmentSettings>
 {
     public override string Name => "segment";
 
     public override StageKind Kind => StageKind.Snapshot;
 
-    public override string Description => "Cluster customers with ML.NET k-means into labelled behavioural segments (segments/assignments, profiles, k_selection, model, migration).";
+    public override string Description => "Cluster customers with k-means into labelled behavioural segments (segments/assignments, profiles, k_selection, model, migration).";
 
     public override IReadOnlyList<TableSpec> Writes { get; } =
         [CustomersTables.SegmentAssignments, CustomersTables.SegmentProfiles, CustomersTables.SegmentKSelection, CustomersTables.SegmentModel, CustomersTables.SegmentMigration];

@@ -128,7 +128,7 @@ internal static class CustomersTables
 
     public static readonly TableSpec SegmentModel = new(TableNames.SegmentModel, "one model file per snapshot date", [], AsOf, [])
     {
-        Description = "model.zip: the fitted ML.NET k-means model, scaler, feature list, log-transformed features, id order and labels, to assign new customers.",
+        Description = "model.zip: the fitted k-means model (centroids, or the ML.NET model with engine mlnet), scaler, feature list, log-transformed features, id order and labels, to assign new customers.",
     };
 
     public static readonly TableSpec SegmentMigration = new(TableNames.SegmentMigration, "one row per (segment before, segment now) pair and snapshot date", ["from_segment", "to_segment", "as_of"], AsOf,

@@ -7,10 +7,11 @@ using Pipeline.Runs;
 namespace Pipeline.Stages.Customers;
 
 /// <summary>
-/// <c>pipeline segment</c>: customers/features → ML.NET k-means behavioural segments. Writes, per as_of:
+/// <c>pipeline segment</c>: customers/features → k-means behavioural segments (the deterministic parallel engine, or
+/// ML.NET's trainer with <c>analytics.segments.engine: mlnet</c>). Writes, per as_of:
 /// <c>segments/assignments</c> (one row per customer), <c>segments/profiles</c> (one row per segment × feature, in
 /// original units), <c>segments/k_selection</c> (one row per k tried, with the criterion), <c>segments/model</c>
-/// (the model zip: ML.NET model + scaler + feature list + labels) and <c>segments/migration</c> (customers per
+/// (the model zip: centroids or the ML.NET model + scaler + feature list + labels) and <c>segments/migration</c> (customers per
 /// previous segment × current segment since the latest earlier as_of).
 /// </summary>
 public static class SegmentJob
@@ -52,6 +53,7 @@ public static class SegmentJob
                 CriterionSampleSize = c.SampleSize,
                 Seed = c.Seed,
                 Restarts = c.Restarts,
+                Engine = c.Engine == "mlnet" ? KMeansEngine.MlNet : KMeansEngine.Parallel,
                 LogTransformedFeatures = c.LogFeatures.ToList(),
                 ValueFeature = c.Features.Contains("net_revenue") ? "net_revenue" : null,
             };

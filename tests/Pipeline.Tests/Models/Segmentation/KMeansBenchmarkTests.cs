@@ -63,9 +63,9 @@ public sealed class KMeansBenchmarkTests
             }
         }
 
-        TestContext.Out.WriteLine($"rows={Rows} features={Features} k={Components} restarts={restarts} parallel runs={options.MaxParallelRuns} threads per run={options.NumberOfThreads}");
-        TestContext.Out.WriteLine($"Fit (scaling + ML.NET k-means++ + assignment + profiles + silhouette on 10k): {fitSeconds:F2} s");
-        TestContext.Out.WriteLine($"Assign (scaling + ML.NET scoring + profiles): {assignSeconds:F2} s");
+        TestContext.Out.WriteLine($"rows={Rows} features={Features} k={Components} restarts={restarts} parallel runs={options.MaxParallelRuns} engine={options.Engine} threads={options.DegreeOfParallelism}");
+        TestContext.Out.WriteLine($"Fit (scaling + k-means + assignment + profiles + silhouette on 10k): {fitSeconds:F2} s");
+        TestContext.Out.WriteLine($"Assign (scaling + scoring + profiles): {assignSeconds:F2} s");
         TestContext.Out.WriteLine($"inertia reported={scored.Inertia:F1} recomputed with cluster means={inertia:F1} silhouette={fit.Candidates[0].Criterion:F4}");
         TestContext.Out.WriteLine($"sizes: {string.Join(", ", scored.Profiles.Select(p => p.Size))}");
 

@@ -11,6 +11,7 @@ public sealed class SegmentationModelTests
     private static readonly int[] TwoAndThree = [2, 3];
     private static readonly string[] EntryNames = ["kmeans.mlnet.zip", "segmentation.json"];
     private static readonly SegmentationOptions FourClusters = new() { K = 4, Seed = 7 };
+    private static readonly SegmentationOptions FourClustersMlNet = FourClusters with { Engine = KMeansEngine.MlNet };
 
     [Test]
     public void Well_separated_blobs_are_recovered_with_full_purity()
@@ -61,10 +62,10 @@ public sealed class SegmentationModelTests
     }
 
     [Test]
-    public void Parallel_runs_do_not_change_the_result()
+    public void Parallel_mlnet_runs_do_not_change_the_result()
     {
         var data = Blobs.Make(perBlob: 200, seed: 16, out _);
-        var options = new SegmentationOptions { KMin = 2, KMax = 6, Restarts = 3, Seed = 21 };
+        var options = new SegmentationOptions { KMin = 2, KMax = 6, Restarts = 3, Seed = 21, Engine = KMeansEngine.MlNet };
 
         var serial = SegmentationModel.Fit(data, options with { MaxParallelRuns = 1 });
         var parallel = SegmentationModel.Fit(data, options with { MaxParallelRuns = 4 });
@@ -94,11 +95,13 @@ public sealed class SegmentationModelTests
     }
 
     [Test]
-    public void K_means_parallel_initialisation_also_recovers_the_blobs()
+    public void Mlnet_engine_with_either_initialisation_recovers_the_blobs()
     {
         var data = Blobs.Make(perBlob: 250, seed: 18, out var blobOf);
 
-        var fit = SegmentationModel.Fit(data, FourClusters with { Initialization = KMeansInitialization.KMeansParallel });
+        var plusPlus = SegmentationModel.Fit(data, FourClustersMlNet with { Initialization = KMeansInitialization.KMeansPlusPlus });
+        var fit = SegmentationModel.Fit(data, FourClustersMlNet with { Initialization = KMeansInitialization.KMeansParallel });
+        Assert.That(Enumerable.Range(0, blobOf.Length).All(i => plusPlus.Assignments.SegmentIds[i] == blobOf[i] + 1), Is.True);
 
         Assert.That(Enumerable.Range(0, blobOf.Length).All(i => fit.Assignments.SegmentIds[i] == blobOf[i] + 1), Is.True);
     }
@@ -134,11 +137,12 @@ public sealed class SegmentationModelTests
         Assert.That(first.Model.K, Is.EqualTo(4));
     }
 
-    [Test]
-    public void Save_load_and_score_a_new_snapshot_gives_identical_assignments()
+    [TestCase(KMeansEngine.Parallel)]
+    [TestCase(KMeansEngine.MlNet)]
+    public void Save_load_and_score_a_new_snapshot_gives_identical_assignments(KMeansEngine engine)
     {
         var train = Blobs.Make(perBlob: 250, seed: 5, out _);
-        var fit = SegmentationModel.Fit(train, FourClusters with { LogTransformedFeatures = LogFeatures });
+        var fit = SegmentationModel.Fit(train, FourClusters with { LogTransformedFeatures = LogFeatures, Engine = engine });
         var snapshot = Blobs.Make(perBlob: 150, seed: 6, out var blobOf, idPrefix: "n");
 
         using var stream = new MemoryStream();
@@ -156,6 +160,7 @@ public sealed class SegmentationModelTests
             Assert.That(loaded.FeatureNames, Is.EqualTo(fit.Model.FeatureNames));
             Assert.That(loaded.LogTransformedFeatures, Is.EquivalentTo(LogFeatures));
             Assert.That(loaded.ValueFeature, Is.EqualTo("net_revenue"));
+            Assert.That(loaded.Engine, Is.EqualTo(engine));
             // The new snapshot comes from the same blobs, so each blob lands in "its" segment.
             Assert.That(Enumerable.Range(0, blobOf.Length).All(i => reloaded.SegmentIds[i] == blobOf[i] + 1), Is.True);
         }
@@ -167,7 +172,7 @@ public sealed class SegmentationModelTests
         // Zip entries (ours and those of ML.NET's inner zip) carry a time stamp; ML.NET uses the clock. Every entry of
         // both levels must carry the fixed instant instead, and two saves must give the same bytes.
         var data = Blobs.Make(perBlob: 50, seed: 22, out _);
-        var model = SegmentationModel.Fit(data, FourClusters with { LogTransformedFeatures = LogFeatures }).Model;
+        var model = SegmentationModel.Fit(data, FourClustersMlNet with { LogTransformedFeatures = LogFeatures }).Model;
         using var first = new MemoryStream();
         model.Save(first);
         using var archive = new System.IO.Compression.ZipArchive(new MemoryStream(first.ToArray()));
@@ -189,10 +194,10 @@ public sealed class SegmentationModelTests
     }
 
     [Test]
-    public void Saved_model_is_a_zip_of_the_mlnet_model_and_json_metadata_and_tampering_is_detected()
+    public void Saved_mlnet_model_is_a_zip_of_the_mlnet_model_and_json_metadata_and_tampering_is_detected()
     {
         var data = Blobs.Make(perBlob: 50, seed: 22, out _);
-        var model = SegmentationModel.Fit(data, FourClusters with { LogTransformedFeatures = LogFeatures }).Model;
+        var model = SegmentationModel.Fit(data, FourClustersMlNet with { LogTransformedFeatures = LogFeatures }).Model;
         using var stream = new MemoryStream();
         model.Save(stream);
 
@@ -228,11 +233,12 @@ public sealed class SegmentationModelTests
         Assert.That(() => SegmentationModel.Load(tampered), Throws.InstanceOf<InvalidDataException>());
     }
 
-    [Test]
-    public void Training_data_scored_again_gives_the_training_assignments()
+    [TestCase(KMeansEngine.Parallel)]
+    [TestCase(KMeansEngine.MlNet)]
+    public void Training_data_scored_again_gives_the_training_assignments(KMeansEngine engine)
     {
         var data = Blobs.Make(perBlob: 200, seed: 13, out _);
-        var fit = SegmentationModel.Fit(data, FourClusters);
+        var fit = SegmentationModel.Fit(data, FourClusters with { Engine = engine });
 
         var again = fit.Model.Assign(data);
 
