@@ -71,6 +71,12 @@ public sealed class StageContext
 
     public HashKey HashKey => _run.HashKey;
 
+    /// <summary>
+    /// <c>engine.threads</c> as a thread count for work done in C# (0 = one per core), so that a stage's model code
+    /// keeps to the same share of the machine as the engine's SQL.
+    /// </summary>
+    public int Threads => _run.Config.Engine.Threads > 0 ? _run.Config.Engine.Threads : Environment.ProcessorCount;
+
     /// <summary><c>engine.slice_days</c>: days of events a stage that works in time slices processes at once (0 = automatic).</summary>
     public int SliceDays => _run.Config.Engine.SliceDays;
 

@@ -54,6 +54,8 @@ public static class SegmentJob
                 Seed = c.Seed,
                 Restarts = c.Restarts,
                 Engine = c.Engine == "mlnet" ? KMeansEngine.MlNet : KMeansEngine.Parallel,
+                // The result does not depend on it (fixed chunks, reduced in order): engine.threads is no setting of the stage.
+                DegreeOfParallelism = run.Threads,
                 LogTransformedFeatures = c.LogFeatures.ToList(),
                 ValueFeature = c.Features.Contains("net_revenue") ? "net_revenue" : null,
             };
