@@ -141,7 +141,7 @@ public static class EventsSql
                                                 ELSE 'desktop' END) AS device_type,
                    page_host, page_path, referrer_host, utm_source, utm_medium, utm_campaign, event_channel,
                    product_id_s, order_id_s,
-                   {PageKey(d)} AS page_key,
+                   {PageKey} AS page_key,
                    -- The e-mail pattern needs an '@': the regex only runs on the few terms that have one.
                    CASE WHEN search_term_s LIKE '%@%' THEN {d.RegexReplaceAll("search_term_s", EmailPattern, "<email redacted>")}
                         ELSE search_term_s END AS search_term
@@ -166,11 +166,9 @@ public static class EventsSql
     /// events. Two pages of one visitor's session share a key with odds of about 2^-31 per pair; the cost of that
     /// would be one page view's pings counted with another's.
     /// </summary>
-    private static string PageKey(ISqlDialect d)
-    {
-        var text = "coalesce('i' || page_view_id_s, 'u' || coalesce(page_host, '') || page_path)";
-        return $"CASE WHEN event_type IN ('page_view', 'page_ping') THEN CAST((({d.Hash64(text)} % {PageKeys}) + {PageKeys}) % {PageKeys} AS BIGINT) END";
-    }
+    /// <remarks>The hash (<c>page_hash</c>) is taken in <see cref="PayloadCtes"/>; here it is folded into the range
+    /// (Spark's hash is signed, DuckDB's unsigned) as a BIGINT.</remarks>
+    private const string PageKey = $"CAST(((page_hash % {PageKeys}) + {PageKeys}) % {PageKeys} AS BIGINT)";
 
     /// <summary>The range of <see cref="PageKey"/>: 2^31, so that an event's number in its visitor's history (below
     /// 2^32) times it plus a page key fits a BIGINT.</summary>
@@ -240,7 +238,9 @@ public static class EventsSql
               FROM urls
             ),
             classified AS (
-              SELECT external.*, {channel} AS event_channel
+              SELECT external.*, {channel} AS event_channel,
+                     CASE WHEN event_type IN ('page_view', 'page_ping')
+                          THEN {d.Hash64("coalesce('i' || page_view_id_s, 'u' || coalesce(page_host, '') || page_path)")} END AS page_hash
               FROM external
             )
             """;
