@@ -404,10 +404,16 @@ public static class EventsSql
               -- One ordering per anonymous id serves everything that needs event order: the session (the number of its
               -- first event), the position in the session, the time to the next event and the latest page view with its
               -- page key. rn_anon is that order as one integer, cheaper to sort by again than the time and the id.
-              SELECT gaps.*,
-                     max(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs} THEN rn_anon END) {running} AS session_rn,
-                     max(CASE WHEN event_type = 'page_view' THEN rn_anon * {PageKeys} + page_key END) {running} AS last_view
-              FROM gaps
+              -- view_rn: the page view a ping follows directly (the latest page view is in the session, on its page).
+              SELECT w.*,
+                     CASE WHEN w.event_type = 'page_ping' AND w.last_view >= w.session_rn * {PageKeys} AND w.last_view % {PageKeys} = w.page_key
+                          THEN {d.IntegerDivide("w.last_view", PageKeys)} END AS view_rn
+              FROM (
+                SELECT gaps.*,
+                       max(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs} THEN rn_anon END) {running} AS session_rn,
+                       max(CASE WHEN event_type = 'page_view' THEN rn_anon * {PageKeys} + page_key END) {running} AS last_view
+                FROM gaps
+              ) w
             ),
             sessions AS (
               SELECT anon_src, session_rn, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at,
@@ -415,30 +421,30 @@ public static class EventsSql
                      min_by(event_channel, rn_anon) AS session_channel
               FROM numbered GROUP BY anon_src, session_rn
             ),
-            pings AS (
-              -- The page view a ping follows directly: the latest page view is in the session and on the ping's page.
-              SELECT anon_src, session_rn, rn_anon, us, page_key,
-                     CASE WHEN last_view >= session_rn * {PageKeys} AND last_view % {PageKeys} = page_key
-                          THEN {d.IntegerDivide("last_view", PageKeys)} END AS view_rn
-              FROM numbered WHERE event_type = 'page_ping'
-            ),
-            found AS (
-              -- The other pings: the latest page view before them on their page in their session, if any.
-              SELECT p.anon_src, p.rn_anon, max(v.rn_anon) AS view_rn
-              FROM pings p JOIN numbered v ON v.anon_src = p.anon_src AND v.session_rn = p.session_rn AND v.page_key = p.page_key
-              WHERE p.view_rn IS NULL AND v.event_type = 'page_view' AND v.rn_anon < p.rn_anon
-              GROUP BY p.anon_src, p.rn_anon
+            others AS (
+              -- The other pings (another page between, or none in the session): the latest page view before them on
+              -- their page in their session, if any.
+              SELECT p.anon_src, p.session_rn, p.rn_anon, p.us, p.page_key, max(v.rn_anon) AS view_rn
+              FROM numbered p
+              LEFT JOIN numbered v ON v.anon_src = p.anon_src AND v.session_rn = p.session_rn AND v.page_key = p.page_key
+                                  AND v.event_type = 'page_view' AND v.rn_anon < p.rn_anon
+              WHERE p.event_type = 'page_ping' AND p.view_rn IS NULL
+              GROUP BY p.anon_src, p.session_rn, p.rn_anon, p.us, p.page_key
             ),
             attributed AS (
-              SELECT p.anon_src, p.session_rn, p.rn_anon, p.us, coalesce(p.view_rn, f.view_rn) AS view_rn,
-                     CASE WHEN p.view_rn IS NULL AND f.view_rn IS NULL THEN p.page_key END AS stray_key
-              FROM pings p LEFT JOIN found f ON f.anon_src = p.anon_src AND f.rn_anon = p.rn_anon
+              -- owner: the page view's number, or for pings without one in the session, −1 − (session × 2^31 + page key).
+              SELECT anon_src, rn_anon, us, view_rn AS owner
+              FROM numbered WHERE event_type = 'page_ping' AND view_rn IS NOT NULL
+              UNION ALL
+              SELECT anon_src, rn_anon, us, coalesce(view_rn, -1 - (session_rn * {PageKeys} + page_key)) AS owner
+              FROM others
             ),
             ping_groups AS (
               -- Per page view and session: its distinct heartbeat slots, credited to the page view, or for a page view
               -- that is not in the session, to its first ping there.
-              SELECT anon_src, coalesce(view_rn, min(rn_anon)) AS target_rn, count(DISTINCT floor(us / ({hb} * 1000000))) AS buckets
-              FROM attributed GROUP BY anon_src, session_rn, view_rn, stray_key
+              SELECT anon_src, CASE WHEN owner > 0 THEN owner ELSE min(rn_anon) END AS target_rn,
+                     count(DISTINCT floor(us / ({hb} * 1000000))) AS buckets
+              FROM attributed GROUP BY anon_src, owner
             ),
             session_keys AS (
               SELECT s.*,
