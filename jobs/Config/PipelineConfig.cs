@@ -422,6 +422,7 @@ public static class CanonicalColumns
     [
         "event_id", "occurred_at", "anonymous_id", "user_id", "event_type", "page_url", "referrer_url", "product_id",
         "order_id", "search_term", "user_agent", "ip", "device_type", "utm_source", "utm_medium", "utm_campaign", "session_id",
+        "page_view_id",
     ];
 
     public static readonly IReadOnlyList<string> EventTypes =

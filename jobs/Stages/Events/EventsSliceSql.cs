@@ -103,7 +103,7 @@ public static class EventsSliceSql
 
     /// <summary>The slice's events as <see cref="EventsSql.Sessionized"/> reads them (all human: bot_rule NULL).</summary>
     public static string Kept(ISqlDialect d) => $"""
-        SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, event_channel,
+        SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, event_channel, page_key,
                CAST(NULL AS {d.StringType}) AS bot_rule
         FROM events_typed
         """;

@@ -106,7 +106,8 @@ public static class EventsSql
                      {T("referrer_url")} AS referrer_url_s, {T("product_id")} AS product_id_s, {T("order_id")} AS order_id_s,
                      {T("search_term")} AS search_term_s, {T("user_agent")} AS user_agent_s, {T("ip")} AS ip_s,
                      lower({T("device_type")}) AS device_type_s, lower({T("utm_source")}) AS utm_source_s,
-                     lower({T("utm_medium")}) AS utm_medium_s, {T("utm_campaign")} AS utm_campaign_s
+                     lower({T("utm_medium")}) AS utm_medium_s, {T("utm_campaign")} AS utm_campaign_s,
+                     {T("page_view_id")} AS page_view_id_s
               FROM events_raw
             ),
             parsed AS (
@@ -140,6 +141,7 @@ public static class EventsSql
                                                 ELSE 'desktop' END) AS device_type,
                    page_host, page_path, referrer_host, utm_source, utm_medium, utm_campaign, event_channel,
                    product_id_s, order_id_s,
+                   {PageKey} AS page_key,
                    -- The e-mail pattern needs an '@': the regex only runs on the few terms that have one.
                    CASE WHEN search_term_s LIKE '%@%' THEN {d.RegexReplaceAll("search_term_s", EmailPattern, "<email redacted>")}
                         ELSE search_term_s END AS search_term
@@ -156,6 +158,21 @@ public static class EventsSql
     /// </summary>
     private static string TrimmedOrNull(ISqlDialect d, string value) =>
         $"NULLIF(CASE WHEN {value} >= '!' AND {value} < {d.Str("\u007f")} AND NOT ({value} LIKE '% ') AND {d.IsAscii(value)} THEN {value} ELSE trim({value}) END, '')";
+
+    /// <summary>
+    /// The page a page view or ping is on, as a number in [0, 2^31) for the ping attribution of
+    /// <see cref="Sessionized"/>: a hash of the tracker's page view id when the row has one (Snowplow's web page
+    /// context, GA4's page view), else of the page (host and path with the kept query parameters). NULL for other
+    /// events. Two pages of one visitor's session share a key with odds of about 2^-31 per pair; the cost of that
+    /// would be one page view's pings counted with another's.
+    /// </summary>
+    /// <remarks>The hash (<c>page_hash</c>) is taken in <see cref="PayloadCtes"/>; here it is folded into the range
+    /// (Spark's hash is signed, DuckDB's unsigned) as a BIGINT.</remarks>
+    private const string PageKey = $"CAST(((page_hash % {PageKeys}) + {PageKeys}) % {PageKeys} AS BIGINT)";
+
+    /// <summary>The range of <see cref="PageKey"/>: 2^31, so that an event's number in its visitor's history (below
+    /// 2^32) times it plus a page key fits a BIGINT.</summary>
+    private const string PageKeys = "2147483648";
 
     /// <summary>
     /// The CTEs <c>urls</c> and <c>classified</c> over <paramref name="from"/>: page and referrer host, page path (with
@@ -221,7 +238,9 @@ public static class EventsSql
               FROM urls
             ),
             classified AS (
-              SELECT external.*, {channel} AS event_channel
+              SELECT external.*, {channel} AS event_channel,
+                     CASE WHEN event_type IN ('page_view', 'page_ping')
+                          THEN {d.Hash64("coalesce('i' || page_view_id_s, 'u' || coalesce(page_host, '') || page_path)")} END AS page_hash
               FROM external
             )
             """;
@@ -282,7 +301,7 @@ public static class EventsSql
     /// </summary>
     public static string Kept(ISqlDialect d, EventsSqlOptions o) => $"""
         WITH valid AS (
-          SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel
+          SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel, page_key
           FROM events_typed WHERE reason_code IS NULL
         ),
         ranked AS (
@@ -291,13 +310,13 @@ public static class EventsSql
           FROM valid
         ),
         firsts AS (
-          SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel
+          SELECT _source_file, _source_line, event_id, occurred_at, anon_src, user_id_s, event_type, is_ua_bot, event_channel, page_key
           FROM ranked WHERE copy_rank = 1
         ),
         fast AS (
           {FastAnonymousIds(d, o, "firsts")}
         )
-        SELECT f._source_file, f._source_line, f.event_id, f.occurred_at, f.anon_src, f.user_id_s, f.event_type, f.event_channel,
+        SELECT f._source_file, f._source_line, f.event_id, f.occurred_at, f.anon_src, f.user_id_s, f.event_type, f.event_channel, f.page_key,
                CASE WHEN f.is_ua_bot THEN 'user_agent' WHEN x.anon_src IS NOT NULL THEN 'event_rate' END AS bot_rule
         FROM firsts f LEFT JOIN fast x ON x.anon_src = f.anon_src
         """;
@@ -343,9 +362,19 @@ public static class EventsSql
 
     /// <summary>
     /// Narrow: human events with their time, session id, position in the session, the session's channel (its landing
-    /// event's) and engaged time; keyed by (_source_file, _source_line) to events_typed. The anonymous key and the
-    /// customer are in <see cref="Identities"/>.
+    /// event's), engaged time and whether the event stands for a page view of its session; keyed by (_source_file,
+    /// _source_line) to events_typed. The anonymous key and the customer are in <see cref="Identities"/>.
     /// </summary>
+    /// <remarks>
+    /// Engaged time in a session with pings is dbt-snowplow-web's, per page view and session: heartbeat × (distinct
+    /// heartbeat slots of its pings − 1) + minimum visit. A ping belongs to the latest page view before it in its
+    /// session with the same page key (<see cref="PageKey"/>: the tracker's page view id, else the page); pings with no
+    /// such page view in the session (the page view was in an earlier session, or lost) are one page view of their
+    /// session per page key, carried by the first of them (Snowplow's stray page view). One ordering per anonymous id
+    /// serves it all: the running maximum of (event number × 2^31 + page key) over page views gives each event the
+    /// latest page view before it and its page, so a ping that follows its own page view needs nothing else; only the
+    /// others (another page between, or none in the session) look for their page view with a join.
+    /// </remarks>
     /// <param name="withBounds">Also carry each event's session start and end (the sliced run decides from them which
     /// sessions are closed at a slice's end and which dates are final).</param>
     public static string Sessionized(ISqlDialect d, EventsSqlOptions o, bool withBounds = false)
@@ -355,42 +384,67 @@ public static class EventsSql
         var capUs = ((long)(o.MaxEngagedGap.TotalMilliseconds * 1000)).ToString(CultureInfo.InvariantCulture);
         var hb = o.HeartbeatSeconds.ToString(CultureInfo.InvariantCulture);
         const string order = "ORDER BY occurred_at ASC NULLS LAST, event_id ASC NULLS LAST";
+        const string running = "OVER (PARTITION BY anon_src ORDER BY rn_anon ASC NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
         // Each session id is computed once per session, then joined back to the events; the anonymous key and the
         // customer come from events_identities (keyed once per anonymous id) and are joined when the events are written,
         // so this per-event table stays narrow (a quarter faster to build at ten million events).
         return $"""
             WITH base AS (
-              SELECT _source_file, _source_line, event_id, occurred_at, anon_src, event_type, event_channel
+              SELECT _source_file, _source_line, event_id, occurred_at, anon_src, event_type, event_channel, page_key
               FROM events_kept WHERE bot_rule IS NULL
             ),
             gaps AS (
               SELECT base.*, {d.EpochMicros("occurred_at")} AS us,
                      {d.EpochMicros("occurred_at")} - lag({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS gap_us,
                      lead({d.EpochMicros("occurred_at")}) OVER (PARTITION BY anon_src {order}) AS next_us,
-                     row_number() OVER (PARTITION BY anon_src {order}) AS rn_anon,
-                     CASE WHEN event_type <> 'page_ping' THEN 1 ELSE 0 END AS is_view
+                     row_number() OVER (PARTITION BY anon_src {order}) AS rn_anon
               FROM base
             ),
             numbered AS (
-              -- One ordering per anonymous id serves everything that needs event order: the session number, the
-              -- position in the session, the time to the next event and the page view a ping belongs to (pings are
-              -- grouped with the view they follow by the running count of views).
-              SELECT gaps.*,
-                     -- rn_anon is that order as one integer, cheaper to sort by again than the time and the id.
-                     sum(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY anon_src ORDER BY rn_anon ASC NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no,
-                     sum(is_view) OVER (PARTITION BY anon_src ORDER BY rn_anon ASC NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS views_so_far
-              FROM gaps
+              -- One ordering per anonymous id serves everything that needs event order: the session (the number of its
+              -- first event), the position in the session, the time to the next event and the latest page view with its
+              -- page key. rn_anon is that order as one integer, cheaper to sort by again than the time and the id.
+              -- view_rn: the page view a ping follows directly (the latest page view is in the session, on its page).
+              SELECT w.*,
+                     CASE WHEN w.event_type = 'page_ping' AND w.last_view >= w.session_rn * {PageKeys} AND w.last_view % {PageKeys} = w.page_key
+                          THEN {d.IntegerDivide("w.last_view", PageKeys)} END AS view_rn
+              FROM (
+                SELECT gaps.*,
+                       max(CASE WHEN gap_us IS NULL OR gap_us > {timeoutUs} THEN rn_anon END) {running} AS session_rn,
+                       max(CASE WHEN event_type = 'page_view' THEN rn_anon * {PageKeys} + page_key END) {running} AS last_view
+                FROM gaps
+              ) w
             ),
             sessions AS (
-              SELECT anon_src, session_no, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at,
-                     min(rn_anon) AS first_rn, sum(1 - is_view) AS session_pings,
+              SELECT anon_src, session_rn, min(occurred_at) AS session_started_at, max(occurred_at) AS session_ended_at,
+                     sum(CASE WHEN event_type = 'page_ping' THEN 1 ELSE 0 END) AS session_pings,
                      min_by(event_channel, rn_anon) AS session_channel
-              FROM numbered GROUP BY anon_src, session_no
+              FROM numbered GROUP BY anon_src, session_rn
             ),
-            ping_buckets AS (
-              SELECT anon_src, session_no, views_so_far, count(DISTINCT floor(us / ({hb} * 1000000))) AS buckets
-              FROM numbered WHERE event_type = 'page_ping' GROUP BY anon_src, session_no, views_so_far
+            others AS (
+              -- The other pings (another page between, or none in the session): the latest page view before them on
+              -- their page in their session, if any.
+              SELECT p.anon_src, p.session_rn, p.rn_anon, p.us, p.page_key, max(v.rn_anon) AS view_rn
+              FROM numbered p
+              LEFT JOIN numbered v ON v.anon_src = p.anon_src AND v.session_rn = p.session_rn AND v.page_key = p.page_key
+                                  AND v.event_type = 'page_view' AND v.rn_anon < p.rn_anon
+              WHERE p.event_type = 'page_ping' AND p.view_rn IS NULL
+              GROUP BY p.anon_src, p.session_rn, p.rn_anon, p.us, p.page_key
+            ),
+            attributed AS (
+              -- owner: the page view's number, or for pings without one in the session, −1 − (session × 2^31 + page key).
+              SELECT anon_src, rn_anon, us, view_rn AS owner
+              FROM numbered WHERE event_type = 'page_ping' AND view_rn IS NOT NULL
+              UNION ALL
+              SELECT anon_src, rn_anon, us, coalesce(view_rn, -1 - (session_rn * {PageKeys} + page_key)) AS owner
+              FROM others
+            ),
+            ping_groups AS (
+              -- Per page view and session: its distinct heartbeat slots, credited to the page view, or for a page view
+              -- that is not in the session, to its first ping there.
+              SELECT anon_src, CASE WHEN owner > 0 THEN owner ELSE min(rn_anon) END AS target_rn,
+                     count(DISTINCT floor(us / ({hb} * 1000000))) AS buckets
+              FROM attributed GROUP BY anon_src, owner
             ),
             session_keys AS (
               SELECT s.*,
@@ -399,18 +453,19 @@ public static class EventsSql
               FROM sessions s JOIN events_identities i ON i.anon_src = s.anon_src
             )
             SELECT n._source_file, n._source_line, n.occurred_at, sk.is_too_long, sk.session_id, sk.session_channel,{(withBounds ? " sk.session_started_at, sk.session_ended_at," : "")}
-                   n.rn_anon - sk.first_rn + 1 AS session_event_seq,
+                   n.rn_anon - sk.session_rn + 1 AS session_event_seq,
                    CASE WHEN sk.session_pings > 0 THEN
-                          CASE WHEN n.event_type <> 'page_ping' AND p.buckets IS NOT NULL
+                          CASE WHEN p.buckets IS NOT NULL
                                THEN CAST({o.MinVisitSeconds.ToString(CultureInfo.InvariantCulture)} + {hb} * (p.buckets - 1) AS DOUBLE) ELSE CAST(0 AS DOUBLE) END
                         -- The last event of a session counts 0, also when the anonymous id comes back later (its
                         -- next event then starts another session: that gap is not time spent on this page).
                         WHEN n.next_us IS NULL OR n.next_us - n.us > {timeoutUs} THEN CAST(0 AS DOUBLE)
                         ELSE least(n.next_us - n.us, {capUs}) / 1000000.0
-                   END AS engaged_seconds
+                   END AS engaged_seconds,
+                   n.event_type = 'page_view' OR (n.event_type = 'page_ping' AND p.buckets IS NOT NULL) AS is_page_view
             FROM numbered n
-            JOIN session_keys sk ON sk.anon_src = n.anon_src AND sk.session_no = n.session_no
-            LEFT JOIN ping_buckets p ON p.anon_src = n.anon_src AND p.session_no = n.session_no AND p.views_so_far = n.views_so_far
+            JOIN session_keys sk ON sk.anon_src = n.anon_src AND sk.session_rn = n.session_rn
+            LEFT JOIN ping_groups p ON p.anon_src = n.anon_src AND p.target_rn = n.rn_anon
             """;
     }
 
@@ -448,6 +503,7 @@ public static class EventsSql
                    t.search_term,
                    t.device_type,
                    CAST(round(n.engaged_seconds, 3) AS DOUBLE) AS engaged_seconds,
+                   n.is_page_view,
                    {ipKey} AS network_key
             FROM events_sessionized n
             JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
@@ -472,15 +528,18 @@ public static class EventsSql
                {d.DateOf("min(occurred_at)")} AS session_date,
                CAST(({d.EpochMicros("max(occurred_at)")} - {d.EpochMicros("min(occurred_at)")}) / 1000000.0 AS DOUBLE) AS duration_seconds,
                CAST(count(*) AS INTEGER) AS events,
-               CAST(sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS INTEGER) AS page_views,
+               CAST(sum(CASE WHEN is_page_view THEN 1 ELSE 0 END) AS INTEGER) AS page_views,
                CAST(sum(CASE WHEN event_type = 'product_view' THEN 1 ELSE 0 END) AS INTEGER) AS product_views,
                CAST(sum(CASE WHEN event_type = 'search' THEN 1 ELSE 0 END) AS INTEGER) AS searches,
                CAST(sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS INTEGER) AS add_to_carts,
                CAST(sum(CASE WHEN event_type = 'begin_checkout' THEN 1 ELSE 0 END) AS INTEGER) AS checkouts,
-               CAST(sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS INTEGER) AS purchases,
+               -- Orders, not purchase events: a tracker that sends a transaction twice (a new event id a second later)
+               -- still bought once; a purchase without an order id counts once.
+               CAST(count(DISTINCT CASE WHEN event_type = 'purchase' THEN order_id END)
+                    + sum(CASE WHEN event_type = 'purchase' AND order_id IS NULL THEN 1 ELSE 0 END) AS INTEGER) AS purchases,
                sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) > 0 AS is_converted,
-               sum(CASE WHEN event_type <> 'page_ping' THEN 1 ELSE 0 END) = 1 AS is_bounce,
-               (sum(engaged_seconds) > 10 OR sum(CASE WHEN event_type IN ('page_view', 'product_view') THEN 1 ELSE 0 END) >= 2
+               sum(CASE WHEN event_type <> 'page_ping' OR is_page_view THEN 1 ELSE 0 END) = 1 AS is_bounce,
+               (sum(engaged_seconds) > 10 OR sum(CASE WHEN is_page_view OR event_type = 'product_view' THEN 1 ELSE 0 END) >= 2
                  OR sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) > 0) AS is_engaged,
                CAST(round(sum(engaged_seconds), 3) AS DOUBLE) AS engaged_seconds,
                min_by(page_path, session_event_seq) AS landing_page_path,

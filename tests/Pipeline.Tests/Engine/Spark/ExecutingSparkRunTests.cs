@@ -114,6 +114,54 @@ public sealed class ExecutingSparkRunTests
         AssertSameValues(duck, spark, comparison);
     }
 
+    [Test]
+    public async Task Page_pings_and_a_re_sent_purchase_come_out_on_the_executing_strict_fake_as_on_duckdb()
+    {
+        // The attribution paths of the ping rules (CleanClicksJobTests works each out in full): a ping-first session, a
+        // ping back on an earlier tab's page (found by the join), pings matched by page_view_id, and a re-sent order.
+        static string L(string id, string at, string anon, string type, string path, string? pageView = null, string? order = null) =>
+            JsonSerializer.Serialize(new Dictionary<string, string?>
+            {
+                ["event_id"] = id, ["occurred_at"] = at, ["anonymous_id"] = anon, ["event_type"] = type,
+                ["page_url"] = "https://shop.example.com" + path, ["page_view_id"] = pageView, ["order_id"] = order,
+            }.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value));
+        var input = Path.Combine(_dir, "pings.jsonl");
+        File.WriteAllLines(input, [
+            // 15 s (slots :10, :20); 40 minutes later a session of pings only: 15 s (slots :20, :30).
+            L("a1", "2024-03-01T10:00:00Z", "idle", "page_view", "/a"), L("a2", "2024-03-01T10:00:10Z", "idle", "page_ping", "/a"),
+            L("a3", "2024-03-01T10:00:20Z", "idle", "page_ping", "/a"), L("a4", "2024-03-01T10:40:20Z", "idle", "page_ping", "/a"),
+            L("a5", "2024-03-01T10:40:30Z", "idle", "page_ping", "/a"),
+            // t1: slots :10 and :30 → 15 s; t3: slot :20 → 5 s.
+            L("t1", "2024-03-01T16:00:00Z", "tabs", "page_view", "/a"), L("t2", "2024-03-01T16:00:10Z", "tabs", "page_ping", "/a"),
+            L("t3", "2024-03-01T16:00:15Z", "tabs", "page_view", "/b"), L("t4", "2024-03-01T16:00:25Z", "tabs", "page_ping", "/b"),
+            L("t5", "2024-03-01T16:00:30Z", "tabs", "page_ping", "/a"),
+            // By id: v1 gets slots :10, :20 → 15 s; v2 (same URL, opened later) none.
+            L("v1", "2024-03-01T18:00:00Z", "ids", "page_view", "/x", "P1"), L("v2", "2024-03-01T18:00:05Z", "ids", "page_view", "/x", "P2"),
+            L("v3", "2024-03-01T18:00:10Z", "ids", "page_ping", "/x", "P1"), L("v4", "2024-03-01T18:00:20Z", "ids", "page_ping", "/x", "P1"),
+            // No pings: time to the next event (300 + 1 + 59 s); O1 sent twice and one purchase without an order: 2 purchases.
+            L("b1", "2024-03-01T09:00:00Z", "buyer", "page_view", "/"), L("b2", "2024-03-01T09:05:00Z", "buyer", "purchase", "/done", order: "O1"),
+            L("b3", "2024-03-01T09:05:01Z", "buyer", "purchase", "/done", order: "O1"), L("b4", "2024-03-01T09:06:00Z", "buyer", "purchase", "/done"),
+        ]);
+        var config = Path.Combine(_dir, "pings.json");
+        File.WriteAllText(config, """{ "now": "2024-06-01T00:00:00Z", "quality": { "max_quarantine_share": 1 } }""");
+        var duck = Path.Combine(_dir, "duckdb");
+        var spark = Path.Combine(_dir, "spark");
+        var duckRun = PipelineCli.Run("clean-clicks", "-i", input, "-o", duck, "-c", config);
+        Assert.That(duckRun.ExitCode, Is.EqualTo(0), duckRun.ToString());
+        await using (var server = await FakeSparkServer.StartAsync(new ExecutingSparkBackend()))
+        {
+            var sparkRun = PipelineCli.Run("clean-clicks", "-i", input, "-o", spark, "-c", config, "--engine", "spark", "--remote", server.Remote);
+            Assert.That(sparkRun.ExitCode, Is.EqualTo(0), sparkRun + LastStatement(server));
+        }
+
+        var comparison = OutputComparer.Compare(duck, spark);
+        Assert.That(comparison.Differences, Is.Empty, string.Join("\n", comparison.Differences));
+        AssertSameValues(duck, spark, comparison);
+        var sessions = ParquetTable.Read(Path.Combine(spark, "sessions"))
+            .Select(s => $"{s["page_views"]} {Convert.ToString(s["engaged_seconds"], CultureInfo.InvariantCulture)} {s["purchases"]}");
+        Assert.That(sessions, Is.EquivalentTo(new[] { "1 15 0", "1 15 0", "2 20 0", "2 15 0", "1 360 2" }));
+    }
+
     // ------------------------------------------------------------------ runs
 
     /// <summary>

@@ -21,7 +21,10 @@ public class CleanClicksJobTests
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     private sealed record Ev(string Id, string At, string? Anon, string Type, string? User = null, string? Url = null, string? Ref = null,
-        string? Ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", string? Ip = null, string? Order = null);
+        string? Ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", string? Ip = null, string? Order = null, string? PageView = null);
+
+    /// <summary>The JSON key the page view id is written under (a mapped name when a test maps it).</summary>
+    private string _pageViewKey = "page_view_id";
 
     private string Write(string name, IEnumerable<Ev> events)
     {
@@ -32,6 +35,7 @@ public class CleanClicksJobTests
             {
                 ["event_id"] = e.Id, ["occurred_at"] = e.At, ["anonymous_id"] = e.Anon, ["user_id"] = e.User, ["event_type"] = e.Type,
                 ["page_url"] = e.Url ?? "https://shop.example.com/", ["referrer_url"] = e.Ref, ["user_agent"] = e.Ua, ["ip"] = e.Ip, ["order_id"] = e.Order,
+                [_pageViewKey] = e.PageView,
             };
             sb.Append(JsonSerializer.Serialize(o.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value))).Append('\n');
         }
@@ -182,6 +186,171 @@ public class CleanClicksJobTests
             Assert.That(pinger["engaged_seconds"], Is.EqualTo(25.0));
             Assert.That(pinger["is_engaged"], Is.True);
             Assert.That(pinger["is_bounce"], Is.False);
+        });
+    }
+
+    private static Dictionary<string, object?> SessionOf(Outputs o, string eventId) =>
+        o.Sessions.Single(s => (string)s["session_id"]! == (string)E(o, eventId)["session_id"]!);
+
+    // Engaged time as dbt-snowplow-web defines it (snowplow_web_pv_engaged_time, limit_page_views_to_session):
+    // per page view and session, heartbeat × (distinct floor(epoch / heartbeat) slots of its pings − 1) + min visit;
+    // pings whose page view is not in their session make a "stray" page view of that session. Defaults: heartbeat 10,
+    // min visit 5. Slots below are the 10-second slots of the clock (:10–:19 is one slot).
+
+    [Test]
+    public void A_session_that_starts_with_pings_gets_their_engaged_time_and_their_page_view()
+    {
+        var o = Clean(Write("ping-first.jsonl", [
+            // Session 1: the page view and two pings (slots :10, :20) → 5 + 10 × (2 − 1) = 15 s.
+            new("a1", "2024-03-01T10:00:00Z", "idle", "page_view", Url: "https://shop.example.com/a"),
+            new("a2", "2024-03-01T10:00:10Z", "idle", "page_ping", Url: "https://shop.example.com/a"),
+            new("a3", "2024-03-01T10:00:20Z", "idle", "page_ping", Url: "https://shop.example.com/a"),
+            // 40 minutes idle on the same page, then pings again: a new session whose page view was in the first.
+            // Slots :20, :30, :40 (the :45 ping) → 5 + 10 × (3 − 1) = 25 s, carried by its first ping.
+            new("a4", "2024-03-01T10:40:20Z", "idle", "page_ping", Url: "https://shop.example.com/a"),
+            new("a5", "2024-03-01T10:40:30Z", "idle", "page_ping", Url: "https://shop.example.com/a"),
+            new("a6", "2024-03-01T10:40:45Z", "idle", "page_ping", Url: "https://shop.example.com/a"),
+            // The page view was lost: pings only, slots :00, :10, :20 → 25 s.
+            new("l1", "2024-03-01T11:00:05Z", "lost", "page_ping", Url: "https://shop.example.com/b"),
+            new("l2", "2024-03-01T11:00:15Z", "lost", "page_ping", Url: "https://shop.example.com/b"),
+            new("l3", "2024-03-01T11:00:25Z", "lost", "page_ping", Url: "https://shop.example.com/b"),
+        ]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(E(o, "a1")["engaged_seconds"], Is.EqualTo(15.0));
+            Assert.That(E(o, "a4")["session_id"], Is.Not.EqualTo(E(o, "a1")["session_id"]), "40 minutes idle starts a session");
+            Assert.That(E(o, "a4")["engaged_seconds"], Is.EqualTo(25.0));
+            Assert.That(E(o, "a4")["is_page_view"], Is.True);
+            Assert.That(E(o, "a5")["is_page_view"], Is.False);
+            Assert.That(E(o, "a2")["is_page_view"], Is.False);
+            Assert.That(E(o, "a1")["is_page_view"], Is.True);
+            var first = SessionOf(o, "a1");
+            Assert.That((first["page_views"], first["engaged_seconds"]), Is.EqualTo((1, 15.0)));
+            var second = SessionOf(o, "a4");
+            Assert.That((second["page_views"], second["engaged_seconds"], second["events"]), Is.EqualTo((1, 25.0, 3)));
+            Assert.That(second["is_engaged"], Is.True, "25 s > 10 s");
+            var lost = SessionOf(o, "l1");
+            Assert.That((lost["page_views"], lost["engaged_seconds"]), Is.EqualTo((1, 25.0)));
+            Assert.That(lost["is_bounce"], Is.True, "one page, viewed once");
+            Assert.That(E(o, "l1")["engaged_seconds"], Is.EqualTo(25.0));
+        });
+    }
+
+    [Test]
+    public void Pings_after_an_add_to_cart_belong_to_the_page_view_they_are_on()
+    {
+        var o = Clean(Write("cart.jsonl", [
+            // Pings in slots :10, :20, :30, :40 on the page of c1 → 5 + 10 × (4 − 1) = 35 s (the add_to_cart is not a page).
+            new("c1", "2024-03-01T12:00:00Z", "cart", "page_view", Url: "https://shop.example.com/p/1"),
+            new("c2", "2024-03-01T12:00:10Z", "cart", "page_ping", Url: "https://shop.example.com/p/1"),
+            new("c3", "2024-03-01T12:00:15Z", "cart", "add_to_cart", Url: "https://shop.example.com/p/1"),
+            new("c4", "2024-03-01T12:00:20Z", "cart", "page_ping", Url: "https://shop.example.com/p/1"),
+            new("c5", "2024-03-01T12:00:30Z", "cart", "page_ping", Url: "https://shop.example.com/p/1"),
+            new("c6", "2024-03-01T12:00:40Z", "cart", "page_ping", Url: "https://shop.example.com/p/1"),
+            // Two tabs: pings go to the latest page view of their own page. t1 gets slots :10 and :30 (:31 repeats
+            // it) → 15 s; t3 gets slot :20 → 5 s.
+            new("t1", "2024-03-01T16:00:00Z", "tabs", "page_view", Url: "https://shop.example.com/a"),
+            new("t2", "2024-03-01T16:00:10Z", "tabs", "page_ping", Url: "https://shop.example.com/a"),
+            new("t3", "2024-03-01T16:00:15Z", "tabs", "page_view", Url: "https://shop.example.com/b"),
+            new("t4", "2024-03-01T16:00:25Z", "tabs", "page_ping", Url: "https://shop.example.com/b"),
+            new("t5", "2024-03-01T16:00:30Z", "tabs", "page_ping", Url: "https://shop.example.com/a"),
+            new("t6", "2024-03-01T16:00:31Z", "tabs", "page_ping", Url: "https://shop.example.com/a"),
+        ]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(E(o, "c1")["engaged_seconds"], Is.EqualTo(35.0));
+            Assert.That(E(o, "c3")["engaged_seconds"], Is.EqualTo(0.0));
+            Assert.That((SessionOf(o, "c1")["engaged_seconds"], SessionOf(o, "c1")["page_views"]), Is.EqualTo((35.0, 1)));
+            Assert.That(E(o, "t1")["engaged_seconds"], Is.EqualTo(15.0));
+            Assert.That(E(o, "t3")["engaged_seconds"], Is.EqualTo(5.0));
+            Assert.That(o.Events.Where(e => ((string)e["event_id"]!).StartsWith('t') && (string)e["event_type"]! == "page_ping")
+                .Select(e => e["engaged_seconds"]), Is.All.EqualTo(0.0));
+            Assert.That((SessionOf(o, "t1")["engaged_seconds"], SessionOf(o, "t1")["page_views"]), Is.EqualTo((20.0, 2)));
+        });
+    }
+
+    [Test]
+    public void Pings_resuming_after_a_session_timeout_are_a_page_view_of_the_new_session()
+    {
+        var o = Clean(Write("resume.jsonl", [
+            // Session 1: r1 with one ping (slot :10) → 5 s.
+            new("r1", "2024-03-01T14:00:00Z", "back", "page_view", Url: "https://shop.example.com/a"),
+            new("r2", "2024-03-01T14:00:10Z", "back", "page_ping", Url: "https://shop.example.com/a"),
+            // 35 minutes later the pings on /a resume: session 2. Its /a pings (r3, r4 and, after the page view of /b,
+            // r7 again on /a) have no page view of /a in the session: one page view, slots :10, :20, :50 → 25 s on r3.
+            new("r3", "2024-03-01T14:35:10Z", "back", "page_ping", Url: "https://shop.example.com/a"),
+            new("r4", "2024-03-01T14:35:20Z", "back", "page_ping", Url: "https://shop.example.com/a"),
+            new("r5", "2024-03-01T14:35:30Z", "back", "page_view", Url: "https://shop.example.com/b"),
+            new("r6", "2024-03-01T14:35:40Z", "back", "page_ping", Url: "https://shop.example.com/b"),   // slot :40 → r5 5 s
+            new("r7", "2024-03-01T14:35:50Z", "back", "page_ping", Url: "https://shop.example.com/a"),
+        ]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(E(o, "r1")["engaged_seconds"], Is.EqualTo(5.0));
+            Assert.That(E(o, "r3")["engaged_seconds"], Is.EqualTo(25.0));
+            Assert.That(E(o, "r3")["is_page_view"], Is.True);
+            Assert.That(E(o, "r5")["engaged_seconds"], Is.EqualTo(5.0));
+            Assert.That(E(o, "r7")["engaged_seconds"], Is.EqualTo(0.0));
+            Assert.That(E(o, "r7")["is_page_view"], Is.False, "the /a pings of session 2 are one page view");
+            var second = SessionOf(o, "r3");
+            Assert.That((second["page_views"], second["engaged_seconds"], second["events"]), Is.EqualTo((2, 30.0, 5)));
+            Assert.That(second["landing_page_path"], Is.EqualTo("/a"));
+            Assert.That(second["is_bounce"], Is.False);
+            Assert.That((SessionOf(o, "r1")["page_views"], SessionOf(o, "r1")["engaged_seconds"]), Is.EqualTo((1, 5.0)));
+        });
+    }
+
+    [Test]
+    public void Pings_are_attributed_by_page_view_id_when_the_input_has_one([Values] bool withIds)
+    {
+        // Two tabs on the same URL. By page view id: P1's pings (slots :10, :20, :30) → v1 25 s; P2's ping (slot :10)
+        // → v2 5 s; P3's page view is not in the session, so its ping is one (5 s): 3 page views, 35 s. Without ids
+        // every ping goes to the latest page view of the URL, v2: slots :10, :20, :30 and 18:01:00 → 5 + 30 = 35 s,
+        // v1 none: 2 page views, 35 s. The id is read from a column of another name, mapped with events.columns.
+        _pageViewKey = "pv_id";
+        const string url = "https://shop.example.com/x";
+        var o = Clean(Write("ids.jsonl", [
+            new("v1", "2024-03-01T18:00:00Z", "two", "page_view", Url: url, PageView: withIds ? "P1" : null),
+            new("v2", "2024-03-01T18:00:05Z", "two", "page_view", Url: url, PageView: withIds ? "P2" : null),
+            new("v3", "2024-03-01T18:00:10Z", "two", "page_ping", Url: url, PageView: withIds ? "P1" : null),
+            new("v6", "2024-03-01T18:00:15Z", "two", "page_ping", Url: url, PageView: withIds ? "P2" : null),
+            new("v4", "2024-03-01T18:00:20Z", "two", "page_ping", Url: url, PageView: withIds ? "P1" : null),
+            new("v5", "2024-03-01T18:00:30Z", "two", "page_ping", Url: url, PageView: withIds ? "P1" : null),
+            // By id, a ping of a page view that is not in the session is a page view of its own (P3, slot :00 → 5 s).
+            new("v7", "2024-03-01T18:01:00Z", "two", "page_ping", Url: url, PageView: withIds ? "P3" : null),
+        ]), Config(", \"events\": { \"columns\": { \"page_view_id\": \"pv_id\" } }"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(E(o, "v1")["engaged_seconds"], Is.EqualTo(withIds ? 25.0 : 0.0));
+            Assert.That(E(o, "v2")["engaged_seconds"], Is.EqualTo(withIds ? 5.0 : 35.0));
+            Assert.That(E(o, "v7")["engaged_seconds"], Is.EqualTo(withIds ? 5.0 : 0.0));
+            Assert.That(E(o, "v7")["is_page_view"], Is.EqualTo(withIds));
+            var s = o.Sessions.Single();
+            Assert.That((s["page_views"], s["engaged_seconds"]), Is.EqualTo(withIds ? (3, 35.0) : (2, 35.0)));
+        });
+    }
+
+    [Test]
+    public void A_re_sent_transaction_is_one_purchase_of_its_session()
+    {
+        var o = Clean(Write("resent.jsonl", [
+            // The tracker sends order O1 again a second later under a new event id: one order bought.
+            new("o1", "2024-03-01T09:00:00Z", "buyer", "page_view"),
+            new("o2", "2024-03-01T09:05:00Z", "buyer", "purchase", Order: "O1"),
+            new("o3", "2024-03-01T09:05:01Z", "buyer", "purchase", Order: "O1"),
+            // Orders O2, O3 (O3 twice) and two purchase events without an order id (each counts): 2 + 2 = 4.
+            new("m1", "2024-03-02T09:00:00Z", "many", "purchase", Order: "O2"),
+            new("m2", "2024-03-02T09:01:00Z", "many", "purchase", Order: "O3"),
+            new("m3", "2024-03-02T09:01:01Z", "many", "purchase", Order: "O3"),
+            new("m4", "2024-03-02T09:02:00Z", "many", "purchase"),
+            new("m5", "2024-03-02T09:03:00Z", "many", "purchase"),
+        ]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(SessionOf(o, "o2")["purchases"], Is.EqualTo(1));
+            Assert.That(SessionOf(o, "o2")["is_converted"], Is.True);
+            Assert.That(o.Events.Count(e => (string?)e["order_id"] == "O1"), Is.EqualTo(2), "both events are kept");
+            Assert.That(SessionOf(o, "m1")["purchases"], Is.EqualTo(4));
         });
     }
 

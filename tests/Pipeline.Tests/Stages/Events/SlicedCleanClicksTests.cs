@@ -10,7 +10,8 @@ namespace Pipeline.Tests.Stages.Events;
 /// clean-clicks in time slices (<c>engine.slice_days</c>) against one pass over the same files: the three tables must be
 /// the same, field for field, and the facts that reach across slice borders must come out as worked out by hand below
 /// (a session across midnight, one carried over two borders, a late login stitching earlier days, a duplicate in a
-/// later slice, a too-long session across borders, a rate bot in one slice with events in others).
+/// later slice, a too-long session across borders, a rate bot in one slice with events in others, page pings across
+/// midnight and a ping-first session after them).
 /// </summary>
 public class SlicedCleanClicksTests
 {
@@ -69,6 +70,17 @@ public class SlicedCleanClicksTests
         Event("f2", At(2, 10, 1), "anon-f", "add_to_cart");
         Event("f1", At(4, 10, 0), "anon-f", "page_view");
         Event("g1", At(3, 5, 0), "anon-g", "page_view", ua: "Googlebot/2.1 (+http://www.google.com/bot.html)");
+        // H: a page view on the 1st with pings on both sides of midnight and an add_to_cart among them: one page view
+        // of 5 + 10 × (4 − 1) = 35 s (slots 23:55:10, 23:59:50, 00:00:00, 00:00:20). 40 minutes later its pings resume:
+        // a session of pings only, one page view of 5 + 10 × (2 − 1) = 15 s (slots 00:40:20, 00:40:30) on its first ping.
+        Event("h1", At(1, 23, 55), "anon-h", "page_view");
+        Event("h2", At(1, 23, 55, 10), "anon-h", "page_ping");
+        Event("h3", At(1, 23, 59, 55), "anon-h", "page_ping");
+        Event("h4", At(2, 0, 0, 5), "anon-h", "page_ping");
+        Event("h5", At(2, 0, 0, 15), "anon-h", "add_to_cart");
+        Event("h6", At(2, 0, 0, 25), "anon-h", "page_ping");
+        Event("h7", At(2, 0, 40, 25), "anon-h", "page_ping");
+        Event("h8", At(2, 0, 40, 35), "anon-h", "page_ping");
 
         var events = Path.Combine(_dir, "events");
         Directory.CreateDirectory(events);
@@ -158,10 +170,18 @@ public class SlicedCleanClicksTests
         // F: the copy two days later is dropped, the first kept on its own date; the user-agent bot is gone.
         Assert.That(events["f1"]["occurred_at"], Is.EqualTo(At(2, 10, 0)));
         Assert.That(events.ContainsKey("g1"), Is.False);
+        // H: engaged time of a session carried over the border, and a ping-first session after it.
+        Assert.That(events["h1"]["engaged_seconds"], Is.EqualTo(35.0));
+        var h = sessions[(string)events["h1"]["session_id"]!];
+        Assert.That((h["events"], h["page_views"], h["engaged_seconds"]), Is.EqualTo((6, 1, 35.0)));
+        Assert.That(events["h7"]["engaged_seconds"], Is.EqualTo(15.0));
+        Assert.That(events["h7"]["is_page_view"], Is.True);
+        var h2 = sessions[(string)events["h7"]["session_id"]!];
+        Assert.That((h2["events"], h2["page_views"], h2["engaged_seconds"]), Is.EqualTo((2, 1, 15.0)));
 
-        // The books: 2 + 3 + C + 72 + E + 3 + 1 read from the day files, 2 from the replay file.
+        // The books: 2 + 3 + C + 72 + E + 3 + 1 + 8 (H) read from the day files, 2 from the replay file.
         var manifest = File.ReadAllText(Directory.GetFiles(Path.Combine(sliced, "_runs"), "*.json").Single());
-        var read = 2 + 3 + cEvents + 72 + eEvents + 3 + 1 + 2;
+        var read = 2 + 3 + cEvents + 72 + eEvents + 3 + 1 + 8 + 2;
         Assert.That(manifest, Does.Contain($"\"rows_read\": {read}"));
         Assert.That(manifest, Does.Contain("\"duplicates\": 2"), "f1's second copy and a2's replay");
         Assert.That(events.Count, Is.EqualTo(read - 1 - 2 - 72 - 1 - cEvents), "minus the rejected row, the 2 duplicates, D's 72 and g1, and C");
