@@ -78,7 +78,7 @@ public static class AlertsJob
     /// The base figures of one dimension value (overall, a channel, a device) per day: NaN where a figure is unknown,
     /// 0 where the day exists but the segment had nothing.
     /// </summary>
-    internal sealed record BaseSeries(string Dimension, string Segment, Dictionary<string, double[]> Figures);
+    internal sealed record BaseSeries(string Dimension, string Segment, IDictionary<string, double[]> Figures);
 
     /// <summary>One watched metric: its kind, the base figures it is made of, the dimensions it is watched in.</summary>
     /// <param name="Volume">The figure whose median daily value decides whether a channel or device is watched for the metric.</param>
