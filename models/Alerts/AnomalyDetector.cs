@@ -287,15 +287,68 @@ public static class AnomalyDetector
     public static (double Low, double High) Band(Assessment a, DetectorOptions options) =>
         (a.Expected - options.Sensitivity * a.Scale, a.Expected + options.Sensitivity * a.Scale);
 
-    /// <summary>The median of the values (the mean of the two middle ones for an even count); sorts the span.</summary>
+    /// <summary>The median of the values (the mean of the two middle ones for an even count); reorders the span.</summary>
     public static double Median(Span<double> values)
     {
         if (values.Length == 0)
         {
             return double.NaN;
         }
-        values.Sort();
         var h = values.Length / 2;
-        return values.Length % 2 == 1 ? values[h] : (values[h - 1] + values[h]) / 2;
+        var upper = Select(values, h);
+        if (values.Length % 2 == 1)
+        {
+            return upper;
+        }
+        // After the selection every value left of h is ≤ values[h]: the lower middle is their maximum.
+        var lower = values[0];
+        for (var i = 1; i < h; i++)
+        {
+            lower = Math.Max(lower, values[i]);
+        }
+        return (lower + upper) / 2;
+    }
+
+    /// <summary>The k-th smallest value (0-based), by Hoare selection: afterwards values[..k] ≤ values[k] ≤ values[(k+1)..].</summary>
+    private static double Select(Span<double> a, int k)
+    {
+        var lo = 0;
+        var hi = a.Length - 1;
+        while (lo < hi)
+        {
+            var pivot = a[lo + (hi - lo) / 2];
+            var i = lo;
+            var j = hi;
+            while (i <= j)
+            {
+                while (a[i] < pivot)
+                {
+                    i++;
+                }
+                while (a[j] > pivot)
+                {
+                    j--;
+                }
+                if (i <= j)
+                {
+                    (a[i], a[j]) = (a[j], a[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j)
+            {
+                hi = j;
+            }
+            else if (k >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                break;
+            }
+        }
+        return a[k];
     }
 }

@@ -22,6 +22,7 @@ public sealed class AnomalyDetectorBenchmarkTests
             Enumerable.Range(0, 3 * 365).Select(i => 1000 + 100.0 * (i % 7) + i * 0.1 + 30 * (rng.NextDouble() - 0.5)).ToArray()).ToList();
         var options = new DetectorOptions();
         AnomalyDetector.Assess(first, series[0], SeriesKind.Amount, options); // JIT
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var flagged = 0;
         foreach (var values in series)
@@ -29,7 +30,9 @@ public sealed class AnomalyDetectorBenchmarkTests
             flagged += AlertFlags.Flag(first, AnomalyDetector.Assess(first, values, SeriesKind.Amount, options)).Count;
         }
         var seconds = clock.Elapsed.TotalSeconds;
-        TestContext.Out.WriteLine($"200 series × {3 * 365} days: {seconds:F3} s on one thread ({flagged} days flagged)");
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        // On a shared machine the wall time includes waiting for a core; the CPU time is what the work costs.
+        TestContext.Out.WriteLine($"200 series × {3 * 365} days: {seconds:F3} s wall, {cpuSeconds:F3} s CPU, one thread ({flagged} days flagged)");
         Assert.That(flagged, Is.LessThan(200 * 3 * 365 / 100), "uniform noise around a weekly pattern and a trend: under 1% of the days flagged");
     }
 }
