@@ -165,6 +165,10 @@ public static class CliApp
                 {
                     stderr.WriteLine($"error: {failed.Stage}{(failed.Date is null ? "" : " " + failed.Date)}: {failed.Reason}");
                 }
+                else if (nightly.Notice is { } notice)
+                {
+                    stderr.WriteLine($"error: {notice.Message}");
+                }
                 var ran = nightly.Steps.Count(s => s.Status == "succeeded");
                 var skipped = nightly.Steps.Count(s => s.Status == "skipped");
                 var manifest = new Publishing.OutputStore(config.Output).ManifestPath(nightly.RunId);
@@ -281,14 +285,19 @@ public static class CliApp
                     cmd.Options.Add(o);
                 }
             }
-            overrides = (pr, config) => config with
+            var metrics = MetricsOption(stage);
+            if (metrics is not null)
+            {
+                cmd.Options.Add(metrics);
+            }
+            overrides = (pr, config) => stage.WithInput(config with
             {
                 Analytics = config.Analytics with
                 {
                     AsOf = (asOf is null ? null : pr.GetValue(asOf)) ?? config.Analytics.AsOf,
                     TimeUnit = (unit is null ? null : pr.GetValue(unit)) ?? config.Analytics.TimeUnit,
                 },
-            };
+            }, metrics is not null && pr.GetValue(metrics) is { } m ? [Path.GetFullPath(m)] : null, null);
         }
         cmd.SetAction(pr => ExecuteStage(pr, stdout, stderr, stage, config => overrides(pr, config with
         {
@@ -296,6 +305,12 @@ public static class CliApp
         }), inputRoot is not null && pr.GetValue(inputRoot) is { } i ? Path.GetFullPath(i) : null));
         return cmd;
     }
+
+    /// <summary>alerts' own flag: a table of a date column and metric columns to watch instead of the KPI tables.</summary>
+    private static Option<string?>? MetricsOption(Stage stage) => stage.Name != "alerts" ? null : new Option<string?>("--metrics")
+    {
+        Description = "A table of a 'date' column (YYYY-MM-DD) and metric columns (CSV, JSON lines or Parquet) to watch instead of the KPI tables (alerts.metrics).",
+    };
 
     /// <summary>clean-orders' own flag: the grain of the order rows.</summary>
     private static Option<string?>? GrainOption(Stage stage)
@@ -356,6 +371,11 @@ public static class CliApp
                 }
             }
             stdout.WriteLine($"{"run manifest:",-22}{outcome.ManifestPath}");
+            if (outcome.Report?.Notice is { } notice)
+            {
+                stderr.WriteLine($"error: {notice.Message}");
+                return notice.ExitCode;
+            }
             return ExitCodes.Success;
         }
         catch (Exception e)

@@ -185,6 +185,7 @@ public static partial class ConfigLoader
         ValidateEvents(c.Events, errors);
         ValidateAnalytics(c.Analytics, errors);
         ValidateKpis(c.Kpis, errors);
+        ValidateAlerts(c.Alerts, errors);
         ValidateReport(c.Report, errors);
         return errors;
     }
@@ -293,6 +294,25 @@ public static partial class ConfigLoader
         }
         ValidateFileFormat("kpis.ad_spend", a.Format, a.Csv, errors);
         ValidateMapping("kpis.ad_spend.columns", a.Columns, CanonicalColumns.AdSpend, errors);
+    }
+
+    private static void ValidateAlerts(AlertsConfig a, List<string> errors)
+    {
+        if (!(a.Sensitivity > 0) || a.Sensitivity > 100) errors.Add("alerts.sensitivity: must be a positive number of standard deviations (at most 100)");
+        if (!(a.CriticalSensitivity >= a.Sensitivity) || a.CriticalSensitivity > 100) errors.Add("alerts.critical_sensitivity: must be at least alerts.sensitivity (and at most 100)");
+        if (a.WindowDays % 7 != 0 || a.WindowDays is < 42 or > 364) errors.Add("alerts.window_days: must be a multiple of 7 between 42 and 364");
+        if (!(a.MinDenominator >= 0)) errors.Add("alerts.min_denominator: must be 0 or positive");
+        if (!(a.MinVolume >= 0)) errors.Add("alerts.min_volume: must be 0 or positive");
+        if (a.FailOn is not ("none" or "warning" or "critical")) errors.Add($"alerts.fail_on: '{a.FailOn}' is not one of none, warning, critical");
+        if (a.Metrics is { } m && string.IsNullOrWhiteSpace(m)) errors.Add("alerts.metrics: give the metrics file, or leave it out");
+        foreach (var (key, name) in a.Calendar)
+        {
+            if (ConfigValues.CalendarDays(key) is null)
+            {
+                errors.Add($"alerts.calendar.{key}: not a date YYYY-MM-DD or a range YYYY-MM-DD..YYYY-MM-DD (at most 366 days, first ≤ last)");
+            }
+            if (string.IsNullOrWhiteSpace(name) || name.Length > 100 || name.Any(char.IsControl)) errors.Add($"alerts.calendar.{key}: the event's name must be 1 to 100 characters");
+        }
     }
 
     private static void ValidateReport(ReportConfig r, List<string> errors)
@@ -417,6 +437,7 @@ public static partial class ConfigLoader
                 SearchEnginesFile = c.Events.SearchEnginesFile is null ? null : Abs(c.Events.SearchEnginesFile),
                 SocialNetworksFile = c.Events.SocialNetworksFile is null ? null : Abs(c.Events.SocialNetworksFile),
             },
+            Alerts = c.Alerts.Metrics is null ? c.Alerts : c.Alerts with { Metrics = Abs(c.Alerts.Metrics) },
             Kpis = c.Kpis.AdSpend is null ? c.Kpis : c.Kpis with { AdSpend = c.Kpis.AdSpend with { Input = c.Kpis.AdSpend.Input.Select(Abs).ToList() } },
             Orders = c.Orders with
             {

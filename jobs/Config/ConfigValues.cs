@@ -67,4 +67,40 @@ public static class ConfigValues
 
     /// <summary>A YYYY-MM-DD date (validated before; a malformed one here is a bug, not a user error).</summary>
     public static DateOnly Date(string value) => DateOnly.ParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>The days of an <c>alerts.calendar</c> key (a date or a range <c>first..last</c>), or null when it is not one.</summary>
+    public static IReadOnlyList<DateOnly>? CalendarDays(string key)
+    {
+        static DateOnly? Parse(string v) =>
+            DateOnly.TryParseExact(v.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d : null;
+        var parts = key.Split("..");
+        if (parts.Length is < 1 or > 2 || Parse(parts[0]) is not { } first)
+        {
+            return null;
+        }
+        var last = parts.Length == 2 ? Parse(parts[1]) : first;
+        if (last is not { } l || l < first || l.DayNumber - first.DayNumber > 365)
+        {
+            return null;
+        }
+        return Enumerable.Range(0, l.DayNumber - first.DayNumber + 1).Select(first.AddDays).ToList();
+    }
+
+    /// <summary>alerts.calendar as day → event name (a day in two entries gets both names, ordinal order, joined by " / ").</summary>
+    public static SortedDictionary<DateOnly, string> Calendar(PipelineConfig c)
+    {
+        var days = new SortedDictionary<DateOnly, SortedSet<string>>();
+        foreach (var (key, name) in c.Alerts.Calendar)
+        {
+            foreach (var d in CalendarDays(key) ?? [])
+            {
+                if (!days.TryGetValue(d, out var names))
+                {
+                    days[d] = names = new SortedSet<string>(StringComparer.Ordinal);
+                }
+                names.Add(name);
+            }
+        }
+        return new SortedDictionary<DateOnly, string>(days.ToDictionary(kv => kv.Key, kv => string.Join(" / ", kv.Value)));
+    }
 }

@@ -29,6 +29,7 @@ public sealed record PipelineConfig
     public EventsConfig Events { get; init; } = new();
     public AnalyticsConfig Analytics { get; init; } = new();
     public KpisConfig Kpis { get; init; } = new();
+    public AlertsConfig Alerts { get; init; } = new();
     public ReportConfig Report { get; init; } = new();
 }
 
@@ -350,6 +351,50 @@ public sealed record AdSpendConfig
 
     /// <summary>Canonical column (date, channel, campaign, spend, currency) → the source's column name.</summary>
     public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>KPI anomaly alerts (<c>pipeline alerts</c> → <c>kpi/alerts</c>): the detector's sensitivity, the known-events calendar, the exit code.</summary>
+public sealed record AlertsConfig
+{
+    /// <summary>A day is a warning when it is at least this many robust standard deviations from its expectation. Default 4.</summary>
+    public double Sensitivity { get; init; } = 4.0;
+
+    /// <summary>… and critical from this many. Default 6.</summary>
+    public double CriticalSensitivity { get; init; } = 6.0;
+
+    /// <summary>Trailing days a day's expectation is estimated from (a multiple of 7, 42 to 364; a day needs 6 weeks of history). Default 56.</summary>
+    public int WindowDays { get; init; } = 56;
+
+    /// <summary>
+    /// Ratios of a channel or device (conversion, AOV, ACoS) are only judged on days whose denominator (sessions,
+    /// orders, revenue) is at least this. Default 30.
+    /// </summary>
+    public double MinDenominator { get; init; } = 30;
+
+    /// <summary>
+    /// A channel or device is watched for a metric when the median of its daily sessions (sessions, conversion,
+    /// natural share) or orders (orders, revenue, new customers, AOV) is at least this; for ad spend and ACoS when it
+    /// had spend on most days. Overall metrics are always watched. Default 20.
+    /// </summary>
+    public double MinVolume { get; init; } = 20;
+
+    /// <summary>
+    /// Known events: a date <c>YYYY-MM-DD</c> or a range <c>YYYY-MM-DD..YYYY-MM-DD</c> → its name (<c>"2024-11-11": "Double 11"</c>).
+    /// Their days are left out of the expectations and reported with status <c>expected</c>, never as alerts. Default none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Calendar { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// <c>none</c> (default), <c>warning</c> or <c>critical</c>: a run whose alerts stage finds an alert at least this
+    /// severe on the last day exits with code 6 after publishing everything (so cron's MAILTO mails the team).
+    /// </summary>
+    public string FailOn { get; init; } = "none";
+
+    /// <summary>
+    /// A table of a <c>date</c> column and metric columns (CSV, JSON lines or Parquet; <c>pipeline alerts --metrics</c>)
+    /// to watch instead of the KPI tables. Default none: the KPI tables.
+    /// </summary>
+    public string? Metrics { get; init; }
 }
 
 /// <summary>The HTML report (<c>pipeline report</c>): KPI targets and the windows its figures are taken over.</summary>

@@ -19,6 +19,11 @@ public static class ExitCodes
     public const int QualityGate = 4;
     /// <summary>Another run holds the output directory's lock.</summary>
     public const int Locked = 5;
+    /// <summary>
+    /// Opt-in (<c>alerts.fail_on</c>): the run succeeded and published everything, but the alerts stage found an alert
+    /// at least that severe on the last day.
+    /// </summary>
+    public const int Alerts = 6;
 }
 
 /// <summary>

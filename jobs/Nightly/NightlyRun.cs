@@ -73,6 +73,9 @@ public sealed class NightlyRun
 
     public List<NightlyStep> Steps { get; } = [];
 
+    /// <summary>The exit code a succeeded stage asked for (alerts.fail_on), when it decided the run's.</summary>
+    public NoticeExit? Notice { get; private set; }
+
     /// <summary>Runs the plan; returns the exit code (0, or the first failing stage's).</summary>
     public int Execute()
     {
@@ -106,10 +109,17 @@ public sealed class NightlyRun
                 break;
             }
         }
+        // A stage that succeeded but asks for an exit code (alerts.fail_on): the run finished every stage first.
+        if (exit == ExitCodes.Success && Steps.Select(s => s.Report?.Notice).FirstOrDefault(n => n is not null) is { } notice)
+        {
+            exit = notice.ExitCode;
+            message = notice.Message;
+            Notice = notice;
+        }
         manifest.FinishedAt = DateTimeOffset.UtcNow;
         manifest.ExitCode = exit;
         manifest.Message = message;
-        manifest.Status = exit == ExitCodes.Success ? "succeeded" : "failed";
+        manifest.Status = exit == ExitCodes.Success || Notice is not null ? "succeeded" : "failed";
         session.WriteManifest(manifest);
         return exit;
     }

@@ -103,6 +103,9 @@ public sealed record ConsumedFile(string Path, string Sha256, long Rows, DateTim
 public sealed record ManifestStep(string Stage, string Status, string? Reason, string? RunId, double Seconds, int ExitCode);
 
 /// <summary>Row accounting of one stage. The invariant checked before publishing: read = written + quarantined + duplicates + bots.</summary>
+/// <summary>An exit code a succeeded stage asks its command to end with, and the line that says why.</summary>
+public sealed record NoticeExit(int ExitCode, string Message);
+
 public sealed class StageReport
 {
     public required string Stage { get; init; }
@@ -124,5 +127,12 @@ public sealed class StageReport
     /// <summary>Other per-stage figures (e.g. orders after line aggregation).</summary>
     public SortedDictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
     public double Seconds { get; set; }
+
+    /// <summary>
+    /// The stage succeeded and published, but asks the command to end with this exit code and one line (the alerts
+    /// stage under <c>alerts.fail_on</c>); null for a plain success.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public NoticeExit? Notice { get; set; }
     public bool Balanced => RowsRead == RowsWritten + RowsQuarantined + Duplicates + Bots + RowsContext;
 }

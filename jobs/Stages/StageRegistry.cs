@@ -1,3 +1,4 @@
+using Pipeline.Stages.Alerts;
 using Pipeline.Stages.Customers;
 using Pipeline.Stages.Events;
 using Pipeline.Stages.Kpis;
@@ -21,6 +22,7 @@ public static class StageRegistry
         new SegmentStage(),
         new LtvStage(),
         new KpiStage(),
+        new AlertsStage(),
         new ReportStage(),
     ];
 

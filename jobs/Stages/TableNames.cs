@@ -37,5 +37,7 @@ public static class TableNames
     public const string KpiCohorts = "kpi/cohorts";
     public const string QuarantineAdSpend = "quarantine/ad_spend";
 
+    public const string KpiAlerts = "kpi/alerts";
+
     public const string Report = "report";
 }

@@ -68,6 +68,7 @@ public sealed class ReportData
             Cohorts = cohorts,
             Quality = quality,
             Missing = d._missing,
+            Alerts = ReportAlerts.Load(engine, root, daily is { Count: > 0 } ? daily[^1].Date : null),
         };
     }
 

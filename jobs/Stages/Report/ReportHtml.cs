@@ -40,6 +40,7 @@ internal static partial class ReportHtml
             .Append("<title>").Append(E(m.Title)).Append("</title>\n<style>\n").Append(Css).Append("</style>\n</head>\n<body>\n");
         Header(h, m);
         h.Append("<main>\n");
+        ReportAlerts.Banner(h, m.Alerts);
         Section(h, m, "kpis", "KPIs against the plan's targets", m.Kpis, Kpis);
         Section(h, m, "channels", "Channels and natural traffic", m.Channels, Channels);
         Section(h, m, "funnel", "Purchase funnel", m.Funnel, Funnel);

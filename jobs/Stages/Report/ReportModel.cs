@@ -29,6 +29,9 @@ public sealed record ReportModel
     /// <summary>Section id → why it is not available ("not available — run `pipeline kpis`").</summary>
     public IReadOnlyDictionary<string, string> Missing { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The last day's KPI alerts (ReportAlerts.cs); null without kpi/alerts.</summary>
+    public AlertBanner? Alerts { get; init; }
+
     /// <summary>The stable ids of the sections, in page order.</summary>
     public static readonly IReadOnlyList<string> SectionIds = ["kpis", "channels", "funnel", "rfm", "segments", "ltv", "cohorts", "quality"];
 }

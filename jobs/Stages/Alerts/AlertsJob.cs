@@ -1,0 +1,505 @@
+using System.Globalization;
+using Pipeline.Core;
+using Pipeline.Inputs;
+using Pipeline.Models.Alerts;
+using Pipeline.Publishing;
+using Pipeline.Runs;
+
+namespace Pipeline.Stages.Alerts;
+
+/// <summary>
+/// <c>pipeline alerts</c>: builds the daily series it watches (from the KPI tables, sessions and clean events, or from
+/// a metrics file), judges every day of each with <see cref="AnomalyDetector"/>, explains each overall alert by the
+/// channel or device whose deviation makes most of it, and publishes the flagged days as <c>kpi/alerts</c>. The last
+/// day's alerts are logged as warnings; under <c>alerts.fail_on</c> they set the exit code (6).
+/// </summary>
+public static class AlertsJob
+{
+    private const string Table = TableNames.KpiAlerts;
+    private const string StageName = "alerts";
+
+    public static void Run(StageContext run, AlertsSettings settings)
+    {
+        var options = new DetectorOptions
+        {
+            WindowDays = settings.WindowDays,
+            Sensitivity = settings.Sensitivity,
+            CriticalSensitivity = settings.CriticalSensitivity,
+            KnownEvents = settings.Calendar.Keys.Select(k => DateOnly.ParseExact(k, "yyyy-MM-dd", CultureInfo.InvariantCulture)).ToHashSet(),
+        };
+        var calendar = settings.Calendar.ToDictionary(kv => DateOnly.ParseExact(kv.Key, "yyyy-MM-dd", CultureInfo.InvariantCulture), kv => kv.Value);
+        run.Measure(StageName, report =>
+        {
+            var data = settings.MetricsFile ? ReadMetricsFile(run) : ReadKpis(run);
+            var rows = Detect(data, options, settings.MinDenominator, settings.MinVolume, calendar);
+            var written = rows.Count == 0
+                ? WriteEmpty(run)
+                : run.Engine.WriteRows(rows, run.StagingPath(Table));
+            report.RowsRead = data.Series.Count;
+            report.RowsWritten = written;
+            report.Counts["series"] = data.Series.Count;
+            report.Counts["days"] = data.Days;
+            report.Counts["alerts"] = rows.Count(r => r.Status != "expected");
+            report.Counts["expected"] = rows.Count(r => r.Status == "expected");
+            run.CheckStaged(Table, written);
+            run.Publish([(Table, written)]);
+
+            if (data.Days == 0)
+            {
+                return;
+            }
+            var last = data.First.AddDays(data.Days - 1);
+            var today = rows.Where(r => r.AlertDate == last && r.Status != "expected").ToList();
+            report.Counts["last_day_alerts"] = today.Count;
+            foreach (var r in today)
+            {
+                run.Warn($"{last:yyyy-MM-dd} {r.Severity} alert ({r.Status}): {r.Explanation}", StageName);
+            }
+            var failing = settings.FailOn switch
+            {
+                "warning" => today.Count,
+                "critical" => today.Count(r => r.Severity == "critical"),
+                _ => 0,
+            };
+            if (failing > 0)
+            {
+                report.Notice = new NoticeExit(ExitCodes.Alerts,
+                    $"alerts: {failing} alert(s) at or above alerts.fail_on ({settings.FailOn}) on {last:yyyy-MM-dd}; see {Table}");
+            }
+        });
+    }
+
+    // ---- the series ---------------------------------------------------------------------------------------------
+
+    /// <summary>The days watched (first day and count) and the base figures per dimension value.</summary>
+    internal sealed record SeriesData(DateOnly First, int Days, List<BaseSeries> Series, bool FromFile);
+
+    /// <summary>
+    /// The base figures of one dimension value (overall, a channel, a device) per day: NaN where a figure is unknown,
+    /// 0 where the day exists but the segment had nothing.
+    /// </summary>
+    internal sealed record BaseSeries(string Dimension, string Segment, IDictionary<string, double[]> Figures);
+
+    /// <summary>One watched metric: its kind, the base figures it is made of, the dimensions it is watched in.</summary>
+    /// <param name="Volume">The figure whose median daily value decides whether a channel or device is watched for the metric.</param>
+    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume);
+
+    private static readonly Metric[] KpiMetrics =
+    [
+        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions"),
+        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders"),
+        new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders"),
+        new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders"),
+        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions"),
+        new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders"),
+        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions"),
+        new("ad_spend", SeriesKind.Amount, "spend", null, ["overall", "channel"], "spend"),
+        new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend"),
+        new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours"),
+    ];
+
+    private static SeriesData ReadKpis(StageContext run)
+    {
+        var engine = run.Engine;
+        var d = engine.Dialect;
+        var root = run.InputRoot;
+        var dailyDir = Path.Combine(root, TableNames.KpiDaily);
+        if (!OutputStore.HasParquet(dailyDir))
+        {
+            throw PipelineException.Input($"no KPI table under {dailyDir}: run `pipeline kpis` first (or point --input at the output that has it)");
+        }
+        var daily = engine.Query(AlertsSql.Daily(d, engine.ParquetRelation(dailyDir)));
+        if (daily.Count == 0)
+        {
+            return new SeriesData(default, 0, [], false);
+        }
+        var first = AsDate(daily[0][0]!);
+        var days = AsDate(daily[^1][0]!).DayNumber - first.DayNumber + 1;
+        int Index(object? date) => AsDate(date!).DayNumber - first.DayNumber;
+
+        var overall = NewSeries("overall", "all", days, ["sessions", "orders", "revenue", "new_customers", "natural_sessions"], 0);
+        foreach (var row in daily)
+        {
+            var i = Index(row[0]);
+            Set(overall, "sessions", i, row[1]);
+            Set(overall, "orders", i, row[2]);
+            Set(overall, "revenue", i, row[3]);
+            Set(overall, "new_customers", i, row[4]);
+            Set(overall, "natural_sessions", i, row[5]);
+        }
+        var series = new List<BaseSeries> { overall };
+
+        var hasSpend = false;
+        var channelsDir = Path.Combine(root, TableNames.KpiChannels);
+        if (OutputStore.HasParquet(channelsDir))
+        {
+            var byChannel = new SortedDictionary<string, BaseSeries>(StringComparer.Ordinal);
+            var rows = engine.Query(AlertsSql.Channels(d, engine.ParquetRelation(channelsDir)));
+            hasSpend = rows.Any(r => r[6] is not null);
+            foreach (var row in rows)
+            {
+                var i = Index(row[0]);
+                if (i < 0 || i >= days)
+                {
+                    continue;
+                }
+                var channel = (string)row[1]!;
+                if (!byChannel.TryGetValue(channel, out var s))
+                {
+                    byChannel[channel] = s = NewSeries("channel", channel, days, ["sessions", "orders", "revenue", "new_customers", "spend"], 0);
+                }
+                Set(s, "sessions", i, row[2]);
+                Set(s, "orders", i, row[3]);
+                Set(s, "revenue", i, row[4]);
+                Set(s, "new_customers", i, row[5]);
+                Set(s, "spend", i, row[6] ?? 0.0);
+            }
+            foreach (var s in byChannel.Values)
+            {
+                s.Figures["attributed_revenue"] = s.Figures["revenue"];
+            }
+            if (hasSpend)
+            {
+                // Overall spend and the revenue it is compared with (attributed to a channel: ACoS is spend / that).
+                overall.Figures["spend"] = Sum(byChannel.Values, "spend", days);
+                overall.Figures["attributed_revenue"] = Sum(byChannel.Values.Where(c => c.Segment != "unattributed"), "revenue", days);
+                // Only channels that ever had spend are watched for it.
+                foreach (var s in byChannel.Values.Where(c => c.Figures["spend"].All(v => v == 0)))
+                {
+                    s.Figures.Remove("spend");
+                }
+            }
+            else
+            {
+                foreach (var s in byChannel.Values)
+                {
+                    s.Figures.Remove("spend");
+                }
+            }
+            series.AddRange(byChannel.Values);
+        }
+
+        var sessionsDir = Path.Combine(root, TableNames.Sessions);
+        if (OutputStore.HasParquet(sessionsDir))
+        {
+            var byDevice = new SortedDictionary<string, BaseSeries>(StringComparer.Ordinal);
+            foreach (var row in engine.Query(AlertsSql.Devices(d, engine.ParquetRelation(sessionsDir))))
+            {
+                var i = Index(row[0]);
+                if (i < 0 || i >= days)
+                {
+                    continue;
+                }
+                var device = (string)row[1]!;
+                if (!byDevice.TryGetValue(device, out var s))
+                {
+                    byDevice[device] = s = NewSeries("device", device, days, ["sessions", "orders", "natural_sessions"], 0);
+                }
+                Set(s, "sessions", i, row[2]);
+                Set(s, "orders", i, row[3]);
+                Set(s, "natural_sessions", i, row[4]);
+            }
+            series.AddRange(byDevice.Values);
+        }
+
+        var eventsDir = Path.Combine(root, TableNames.CleanEvents);
+        if (OutputStore.HasParquet(eventsDir))
+        {
+            var hours = new double[days];
+            foreach (var row in engine.Query(AlertsSql.EventHours(d, engine.ParquetRelation(eventsDir))))
+            {
+                var i = Index(row[0]);
+                if (i >= 0 && i < days)
+                {
+                    hours[i] = Convert.ToDouble(row[1], CultureInfo.InvariantCulture);
+                }
+            }
+            overall.Figures["event_hours"] = hours;
+        }
+        return new SeriesData(first, days, series, false);
+    }
+
+    /// <summary>A metrics file: a <c>date</c> column and metric columns; each metric column is a series (overall).</summary>
+    private static SeriesData ReadMetricsFile(StageContext run)
+    {
+        var files = run.Files(AlertsStage.MetricsInput);
+        run.ReadInput(AlertsStage.MetricsInput); // records the files in the manifest
+        var columns = files.SelectMany(f => f.Columns).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var dateColumn = columns.FirstOrDefault(c => string.Equals(c, "date", StringComparison.OrdinalIgnoreCase))
+            ?? throw PipelineException.Input($"{files[0].Path}: the metrics file needs a 'date' column (columns present: {string.Join(", ", columns)})");
+        var metrics = columns.Where(c => !string.Equals(c, dateColumn, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (metrics.Count == 0)
+        {
+            throw PipelineException.Input($"{files[0].Path}: the metrics file has no metric column besides 'date'");
+        }
+        var canonical = new List<string> { "date" };
+        canonical.AddRange(metrics);
+        var raw = InputBinder.Bind(files, canonical, new Dictionary<string, string>(), '"', AlertsStage.MetricsInput);
+        var engine = run.Engine;
+        var d = engine.Dialect;
+        engine.RegisterRawInput("alerts_metrics_raw", raw);
+        try
+        {
+            var bad = engine.Query(AlertsSql.MetricsParseErrors(d, "alerts_metrics_raw"))[0];
+            if (Convert.ToInt64(bad[0], CultureInfo.InvariantCulture) > 0)
+            {
+                throw PipelineException.Input($"metrics file: {bad[0]} row(s) could not be read (first at line {bad[1]})");
+            }
+            var rows = engine.Query(AlertsSql.MetricsRows(d, "alerts_metrics_raw", canonical));
+            var parsed = new List<(DateOnly Date, double[] Values, long Line)>();
+            foreach (var row in rows)
+            {
+                var text = Convert.ToString(row[1], CultureInfo.InvariantCulture)?.Trim();
+                if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+                {
+                    throw PipelineException.Input($"metrics file: line {row[0]}: date '{text}' is not YYYY-MM-DD");
+                }
+                var values = new double[metrics.Count];
+                for (var m = 0; m < metrics.Count; m++)
+                {
+                    var s = Convert.ToString(row[m + 2], CultureInfo.InvariantCulture);
+                    values[m] = double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : double.NaN;
+                }
+                parsed.Add((date, values, Convert.ToInt64(row[0], CultureInfo.InvariantCulture)));
+            }
+            if (parsed.Count == 0)
+            {
+                return new SeriesData(default, 0, [], true);
+            }
+            var dup = parsed.GroupBy(p => p.Date).FirstOrDefault(g => g.Count() > 1);
+            if (dup is not null)
+            {
+                throw PipelineException.Input($"metrics file: date {dup.Key:yyyy-MM-dd} appears on {dup.Count()} rows (one row per date)");
+            }
+            var first = parsed.Min(p => p.Date);
+            var days = parsed.Max(p => p.Date).DayNumber - first.DayNumber + 1;
+            var series = new BaseSeries("overall", "all", new Dictionary<string, double[]>(StringComparer.Ordinal));
+            for (var m = 0; m < metrics.Count; m++)
+            {
+                var values = Enumerable.Repeat(double.NaN, days).ToArray();
+                foreach (var p in parsed)
+                {
+                    values[p.Date.DayNumber - first.DayNumber] = p.Values[m];
+                }
+                series.Figures[metrics[m]] = values;
+            }
+            return new SeriesData(first, days, [series], true);
+        }
+        finally
+        {
+            engine.DropRawInput("alerts_metrics_raw");
+        }
+    }
+
+    // ---- detection ----------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Judges every watched series and returns the flagged days, sorted (date, metric, dimension, value). A metrics
+    /// file's columns are each one overall metric (kind Amount).
+    /// </summary>
+    internal static List<AlertRow> Detect(SeriesData data, DetectorOptions options, double minDenominator, double minVolume, IReadOnlyDictionary<DateOnly, string> calendar)
+    {
+        var rows = new List<AlertRow>();
+        if (data.Days == 0)
+        {
+            return rows;
+        }
+        var metrics = data.FromFile
+            ? data.Series[0].Figures.Keys.Select(k => new Metric(k, SeriesKind.Amount, k, null, ["overall"], "number")).ToArray()
+            : KpiMetrics;
+        foreach (var metric in metrics)
+        {
+            // Every series of the metric, judged; the overall one's alerts are explained by the others.
+            var judged = new List<(BaseSeries Base, double[] Values, Assessment[] Assessments)>();
+            foreach (var s in data.Series.Where(s => metric.Dimensions.Contains(s.Dimension)))
+            {
+                if (s.Dimension != "overall" && !Watched(s, metric, minVolume))
+                {
+                    continue;
+                }
+                var values = Values(s, metric, data.Days, s.Dimension == "overall" ? 0 : minDenominator);
+                if (values is null)
+                {
+                    continue;
+                }
+                judged.Add((s, values, AnomalyDetector.Assess(data.First, values, metric.Kind, options)));
+            }
+            foreach (var (s, _, assessments) in judged)
+            {
+                foreach (var f in AlertFlags.Flag(data.First, assessments))
+                {
+                    var i = f.Date.DayNumber - data.First.DayNumber;
+                    var explanation = s.Dimension == "overall"
+                        ? Change(metric, f.Assessment) + Source(metric, judged, i, f.Direction)
+                        : $"{metric.Name} of {s.Dimension} {s.Segment} {Change(metric, f.Assessment)[(metric.Name.Length + 1)..]}";
+                    if (calendar.TryGetValue(f.Date, out var name))
+                    {
+                        explanation += $"; known event: {name}";
+                    }
+                    var (low, high) = AnomalyDetector.Band(f.Assessment, options);
+                    rows.Add(new AlertRow
+                    {
+                        AlertDate = f.Date,
+                        Metric = metric.Name,
+                        Dimension = s.Dimension,
+                        DimensionValue = s.Segment,
+                        Value = Round(f.Assessment.Value),
+                        Expected = Round(f.Assessment.Expected),
+                        BandLow = Round(low),
+                        BandHigh = Round(high),
+                        Score = Math.Round(f.Assessment.Score, 2),
+                        Severity = f.Assessment.Severity == Severity.Critical ? "critical" : "warning",
+                        Direction = f.Direction > 0 ? "up" : "down",
+                        Status = f.Status switch { AlertStatus.New => "new", AlertStatus.Ongoing => "ongoing", _ => "expected" },
+                        Explanation = explanation,
+                    });
+                }
+            }
+        }
+        return rows.OrderBy(r => r.AlertDate).ThenBy(r => r.Metric, StringComparer.Ordinal).ThenBy(r => r.Dimension, StringComparer.Ordinal)
+            .ThenBy(r => r.DimensionValue, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Whether a channel or device is big enough to be watched for a metric: the median of its daily volume figure
+    /// (sessions, orders) is at least <paramref name="minVolume"/>; for spend, it had spend on most days.
+    /// </summary>
+    private static bool Watched(BaseSeries s, Metric metric, double minVolume)
+    {
+        if (!s.Figures.TryGetValue(metric.Volume, out var volume))
+        {
+            return false;
+        }
+        var copy = volume.Where(v => !double.IsNaN(v)).ToArray();
+        var median = AnomalyDetector.Median(copy);
+        return metric.Volume == "spend" ? median > 0 : median >= minVolume;
+    }
+
+    /// <summary>The metric's daily values in a series, or null when the series lacks a figure it needs.</summary>
+    private static double[]? Values(BaseSeries s, Metric metric, int days, double minDenominator)
+    {
+        if (!s.Figures.TryGetValue(metric.Numerator, out var n))
+        {
+            return null;
+        }
+        if (metric.Denominator is null)
+        {
+            return n;
+        }
+        if (!s.Figures.TryGetValue(metric.Denominator, out var den))
+        {
+            return null;
+        }
+        var values = new double[days];
+        for (var i = 0; i < days; i++)
+        {
+            values[i] = den[i] > 0 && den[i] >= minDenominator ? n[i] / den[i] : double.NaN;
+        }
+        return values;
+    }
+
+    /// <summary>"conversion_rate −41% vs expected (0.0142 vs 0.024)".</summary>
+    private static string Change(Metric metric, Assessment a)
+    {
+        var pct = a.Expected == 0 ? "" : (a.Value - a.Expected) / Math.Abs(a.Expected) is var p && double.IsFinite(p)
+            ? (p >= 0 ? "+" : "−") + Math.Abs(p * 100).ToString("0", CultureInfo.InvariantCulture) + "% "
+            : "";
+        var change = pct.Length > 0 ? pct : a.Value > a.Expected ? "above " : "below ";
+        return $"{metric.Name} {change}vs expected ({Number(a.Value)} vs {Number(a.Expected)})";
+    }
+
+    /// <summary>"; device mobile accounts for 88% of it", from the segments' contributions on day i.</summary>
+    private static string Source(Metric metric, List<(BaseSeries Base, double[] Values, Assessment[] Assessments)> judged, int i, int direction)
+    {
+        var overall = judged.First(j => j.Base.Dimension == "overall");
+        var contributions = new List<SegmentContribution>();
+        foreach (var (s, _, a) in judged.Where(j => j.Base.Dimension != "overall"))
+        {
+            if (!a[i].Assessed)
+            {
+                continue;
+            }
+            double c;
+            if (metric.Denominator is null)
+            {
+                c = DeviationAttribution.Additive(a[i].Value, a[i].Expected);
+            }
+            else
+            {
+                var overallDen = overall.Base.Figures[metric.Denominator][i];
+                // A device's figures come from sessions, a channel's from kpi/channels: each segment is compared with
+                // the total of its own dimension.
+                var dimensionDen = judged.Where(j => j.Base.Dimension == s.Dimension).Sum(j => j.Base.Figures[metric.Denominator][i]);
+                c = DeviationAttribution.Ratio(s.Figures[metric.Denominator][i], a[i].Value, a[i].Expected, dimensionDen > 0 ? dimensionDen : overallDen);
+            }
+            contributions.Add(new SegmentContribution(s.Dimension, s.Segment, c));
+        }
+        var top = DeviationAttribution.Explain(direction, contributions);
+        return top is null ? "" : $"; {top.Dimension} {top.Segment} accounts for {(top.Share * 100).ToString("0", CultureInfo.InvariantCulture)}% of it";
+    }
+
+    private static string Number(double v) => Math.Abs(v) >= 100
+        ? v.ToString("0", CultureInfo.InvariantCulture)
+        : v.ToString("0.####", CultureInfo.InvariantCulture);
+
+    /// <summary>Values as published: 6 significant decimals (reruns and engines agree on the bytes).</summary>
+    private static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
+
+    private static BaseSeries NewSeries(string dimension, string segment, int days, string[] figures, double fill)
+    {
+        var s = new BaseSeries(dimension, segment, new Dictionary<string, double[]>(StringComparer.Ordinal));
+        foreach (var f in figures)
+        {
+            s.Figures[f] = Enumerable.Repeat(fill, days).ToArray();
+        }
+        return s;
+    }
+
+    private static void Set(BaseSeries s, string figure, int i, object? value) =>
+        s.Figures[figure][i] = value is null ? double.NaN : Convert.ToDouble(value, CultureInfo.InvariantCulture);
+
+    private static double[] Sum(IEnumerable<BaseSeries> series, string figure, int days)
+    {
+        var sum = new double[days];
+        foreach (var s in series)
+        {
+            var f = s.Figures[figure];
+            for (var i = 0; i < days; i++)
+            {
+                sum[i] += f[i];
+            }
+        }
+        return sum;
+    }
+
+    private static long WriteEmpty(StageContext run)
+    {
+        // No flagged day: an empty table with the declared columns (Parquet.Net writes the schema of the type).
+        return run.Engine.WriteRows(Array.Empty<AlertRow>(), run.StagingPath(Table));
+    }
+
+    private static DateOnly AsDate(object value) => value switch
+    {
+        DateOnly d => d,
+        DateTime dt => DateOnly.FromDateTime(dt),
+        _ => DateOnly.Parse(Convert.ToString(value, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture),
+    };
+}
+
+/// <summary>One row of kpi/alerts (column names from <see cref="AlertsTables.Alerts"/>).</summary>
+internal sealed class AlertRow
+{
+    [System.Text.Json.Serialization.JsonPropertyName("alert_date")] public DateOnly AlertDate { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("metric")] public string Metric { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("dimension")] public string Dimension { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("dimension_value")] public string DimensionValue { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("value")] public double Value { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("expected")] public double Expected { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_low")] public double BandLow { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_high")] public double BandHigh { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("score")] public double Score { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("severity")] public string Severity { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("direction")] public string Direction { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("status")] public string Status { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("explanation")] public string Explanation { get; set; } = "";
+}

@@ -1,0 +1,55 @@
+using Pipeline.Engine;
+
+namespace Pipeline.Stages.Alerts;
+
+/// <summary>The daily aggregates the detector watches, read from the KPI tables, sessions and clean events.</summary>
+public static class AlertsSql
+{
+    /// <summary>kpi/daily: the overall counts and amounts per day.</summary>
+    public static string Daily(ISqlDialect d, string dailyRelation) => $"""
+        SELECT kpi_date, CAST(sessions AS DOUBLE) AS sessions, CAST(orders AS DOUBLE) AS orders, CAST(revenue AS DOUBLE) AS revenue,
+               CAST(new_customers AS DOUBLE) AS new_customers, CAST(natural_sessions AS DOUBLE) AS natural_sessions
+        FROM {dailyRelation}
+        ORDER BY kpi_date NULLS LAST
+        """;
+
+    /// <summary>kpi/channels: per day and channel (spend NULL without an ad spend input).</summary>
+    public static string Channels(ISqlDialect d, string channelsRelation) => $"""
+        SELECT kpi_date, channel, CAST(sessions AS DOUBLE) AS sessions, CAST(orders AS DOUBLE) AS orders, CAST(revenue AS DOUBLE) AS revenue,
+               CAST(new_customers AS DOUBLE) AS new_customers, CAST(spend AS DOUBLE) AS spend
+        FROM {channelsRelation}
+        ORDER BY kpi_date NULLS LAST, channel NULLS LAST
+        """;
+
+    /// <summary>sessions: per start date and device type, sessions, converted sessions and natural sessions.</summary>
+    public static string Devices(ISqlDialect d, string sessionsRelation) => $"""
+        SELECT session_date, COALESCE(device_type, {d.Str("unknown")}) AS device,
+               CAST(count(*) AS DOUBLE) AS sessions,
+               CAST(sum(CASE WHEN is_converted THEN 1 ELSE 0 END) AS DOUBLE) AS converted,
+               CAST(sum(CASE WHEN is_natural THEN 1 ELSE 0 END) AS DOUBLE) AS natural_sessions
+        FROM {sessionsRelation}
+        GROUP BY session_date, COALESCE(device_type, {d.Str("unknown")})
+        ORDER BY session_date NULLS LAST, device NULLS LAST
+        """;
+
+    /// <summary>clean/events: per UTC date, the hours of the day with at least one kept event (a tracking gap lowers it).</summary>
+    public static string EventHours(ISqlDialect d, string eventsRelation) => $"""
+        SELECT event_date, CAST(count(DISTINCT {d.IntegerDivide(d.EpochMicros("occurred_at"), "CAST(3600000000 AS BIGINT)")}) AS DOUBLE) AS hours
+        FROM {eventsRelation}
+        GROUP BY event_date
+        ORDER BY event_date NULLS LAST
+        """;
+
+    /// <summary>A metrics file registered as a raw input: its rows that the reader could parse, every column as text.</summary>
+    public static string MetricsRows(ISqlDialect d, string rawRelation, IReadOnlyList<string> columns) => $"""
+        SELECT _source_line, {string.Join(", ", columns.Select(d.Id))}
+        FROM {rawRelation}
+        WHERE _parse_error IS NULL
+        ORDER BY _source_file NULLS LAST, _source_line NULLS LAST
+        """;
+
+    /// <summary>How many rows of the raw metrics input the reader could not parse, and the first one's line.</summary>
+    public static string MetricsParseErrors(ISqlDialect d, string rawRelation) => $"""
+        SELECT count(*), min(_source_line) FROM {rawRelation} WHERE _parse_error IS NOT NULL
+        """;
+}

@@ -1,0 +1,247 @@
+using NUnit.Framework;
+using Pipeline.Models.Alerts;
+
+namespace Pipeline.Tests.Models.Alerts;
+
+// Series built by hand, with the detector's arithmetic worked out in the comments. The weekly pattern P = 10, 20, …,
+// 70 (day i has P[i mod 7]): every week's median is 40, every weekday effect is P − 40, the Theil–Sen slope 0, so the
+// expectation of a clean day is its pattern value exactly and every residual is 0 (MAD 0): the scale is the floor
+// 2% × |expected|, and a day is flagged when |value − expected| ≥ 4 × 0.02 × expected.
+[TestFixture]
+public sealed class AnomalyDetectorTests
+{
+    private static readonly DateOnly First = new(2024, 1, 1); // a Monday
+    private static readonly DetectorOptions Defaults = new();
+
+    private static double[] Weekly(int days) => Enumerable.Range(0, days).Select(i => 10.0 * (i % 7 + 1)).ToArray();
+
+    private static List<FlaggedDay> Flags(double[] values, DetectorOptions? options = null, SeriesKind kind = SeriesKind.Amount) =>
+        AlertFlags.Flag(First, AnomalyDetector.Assess(First, values, kind, options ?? Defaults));
+
+    [Test]
+    public void A_clean_weekly_pattern_is_expected_exactly_and_never_flagged()
+    {
+        var values = Weekly(140);
+        var assessed = AnomalyDetector.Assess(First, values, SeriesKind.Amount, Defaults);
+        // Days 0–41 have fewer than 6 whole weeks before them: not assessed.
+        Assert.That(assessed.Take(42).All(a => !a.Assessed), Is.True);
+        Assert.That(assessed.Skip(42).All(a => a.Assessed), Is.True);
+        for (var i = 42; i < values.Length; i++)
+        {
+            Assert.That(assessed[i].Expected, Is.EqualTo(values[i]).Within(1e-9), $"day {i}");
+            Assert.That(assessed[i].Scale, Is.EqualTo(0.02 * values[i]).Within(1e-9), $"day {i}");
+        }
+        Assert.That(Flags(values), Is.Empty);
+    }
+
+    [Test]
+    public void A_linear_trend_is_followed_not_flagged()
+    {
+        // value = 100 + i: week medians are the centre values, slope 1, every weekday effect 0: expected = 100 + t.
+        var values = Enumerable.Range(0, 120).Select(i => 100.0 + i).ToArray();
+        var assessed = AnomalyDetector.Assess(First, values, SeriesKind.Amount, Defaults);
+        Assert.That(assessed[100].Expected, Is.EqualTo(200).Within(1e-9));
+        Assert.That(Flags(values), Is.Empty);
+    }
+
+    [Test]
+    public void A_single_spike_is_one_critical_alert_and_does_not_move_later_expectations()
+    {
+        var values = Weekly(140);
+        values[63] = 100; // P = 10 that day: 90 above, scale 0.2, score 450.
+        var flags = Flags(values);
+        Assert.That(flags, Has.Count.EqualTo(1));
+        var f = flags[0];
+        Assert.That(f.Date, Is.EqualTo(First.AddDays(63)));
+        Assert.That(f.Assessment.Expected, Is.EqualTo(10).Within(1e-9));
+        Assert.That(f.Assessment.Score, Is.EqualTo(450).Within(1e-6));
+        Assert.That(f.Assessment.Severity, Is.EqualTo(Severity.Critical));
+        Assert.That(f.Direction, Is.EqualTo(1));
+        Assert.That(f.Status, Is.EqualTo(AlertStatus.New));
+        // In the first pass the spike's week has median 50 instead of 40, but 7 of the 28 slopes only are not 0 and the
+        // weekday medians have one odd value of 8, so the weekday effects are exact; the second pass gives that week
+        // the median of its deseasonalised values, 40. 1 of 56 residuals is not 0: the days after are expected exactly.
+        var assessed = AnomalyDetector.Assess(First, values, SeriesKind.Amount, Defaults);
+        for (var i = 64; i < 140; i++)
+        {
+            Assert.That(assessed[i].Expected, Is.EqualTo(values[i]).Within(1e-9), $"day {i}");
+        }
+    }
+
+    [Test]
+    public void A_small_dip_inside_the_band_is_not_flagged_and_one_outside_is_a_warning()
+    {
+        // Day 70 has P = 10: band 10 ∓ 4 × 0.2 = [9.2, 10.8]; critical beyond 6 × 0.2 = 1.2.
+        var inside = Weekly(100);
+        inside[70] = 9.3;
+        Assert.That(Flags(inside), Is.Empty);
+        var warning = Weekly(100);
+        warning[70] = 9.0; // score −5
+        var flags = Flags(warning);
+        Assert.That(flags.Select(f => (f.Date, f.Assessment.Severity, f.Direction)), Is.EqualTo(new[] { (First.AddDays(70), Severity.Warning, -1) }));
+        var (low, high) = AnomalyDetector.Band(flags[0].Assessment, Defaults);
+        Assert.That(low, Is.EqualTo(9.2).Within(1e-9));
+        Assert.That(high, Is.EqualTo(10.8).Within(1e-9));
+    }
+
+    [Test]
+    public void A_level_shift_is_flagged_new_then_ongoing_until_the_window_has_adapted()
+    {
+        // +100 from day 70 on. While at most 2 of the 8 weeks of the window hold shifted days, at least 15 of the 28
+        // Theil–Sen slopes are 0 and the others positive (slope 0), 6 of 8 intercepts are 40 (level 40) and at most 2 of
+        // 8 values per weekday are off: expected = P, so days 70–83 are flagged (100 ≥ 4 × 0.02 × 70). Once the whole
+        // window is after the shift (day 126 on) the series is a clean pattern again.
+        var values = Weekly(160);
+        for (var i = 70; i < values.Length; i++)
+        {
+            values[i] += 100;
+        }
+        var flags = Flags(values);
+        var byDay = flags.ToDictionary(f => f.Date.DayNumber - First.DayNumber);
+        for (var i = 70; i <= 83; i++)
+        {
+            Assert.That(byDay.ContainsKey(i), Is.True, $"day {i} flagged");
+            Assert.That(byDay[i].Direction, Is.EqualTo(1));
+            Assert.That(byDay[i].Assessment.Expected, Is.EqualTo(10.0 * (i % 7 + 1)).Within(1e-9), $"day {i}");
+            Assert.That(byDay[i].Status, Is.EqualTo(i == 70 ? AlertStatus.New : AlertStatus.Ongoing));
+        }
+        Assert.That(byDay.Keys.Min(), Is.EqualTo(70));
+        Assert.That(byDay.Keys.Where(i => i >= 126), Is.Empty);
+    }
+
+    [Test]
+    public void Missing_days_are_not_assessed_and_do_not_disturb_their_neighbours()
+    {
+        var values = Weekly(140);
+        foreach (var i in new[] { 60, 61, 62, 90 })
+        {
+            values[i] = double.NaN;
+        }
+        // Days 56–59 (P = 10…40) are all that is left of their week: median 25 in the first pass, but the weekday effects
+        // (7 or 8 clean weeks) are exact, and the second pass takes the median of P − (P − 40) = 40.
+        // A whole missing week (days 98–104) is left out; the weeks around it are whole, so later days are assessed.
+        for (var i = 98; i <= 104; i++)
+        {
+            values[i] = double.NaN;
+        }
+        var assessed = AnomalyDetector.Assess(First, values, SeriesKind.Amount, Defaults);
+        Assert.That(new[] { 60, 61, 62, 90, 98, 104 }.All(i => !assessed[i].Assessed), Is.True);
+        Assert.That(assessed[63].Expected, Is.EqualTo(10).Within(1e-9));
+        Assert.That(assessed[105].Expected, Is.EqualTo(10).Within(1e-9));
+        Assert.That(Flags(values), Is.Empty);
+    }
+
+    [Test]
+    public void A_known_event_day_is_reported_as_expected_and_left_out_of_later_estimates()
+    {
+        var values = Weekly(140);
+        values[63] = 100;
+        values[64] = 200;
+        var options = Defaults with { KnownEvents = new HashSet<DateOnly> { First.AddDays(63), First.AddDays(64) } };
+        var flags = Flags(values, options);
+        Assert.That(flags.Select(f => (f.Date, f.Status)), Is.EqualTo(new[] { (First.AddDays(63), AlertStatus.Expected), (First.AddDays(64), AlertStatus.Expected) }));
+        // Without the two days their week still has 5 values, median 50 (30, 40, 50, 60, 70): only its slopes differ, the expectations do not.
+        var assessed = AnomalyDetector.Assess(First, values, SeriesKind.Amount, options);
+        Assert.That(assessed[70].Expected, Is.EqualTo(10).Within(1e-9));
+    }
+
+    [Test]
+    public void Counts_have_at_least_poisson_noise()
+    {
+        // Constant 4: expected 4, scale max(0, 0.02 × 4, √4) = 2. 12 is 4 scales above (warning), 16 is 6 (critical).
+        var values = Enumerable.Repeat(4.0, 80).ToArray();
+        values[60] = 12;
+        values[70] = 16;
+        values[75] = 11; // 3.5 scales: inside the band
+        var flags = Flags(values, kind: SeriesKind.Count);
+        Assert.That(flags.Select(f => (f.Date.DayNumber - First.DayNumber, f.Assessment.Severity)),
+            Is.EqualTo(new[] { (60, Severity.Warning), (70, Severity.Critical) }));
+        Assert.That(flags[0].Assessment.Scale, Is.EqualTo(2).Within(1e-12));
+    }
+
+    [Test]
+    public void The_scale_is_the_inflated_mad_of_the_residuals()
+    {
+        // Level 100 (its 2% floor, 2, is below the MAD's scale); in even weeks offsets 0–2 are +20, offset 3 +50, offset 5 +30; odd weeks the same negated.
+        var values = Enumerable.Range(0, 70).Select(i => 100.0 + (i % 7 == 3 ? (i / 7 % 2 == 0 ? 50 : -50) : 0)
+            + (i % 7 == 5 ? (i / 7 % 2 == 0 ? 30 : -30) : 0) + (i % 7 is 0 or 1 or 2 ? (i / 7 % 2 == 0 ? 20 : -20) : 0)).ToArray();
+        // Day 63: window = weeks 1–8 (days 7–62), 4 even and 4 odd. Even week values {120 ×3, 150, 100, 130, 100}:
+        // median 120; odd {80 ×3, 50, 100, 70, 100}: median 80. Slopes: 12 same-parity pairs 0, 16 cross pairs
+        // 40 / (7 (e − o)) with e − o odd, 10 positive and 6 negative: sorted 6 < 0, 12 × 0, 10 > 0, median 0.
+        // Intercepts 4 × 120, 4 × 80: level 100. Detrended: even weeks 0,0,0,+30,−20,+10,−20, odd weeks the negation:
+        // every weekday effect is the median of 4 × x and 4 × −x = 0, so expected = 100 (and
+        // the second pass, with every weekday effect 0, finds the same week levels). Residuals = detrended,
+        // median 0 (symmetric); |r| sorted: 24 × 0, 8 × 10, 16 × 20, 8 × 30: the 28th and 29th are 10 (MAD).
+        // Scale = 1.4826 × 10 × 1.3 × √(56 / (56 − 8 − 8)).
+        var a = AnomalyDetector.Assess(First, values, SeriesKind.Amount, Defaults)[63];
+        Assert.That(a.Expected, Is.EqualTo(100).Within(1e-9));
+        Assert.That(a.Scale, Is.EqualTo(1.4826 * 10 * 1.3 * Math.Sqrt(56.0 / 40)).Within(1e-9));
+    }
+
+    [Test]
+    public void Pure_noise_is_rarely_flagged()
+    {
+        // A simulation with known truth: 200 series of 400 days, a weekly pattern plus N(0, 10) noise, nothing anomalous.
+        // For a well-calibrated scale the median |score| is near 0.674 (standard normal) and |score| ≥ 4 is rare: the
+        // issue's budget is at most one false alert per metric per quarter, i.e. ≤ 1/90 of the days.
+        var rng = new Random(3);
+        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        var scores = new List<double>();
+        for (var s = 0; s < 200; s++)
+        {
+            var v = Enumerable.Range(0, 400).Select(i => 1000 + 50.0 * (i % 7) + 10 * Gauss()).ToArray();
+            var a = AnomalyDetector.Assess(First, v, SeriesKind.Amount, Defaults with { MinRelativeScale = 0 });
+            scores.AddRange(a.Skip(56).Select(x => Math.Abs(x.Score)));
+        }
+        scores.Sort();
+        Assert.That(scores[scores.Count / 2], Is.InRange(0.6, 0.9), "median |score|");
+        Assert.That(scores.Count(z => z >= 4) / (double)scores.Count, Is.LessThan(1.0 / 180), "share of days flagged");
+    }
+
+    [Test]
+    public void The_median_agrees_with_sorting()
+    {
+        var rng = new Random(5);
+        for (var n = 1; n < 80; n++)
+        {
+            // Ties included (values rounded to a few levels).
+            var values = Enumerable.Range(0, n).Select(_ => (double)rng.Next(0, n / 3 + 2)).ToArray();
+            var sorted = values.Order().ToArray();
+            var expected = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            Assert.That(AnomalyDetector.Median(values), Is.EqualTo(expected), $"n = {n}");
+        }
+    }
+
+    [Test]
+    public void Bad_options_are_refused()
+    {
+        Assert.That(AnomalyDetector.Problems(Defaults), Is.Empty);
+        Assert.That(AnomalyDetector.Problems(Defaults with { WindowDays = 50 }), Has.Count.EqualTo(1));
+        Assert.That(AnomalyDetector.Problems(Defaults with { CriticalSensitivity = 3 }), Has.Count.EqualTo(1));
+        Assert.Throws<ArgumentException>(() => AnomalyDetector.Assess(First, new double[10], SeriesKind.Amount, Defaults with { Sensitivity = 0 }));
+    }
+
+    [Test]
+    public void Attribution_names_the_segment_with_the_largest_share_of_the_deviation()
+    {
+        // Conversion: desktop 600 sessions at 2.8% vs 3.0% expected, mobile 400 at 1.0% vs 2.0%, 1000 sessions in all.
+        // Contributions: desktop 600 × −0.002 / 1000 = −0.0012, mobile 400 × −0.01 / 1000 = −0.004: mobile 0.004 / 0.0052.
+        // Channels: paid_search −0.001, direct −0.001, email +0.0005 (the other direction, left out): 50% each.
+        var contributions = new[]
+        {
+            new SegmentContribution("device", "desktop", DeviationAttribution.Ratio(600, 0.028, 0.030, 1000)),
+            new SegmentContribution("device", "mobile", DeviationAttribution.Ratio(400, 0.010, 0.020, 1000)),
+            new SegmentContribution("channel", "paid_search", -0.001),
+            new SegmentContribution("channel", "direct", -0.001),
+            new SegmentContribution("channel", "email", 0.0005),
+        };
+        var top = DeviationAttribution.Explain(-1, contributions);
+        Assert.That(top, Is.Not.Null);
+        Assert.That(top!.Dimension, Is.EqualTo("device"));
+        Assert.That(top.Segment, Is.EqualTo("mobile"));
+        Assert.That(top.Share, Is.EqualTo(0.004 / 0.0052).Within(1e-9));
+        Assert.That(DeviationAttribution.Explain(+1, contributions[..2]), Is.Null);
+        var channel = DeviationAttribution.Explain(-1, contributions[2..])!;
+        Assert.That((channel.Segment, channel.Share), Is.EqualTo(("direct", 0.5)), "a tie goes to the first name");
+    }
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using NUnit.Framework;
+using Pipeline.Models.Alerts;
+using Pipeline.Stages.Alerts;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Stages.Alerts;
+
+[TestFixture]
+public sealed class AlertsJobTests
+{
+    private static readonly DateOnly First = new(2024, 1, 1);
+
+    // 98 days of 1000 sessions (desktop 600, mobile 400). Desktop converts 18 sessions a day (3%), mobile 8 (2%): overall
+    // 26 orders, 2.6%. On the last three days (95–97) mobile converts 4 (1%) and desktop 17 (2.8333%): overall 2.1%.
+    // Every series is constant before: expected = its value, MAD 0, scale = the 2% floor.
+    //   overall conversion: (0.021 − 0.026) / (0.02 × 0.026) = −9.6 → critical, −19% vs expected.
+    //   mobile conversion: (0.01 − 0.02) / 0.0004 = −25 → critical; desktop: (0.028333 − 0.03) / 0.0006 = −2.8 → not flagged.
+    //   Orders are counts (scale ≥ √expected): overall (21 − 26) / √26 = −0.98, mobile (4 − 8) / √8 = −1.4: not flagged.
+    //   Attribution (devices): desktop 600 × (0.028333 − 0.03) / 1000 = −0.001, mobile 400 × (0.01 − 0.02) / 1000 = −0.004:
+    //   mobile's share 0.004 / 0.005 = 80%.
+    private static AlertsJob.SeriesData Shop()
+    {
+        const int days = 98;
+        double[] Constant(double v, double last) => Enumerable.Range(0, days).Select(i => i >= 95 ? last : v).ToArray();
+        var overall = new AlertsJob.BaseSeries("overall", "all", new Dictionary<string, double[]>
+        {
+            ["sessions"] = Constant(1000, 1000),
+            ["orders"] = Constant(26, 21),
+        });
+        var desktop = new AlertsJob.BaseSeries("device", "desktop", new Dictionary<string, double[]>
+        {
+            ["sessions"] = Constant(600, 600),
+            ["orders"] = Constant(18, 17),
+        });
+        var mobile = new AlertsJob.BaseSeries("device", "mobile", new Dictionary<string, double[]>
+        {
+            ["sessions"] = Constant(400, 400),
+            ["orders"] = Constant(8, 4),
+        });
+        return new AlertsJob.SeriesData(First, days, [overall, desktop, mobile], false);
+    }
+
+    [Test]
+    public void A_mobile_checkout_bug_is_an_overall_conversion_alert_that_names_mobile()
+    {
+        var rows = AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>());
+        Assert.That(rows.Select(r => (r.AlertDate.DayNumber - First.DayNumber, r.Metric, r.Dimension, r.DimensionValue, r.Status)), Is.EqualTo(new[]
+        {
+            (95, "conversion_rate", "device", "mobile", "new"),
+            (95, "conversion_rate", "overall", "all", "new"),
+            (96, "conversion_rate", "device", "mobile", "ongoing"),
+            (96, "conversion_rate", "overall", "all", "ongoing"),
+            (97, "conversion_rate", "device", "mobile", "ongoing"),
+            (97, "conversion_rate", "overall", "all", "ongoing"),
+        }));
+        var overall = rows[1];
+        Assert.That(overall.Severity, Is.EqualTo("critical"));
+        Assert.That(overall.Direction, Is.EqualTo("down"));
+        Assert.That(overall.Value, Is.EqualTo(0.021).Within(1e-9));
+        Assert.That(overall.Expected, Is.EqualTo(0.026).Within(1e-9));
+        Assert.That(overall.Score, Is.EqualTo(-9.62).Within(0.005));
+        Assert.That(overall.BandLow, Is.EqualTo(0.026 - 4 * 0.00052).Within(1e-9));
+        Assert.That(overall.BandHigh, Is.EqualTo(0.026 + 4 * 0.00052).Within(1e-9));
+        Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −19% vs expected (0.021 vs 0.026); device mobile accounts for 80% of it"));
+        Assert.That(rows[0].Explanation, Is.EqualTo("conversion_rate of device mobile −50% vs expected (0.01 vs 0.02)"));
+    }
+
+    [Test]
+    public void A_known_event_day_is_expected_and_the_next_day_starts_a_new_alert()
+    {
+        var calendar = new Dictionary<DateOnly, string> { [First.AddDays(96)] = "Promo" };
+        var options = new DetectorOptions { KnownEvents = calendar.Keys.ToHashSet() };
+        var overall = AlertsJob.Detect(Shop(), options, 30, 20, calendar).Where(r => r.Dimension == "overall").ToList();
+        Assert.That(overall.Select(r => (r.AlertDate.DayNumber - First.DayNumber, r.Status)), Is.EqualTo(new[] { (95, "new"), (96, "expected"), (97, "new") }));
+        Assert.That(overall[1].Explanation, Does.EndWith("; known event: Promo"));
+    }
+
+    [Test]
+    public void A_small_segment_is_not_watched()
+    {
+        // min_volume 500 > mobile's 400 sessions: only the overall series and desktop are judged.
+        var rows = AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 500, new Dictionary<DateOnly, string>());
+        Assert.That(rows.Select(r => r.DimensionValue).Distinct(), Is.EqualTo(new[] { "all" }));
+        Assert.That(rows[0].Explanation, Does.EndWith("device desktop accounts for 100% of it"));
+    }
+
+    [Test]
+    public void The_metrics_verb_publishes_kpi_alerts_and_fail_on_sets_exit_code_6()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "alerts-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            // 70 days of the weekly pattern 10, 20, …, 70 for 'visits' and a constant 5 for 'refunds'; day 69 (P = 70)
+            // has visits 20: expected 70, scale 0.02 × 70 = 1.4, score −35.7 → critical, −71%. Nothing else moves.
+            var csv = Path.Combine(dir, "metrics.csv");
+            File.WriteAllLines(csv, new[] { "date,visits,refunds" }.Concat(Enumerable.Range(0, 70).Select(i =>
+                $"{First.AddDays(i):yyyy-MM-dd},{(i == 69 ? 20 : 10 * (i % 7 + 1)).ToString(CultureInfo.InvariantCulture)},5")));
+            var config = Path.Combine(dir, "pipeline.json");
+            File.WriteAllText(config, """{"alerts": {"fail_on": "critical"}}""");
+
+            var plain = PipelineCli.Run("alerts", "--metrics", csv, "--output", Path.Combine(dir, "out1"), "--quiet");
+            Assert.That(plain.ExitCode, Is.EqualTo(0), plain.ToString());
+            var rows = ParquetTable.Read(Path.Combine(dir, "out1", "kpi", "alerts"));
+            Assert.That(rows, Has.Count.EqualTo(1));
+            Assert.That(rows[0]["metric"], Is.EqualTo("visits"));
+            Assert.That(rows[0]["severity"], Is.EqualTo("critical"));
+            Assert.That(rows[0]["explanation"], Is.EqualTo("visits −71% vs expected (20 vs 70)"));
+            Assert.That(Convert.ToDouble(rows[0]["score"], CultureInfo.InvariantCulture), Is.EqualTo(-35.71).Within(0.005));
+
+            var failing = PipelineCli.Run("alerts", "--metrics", csv, "--output", Path.Combine(dir, "out2"), "--quiet", "--config", config);
+            Assert.That(failing.ExitCode, Is.EqualTo(6), failing.ToString());
+            Assert.That(failing.Stderr, Does.Contain("error: alerts: 1 alert(s) at or above alerts.fail_on (critical) on 2024-03-10"));
+            Assert.That(File.Exists(Path.Combine(dir, "out2", "kpi", "alerts", "_SUCCESS")), Is.True, "published before exiting 6");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
