@@ -231,8 +231,11 @@ public sealed class ReportData
         var natural = Ratio(Sum(x => x.NaturalSessions), Sum(x => x.Sessions));
         var lastRepeat = daily.LastOrDefault(x => x.RepeatRate is not null);
 
-        var spendRows = channels?.Where(c => c.Spend is not null).ToList() ?? [];
-        var hasSpend = spendRows.Count > 0;
+        // With an ad spend input every channel row has a spend (0 where none): ACoS is over the channels that have spend,
+        // not diluted by the revenue of organic ones.
+        var paidChannels = channels?.Where(c => c.Spend > 0).Select(c => c.Channel).ToHashSet(StringComparer.Ordinal) ?? [];
+        var hasSpend = channels?.Any(c => c.Spend is not null) ?? false;
+        var spendRows = channels?.Where(c => c.Spend is not null && (paidChannels.Count == 0 || paidChannels.Contains(c.Channel))).ToList() ?? [];
         var windowSpend = spendRows.Where(c => c.Date >= from).ToList();
         var acos = hasSpend ? Ratio(windowSpend.Sum(c => c.Spend!.Value), windowSpend.Sum(c => c.Revenue)) : null;
         var allNew = channels?.Where(c => c.Date >= from).Sum(c => c.NewCustomers) ?? 0;
@@ -291,7 +294,7 @@ public sealed class ReportData
         {
             var byDay = channels!.GroupBy(c => c.Date).OrderBy(g => g.Key)
                 .Select(g => (Date: g.Key, Spend: g.Where(c => c.Spend is not null).Sum(c => c.Spend!.Value),
-                    PaidRevenue: g.Where(c => c.Spend is not null).Sum(c => c.Revenue), New: g.Sum(c => c.NewCustomers)))
+                    PaidRevenue: g.Where(c => c.Spend is not null && paidChannels.Contains(c.Channel)).Sum(c => c.Revenue), New: g.Sum(c => c.NewCustomers)))
                 .ToList();
             trends.Add(new KpiTrend("acos", "ACoS", ValueFormat.Percent, byDay.Select(x => new DatedValue(x.Date, Ratio(x.Spend, x.PaidRevenue))).ToList(),
                 Rolling(byDay, x => x.Date, x => x.Spend, x => x.PaidRevenue, rolling), rolling, t.Acos, null));
