@@ -8,7 +8,7 @@ The shop: the generator's default calibration (the plan's starting point: sessio
 ~20%, new-customer 90-day repurchase ~30%, ACoS ~35% on the paid channels, bots ~3% of events), 2024-03-01 to
 2024-06-25 (a Tuesday, so the last week is partial; 618 is inside). Event day files are regrouped into weekly gzipped
 files; a few dirty lines are added (one unreadable line, a bad timestamp, an event without identity, an unknown event
-type, a re-delivered line) and three bad ad spend rows (unknown channel, bad amount, impossible date).
+type, a re-delivered line), Sunday's paid search spend spelled "Paid Search", and three bad ad spend rows (unknown channel, bad amount, impossible date).
 """
 import gzip, os, shutil, subprocess, sys, tempfile, datetime as dt
 
@@ -50,6 +50,13 @@ with tempfile.TemporaryDirectory() as tmp:
 
     with open(os.path.join(tmp, "ad_spend", "ad_spend.csv"), "rb") as f:
         spend = f.read()
+    # Another spelling of a channel, as exports from ad platforms have: Sunday's paid search rows say "Paid Search".
+    lines = spend.decode().splitlines()
+    for i, line in enumerate(lines[1:], 1):
+        date, channel, rest = line.split(",", 2)
+        if channel == "paid_search" and dt.date.fromisoformat(date).weekday() == 6:
+            lines[i] = f"{date},Paid Search,{rest}"
+    spend = ("\n".join(lines) + "\n").encode()
     spend += b"2024-04-18,tv,upfront,250.00\n2024-04-19,paid_search,generic,\"1,234.50\"\n2024-04-31,paid_social,launch,6.10\n"
     with open(os.path.join(shop, "ad_spend.csv"), "wb") as f:
         f.write(spend)

@@ -56,10 +56,12 @@ public sealed class ExecutingSparkRunTests
         Assert.That(comparison.Tables.Select(t => t.Table), Is.SupersetOf(new[] { "clean/orders", "clean/events", "sessions", "customers/features",
             "rfm/scores", "segments/assignments", "ltv/customers", "kpi/daily", "kpi/channels", "kpi/cohorts", "quarantine/ad_spend" }));
         AssertSameValues(duck, spark, comparison);
-        // The sample shop's own facts (data-samples/shop.json): 75 orders, 3 bad ad-spend rows, 50 customers.
-        Assert.That(Rows(comparison, "clean/orders"), Is.EqualTo(75));
+        // The sample shop's own facts: its generator's ground truth (valid orders, customers) and the three bad ad spend
+        // rows scripts/make-shop-sample.py appends.
+        using var shopTruth = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "data-samples", "shop", "ground_truth.json")));
+        Assert.That(Rows(comparison, "clean/orders"), Is.EqualTo(shopTruth.RootElement.GetProperty("orders").GetProperty("rows_valid_unique").GetInt64()));
         Assert.That(Rows(comparison, "quarantine/ad_spend"), Is.EqualTo(3));
-        Assert.That(Rows(comparison, "customers/features"), Is.EqualTo(50));
+        Assert.That(Rows(comparison, "customers/features"), Is.EqualTo(shopTruth.RootElement.GetProperty("counts").GetProperty("customers").GetInt64()));
     }
 
     [Test]
