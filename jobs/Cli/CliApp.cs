@@ -479,9 +479,13 @@ public static class CliApp
             DefaultValueFactory = _ => "baseline",
         };
         scenario.AcceptOnlyFromAmong("baseline", "plan");
+        var legacy = new Option<bool>("--legacy-defaults")
+        {
+            Description = "The generator's defaults from before the plan's shop (organic-heavy orders, acquisition over the first 60% of the days, no traffic sized to a conversion rate, no ad spend): the same files as earlier versions wrote.",
+        };
         var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth: orders (BG/NBD purchases, Gamma-Gamma spend) and consistent clickstream events, optional faults.")
         {
-            output, customers, days, seed, faults, start, noEvents, scenario,
+            output, customers, days, seed, faults, start, noEvents, scenario, legacy,
         };
         cmd.SetAction(pr =>
         {
@@ -501,6 +505,10 @@ public static class CliApp
                             ? d : throw PipelineException.Config($"--start-date: '{s}' is not a date YYYY-MM-DD")
                         : new DateOnly(2024, 1, 1),
                 };
+                if (pr.GetValue(legacy))
+                {
+                    options = options.WithLegacyDefaults();
+                }
                 var truth = Generate.DatasetGenerator.Generate(options);
                 stdout.WriteLine($"orders:        {Path.Combine(options.OutputDirectory, "orders")} ({truth.Orders.RowsRead} rows)");
                 if (truth.Events is { } events)

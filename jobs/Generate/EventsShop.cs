@@ -126,7 +126,7 @@ public sealed partial class EventGenerator
     /// <summary>
     /// Anonymous one-session visitors, day by day, until the day has sessions = its expected orders ÷ the day's target
     /// conversion (expected orders: the orders of the 15 days around it per unit of day weight, times the day's weight),
-    /// with exactly round(natural share × sessions) natural sessions where the customers' own sessions leave room.
+    /// with round(natural share × U(0.9, 1.1) × sessions) natural sessions where the customers' own sessions leave room.
     /// </summary>
     private void AddTraffic()
     {
@@ -146,7 +146,9 @@ public sealed partial class EventGenerator
             var kpis = ShopPlan.At(_o, day + 0.5);
             var target = (long)Math.Round(orders / weights * Weight(day) / kpis.Conversion);
             var fill = Math.Max(0, target - _daySessions![day]);
-            var natural = Math.Clamp((long)Math.Round(kpis.NaturalShare * (_daySessions[day] + fill)) - _dayNatural![day], 0, fill);
+            // The day's natural share varies ±10% around the aim (campaign days, a post that spreads): not a flat line.
+            var share = kpis.NaturalShare * (0.9 + 0.2 * _rng.NextDouble());
+            var natural = Math.Clamp((long)Math.Round(share * (_daySessions[day] + fill)) - _dayNatural![day], 0, fill);
             var dayStart = _startMs + day * Day;
             for (var i = 0L; i < fill; i++)
             {

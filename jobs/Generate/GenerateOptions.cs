@@ -127,6 +127,23 @@ public sealed record GenerateOptions
     /// <summary>Share of event lines whose occurred_at is epoch milliseconds (a 13-digit JSON string).</summary>
     public double EventEpochMillisRate { get; init; } = 0.02;
 
+    /// <summary>
+    /// These options with the generator's defaults from before the plan's shop: first purchases uniform over the first
+    /// 60% of the days, BG/NBD r = 0.75, α = 40, organic-heavy order channels, no traffic sized to a conversion rate (so
+    /// no ad spend file and no shop block), a fixed 2–4 crawls per crawler id. Same seed → the same files as then.
+    /// </summary>
+    public GenerateOptions WithLegacyDefaults() => this with
+    {
+        AcquisitionFraction = 0.6,
+        SeasonalAcquisition = false,
+        Scenario = ShopScenario.Baseline,
+        BgR = 0.75,
+        BgAlpha = 40.0,
+        OrderChannelWeights = LegacyOrderChannelWeights,
+        TargetConversion = null,
+        BotEventShare = null,
+    };
+
     /// <summary>Last generated day (inclusive).</summary>
     public DateOnly EndDate => StartDate.AddDays(Days - 1);
 

@@ -68,7 +68,7 @@ public sealed class ExecutingSparkRunTests
     public async Task Generated_data_with_faults_runs_every_stage_on_the_executing_strict_fake_as_on_duckdb()
     {
         var data = Path.Combine(_dir, "data");
-        var generated = PipelineCli.Run("generate", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
+        var generated = PipelineCli.Run("generate", "--legacy-defaults", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
         Assert.That(generated.ExitCode, Is.EqualTo(0), generated.ToString());
         var (duck, spark) = await RunBoth(Path.Combine(data, "pipeline.json"));
 
@@ -93,7 +93,7 @@ public sealed class ExecutingSparkRunTests
     public async Task An_incremental_night_of_clean_clicks_on_the_executing_strict_fake_is_as_on_duckdb()
     {
         var data = Path.Combine(_dir, "data");
-        var generated = PipelineCli.Run("generate", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
+        var generated = PipelineCli.Run("generate", "--legacy-defaults", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
         Assert.That(generated.ExitCode, Is.EqualTo(0), generated.ToString());
         var config = Path.Combine(data, "pipeline.json");
         // The first night without the last two days' events; the second night with them: clean-clicks re-reads only the

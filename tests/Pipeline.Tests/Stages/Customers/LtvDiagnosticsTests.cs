@@ -150,7 +150,7 @@ public class LtvDiagnosticsTests
     public void Generated_120_days_with_a_90_day_holdout_skip_the_backtest_with_the_reason()
     {
         var data = Path.Combine(_dir, "data");
-        Ok("generate", "-o", data, "--customers", "2000", "--days", "120", "--seed", "16");
+        Ok("generate", "--legacy-defaults", "-o", data, "--customers", "2000", "--days", "120", "--seed", "16");
         var truth = GroundTruth.Load(Path.Combine(data, "ground_truth.json"));
         var config = Path.Combine(_dir, "holdout90.json");
         File.WriteAllText(config, new JsonObject { ["analytics"] = new JsonObject { ["ltv"] = new JsonObject { ["holdout_days"] = 90 } } }.ToJsonString());

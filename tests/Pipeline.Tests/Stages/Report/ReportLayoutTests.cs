@@ -192,6 +192,32 @@ public partial class ReportLayoutTests
         Assert.That(mix, Does.Contain(">partial week</span>"));
     }
 
+    [Test]
+    public void Report_as_of_a_date_ends_the_kpi_window_there_and_says_which_snapshot_to_make()
+    {
+        // A copy of the quick-start outputs (its only snapshot is the last order date), reported as of an earlier date.
+        var copy = Path.Combine(_dir, "as-of");
+        var output = Path.GetDirectoryName(Path.GetDirectoryName(_report)!)!;
+        foreach (var file in Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(output, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        var r = PipelineCli.Run("report", "--config", Path.Combine(TestPaths.RepoRoot, "data-samples", "shop.json"), "-o", copy, "--as-of", "2024-05-31", "-q");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        var html = File.ReadAllText(Path.Combine(copy, "report", "index.html"));
+        var snapshot = Directory.GetDirectories(Path.Combine(output, "rfm", "scores"), "as_of=*").Select(d => Path.GetFileName(d)["as_of=".Length..]).Order(StringComparer.Ordinal).First();
+        Assert.Multiple(() =>
+        {
+            Assert.That(html, Does.Contain("Data through <b>2024-05-31</b>"));
+            Assert.That(html, Does.Contain("The last 28 days, 2024-05-04 to 2024-05-31."));
+            Assert.That(html, Does.Contain($"No snapshot on or before 2024-05-31 (the earliest is {snapshot}) — run <code>pipeline rfm --as-of 2024-05-31</code> first"));
+            Assert.That(html, Does.Contain("<code>pipeline segment --as-of 2024-05-31</code>"));
+            Assert.That(html, Does.Contain("<code>pipeline ltv --as-of 2024-05-31</code>"));
+        });
+    }
+
     [GeneratedRegex("<meta http-equiv=\"Content-Security-Policy\"[^>]*>")]
     private static partial Regex CspMeta();
 }
