@@ -481,7 +481,7 @@ public static class CliApp
         scenario.AcceptOnlyFromAmong("baseline", "plan");
         var legacy = new Option<bool>("--legacy-defaults")
         {
-            Description = "The generator's defaults from before the plan's shop (organic-heavy orders, acquisition over the first 60% of the days, no traffic sized to a conversion rate, no ad spend): the same files as earlier versions wrote.",
+            Description = "The generator's settings from before the plan's shop (organic-heavy orders, acquisition over the first 60% of the days, no traffic sized to a conversion rate, no ad spend): the same files as earlier versions wrote.",
         };
         var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth: orders (BG/NBD purchases, Gamma-Gamma spend) and consistent clickstream events, optional faults.")
         {

@@ -272,7 +272,10 @@ public sealed partial class EventGenerator
         var path = Path.Combine(_o.OutputDirectory, AdSpendFile);
         if (!ShopMode)
         {
-            File.Delete(path);
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
             return null;
         }
         EnsureTallies();
