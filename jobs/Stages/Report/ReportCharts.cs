@@ -109,7 +109,7 @@ internal static partial class ReportCharts
             }
             if (c.Periods[i].IsPartial && bars.Count > 0 && bars[^1].Position == i)
             {
-                bars[^1].Label = $"{c.Periods[i].Days} of {c.Periods[i].PeriodDays} days";
+                bars[^1].Label = $"{c.Periods[i].Days}/{c.Periods[i].PeriodDays} d";
             }
         }
         var plottable = plot.Add.Bars(bars);

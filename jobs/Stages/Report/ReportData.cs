@@ -371,7 +371,8 @@ public sealed class ReportData
                 var orders = g.Sum(c => c.Orders);
                 var revenue = g.Sum(c => c.Revenue);
                 var newCustomers = g.Sum(c => c.NewCustomers);
-                double? spend = g.Any(c => c.Spend is not null) ? g.Sum(c => c.Spend ?? 0) : null;
+                // kpi/channels writes spend 0 for every channel without any when there is an ad spend input: "—", not "0.00 / 0%".
+                double? spend = g.Any(c => c.Spend > 0) ? g.Sum(c => c.Spend ?? 0) : null;
                 return new ChannelTotals(g.Key, g.Any(c => c.IsNatural), (long)sessions, Ratio(sessions, allSessions) ?? 0, (long)orders, revenue,
                     (long)newCustomers, Ratio(orders, sessions), spend,
                     spend is { } s1 ? Ratio(s1, revenue) : null, spend is { } s2 ? Ratio(revenue, s2) : null,
