@@ -69,7 +69,7 @@ suite="dotnet bench/Suite/bin/Release/net10.0/Pipeline.Bench.Suite.dll"
 if [ ! -f "$data/ground_truth.json" ]; then
   log "generating $data ($customers customers × $days days, faults)"
   rm -rf "$data.tmp"
-  $pipeline generate --output "$data.tmp" --customers "$customers" --days "$days" --seed 1 --faults >&2
+  $pipeline generate --output "$data.tmp" --customers "$customers" --days "$days" --seed 1 --faults --legacy-defaults >&2
   if [ -n "$gzip" ]; then
     log "gzipping the generated files (gzip -1, $(nproc) at a time)"
     find "$data.tmp" -name '*.jsonl' -o -name '*.csv' | xargs -r -P "$(nproc)" -n 8 gzip -1

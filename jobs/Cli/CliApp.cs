@@ -493,9 +493,19 @@ public static class CliApp
         var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
         var noEvents = new Option<bool>("--no-events") { Description = "Write orders only (no clickstream events)." };
         var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
+        var scenario = new Option<string>("--scenario")
+        {
+            Description = "baseline: the plan's starting point all period (conversion 1.5%, natural traffic 20%, 90-day repurchase 30%, ACoS 35%); plan: those KPIs move toward the targets (2.8%, 35%, 45%, 28%) over three years.",
+            DefaultValueFactory = _ => "baseline",
+        };
+        scenario.AcceptOnlyFromAmong("baseline", "plan");
+        var legacy = new Option<bool>("--legacy-defaults")
+        {
+            Description = "The generator's settings from before the plan's shop (organic-heavy orders, acquisition over the first 60% of the days, no traffic sized to a conversion rate, no ad spend): the same files as earlier versions wrote.",
+        };
         var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth: orders (BG/NBD purchases, Gamma-Gamma spend) and consistent clickstream events, optional faults.")
         {
-            output, customers, days, seed, faults, start, noEvents,
+            output, customers, days, seed, faults, start, noEvents, scenario, legacy,
         };
         cmd.SetAction(pr =>
         {
@@ -509,11 +519,16 @@ public static class CliApp
                     Seed = pr.GetValue(seed),
                     Faults = pr.GetValue(faults),
                     Events = !pr.GetValue(noEvents),
+                    Scenario = pr.GetValue(scenario) == "plan" ? Generate.ShopScenario.Plan : Generate.ShopScenario.Baseline,
                     StartDate = pr.GetValue(start) is { } s
                         ? DateOnly.TryParseExact(s, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
                             ? d : throw PipelineException.Config($"--start-date: '{s}' is not a date YYYY-MM-DD")
                         : new DateOnly(2024, 1, 1),
                 };
+                if (pr.GetValue(legacy))
+                {
+                    options = options.WithLegacyDefaults();
+                }
                 var truth = Generate.DatasetGenerator.Generate(options);
                 stdout.WriteLine($"orders:        {Path.Combine(options.OutputDirectory, "orders")} ({truth.Orders.RowsRead} rows)");
                 if (truth.Events is { } events)

@@ -28,6 +28,7 @@ public static class DatasetGenerator
         {
             truth = OrderGenerator.Generate(options, events);
             truth = truth with { Events = events.Complete() };
+            truth = truth with { Shop = events.Shop };
         }
         File.WriteAllText(Path.Combine(options.OutputDirectory, GroundTruth.FileName), truth.ToJson() + "\n", new UTF8Encoding(false));
         return truth;

@@ -13,7 +13,7 @@ namespace Pipeline.Generate;
 /// Memory is bounded by one visitor's events: each customer is rendered and written before the next one.
 /// </para>
 /// </summary>
-public sealed class EventGenerator : IOrderObserver, IDisposable
+public sealed partial class EventGenerator : IOrderObserver, IDisposable
 {
     /// <summary>Sub-folder of the output directory receiving the event files.</summary>
     public const string FolderName = "events";
@@ -196,7 +196,9 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                 d = 1 - d;
             }
             AddPurchaseSession(d, p, order.OrderId, EventsCatalog.FromOrderChannel(order.Channel, _rng.NextDouble()), loggedIn: true);
+            TallyOrder(order, _devices[d].Last!.Channel);
         }
+        TallyCustomer(orders);
         var browse = _rng.NextInt(_o.MaxBrowseSessionsPerCustomer + 1);
         for (var i = 0; i < browse; i++)
         {
@@ -213,6 +215,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         NewDevice(Kind.Guest, null);
         AddPurchaseSession(0, order.OrderedAt.ToUnixTimeMilliseconds(), order.OrderId,
             EventsCatalog.FromOrderChannel(order.Channel, _rng.NextDouble()), loggedIn: false);
+        TallyOrder(order, _devices[0].Last!.Channel);
         if (_rng.Bernoulli(0.4))
         {
             AddBrowseSession(0, login: false);
@@ -239,11 +242,13 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
             }
             Render();
         }
+        AddTraffic();
+        var crawlsPerBot = CrawlsPerBot();
         for (var i = 0; i < _o.UserAgentBots; i++)
         {
             BeginBatch();
             NewDevice(Kind.UserAgentBot, null, EventsCatalog.BotUserAgents[i % EventsCatalog.BotUserAgents.Length]);
-            var crawls = 2 + _rng.NextInt(3);
+            var crawls = crawlsPerBot ?? 2 + _rng.NextInt(3);
             for (var s = 0; s < crawls; s++)
             {
                 AddCrawl(0);
@@ -273,6 +278,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
         }
         _completed = true;
         _files.Complete();
+        Shop = BuildShopTruth();
         return BuildTruth();
     }
 
@@ -808,6 +814,7 @@ public sealed class EventGenerator : IOrderObserver, IDisposable
                 Sample(_piiUa, dev.UserAgent);
             }
         }
+        TallySessions();
         if (_devices.Count > 0 && _devices[0].Kind is Kind.Customer or Kind.Guest or Kind.Anonymous)
         {
             foreach (var s in _sessions)

@@ -22,12 +22,23 @@ public sealed record GenerateOptions
 
     public DateOnly StartDate { get; init; } = new(2024, 1, 1);
 
-    /// <summary>First purchases are uniform over the first <c>AcquisitionFraction × Days</c> days.</summary>
-    public double AcquisitionFraction { get; init; } = 0.6;
+    /// <summary>
+    /// First purchases fall in the first <c>AcquisitionFraction × Days</c> days (default: all of them, so customers are
+    /// acquired every day): uniformly, or weighted by <see cref="ShopPlan.DayWeight"/> with <see cref="SeasonalAcquisition"/>.
+    /// </summary>
+    public double AcquisitionFraction { get; init; } = 1.0;
+
+    /// <summary>Acquisition (and, with <see cref="TargetConversion"/>, traffic) follows the week (weekends busier) and the promotion peaks (618, Double 11).</summary>
+    public bool SeasonalAcquisition { get; init; } = true;
+
+    /// <summary>The KPI path: the plan's starting point held all period, or moving toward the targets over three years.</summary>
+    public ShopScenario Scenario { get; init; } = ShopScenario.Baseline;
 
     // BG/NBD (Fader, Hardie & Lee 2005), in days: lambda ~ Gamma(shape R, rate Alpha), p ~ Beta(A, B).
-    public double BgR { get; init; } = 0.75;
-    public double BgAlpha { get; init; } = 40.0;
+    // Defaults: P(second purchase within 90 days) = 1 − (α/(α+90))^r = 30%, the plan's new-customer repurchase rate
+    // (the plan scenario lowers α per customer by acquisition day toward 45%, see ShopPlan.AlphaFor).
+    public double BgR { get; init; } = 0.5;
+    public double BgAlpha { get; init; } = ShopPlan.BaselineAlpha;
     public double BgA { get; init; } = 0.8;
     public double BgB { get; init; } = 2.5;
 
@@ -50,6 +61,15 @@ public sealed record GenerateOptions
     public double StatusCaseVariantRate { get; init; } = 0.05;
     /// <summary>Share of rows with an empty e-mail.</summary>
     public double MissingEmailRate { get; init; } = 0.02;
+
+    /// <summary>
+    /// Order channel weights, in <see cref="OrderGenerator.Channels"/> order (organic_search, paid_search, email, direct,
+    /// social, referral): paid-heavy like the plan's shop. <see cref="LegacyOrderChannelWeights"/>: the earlier defaults.
+    /// </summary>
+    public IReadOnlyList<double> OrderChannelWeights { get; init; } = [0.10, 0.36, 0.10, 0.08, 0.28, 0.08];
+
+    /// <summary>The order channel weights before the plan's shop (organic-heavy).</summary>
+    public static IReadOnlyList<double> LegacyOrderChannelWeights { get; } = [0.30, 0.20, 0.12, 0.20, 0.12, 0.06];
 
     /// <summary>With <see cref="Faults"/>: probability that a valid row is followed by one injected fault row.</summary>
     public double FaultRate { get; init; } = 0.01;
@@ -80,11 +100,49 @@ public sealed record GenerateOptions
     /// <summary>With <see cref="Faults"/>: probability that a valid event line is followed by one injected fault line.</summary>
     public double EventFaultRate { get; init; } = 0.002;
 
+    /// <summary>
+    /// Session conversion (orders ÷ sessions) the traffic is sized for: after the customers' own sessions, anonymous
+    /// one-session visitors are added per day until the day's sessions reach its orders ÷ this rate (a 15-day order
+    /// average shaped by the day's weight). Null: no such traffic (only <see cref="AnonymousVisitors"/>).
+    /// The plan scenario moves it toward 2.8%.
+    /// </summary>
+    public double? TargetConversion { get; init; } = ShopPlan.Baseline.Conversion;
+
+    /// <summary>With <see cref="TargetConversion"/>: the share of each day's sessions from natural channels (organic search, organic social, referral, direct).</summary>
+    public double NaturalShare { get; init; } = ShopPlan.Baseline.NaturalShare;
+
+    /// <summary>
+    /// ACoS of the generated ad spend (<c>ad_spend/ad_spend.csv</c>, with <see cref="TargetConversion"/>): spend per paid
+    /// channel and day ≈ this × the channel's order revenue (smoothed over 7 days, ±15% noise), times a per-channel factor
+    /// (<see cref="ShopPlan.ChannelAcosFactor"/>: paid social dearer, e-mail and affiliates cheaper).
+    /// </summary>
+    public double Acos { get; init; } = ShopPlan.Baseline.Acos;
+
+    /// <summary>Share of all event lines from bots (crawlers sized to it at the end); null: a fixed 2–4 crawls per crawler id.</summary>
+    public double? BotEventShare { get; init; } = 0.03;
+
     /// <summary>Share of event lines whose occurred_at is written with a +08:00 offset (same instant).</summary>
     public double EventOffsetTimestampRate { get; init; } = 0.03;
 
     /// <summary>Share of event lines whose occurred_at is epoch milliseconds (a 13-digit JSON string).</summary>
     public double EventEpochMillisRate { get; init; } = 0.02;
+
+    /// <summary>
+    /// These options with the generator's defaults from before the plan's shop: first purchases uniform over the first
+    /// 60% of the days, BG/NBD r = 0.75, α = 40, organic-heavy order channels, no traffic sized to a conversion rate (so
+    /// no ad spend file and no shop block), a fixed 2–4 crawls per crawler id. Same seed → the same files as then.
+    /// </summary>
+    public GenerateOptions WithLegacyDefaults() => this with
+    {
+        AcquisitionFraction = 0.6,
+        SeasonalAcquisition = false,
+        Scenario = ShopScenario.Baseline,
+        BgR = 0.75,
+        BgAlpha = 40.0,
+        OrderChannelWeights = LegacyOrderChannelWeights,
+        TargetConversion = null,
+        BotEventShare = null,
+    };
 
     /// <summary>Last generated day (inclusive).</summary>
     public DateOnly EndDate => StartDate.AddDays(Days - 1);
@@ -120,6 +178,23 @@ public sealed record GenerateOptions
         Probability(EpochSecondsRate, nameof(EpochSecondsRate));
         Probability(EpochMillisRate, nameof(EpochMillisRate));
         Probability(OffsetTimestampRate + EpochSecondsRate + EpochMillisRate, "timestamp variety rates (sum)");
+        if (OrderChannelWeights.Count != OrderGenerator.Channels.Count || OrderChannelWeights.Any(w => !(w >= 0) || double.IsInfinity(w)) || !(OrderChannelWeights.Sum() > 0))
+        {
+            throw new GenerateOptionsException(nameof(OrderChannelWeights), $"must be {OrderGenerator.Channels.Count} non-negative weights with a positive sum");
+        }
+        if (TargetConversion is { } conversion && !(conversion > 0 && conversion < 1))
+        {
+            throw new GenerateOptionsException(nameof(TargetConversion), conversion, "must be in (0, 1)");
+        }
+        Probability(NaturalShare, nameof(NaturalShare));
+        if (!(Acos >= 0 && Acos <= 10))
+        {
+            throw new GenerateOptionsException(nameof(Acos), Acos, "must be in [0, 10]");
+        }
+        if (BotEventShare is { } bots && !(bots >= 0 && bots < 0.5))
+        {
+            throw new GenerateOptionsException(nameof(BotEventShare), bots, "must be in [0, 0.5)");
+        }
         if (StartDate.AddDays(Days - 1).Year > 9000)
         {
             throw new GenerateOptionsException(nameof(Days), Days, "makes the period end too late");

@@ -47,6 +47,14 @@ public static class GeneratedConfig
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
+            if (truth.Shop is { } shop)
+            {
+                json.WriteStartObject("kpis");
+                json.WriteStartObject("ad_spend");
+                json.WriteString("input", shop.AdSpendFile);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
             if (truth.Faults)
             {
                 // The injected faults are a few per cent of the rows by design: the quarantine gate would stop the run.

@@ -31,6 +31,9 @@ public sealed record GroundTruth
     /// <summary>Clickstream accounting; null (and omitted from the JSON) when no events were generated.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EventsTruth? Events { get; init; }
+    /// <summary>The plan's shop: true daily KPIs and the ad spend file; null (omitted) without <see cref="GenerateOptions.TargetConversion"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ShopTruth? Shop { get; init; }
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {

@@ -36,8 +36,6 @@ public static class OrderGenerator
     public static IReadOnlyList<string> Channels { get; } =
         ["organic_search", "paid_search", "email", "direct", "social", "referral"];
 
-    private static readonly double[] ChannelCumulative = Cumulative([0.30, 0.20, 0.12, 0.20, 0.12, 0.06]);
-
     /// <summary>Quarantine reason codes the pipeline is expected to use for the injected faults.</summary>
     public static IReadOnlyList<string> QuarantineReasons { get; } =
         ["malformed_row", "bad_timestamp", "missing_order_id", "bad_amount", "unknown_status", "future_timestamp"];
@@ -68,12 +66,12 @@ public static class OrderGenerator
         return truth;
     }
 
-    private static double[] Cumulative(double[] weights)
+    private static double[] Cumulative(IReadOnlyList<double> weights)
     {
         var total = weights.Sum();
-        var result = new double[weights.Length];
+        var result = new double[weights.Count];
         var acc = 0.0;
-        for (var i = 0; i < weights.Length; i++)
+        for (var i = 0; i < weights.Count; i++)
         {
             acc += weights[i] / total;
             result[i] = acc;
@@ -104,6 +102,10 @@ public static class OrderGenerator
     private sealed class Run(GenerateOptions o, OrderFiles files, IOrderObserver? observer)
     {
         private readonly Rng _rng = new(o.Seed);
+        private readonly double[] _channelCumulative = Cumulative(o.OrderChannelWeights);
+        private readonly double[]? _acquisitionCumulative = o.SeasonalAcquisition
+            ? ShopPlan.CumulativeWeights(o.StartDate, Math.Max(1, (int)Math.Round(o.AcquisitionFraction * o.Days)))
+            : null;
         private readonly char[] _line = new char[OrderRow.MaxLength];
         private readonly long _startUnix = new DateTimeOffset(o.StartDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeSeconds();
         private readonly long _periodSeconds = o.Days * 86_400L;
@@ -147,8 +149,9 @@ public static class OrderGenerator
         private void GenerateCustomer(int customer)
         {
             var days = (double)o.Days;
-            var t0 = _rng.NextDouble() * o.AcquisitionFraction * days;
-            var lambda = _rng.Gamma(o.BgR, o.BgAlpha);
+            var u = _rng.NextDouble();
+            var t0 = _acquisitionCumulative is null ? u * o.AcquisitionFraction * days : ShopPlan.InverseCdf(_acquisitionCumulative, u);
+            var lambda = _rng.Gamma(o.BgR, ShopPlan.AlphaAt(o, t0));
             var dropout = _rng.Beta(o.BgA, o.BgB);
             var nu = _rng.Gamma(o.GgQ, o.GgGamma);
 
@@ -281,7 +284,7 @@ public static class OrderGenerator
         {
             var u = _rng.NextDouble();
             var i = 0;
-            while (i < ChannelCumulative.Length - 1 && u >= ChannelCumulative[i])
+            while (i < _channelCumulative.Length - 1 && u >= _channelCumulative[i])
             {
                 i++;
             }

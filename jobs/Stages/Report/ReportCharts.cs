@@ -56,15 +56,38 @@ internal static partial class ReportCharts
             // Every trend spans the whole KPI period, so the charts line up even where a series starts late.
             plot.Axes.SetLimitsX(X(t.Daily[0].Date) - 0.5, X(t.Daily[^1].Date) + 0.5);
         }
-        var values = daily.Select(p => p.Value!.Value).Concat(rolling.Select(p => p.Value!.Value))
-            .Concat(new[] { t.Target, t.Baseline }.Where(v => v is not null).Select(v => v!.Value)).ToList();
-        plot.Axes.SetLimitsY(0, values.Count == 0 ? 1 : Math.Max(values.Max() * 1.15, 1e-9));
+        plot.Axes.SetLimitsY(0, TrendTop(t));
         plot.ShowLegend(Edge.Top);
         plot.Legend.Orientation = Orientation.Horizontal;
         return Svg(plot, 560, 270, t.Name + " trend");
     }
 
-    /// <summary>Sessions per period, stacked by channel.</summary>
+    /// <summary>
+    /// The top of a trend's y axis: it shows the rolling line, the target and the baseline whole, and the daily values up to
+    /// their 95th percentile (a few days with a handful of sessions must not squash the chart into its bottom edge);
+    /// higher daily values sit above the axis (<see cref="DailyAboveAxis"/> counts them for the caption).
+    /// </summary>
+    public static double TrendTop(KpiTrend t)
+    {
+        var daily = t.Daily.Where(p => p.Value is not null).Select(p => p.Value!.Value).Order().ToList();
+        var values = t.Rolling.Where(p => p.Value is not null).Select(p => p.Value!.Value)
+            .Concat(new[] { t.Target, t.Baseline }.Where(v => v is not null).Select(v => v!.Value)).ToList();
+        if (daily.Count > 0)
+        {
+            // Nearest-rank 95th percentile; with no rolling line, every daily value counts.
+            values.Add(t.Rolling.Any(p => p.Value is not null) ? daily[Math.Max(0, (int)Math.Ceiling(0.95 * daily.Count) - 1)] : daily[^1]);
+        }
+        return values.Count == 0 ? 1 : Math.Max(values.Max() * 1.15, 1e-9);
+    }
+
+    /// <summary>How many daily values of a trend lie above its y axis (<see cref="TrendTop"/>).</summary>
+    public static int DailyAboveAxis(KpiTrend t)
+    {
+        var top = TrendTop(t);
+        return t.Daily.Count(p => p.Value is { } v && v > top);
+    }
+
+    /// <summary>Sessions per period, stacked by channel; partial periods (fewer days of data than the period has) lighter, labelled with their days.</summary>
     public static string ChannelMix(ChannelSection c)
     {
         var plot = NewPlot();
@@ -79,16 +102,21 @@ internal static partial class ReportCharts
                 {
                     continue;
                 }
-                bars.Add(new Bar { Position = i, ValueBase = stack, Value = stack + n, FillColor = ChannelColor(k), LineWidth = 0, Size = 0.8 });
+                var partial = c.Periods[i].IsPartial;
+                bars.Add(new Bar { Position = i, ValueBase = stack, Value = stack + n, FillColor = partial ? ChannelColor(k).WithAlpha(0.35) : ChannelColor(k), LineWidth = partial ? 1 : 0,
+                    LineColor = ChannelColor(k), Size = 0.8 });
                 stack += n;
             }
+            if (c.Periods[i].IsPartial && bars.Count > 0 && bars[^1].Position == i)
+            {
+                bars[^1].Label = $"{c.Periods[i].Days}/{c.Periods[i].PeriodDays} d";
+            }
         }
-        plot.Add.Bars(bars);
-        plot.Legend.ManualItems.AddRange(c.ChannelOrder.Select((ch, k) => new LegendItem { LabelText = ch, FillColor = ChannelColor(k) }));
+        var plottable = plot.Add.Bars(bars);
+        plottable.ValueLabelStyle.FontSize = 11;
         PeriodTicks(plot, c.Periods.Select(p => p.PeriodStart).ToList(), c.PeriodName);
-        plot.Axes.Margins(bottom: 0);
+        plot.Axes.Margins(bottom: 0, top: 0.12);
         plot.Axes.Left.Label.Text = "sessions";
-        plot.ShowLegend(Edge.Right);
         return Svg(plot, 560, 300, "Sessions per " + c.PeriodName + " by channel");
     }
 
@@ -165,9 +193,8 @@ internal static partial class ReportCharts
         plot.Axes.Left.TickGenerator = ticks;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("0%", CultureInfo.InvariantCulture) };
         plot.Axes.Margins(left: 0);
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "share of customers", FillColor = MainColor });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "share of revenue", FillColor = SecondColor });
-        plot.ShowLegend(Alignment.LowerRight);
+        // The legend is HTML under the chart (ReportHtml), never over the bars.
+        plot.Axes.Margins(left: 0, right: 0.08);
         return Svg(plot, 560, Math.Max(220, 40 + 34 * n), title);
     }
 
@@ -277,9 +304,10 @@ internal static partial class ReportCharts
         }
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         var step = Math.Max(1, (int)Math.Ceiling(starts.Count / 8.0));
+        var labels = RunLabels(starts);
         for (var i = 0; i < starts.Count; i += step)
         {
-            ticks.AddMajor(i, starts[i].UtcDateTime.ToString("MMM d HH:mm", CultureInfo.InvariantCulture));
+            ticks.AddMajor(i, labels[i]);
         }
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.Axes.Bottom.Label.Text = "cleaning runs (UTC start)";
@@ -290,7 +318,32 @@ internal static partial class ReportCharts
         return Svg(plot, 1100, 300, "Data-quality trend over recent runs");
     }
 
+    /// <summary>
+    /// Distinct labels for run start times: "MMM d HH:mm", with seconds where two runs share a minute, and a "#n" suffix
+    /// where they share a second.
+    /// </summary>
+    public static IReadOnlyList<string> RunLabels(IReadOnlyList<DateTimeOffset> starts)
+    {
+        string Minute(DateTimeOffset d) => d.UtcDateTime.ToString("MMM d HH:mm", CultureInfo.InvariantCulture);
+        var clash = starts.GroupBy(Minute).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var labels = starts.Select(d => clash.Contains(Minute(d)) ? d.UtcDateTime.ToString("MMM d HH:mm:ss", CultureInfo.InvariantCulture) : Minute(d)).ToList();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var total = labels.GroupBy(l => l, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (total[labels[i]] > 1)
+            {
+                var n = seen[labels[i]] = seen.GetValueOrDefault(labels[i]) + 1;
+                labels[i] += " #" + n.ToString(CultureInfo.InvariantCulture);
+            }
+        }
+        return labels;
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------------
+
+    /// <summary>The colours of the two bars of <see cref="Shares"/>, for the HTML legend.</summary>
+    public static readonly (string Label, string Colour)[] SharesLegend = [("share of customers", "#3b6ea5"), ("share of revenue", "#f28e2b")];
 
     private static Color ChannelColor(int k) => Color.FromHex(Palette[k % Palette.Count]);
 

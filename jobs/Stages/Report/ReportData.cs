@@ -113,6 +113,26 @@ public sealed class ReportData
             .LastOrDefault();
     }
 
+    /// <summary>
+    /// When a snapshot table has partitions but none on or before <c>--as-of</c>, the section's note says so and how to make
+    /// one (a later snapshot would show figures from after the date asked for). Returns null for the caller to return.
+    /// </summary>
+    private T? NoSnapshotBefore<T>(string id, string table, string command) where T : class
+    {
+        var dir = TableDir(table);
+        if (_asOf is { } max && Directory.Exists(dir))
+        {
+            var later = Directory.GetDirectories(dir, "as_of=*").Where(OutputStore.HasParquet)
+                .Select(p => Path.GetFileName(p)!["as_of=".Length..]).Order(StringComparer.Ordinal).ToList();
+            if (later.Count > 0)
+            {
+                var day = max.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                _missing.TryAdd(id, $"no snapshot on or before {day} (the earliest is {later[0]}) — run `pipeline {command} --as-of {day}` first");
+            }
+        }
+        return null;
+    }
+
     private string? Partition(string table, string asOf)
     {
         var dir = Path.Combine(TableDir(table), "as_of=" + asOf);
@@ -181,6 +201,7 @@ public sealed class ReportData
             return null;
         }
         return _engine.Query(ReportSql.Daily(Sql, rel)).Select(r => new Day_(Day(r[0]), D(r[1]), D(r[2]), D(r[3]), D(r[4]), D(r[5]), N(r[6]), N(r[7]), N(r[8]), D(r[9]), D(r[10]), D(r[11]), D(r[12])))
+            .Where(x => _asOf is not { } max || x.Date <= max)
             .ToList();
     }
 
@@ -190,7 +211,9 @@ public sealed class ReportData
         {
             return null;
         }
-        return _engine.Query(ReportSql.Channels(Sql, rel)).Select(r => new ChannelDay(Day(r[0]), S(r[1]), r[2] is true, D(r[3]), D(r[4]), D(r[5]), D(r[6]), N(r[7]))).ToList();
+        return _engine.Query(ReportSql.Channels(Sql, rel)).Select(r => new ChannelDay(Day(r[0]), S(r[1]), r[2] is true, D(r[3]), D(r[4]), D(r[5]), D(r[6]), N(r[7])))
+            .Where(x => _asOf is not { } max || x.Date <= max)
+            .ToList();
     }
 
     private KpiSection? Kpis(List<Day_> daily, List<ChannelDay>? channels)
@@ -209,8 +232,11 @@ public sealed class ReportData
         var natural = Ratio(Sum(x => x.NaturalSessions), Sum(x => x.Sessions));
         var lastRepeat = daily.LastOrDefault(x => x.RepeatRate is not null);
 
-        var spendRows = channels?.Where(c => c.Spend is not null).ToList() ?? [];
-        var hasSpend = spendRows.Count > 0;
+        // With an ad spend input every channel row has a spend (0 where none): ACoS is over the channels that have spend,
+        // not diluted by the revenue of organic ones.
+        var paidChannels = channels?.Where(c => c.Spend > 0).Select(c => c.Channel).ToHashSet(StringComparer.Ordinal) ?? [];
+        var hasSpend = channels?.Any(c => c.Spend is not null) ?? false;
+        var spendRows = channels?.Where(c => c.Spend is not null && (paidChannels.Count == 0 || paidChannels.Contains(c.Channel))).ToList() ?? [];
         var windowSpend = spendRows.Where(c => c.Date >= from).ToList();
         var acos = hasSpend ? Ratio(windowSpend.Sum(c => c.Spend!.Value), windowSpend.Sum(c => c.Revenue)) : null;
         var allNew = channels?.Where(c => c.Date >= from).Sum(c => c.NewCustomers) ?? 0;
@@ -258,7 +284,10 @@ public sealed class ReportData
             new("conversion_rate", "Conversion rate", ValueFormat.Percent, daily.Select(x => new DatedValue(x.Date, x.ConversionRate)).ToList(),
                 Rolling(daily, x => x.Date, x => x.Orders, x => x.Sessions, rolling), rolling, t.ConversionRate, t.ConversionRateBaseline),
             new("repeat_purchase_rate", "Repeat-purchase rate", ValueFormat.Percent, daily.Select(x => new DatedValue(x.Date, x.RepeatRate)).ToList(),
-                [], rolling, t.RepeatPurchaseRate, t.RepeatPurchaseRateBaseline),
+                [], rolling, t.RepeatPurchaseRate, t.RepeatPurchaseRateBaseline)
+            {
+                EmptyReason = $"no value yet: a day's rate needs new customers whose first purchase is at least the repeat window (kpis.repeat_window_days) old, and the data spans {daily[^1].Date.DayNumber - daily[0].Date.DayNumber + 1} days",
+            },
             new("natural_traffic_share", "Natural traffic share", ValueFormat.Percent, daily.Select(x => new DatedValue(x.Date, x.NaturalShare)).ToList(),
                 Rolling(daily, x => x.Date, x => x.NaturalSessions, x => x.Sessions, rolling), rolling, t.NaturalTrafficShare, t.NaturalTrafficShareBaseline),
         };
@@ -266,7 +295,7 @@ public sealed class ReportData
         {
             var byDay = channels!.GroupBy(c => c.Date).OrderBy(g => g.Key)
                 .Select(g => (Date: g.Key, Spend: g.Where(c => c.Spend is not null).Sum(c => c.Spend!.Value),
-                    PaidRevenue: g.Where(c => c.Spend is not null).Sum(c => c.Revenue), New: g.Sum(c => c.NewCustomers)))
+                    PaidRevenue: g.Where(c => c.Spend is not null && paidChannels.Contains(c.Channel)).Sum(c => c.Revenue), New: g.Sum(c => c.NewCustomers)))
                 .ToList();
             trends.Add(new KpiTrend("acos", "ACoS", ValueFormat.Percent, byDay.Select(x => new DatedValue(x.Date, Ratio(x.Spend, x.PaidRevenue))).ToList(),
                 Rolling(byDay, x => x.Date, x => x.Spend, x => x.PaidRevenue, rolling), rolling, t.Acos, null));
@@ -319,10 +348,20 @@ public sealed class ReportData
         DateOnly PeriodOf(DateOnly d) => monthly ? new DateOnly(d.Year, d.Month, 1) : d.AddDays(-(((int)d.DayOfWeek + 6) % 7));
         var order = channels.GroupBy(c => c.Channel, StringComparer.Ordinal)
             .OrderByDescending(g => g.Sum(c => c.Sessions)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).ToList();
+        // The data's span: a period only partly inside it (a week the data starts or ends in) is marked partial.
+        var first = daily[0].Date;
+        DateOnly PeriodEnd(DateOnly start) => monthly ? start.AddMonths(1).AddDays(-1) : start.AddDays(6);
+        int Covered(DateOnly start)
+        {
+            var a = start < first ? first : start;
+            var b = PeriodEnd(start) > to ? to : PeriodEnd(start);
+            return b.DayNumber - a.DayNumber + 1;
+        }
         var periods = channels.GroupBy(c => PeriodOf(c.Date)).OrderBy(g => g.Key)
             .Select(g => new ChannelPeriod(g.Key,
                 g.GroupBy(c => c.Channel, StringComparer.Ordinal).ToDictionary(x => x.Key, x => (long)x.Sum(c => c.Sessions), StringComparer.Ordinal),
-                Ratio(g.Where(c => c.IsNatural).Sum(c => c.Sessions), g.Sum(c => c.Sessions))))
+                Ratio(g.Where(c => c.IsNatural).Sum(c => c.Sessions), g.Sum(c => c.Sessions)),
+                Covered(g.Key), PeriodEnd(g.Key).DayNumber - g.Key.DayNumber + 1))
             .ToList();
         var window = channels.Where(c => c.Date >= from && c.Date <= to).ToList();
         var allSessions = window.Sum(c => c.Sessions);
@@ -333,7 +372,8 @@ public sealed class ReportData
                 var orders = g.Sum(c => c.Orders);
                 var revenue = g.Sum(c => c.Revenue);
                 var newCustomers = g.Sum(c => c.NewCustomers);
-                double? spend = g.Any(c => c.Spend is not null) ? g.Sum(c => c.Spend ?? 0) : null;
+                // kpi/channels writes spend 0 for every channel without any when there is an ad spend input: "—", not "0.00 / 0%".
+                double? spend = g.Any(c => c.Spend > 0) ? g.Sum(c => c.Spend ?? 0) : null;
                 return new ChannelTotals(g.Key, g.Any(c => c.IsNatural), (long)sessions, Ratio(sessions, allSessions) ?? 0, (long)orders, revenue,
                     (long)newCustomers, Ratio(orders, sessions), spend,
                     spend is { } s1 ? Ratio(s1, revenue) : null, spend is { } s2 ? Ratio(revenue, s2) : null,
@@ -374,7 +414,10 @@ public sealed class ReportData
         {
             return null;
         }
-        var cells = _engine.Query(ReportSql.Cohorts(Sql, rel)).Select(r => new CohortCell(Day(r[0]), (int)L(r[1]), L(r[2]), L(r[3]), N(r[4]), N(r[5]))).ToList();
+        // With --as-of, months after the as-of month are left out (the month of the as-of date itself may be partial).
+        var cells = _engine.Query(ReportSql.Cohorts(Sql, rel)).Select(r => new CohortCell(Day(r[0]), (int)L(r[1]), L(r[2]), L(r[3]), N(r[4]), N(r[5])))
+            .Where(c => _asOf is not { } max || c.CohortMonth.AddMonths(c.MonthsSinceFirst) <= new DateOnly(max.Year, max.Month, 1))
+            .ToList();
         if (cells.Count == 0)
         {
             return null;
@@ -389,7 +432,7 @@ public sealed class ReportData
     {
         if (LatestAsOf(TableNames.RfmScores) is not { } asOf || Partition(TableNames.RfmScores, asOf) is not { } scores)
         {
-            return null;
+            return NoSnapshotBefore<RfmSection>("rfm", TableNames.RfmScores, "rfm");
         }
         // Revenue per cell: total net revenue from the same snapshot's features (M may be a mean per purchase).
         var features = Partition(TableNames.Features, asOf);
@@ -416,7 +459,7 @@ public sealed class ReportData
     {
         if (LatestAsOf(TableNames.SegmentProfiles) is not { } asOf || Partition(TableNames.SegmentProfiles, asOf) is not { } rel)
         {
-            return null;
+            return NoSnapshotBefore<SegmentSection>("segments", TableNames.SegmentProfiles, "segment");
         }
         var rows = _engine.Query(ReportSql.SegmentProfiles(Sql, rel));
         var featureOrder = new List<string>();
@@ -449,7 +492,7 @@ public sealed class ReportData
     {
         if (LatestAsOf(TableNames.LtvCustomers) is not { } asOf || Partition(TableNames.LtvCustomers, asOf) is not { } rel)
         {
-            return null;
+            return NoSnapshotBefore<LtvSection>("ltv", TableNames.LtvCustomers, "ltv");
         }
         var horizons = ParquetColumns(Path.Combine(TableDir(TableNames.LtvCustomers), "as_of=" + asOf))
             .Select(c => c.StartsWith("clv_", StringComparison.Ordinal) && c.EndsWith('d') && int.TryParse(c[4..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : -1)

@@ -144,8 +144,17 @@ internal static partial class ReportHtml
         h.Append("</div>\n<div class=\"charts\">\n");
         foreach (var t in k.Trends)
         {
-            h.Append("<figure>").Append(ReportCharts.Trend(t)).Append("<figcaption>").Append(E(t.Name)).Append(": daily values and the ")
-                .Append(t.Rolling.Count > 0 ? E($"{t.RollingDays}-day rolling value") : "series").Append(" against the target</figcaption></figure>\n");
+            if (!t.Daily.Any(p => p.Value is not null))
+            {
+                // An empty plot says nothing: one line says why there is no value yet.
+                h.Append("<figure data-chart=\"").Append(E(t.Key)).Append("\"><p class=\"nodata\">").Append(E(t.Name)).Append(": ")
+                    .Append(E(t.EmptyReason ?? "no daily value in the period")).Append(".</p></figure>\n");
+                continue;
+            }
+            var above = ReportCharts.DailyAboveAxis(t);
+            h.Append("<figure data-chart=\"").Append(E(t.Key)).Append("\">").Append(ReportCharts.Trend(t)).Append("<figcaption>").Append(E(t.Name)).Append(": daily values and the ")
+                .Append(t.Rolling.Count > 0 ? E($"{t.RollingDays}-day rolling value") : "series").Append(" against the target")
+                .Append(above > 0 ? E($"; {above} daily value{(above == 1 ? "" : "s")} on days with few sessions above the axis") : "").Append("</figcaption></figure>\n");
         }
         h.Append("</div>\n");
         if (!k.HasSpend)
@@ -156,12 +165,20 @@ internal static partial class ReportHtml
 
     private static void Channels(StringBuilder h, ChannelSection c, ReportModel m)
     {
-        h.Append("<div class=\"charts\">\n<figure>").Append(ReportCharts.ChannelMix(c)).Append("<figcaption>Sessions per ").Append(E(c.PeriodName))
-            .Append(", by channel</figcaption></figure>\n<figure>").Append(ReportCharts.NaturalShare(c))
+        h.Append("<div class=\"charts\">\n<figure data-chart=\"channel-mix\">").Append(ReportCharts.ChannelMix(c));
+        var legend = c.ChannelOrder.Select((ch, k) => (ch, ReportCharts.Palette[k % ReportCharts.Palette.Count])).ToList();
+        var partial = c.Periods.Where(p => p.IsPartial).ToList();
+        Legend(h, legend, partial.Count > 0 ? "partial " + c.PeriodName : null);
+        h.Append("<figcaption>Sessions per ").Append(E(c.PeriodName)).Append(", by channel");
+        foreach (var p in partial)
+        {
+            h.Append(E($"; the {c.PeriodName} of {p.PeriodStart:yyyy-MM-dd} has {p.Days} of its {p.PeriodDays} days in the data (pale bar)"));
+        }
+        h.Append("</figcaption></figure>\n<figure data-chart=\"natural-share\">").Append(ReportCharts.NaturalShare(c))
             .Append("<figcaption>Natural traffic (organic search, organic social, referral, direct) per ").Append(E(c.PeriodName)).Append("</figcaption></figure>\n</div>\n");
         h.Append("<h3>Channels over the last ").Append((c.To.DayNumber - c.From.DayNumber + 1).ToString(Inv)).Append(" days</h3>\n");
         var spend = c.Totals.Any(t => t.Spend is not null);
-        h.Append("<table class=\"data\" data-table=\"channels\"><thead><tr><th>channel</th><th>type</th><th>sessions</th><th>share</th><th>orders</th><th>conversion</th><th>revenue</th><th>new customers</th>");
+        h.Append("<div class=\"scroll\"><table class=\"data\" data-table=\"channels\"><thead><tr><th>channel</th><th>type</th><th>sessions</th><th>share</th><th>orders</th><th>conversion</th><th>revenue</th><th>new customers</th>");
         if (spend)
         {
             h.Append("<th>spend</th><th>ACoS</th><th>ROAS</th><th>CPA</th><th>CAC</th>");
@@ -178,20 +195,20 @@ internal static partial class ReportHtml
             }
             h.Append("</tr>\n");
         }
-        h.Append("</tbody></table>\n");
+        h.Append("</tbody></table></div>\n");
     }
 
     private static void Funnel(StringBuilder h, FunnelSection f, ReportModel m)
     {
         h.Append("<p class=\"lead\">Sessions that reached each step, ").Append(Day(f.From)).Append(" to ").Append(Day(f.To)).Append(".</p>\n");
         h.Append("<div class=\"charts\"><figure>").Append(ReportCharts.Funnel(f)).Append("<figcaption>Product view → add to cart → checkout → purchase</figcaption></figure>\n");
-        h.Append("<table class=\"data\" data-table=\"funnel\"><thead><tr><th>step</th><th>sessions</th><th>of all sessions</th><th>from the previous step</th></tr></thead><tbody>\n");
+        h.Append("<div class=\"scroll\"><table class=\"data\" data-table=\"funnel\"><thead><tr><th>step</th><th>sessions</th><th>of all sessions</th><th>from the previous step</th></tr></thead><tbody>\n");
         foreach (var s in f.Steps)
         {
             h.Append("<tr><td>").Append(E(s.Name)).Append("</td>").Append(Td(Count(s.Sessions))).Append(Td(Pct(s.ShareOfSessions)))
                 .Append(Td(s.FromPrevious is null ? "" : Pct(s.FromPrevious))).Append("</tr>\n");
         }
-        h.Append("</tbody></table></div>\n");
+        h.Append("</tbody></table></div></div>\n");
     }
 
     private static void Rfm(StringBuilder h, RfmSection r, ReportModel m)
@@ -199,7 +216,7 @@ internal static partial class ReportHtml
         h.Append("<p class=\"lead\">Snapshot as of ").Append(E(r.AsOf)).Append(": ").Append(Count(r.Customers)).Append(" customers, ")
             .Append(Money(r.Revenue)).Append(' ').Append(E(m.BaseCurrency))
             .Append(" net revenue. R = recency score (5 = bought most recently), F = frequency score (5 = most purchases).</p>\n");
-        h.Append("<div class=\"charts\"><div><table class=\"grid\" data-table=\"rfm-grid\"><thead><tr><th>R \\ F</th>");
+        h.Append("<div class=\"charts\"><div><div class=\"scroll\"><table class=\"grid\" data-table=\"rfm-grid\"><thead><tr><th>R \\ F</th>");
         for (var f = 1; f <= 5; f++)
         {
             h.Append("<th>F ").Append(f).Append("</th>");
@@ -218,23 +235,25 @@ internal static partial class ReportHtml
             }
             h.Append("</tr>\n");
         }
-        h.Append("</tbody></table><p class=\"small\">Each cell: segment, customers, net revenue (").Append(E(m.BaseCurrency)).Append(").</p></div>\n");
+        h.Append("</tbody></table></div><p class=\"small\">Each cell: segment, customers, net revenue (").Append(E(m.BaseCurrency)).Append(").</p></div>\n");
         if (r.Segments.Count > 0)
         {
             var shown = r.Segments.Where(s => s.Customers > 0).Select(s => (s.Segment, s.CustomerShare, (double?)s.RevenueShare)).ToList();
-            h.Append("<figure>").Append(ReportCharts.Shares(shown, "RFM segments: customers and revenue")).Append("<figcaption>Share of customers and of revenue per segment</figcaption></figure>");
+            h.Append("<figure data-chart=\"rfm-shares\">").Append(ReportCharts.Shares(shown, "RFM segments: customers and revenue"));
+            Legend(h, ReportCharts.SharesLegend, null);
+            h.Append("<figcaption>Share of customers and of revenue per segment</figcaption></figure>");
         }
         h.Append("</div>\n");
         if (r.Segments.Count > 0)
         {
-            h.Append("<table class=\"data\" data-table=\"rfm-segments\"><thead><tr><th>segment</th><th>customers</th><th>share</th><th>revenue</th><th>revenue share</th><th>mean R</th><th>mean F</th><th>mean M</th></tr></thead><tbody>\n");
+            h.Append("<div class=\"scroll\"><table class=\"data\" data-table=\"rfm-segments\"><thead><tr><th>segment</th><th>customers</th><th>share</th><th>revenue</th><th>revenue share</th><th>mean R</th><th>mean F</th><th>mean M</th></tr></thead><tbody>\n");
             foreach (var s in r.Segments)
             {
                 h.Append("<tr><td><i class=\"chip\" style=\"background:").Append(SegmentColours.GetValueOrDefault(s.Segment, "#cccccc")).Append("\"></i>")
                     .Append(E(s.Segment)).Append("</td>").Append(Td(Count(s.Customers))).Append(Td(Pct(s.CustomerShare))).Append(Td(Money(s.Revenue)))
                     .Append(Td(Pct(s.RevenueShare))).Append(Td(Num(s.MeanR))).Append(Td(Num(s.MeanF))).Append(Td(Money(s.MeanM))).Append("</tr>\n");
             }
-            h.Append("</tbody></table>\n");
+            h.Append("</tbody></table></div>\n");
         }
     }
 
@@ -242,10 +261,11 @@ internal static partial class ReportHtml
     {
         h.Append("<p class=\"lead\">Snapshot as of ").Append(E(s.AsOf)).Append(": ").Append(s.Profiles.Count)
             .Append(" segments, numbered by mean net revenue (1 = most valuable). Feature means in original units; colour shows how far a segment is above (blue) or below (red) the average.</p>\n");
-        h.Append("<div class=\"charts\"><figure>")
-            .Append(ReportCharts.Shares(s.Profiles.Select(p => ($"{p.Id} {p.Label}", p.CustomerShare, p.RevenueShare)).ToList(), "k-means segments: customers and revenue"))
-            .Append("<figcaption>Share of customers and of revenue per segment</figcaption></figure></div>\n");
-        h.Append("<div class=\"scroll\"><table class=\"data\" data-table=\"segment-profiles\"><thead><tr><th>segment</th><th>customers</th><th>share</th><th>revenue share</th>");
+        h.Append("<div class=\"charts\"><figure data-chart=\"segment-shares\">")
+            .Append(ReportCharts.Shares(s.Profiles.Select(p => ($"{p.Id} {p.Label}", p.CustomerShare, p.RevenueShare)).ToList(), "k-means segments: customers and revenue"));
+        Legend(h, ReportCharts.SharesLegend, null);
+        h.Append("<figcaption>Share of customers and of revenue per segment</figcaption></figure></div>\n");
+        h.Append("<div class=\"scroll\"><table class=\"data wrap-head\" data-table=\"segment-profiles\"><thead><tr><th>segment</th><th>customers</th><th>share</th><th>revenue share</th>");
         foreach (var f in s.FeatureOrder)
         {
             h.Append("<th>").Append(E(f.Replace('_', ' '))).Append("</th>");
@@ -355,7 +375,7 @@ internal static partial class ReportHtml
                 h.Append("<p class=\"caveat\" data-caveat=\"ltv-backtest\">The model fitted on the calibration period is ").Append(E(Plain(calibration)))
                     .Append(", so this backtest measures a fallback more than the model.</p>\n");
             }
-            h.Append("<table class=\"data kv\" data-table=\"ltv-backtest\"><tbody>")
+            h.Append("<div class=\"scroll\"><table class=\"data kv\" data-table=\"ltv-backtest\"><tbody>")
                 .Append("<tr><th>purchases predicted / actual</th>").Append(Td(Num(b.TotalPredicted) + " / " + Num(b.TotalActual))).Append("</tr>")
                 .Append("<tr><th>total error</th>").Append(Td(error is null ? "—" : E(error.Value.ToString("+0.0%;-0.0%;0.0%", Inv)))).Append("</tr>")
                 .Append("<tr><th>MAE per customer (purchases)</th>").Append(Td(Num(b.Mae))).Append("</tr>")
@@ -363,7 +383,7 @@ internal static partial class ReportHtml
                 .Append("<tr><th>bias per customer (purchases)</th>").Append(Td(Num(b.Bias))).Append("</tr>")
                 .Append("<tr><th>value MAE per customer (").Append(E(m.BaseCurrency)).Append(")</th>").Append(Td(Money(b.ValueMae))).Append("</tr>")
                 .Append("<tr><th>value bias per customer (").Append(E(m.BaseCurrency)).Append(")</th>").Append(Td(Money(b.ValueBias))).Append("</tr>")
-                .Append("</tbody></table>\n");
+                .Append("</tbody></table></div>\n");
         }
         h.Append("<h3>Customers by CLV decile</h3>\n");
         if (clvFlag.Length > 0 || hidePAlive)
@@ -371,14 +391,14 @@ internal static partial class ReportHtml
             h.Append("<p class=\"caveat\" data-caveat=\"ltv-deciles\">").Append(clvFlag.Length > 0 ? "CLV and expected purchases are rough estimates (see above)." : "")
                 .Append(hidePAlive ? (clvFlag.Length > 0 ? " " : "") + "P(alive) is not shown: this data cannot tell who has stopped buying." : "").Append("</p>\n");
         }
-        h.Append("<table class=\"data\" data-table=\"ltv-deciles\"><thead><tr><th>decile</th><th>customers</th><th>lowest CLV</th><th>mean CLV</th><th>total CLV</th><th>share of value</th><th>mean P(alive)</th><th>expected purchases</th></tr></thead><tbody>\n");
+        h.Append("<div class=\"scroll\"><table class=\"data\" data-table=\"ltv-deciles\"><thead><tr><th>decile</th><th>customers</th><th>lowest CLV</th><th>mean CLV</th><th>total CLV</th><th>share of value</th><th>mean P(alive)</th><th>expected purchases</th></tr></thead><tbody>\n");
         foreach (var d in l.Deciles)
         {
             h.Append("<tr").Append(d.Decile == 1 ? " class=\"top\"" : "").Append("><td>").Append(d.Decile == 1 ? "1 (top 10%)" : d.Decile.ToString(Inv)).Append("</td>")
                 .Append(Td(Count(d.Customers))).Append(Td(Money(d.MinClv))).Append(Td(Money(d.MeanClv))).Append(Td(Money(d.TotalClv)))
                 .Append(Td(Pct(d.ShareOfClv))).Append(Td(hidePAlive ? "—" : Pct(d.MeanPAlive))).Append(Td(Num(d.MeanExpectedPurchases))).Append("</tr>\n");
         }
-        h.Append("</tbody></table>\n");
+        h.Append("</tbody></table></div>\n");
     }
 
     /// <summary>The less trustworthy of two fits (null ones ignored).</summary>
@@ -493,25 +513,42 @@ internal static partial class ReportHtml
             .Concat(s.BotsByRule.Select(r => (s.Stage, What: "bot rule: " + r.Key, Rows: r.Value, s.RowsRead)))).ToList();
         if (reasons.Count > 0)
         {
-            h.Append("<h3>Rows set aside, by reason</h3>\n<table class=\"data\" data-table=\"quality-reasons\"><thead><tr><th>stage</th><th>reason</th><th>rows</th><th>of rows read</th></tr></thead><tbody>\n");
+            h.Append("<h3>Rows set aside, by reason</h3>\n<div class=\"scroll\"><table class=\"data\" data-table=\"quality-reasons\"><thead><tr><th>stage</th><th>reason</th><th>rows</th><th>of rows read</th></tr></thead><tbody>\n");
             foreach (var r in reasons)
             {
                 h.Append("<tr><td>").Append(E(r.Stage)).Append("</td><td>").Append(E(r.What)).Append("</td>").Append(Td(Count(r.Rows)))
                     .Append(Td(Pct(r.RowsRead == 0 ? null : (double)r.Rows / r.RowsRead))).Append("</tr>\n");
             }
-            h.Append("</tbody></table>\n");
+            h.Append("</tbody></table></div>\n");
         }
         if (q.Inputs.Count > 0)
         {
-            h.Append("<h3>Input files of the latest runs</h3>\n<div class=\"scroll\"><table class=\"data\" data-table=\"quality-inputs\"><thead><tr><th>stage</th><th>file</th><th>format</th><th>size</th><th>orders kept</th><th>quarantined</th></tr></thead><tbody>\n");
-            foreach (var i in q.Inputs)
+            // One summary row per stage; the file list itself is collapsed (a year of daily files is hundreds of rows).
+            h.Append("<h3>Input files of the latest runs</h3>\n<div class=\"scroll\"><table class=\"data\" data-table=\"quality-inputs\"><thead><tr><th>stage</th><th>files</th><th>formats</th><th>size</th><th>orders kept</th><th>quarantined</th><th>files with quarantined rows</th></tr></thead><tbody>\n");
+            var byStage = q.Inputs.GroupBy(i => i.Stage, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            foreach (var g in byStage)
             {
-                h.Append("<tr><td>").Append(E(i.Stage)).Append("</td><td title=\"").Append(E(i.File)).Append("\">").Append(E(Path.GetFileName(i.File))).Append("</td><td>")
-                    .Append(E(i.Format)).Append("</td>").Append(Td(Bytes(i.Bytes))).Append(Td(i.Kept is { } k ? Count(k) : ""))
-                    .Append("<td>").Append(i.QuarantinedByReason.Count == 0 ? "0" : E(string.Join(", ", i.QuarantinedByReason.Select(r => $"{r.Key} {r.Value.ToString("N0", Inv)}"))))
-                    .Append("</td></tr>\n");
+                var kept = g.Any(i => i.Kept is not null) ? Count(g.Sum(i => i.Kept ?? 0)) : "";
+                var quarantined = g.Sum(i => i.QuarantinedByReason.Values.Sum());
+                h.Append("<tr data-stage=\"").Append(E(g.Key)).Append("\"><td>").Append(E(g.Key)).Append("</td>").Append(Td(Count(g.Count())))
+                    .Append("<td>").Append(E(string.Join(", ", g.GroupBy(i => i.Format, StringComparer.Ordinal).OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key} {f.Count().ToString("N0", Inv)}"))))
+                    .Append("</td>").Append(Td(Bytes(g.Sum(i => i.Bytes)))).Append(Td(kept)).Append(Td(Count(quarantined)))
+                    .Append(Td(Count(g.Count(i => i.QuarantinedByReason.Count > 0)))).Append("</tr>\n");
             }
             h.Append("</tbody></table></div>\n");
+            foreach (var g in byStage)
+            {
+                h.Append("<details class=\"files\" data-stage=\"").Append(E(g.Key)).Append("\"><summary>").Append(E(g.Key)).Append(": the ").Append(Count(g.Count()))
+                    .Append(g.Count() == 1 ? " file" : " files").Append("</summary>\n<div class=\"scroll\"><table class=\"data\" data-table=\"quality-input-files\"><thead><tr><th>file</th><th>format</th><th>size</th><th>orders kept</th><th>quarantined</th></tr></thead><tbody>\n");
+                foreach (var i in g)
+                {
+                    h.Append("<tr><td title=\"").Append(E(i.File)).Append("\">").Append(E(Path.GetFileName(i.File))).Append("</td><td>")
+                        .Append(E(i.Format)).Append("</td>").Append(Td(Bytes(i.Bytes))).Append(Td(i.Kept is { } k ? Count(k) : ""))
+                        .Append("<td>").Append(i.QuarantinedByReason.Count == 0 ? "0" : E(string.Join(", ", i.QuarantinedByReason.Select(r => $"{r.Key} {r.Value.ToString("N0", Inv)}"))))
+                        .Append("</td></tr>\n");
+                }
+                h.Append("</tbody></table></div></details>\n");
+            }
         }
         if (q.Trend.Count > 0)
         {
@@ -526,6 +563,21 @@ internal static partial class ReportHtml
                 .Append("</td><td>").Append(E(r.Message ?? "")).Append("</td></tr>\n");
         }
         h.Append("</tbody></table></div>\n");
+    }
+
+    /// <summary>A chart's legend as HTML under the chart (it wraps on a narrow screen and never covers data); an optional pale "partial" chip.</summary>
+    private static void Legend(StringBuilder h, IEnumerable<(string Label, string Colour)> items, string? partial)
+    {
+        h.Append("<div class=\"legend\">");
+        foreach (var (label, colour) in items)
+        {
+            h.Append("<span><i style=\"background-color:").Append(E(colour)).Append("\"></i>").Append(E(label)).Append("</span>");
+        }
+        if (partial is not null)
+        {
+            h.Append("<span><i class=\"partial\" style=\"background-color:#4e79a759;border:1px solid #4e79a7\"></i>").Append(E(partial)).Append("</span>");
+        }
+        h.Append("</div>");
     }
 
     // ---- formatting -----------------------------------------------------------------------------------------------
@@ -571,7 +623,7 @@ internal static partial class ReportHtml
     private const string Css = """
         :root { --ink:#1f2933; --muted:#66717d; --line:#e3e7eb; --bg:#f6f7f9; --card:#fff; --ok:#2e7d32; --okbg:#e8f5e9; --warn:#a15c00; --warnbg:#fff3e0; --bad:#c62828; --badbg:#fdecea; --accent:#3b6ea5; }
         * { box-sizing: border-box; }
-        body { margin:0; font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; color:var(--ink); background:var(--bg); font-size:14px; line-height:1.45; }
+        body { margin:0; overflow-wrap:anywhere; font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; color:var(--ink); background:var(--bg); font-size:14px; line-height:1.45; }
         header { background:#203a56; color:#fff; padding:22px 32px 0; }
         header h1 { margin:0 0 4px; font-size:24px; font-weight:600; }
         header .meta { margin:0 0 14px; color:#cfdbe8; }
@@ -580,7 +632,7 @@ internal static partial class ReportHtml
         nav a { color:#dfe9f3; text-decoration:none; padding:8px 12px; border-radius:6px 6px 0 0; font-size:13px; }
         nav a:hover { background:rgba(255,255,255,.12); }
         nav a.off { color:#8fa3b8; }
-        main { max-width:1240px; margin:0 auto; padding:8px 24px 24px; }
+        main { max-width:1320px; margin:0 auto; padding:8px 24px 24px; }
         section { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:18px 24px 22px; margin:18px 0; }
         h2 { margin:0 0 10px; font-size:19px; color:#203a56; }
         h3 { margin:18px 0 8px; font-size:15px; color:#334e68; }
@@ -607,7 +659,8 @@ internal static partial class ReportHtml
         .context div { background:#f3f6f9; border-radius:8px; padding:8px 14px; min-width:150px; }
         .context span { display:block; font-size:12px; color:var(--muted); }
         .context b { font-size:18px; }
-        .charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(460px, 1fr)); gap:14px; align-items:start; }
+        .charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(min(100%, 440px), 1fr)); gap:14px; align-items:start; }
+        .charts > * { min-width:0; }
         figure { margin:0; min-width:0; }
         figure.wide { grid-column:1 / -1; }
         figcaption { font-size:12px; color:var(--muted); text-align:center; margin-top:2px; }
@@ -630,12 +683,21 @@ internal static partial class ReportHtml
         table.grid td b { display:block; font-size:20px; }
         table.grid td span { font-size:11px; }
         .chip { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:6px; }
-        .scroll { overflow-x:auto; }
+        .scroll { overflow-x:auto; max-width:100%; -webkit-overflow-scrolling:touch; }
+        .scroll > table { margin:4px 0 8px; overflow-wrap:normal; }
+        table.data.wrap-head thead th { white-space:normal; min-width:64px; vertical-align:bottom; }
+        .legend { display:flex; flex-wrap:wrap; justify-content:center; gap:4px 14px; font-size:12px; color:var(--ink); margin:2px 0 4px; }
+        .legend span { white-space:nowrap; }
+        .legend i { display:inline-block; width:11px; height:11px; border-radius:2px; margin-right:5px; vertical-align:-1px; }
+        .legend i.hatch { background-image:repeating-linear-gradient(45deg, rgba(255,255,255,.75) 0 3px, transparent 3px 6px); }
+        .nodata { background:#f1f3f5; border:1px dashed #c5ccd3; border-radius:8px; padding:14px 16px; color:#4a5561; margin:0; }
+        details.files summary { cursor:pointer; color:var(--accent); margin:4px 0; }
         .pill { font-size:12px; padding:1px 8px; border-radius:10px; white-space:nowrap; }
         .pill.ok { background:var(--okbg); color:var(--ok); } .pill.warn { background:var(--warnbg); color:var(--warn); } .pill.bad { background:var(--badbg); color:var(--bad); }
         .badtext { color:var(--bad); }
         .mono { font-family:"DejaVu Sans Mono", monospace; font-size:12px; }
         footer { text-align:center; color:var(--muted); font-size:12px; padding:8px 0 28px; }
+        @media (max-width:640px) { header { padding:14px 14px 0; } main { padding:4px 8px 16px; } section { padding:12px 12px 16px; margin:12px 0; } .tile .value { font-size:26px; } table.grid td { width:68px; height:60px; padding:4px; } table.grid td b { font-size:16px; } }
         @media print { body { background:#fff; } section { break-inside:avoid; border:none; } header { background:#fff; color:#000; } nav { display:none; } }
 
         """;

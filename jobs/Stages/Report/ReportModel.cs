@@ -74,7 +74,11 @@ public sealed record DatedValue(DateOnly Date, double? Value);
 
 /// <summary>A KPI's daily values, their rolling aggregate, and the reference lines.</summary>
 public sealed record KpiTrend(string Key, string Name, ValueFormat Format, IReadOnlyList<DatedValue> Daily, IReadOnlyList<DatedValue> Rolling,
-    int RollingDays, double? Target, double? Baseline);
+    int RollingDays, double? Target, double? Baseline)
+{
+    /// <summary>Why the series has no value at all (shown instead of an empty chart); null: a generic note.</summary>
+    public string? EmptyReason { get; init; }
+}
 
 /// <summary>KPI tiles (trailing window) and trends.</summary>
 public sealed record KpiSection(DateOnly From, DateOnly To, int WindowDays, IReadOnlyList<KpiTile> Tiles, IReadOnlyList<KpiTile> Context,
@@ -85,7 +89,13 @@ public sealed record ChannelTotals(string Channel, bool IsNatural, long Sessions
     long NewCustomers, double? ConversionRate, double? Spend, double? Acos, double? Roas, double? Cpa, double? Cac);
 
 /// <summary>Sessions per channel per period (week or month), for the mix chart.</summary>
-public sealed record ChannelPeriod(DateOnly PeriodStart, IReadOnlyDictionary<string, long> SessionsByChannel, double? NaturalShare);
+/// <param name="Days">Days of the period inside the data's span (first to last KPI date).</param>
+/// <param name="PeriodDays">Days of the whole period (7, or the month's length).</param>
+public sealed record ChannelPeriod(DateOnly PeriodStart, IReadOnlyDictionary<string, long> SessionsByChannel, double? NaturalShare, int Days = 7, int PeriodDays = 7)
+{
+    /// <summary>The data covers only part of the period (the first or the last one): its bar is not comparable with a full one.</summary>
+    public bool IsPartial => Days < PeriodDays;
+}
 
 public sealed record ChannelSection(DateOnly From, DateOnly To, string PeriodName, IReadOnlyList<string> ChannelOrder,
     IReadOnlyList<ChannelPeriod> Periods, IReadOnlyList<ChannelTotals> Totals, double NaturalTarget, double NaturalBaseline);

@@ -28,7 +28,7 @@ public class DeterminismTests
     {
         _dir = TestPaths.NewTempDir("determinism");
         _data = Path.Combine(_dir, "shop");
-        var g = PipelineCli.Run("generate", "-o", _data, "--customers", "400", "--days", "120", "--seed", "5", "--faults");
+        var g = PipelineCli.Run("generate", "--legacy-defaults", "-o", _data, "--customers", "400", "--days", "120", "--seed", "5", "--faults");
         Assert.That(g.ExitCode, Is.Zero, g.ToString());
         WriteFxAndSpend(_data, new DateOnly(2024, 1, 1), 120);
     }

@@ -19,7 +19,7 @@ public class IncrementalEventsTests
     public void Generate()
     {
         _dir = TestPaths.NewTempDir("incremental");
-        var gen = PipelineCli.Run("generate", "--output", Path.Combine(_dir, "data"), "--customers", "150", "--days", "20", "--seed", "11", "--start-date", "2024-03-01");
+        var gen = PipelineCli.Run("generate", "--legacy-defaults", "--output", Path.Combine(_dir, "data"), "--customers", "150", "--days", "20", "--seed", "11", "--start-date", "2024-03-01");
         Assert.That(gen.ExitCode, Is.Zero, gen.ToString());
         _events = Path.Combine(_dir, "data", "events");
         _held = Path.Combine(_dir, "held");

@@ -56,17 +56,19 @@ public sealed class ExecutingSparkRunTests
         Assert.That(comparison.Tables.Select(t => t.Table), Is.SupersetOf(new[] { "clean/orders", "clean/events", "sessions", "customers/features",
             "rfm/scores", "segments/assignments", "ltv/customers", "kpi/daily", "kpi/channels", "kpi/cohorts", "quarantine/ad_spend" }));
         AssertSameValues(duck, spark, comparison);
-        // The sample shop's own facts (data-samples/shop.json): 75 orders, 3 bad ad-spend rows, 50 customers.
-        Assert.That(Rows(comparison, "clean/orders"), Is.EqualTo(75));
+        // The sample shop's own facts: its generator's ground truth (valid orders, customers) and the three bad ad spend
+        // rows scripts/make-shop-sample.py appends.
+        using var shopTruth = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "data-samples", "shop", "ground_truth.json")));
+        Assert.That(Rows(comparison, "clean/orders"), Is.EqualTo(shopTruth.RootElement.GetProperty("orders").GetProperty("rows_valid_unique").GetInt64()));
         Assert.That(Rows(comparison, "quarantine/ad_spend"), Is.EqualTo(3));
-        Assert.That(Rows(comparison, "customers/features"), Is.EqualTo(50));
+        Assert.That(Rows(comparison, "customers/features"), Is.EqualTo(shopTruth.RootElement.GetProperty("counts").GetProperty("customers").GetInt64()));
     }
 
     [Test]
     public async Task Generated_data_with_faults_runs_every_stage_on_the_executing_strict_fake_as_on_duckdb()
     {
         var data = Path.Combine(_dir, "data");
-        var generated = PipelineCli.Run("generate", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
+        var generated = PipelineCli.Run("generate", "--legacy-defaults", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
         Assert.That(generated.ExitCode, Is.EqualTo(0), generated.ToString());
         var (duck, spark) = await RunBoth(Path.Combine(data, "pipeline.json"));
 
@@ -91,7 +93,7 @@ public sealed class ExecutingSparkRunTests
     public async Task An_incremental_night_of_clean_clicks_on_the_executing_strict_fake_is_as_on_duckdb()
     {
         var data = Path.Combine(_dir, "data");
-        var generated = PipelineCli.Run("generate", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
+        var generated = PipelineCli.Run("generate", "--legacy-defaults", "--output", data, "--customers", "120", "--days", "20", "--seed", "11", "--faults");
         Assert.That(generated.ExitCode, Is.EqualTo(0), generated.ToString());
         var config = Path.Combine(data, "pipeline.json");
         // The first night without the last two days' events; the second night with them: clean-clicks re-reads only the

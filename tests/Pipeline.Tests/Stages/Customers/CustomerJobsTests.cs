@@ -170,7 +170,7 @@ public class CustomerJobsTests
     [Test]
     public void Segments_are_written_with_profiles_model_and_migration_between_snapshots()
     {
-        var gen = PipelineCli.Run("generate", "-o", Path.Combine(_dir, "data"), "--customers", "1500", "--days", "240", "--seed", "5");
+        var gen = PipelineCli.Run("generate", "--legacy-defaults", "-o", Path.Combine(_dir, "data"), "--customers", "1500", "--days", "240", "--seed", "5");
         Assert.That(gen.ExitCode, Is.Zero, gen.ToString());
         var clean = PipelineCli.Run("clean-orders", "-i", Path.Combine(_dir, "data", "orders"), "-o", Output, "--now", "2026-01-01T00:00:00Z");
         Assert.That(clean.ExitCode, Is.Zero, clean.ToString());

@@ -114,7 +114,7 @@ public class LtvJobTests
     [Test]
     public void Parameters_fitted_on_generated_data_recover_the_ground_truth()
     {
-        Ok("generate", "-o", Path.Combine(_dir, "data"), "--customers", "20000", "--days", "365", "--seed", "3");
+        Ok("generate", "--legacy-defaults", "-o", Path.Combine(_dir, "data"), "--customers", "20000", "--days", "365", "--seed", "3");
         var truth = GroundTruth.Load(Path.Combine(_dir, "data", "ground_truth.json"));
         var end = truth.EndDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         Ok("clean-orders", "-i", Path.Combine(_dir, "data", "orders"), "-o", Output, "--now", truth.ObservationEnd.ToString("O", CultureInfo.InvariantCulture));

@@ -18,7 +18,7 @@ public class GeneratedEventsTests
         var dir = TestPaths.NewTempDir("gen-events");
         try
         {
-            var gen = PipelineCli.Run("generate", "-o", Path.Combine(dir, "data"), "--customers", "800", "--days", "90", "--seed", "21", "--faults");
+            var gen = PipelineCli.Run("generate", "--legacy-defaults", "-o", Path.Combine(dir, "data"), "--customers", "800", "--days", "90", "--seed", "21", "--faults");
             Assert.That(gen.ExitCode, Is.Zero, gen.ToString());
             var truth = GroundTruth.Load(Path.Combine(dir, "data", "ground_truth.json")).Events!;
             var config = Path.Combine(dir, "c.json");

@@ -18,7 +18,7 @@ public class GeneratedFaultsTests
         var dir = TestPaths.NewTempDir("faults");
         try
         {
-            var gen = PipelineCli.Run("generate", "-o", Path.Combine(dir, "data"), "--customers", "3000", "--days", "200", "--seed", "11", "--faults");
+            var gen = PipelineCli.Run("generate", "--legacy-defaults", "-o", Path.Combine(dir, "data"), "--customers", "3000", "--days", "200", "--seed", "11", "--faults");
             Assert.That(gen.ExitCode, Is.Zero, gen.ToString());
             var truth = GroundTruth.Load(Path.Combine(dir, "data", "ground_truth.json"));
             var now = truth.ObservationEnd.ToString("O", CultureInfo.InvariantCulture);
