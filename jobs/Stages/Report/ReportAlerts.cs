@@ -70,11 +70,12 @@ public static class ReportAlerts
         var day = banner.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         if (banner.Alerts.Count == 0)
         {
-            h.Append("<section id=\"alerts\" class=\"alerts none\"><p>No KPI alert on ").Append(day).Append(".</p></section>\n");
+            h.Append("<aside id=\"alerts\" class=\"alerts none\"><p>No KPI alert on ").Append(day).Append(".</p></aside>\n");
             return;
         }
         var critical = banner.Alerts.Count(a => a.Severity == "critical");
-        h.Append("<section id=\"alerts\" class=\"alerts\" style=\"border:2px solid #b3261e;border-radius:8px;padding:8px 16px;margin:16px 0;background:#fdecea\">\n<h2>")
+        // A banner above the sections (an aside, not a section of data): role=alert so screen readers announce it.
+        h.Append("<aside id=\"alerts\" class=\"alerts\" role=\"alert\" style=\"border:2px solid #b3261e;border-radius:8px;padding:8px 16px;margin:16px 0;background:#fdecea\">\n<h2>")
             .Append(banner.Alerts.Count).Append(banner.Alerts.Count == 1 ? " KPI alert" : " KPI alerts").Append(" on ").Append(day);
         if (critical > 0)
         {
@@ -87,6 +88,6 @@ public static class ReportAlerts
                 .Append(a.Status == "ongoing" ? " (ongoing)" : " (new)").Append(": ")
                 .Append(WebUtility.HtmlEncode(a.Explanation)).Append("</li>\n");
         }
-        h.Append("</ul>\n<p class=\"note\">From <code>kpi/alerts</code> (<code>pipeline alerts</code>): each day is compared with what its weekday and the trend of the previous weeks lead to expect.</p>\n</section>\n");
+        h.Append("</ul>\n<p class=\"note\">From <code>kpi/alerts</code> (<code>pipeline alerts</code>): each day is compared with what its weekday and the trend of the previous weeks lead to expect.</p>\n</aside>\n");
     }
 }
