@@ -416,10 +416,11 @@ public static class CanonicalColumns
     [
         "event_id", "occurred_at", "anonymous_id", "user_id", "event_type", "page_url", "referrer_url", "product_id",
         "order_id", "search_term", "user_agent", "ip", "device_type", "utm_source", "utm_medium", "utm_campaign", "session_id",
+        "experiment_id", "variant",
     ];
 
     public static readonly IReadOnlyList<string> EventTypes =
-        ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login"];
+        ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login", "experiment_exposure"];
 }
 
 /// <summary>The numeric columns of customers/features (what segments may cluster on).</summary>

@@ -26,6 +26,8 @@ internal static class EventsTables
         new("device_type", "VARCHAR", "Device type (desktop, mobile, tablet, …)."),
         new("engaged_seconds", "DOUBLE", "Engaged time reported by the event, in seconds."),
         new("network_key", "VARCHAR", "HMAC of the IP's /24 or /48 network when `events.ip` is `network_key`, else NULL."),
+        new("experiment_id", "VARCHAR", "The A/B test of an `experiment_exposure` event; NULL on other events."),
+        new("variant", "VARCHAR", "The variant the visitor was shown, on an `experiment_exposure` event; NULL on other events."),
         new("event_date", "DATE", "Partition: UTC date of `occurred_at`."),
     ])
     {
@@ -48,7 +50,7 @@ internal static class EventsTables
         new("checkouts", "INTEGER", "Begin-checkout events."),
         new("purchases", "INTEGER", "Purchase events."),
         new("is_converted", "BOOLEAN", "The session has a purchase."),
-        new("is_bounce", "BOOLEAN", "Exactly one non-ping event."),
+        new("is_bounce", "BOOLEAN", "Exactly one event that is neither a ping nor an experiment exposure."),
         new("is_engaged", "BOOLEAN", "GA4: engaged time > 10 s, or ≥ 2 page/product views, or a conversion."),
         new("engaged_seconds", "DOUBLE", "Engaged time, in seconds."),
         new("landing_page_path", "VARCHAR", "Path of the first page."),
