@@ -29,6 +29,7 @@ public sealed record PipelineConfig
     public EventsConfig Events { get; init; } = new();
     public AnalyticsConfig Analytics { get; init; } = new();
     public KpisConfig Kpis { get; init; } = new();
+    public ExperimentsConfig Experiments { get; init; } = new();
     public ReportConfig Report { get; init; } = new();
 }
 
@@ -346,6 +347,65 @@ public sealed record AdSpendConfig
     public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
 }
 
+/// <summary>
+/// A/B-test readouts (<c>pipeline experiments</c>): exposures come from the clickstream's <c>experiment_exposure</c>
+/// events and, optionally, an assignments file; every experiment found is read out, the definitions only add what the
+/// data cannot say (control, intended split, dates).
+/// </summary>
+public sealed record ExperimentsConfig
+{
+    /// <summary>Optional assignments file(s) (experiment_id, variant, assigned_at, user_id and/or anonymous_id): one path, a directory or a glob, or a list. Default none.</summary>
+    public IReadOnlyList<string> Input { get; init; } = [];
+
+    /// <summary><c>auto</c> (by extension), <c>csv</c>, <c>jsonl</c> or <c>parquet</c>. Default auto.</summary>
+    public string Format { get; init; } = "auto";
+
+    public CsvConfig Csv { get; init; } = new();
+
+    /// <summary>Canonical assignment column (experiment_id, variant, assigned_at, user_id, anonymous_id) → the source's column name.</summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Outcomes count from a unit's first exposure up to this many days after the experiment's last day. Default 7.</summary>
+    public int AttributionDays { get; init; } = 7;
+
+    /// <summary>Sample-ratio mismatch is flagged below this p-value (GrowthBook's default). Default 0.001.</summary>
+    public double SrmThreshold { get; init; } = 0.001;
+
+    /// <summary>1 − the intervals' level. Default 0.05 (95% intervals).</summary>
+    public double Alpha { get; init; } = 0.05;
+
+    /// <summary>Power for the minimum detectable effect. Default 0.8.</summary>
+    public double Power { get; init; } = 0.8;
+
+    /// <summary>Relative conversion uplift the experiment should be able to detect; "days needed" is how much longer it must run for it. Default 0.05 (5%).</summary>
+    public double TargetMde { get; init; } = 0.05;
+
+    /// <summary>Also report revenue per unit adjusted by CUPED, with each unit's revenue in the <see cref="CupedLookbackDays"/> before its first exposure as the covariate. Default false.</summary>
+    public bool Cuped { get; init; }
+
+    /// <summary>Days before a unit's first exposure whose revenue is its CUPED covariate. Default 90.</summary>
+    public int CupedLookbackDays { get; init; } = 90;
+
+    /// <summary>Optional metadata per experiment id: control variant, intended split, dates. Default none (control = the variant named <c>control</c>, else the first by name; equal split; dates from the exposures).</summary>
+    public IReadOnlyDictionary<string, ExperimentDefinition> Definitions { get; init; } = new Dictionary<string, ExperimentDefinition>();
+}
+
+/// <summary>What the data cannot say about one experiment.</summary>
+public sealed record ExperimentDefinition
+{
+    /// <summary>The control variant. Default: the variant named <c>control</c>, else the first by name.</summary>
+    public string? Control { get; init; }
+
+    /// <summary>Intended share of units per variant (any positive numbers; normalised). Default: equal.</summary>
+    public IReadOnlyDictionary<string, double>? Weights { get; init; }
+
+    /// <summary>First day (UTC, YYYY-MM-DD): earlier exposures are ignored. Default: the first exposure's day.</summary>
+    public string? Start { get; init; }
+
+    /// <summary>Last day (UTC, YYYY-MM-DD): later exposures are ignored. Default: the last exposure's day.</summary>
+    public string? End { get; init; }
+}
+
 /// <summary>The HTML report (<c>pipeline report</c>): KPI targets and the windows its figures are taken over.</summary>
 public sealed record ReportConfig
 {
@@ -418,6 +478,9 @@ public static class CanonicalColumns
         "order_id", "search_term", "user_agent", "ip", "device_type", "utm_source", "utm_medium", "utm_campaign", "session_id",
         "experiment_id", "variant",
     ];
+
+    /// <summary>The optional A/B-test assignments file (<c>experiments.input</c>).</summary>
+    public static readonly IReadOnlyList<string> Assignments = ["experiment_id", "variant", "assigned_at", "user_id", "anonymous_id"];
 
     public static readonly IReadOnlyList<string> EventTypes =
         ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login", "experiment_exposure"];

@@ -1,5 +1,6 @@
 using Pipeline.Stages.Customers;
 using Pipeline.Stages.Events;
+using Pipeline.Stages.Experiments;
 using Pipeline.Stages.Kpis;
 using Pipeline.Stages.Orders;
 using Pipeline.Stages.Report;
@@ -21,6 +22,7 @@ public static class StageRegistry
         new SegmentStage(),
         new LtvStage(),
         new KpiStage(),
+        new ExperimentsStage(),
         new ReportStage(),
     ];
 

@@ -37,5 +37,9 @@ public static class TableNames
     public const string KpiCohorts = "kpi/cohorts";
     public const string QuarantineAdSpend = "quarantine/ad_spend";
 
+    public const string ExperimentUnits = "experiments/units";
+    public const string ExperimentResults = "experiments/results";
+    public const string ExperimentSummary = "experiments/summary";
+
     public const string Report = "report";
 }
