@@ -165,7 +165,7 @@ public sealed class ExperimentReadout
         }
         if (daysNeeded is > 0)
         {
-            flags.Add($"too few units yet to detect a {Pct(x.TargetMde)} conversion uplift (detectable now: {Pct(mde!.Value)}); about {daysNeeded:0} more day(s) needed");
+            flags.Add($"too few units yet to detect a {Pct(x.TargetMde)} conversion uplift (detectable now: {Pct(mde!.Value)}), about {daysNeeded:0} more day(s) needed");
         }
 
         string verdict;

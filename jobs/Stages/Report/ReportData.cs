@@ -68,6 +68,7 @@ public sealed class ReportData
             Cohorts = cohorts,
             Quality = quality,
             Missing = d._missing,
+            Experiments = ReportExperiments.Load(engine, root),
         };
     }
 

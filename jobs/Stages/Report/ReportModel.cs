@@ -29,6 +29,9 @@ public sealed record ReportModel
     /// <summary>Section id → why it is not available ("not available — run `pipeline kpis`").</summary>
     public IReadOnlyDictionary<string, string> Missing { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The A/B tests (ReportExperiments); null when there are none (the section is then left out).</summary>
+    public IReadOnlyList<ReportExperiments.Experiment>? Experiments { get; init; }
+
     /// <summary>The stable ids of the sections, in page order.</summary>
     public static readonly IReadOnlyList<string> SectionIds = ["kpis", "channels", "funnel", "rfm", "segments", "ltv", "cohorts", "quality"];
 }
