@@ -10,7 +10,7 @@ public sealed record ExperimentWindow(string ExperimentId, long StartUs, long En
 /// <param name="EventsRelation">clean/events.</param>
 /// <param name="OrdersRelation">clean/orders.</param>
 /// <param name="SessionsRelation">sessions.</param>
-/// <param name="AssignmentsRelation">The typed, kept assignments (<c>experiment_id, variant, assigned_at, customer_id, anonymous_key</c>), or null.</param>
+/// <param name="AssignmentsRelation">Typed assignments (<c>experiment_id, variant, assigned_at, customer_id, anonymous_key</c>) to read with the exposure events, or null (the stage passes null: an assignments input is not implemented yet; the SQL is ready for one).</param>
 /// <param name="Windows">The experiments read out; exposures of other experiments are ignored.</param>
 /// <param name="CupedLookbackUs">Pre-exposure revenue window, in microseconds.</param>
 public sealed record ExperimentsSqlOptions(string EventsRelation, string OrdersRelation, string SessionsRelation, string? AssignmentsRelation,

@@ -2,7 +2,7 @@ using Pipeline.Config;
 
 namespace Pipeline.Stages.Experiments;
 
-/// <summary>What experiments depends on: its section of the configuration (but the assignments' paths, whose checksums are inputs).</summary>
+/// <summary>What experiments depends on: its section of the configuration.</summary>
 public sealed record ExperimentsSettings(ExperimentsConfig Experiments);
 
 /// <summary><c>experiments</c>: clean events (exposures) + clean orders + sessions → the A/B-test readout tables.</summary>
@@ -18,7 +18,7 @@ public sealed class ExperimentsStage : Stage<ExperimentsSettings>
 
     public override IReadOnlyList<string> Reads { get; } = [TableNames.CleanOrders, TableNames.CleanEvents, TableNames.Sessions];
 
-    public override ExperimentsSettings Settings(PipelineConfig config) => new(config.Experiments with { Input = [] });
+    public override ExperimentsSettings Settings(PipelineConfig config) => new(config.Experiments);
 
     protected override void Run(StageContext context, ExperimentsSettings settings) => ExperimentsJob.Run(context, settings);
 }
