@@ -14,7 +14,7 @@ namespace Pipeline.Tests.Nightly;
 /// </summary>
 public class StageFingerprintTests
 {
-    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "report"];
+    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "experiments", "report"];
 
     /// <summary>A configuration change and the stages whose settings it belongs to (hand-listed from the settings' meaning).</summary>
     private static IEnumerable<TestCaseData> SettingChanges()
@@ -31,6 +31,7 @@ public class StageFingerprintTests
         yield return Case("analytics.rfm.monetary", c => c with { Analytics = c.Analytics with { Rfm = c.Analytics.Rfm with { Monetary = "mean" } } }, "rfm");
         yield return Case("analytics.ltv.holdout_days", c => c with { Analytics = c.Analytics with { Ltv = c.Analytics.Ltv with { HoldoutDays = 30 } } }, "ltv");
         yield return Case("kpis.repeat_window_days", c => c with { Kpis = c.Kpis with { RepeatWindowDays = 60 } }, "kpis");
+        yield return Case("experiments.attribution_days", c => c with { Experiments = c.Experiments with { AttributionDays = 3 } }, "experiments");
         // Where outputs go, how fast the engine is, the snapshot date and the input paths are not settings of any stage
         // (input files are covered by their checksums, the date by the fingerprint's date).
         yield return Case("engine.threads", c => c with { Engine = c.Engine with { Threads = 1, MemoryLimit = "1GB" } });
@@ -147,8 +148,8 @@ public class StageFingerprintTests
     {
         Assert.That(Run(), Is.EqualTo(Expect(AllStages)));
         WriteConfig(c => c["events"]!["session_timeout_minutes"] = 20);
-        // sessions feed features (and so rfm, segment, ltv), the KPIs and the report; clean orders do not change.
-        Assert.That(Run(), Is.EqualTo(Expect("clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "report")));
+        // sessions feed features (and so rfm, segment, ltv), the KPIs, the experiments and the report; clean orders do not change.
+        Assert.That(Run(), Is.EqualTo(Expect("clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "experiments", "report")));
     }
 
     [Test]
