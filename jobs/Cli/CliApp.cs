@@ -492,6 +492,7 @@ public static class CliApp
         var seed = new Option<long>("--seed") { Description = "Random seed: same seed, same files.", DefaultValueFactory = _ => 42 };
         var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
         var noEvents = new Option<bool>("--no-events") { Description = "Write orders only (no clickstream events)." };
+        var experiments = new Option<bool>("--experiments") { Description = "Also inject four A/B tests with known truth (a creative test with a real conversion lift, an A/A test, a broken 50/50 split, a three-variant test) as exposure events; their truth goes to ground_truth.json." };
         var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
         var scenario = new Option<string>("--scenario")
         {
@@ -505,7 +506,7 @@ public static class CliApp
         };
         var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth: orders (BG/NBD purchases, Gamma-Gamma spend) and consistent clickstream events, optional faults.")
         {
-            output, customers, days, seed, faults, start, noEvents, scenario, legacy,
+            output, customers, days, seed, faults, start, noEvents, scenario, legacy, experiments,
         };
         cmd.SetAction(pr =>
         {
@@ -520,6 +521,7 @@ public static class CliApp
                     Faults = pr.GetValue(faults),
                     Events = !pr.GetValue(noEvents),
                     Scenario = pr.GetValue(scenario) == "plan" ? Generate.ShopScenario.Plan : Generate.ShopScenario.Baseline,
+                    Experiments = pr.GetValue(experiments),
                     StartDate = pr.GetValue(start) is { } s
                         ? DateOnly.TryParseExact(s, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
                             ? d : throw PipelineException.Config($"--start-date: '{s}' is not a date YYYY-MM-DD")

@@ -186,6 +186,7 @@ public static partial class ConfigLoader
         ValidateAnalytics(c.Analytics, errors);
         ValidateKpis(c.Kpis, errors);
         ValidateAlerts(c.Alerts, errors);
+        ValidateExperiments(c.Experiments, errors);
         ValidateReport(c.Report, errors);
         return errors;
     }
@@ -312,6 +313,38 @@ public static partial class ConfigLoader
                 errors.Add($"alerts.calendar.{key}: not a date YYYY-MM-DD or a range YYYY-MM-DD..YYYY-MM-DD (at most 366 days, first ≤ last)");
             }
             if (string.IsNullOrWhiteSpace(name) || name.Length > 100 || name.Any(char.IsControl)) errors.Add($"alerts.calendar.{key}: the event's name must be 1 to 100 characters");
+        }
+    }
+
+    private static void ValidateExperiments(ExperimentsConfig x, List<string> errors)
+    {
+        if (x.AttributionDays is < 0 or > 365) errors.Add("experiments.attribution_days: must be between 0 and 365");
+        if (!(x.SrmThreshold > 0 && x.SrmThreshold < 1)) errors.Add("experiments.srm_threshold: must be strictly between 0 and 1");
+        if (!(x.Alpha > 0 && x.Alpha < 0.5)) errors.Add("experiments.alpha: must be strictly between 0 and 0.5 (0.05 = 95% intervals)");
+        if (!(x.Power > 0 && x.Power < 1)) errors.Add("experiments.power: must be strictly between 0 and 1");
+        if (!(x.TargetMde > 0 && double.IsFinite(x.TargetMde))) errors.Add("experiments.target_mde: must be a positive relative uplift (0.05 = 5%)");
+        if (x.CupedLookbackDays is < 1 or > 3660) errors.Add("experiments.cuped_lookback_days: must be between 1 and 3660");
+        foreach (var (id, d) in x.Definitions)
+        {
+            if (id.Length is 0 or > 200) errors.Add("experiments.definitions: experiment ids must be 1 to 200 characters");
+            if (d is null) { errors.Add($"experiments.definitions.{id}: must be an object"); continue; }
+            DateOnly? start = null, end = null;
+            foreach (var (name, value) in new[] { ("start", d.Start), ("end", d.End) })
+            {
+                if (value is null) continue;
+                if (!DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+                {
+                    errors.Add($"experiments.definitions.{id}.{name}: '{value}' is not a date YYYY-MM-DD");
+                }
+                else if (name == "start") start = day;
+                else end = day;
+            }
+            if (start > end) errors.Add($"experiments.definitions.{id}: start is after end");
+            if (d.Weights is { } w)
+            {
+                if (w.Count < 2 || w.Values.Any(v => !(v > 0 && double.IsFinite(v)))) errors.Add($"experiments.definitions.{id}.weights: give a positive weight for each of at least two variants");
+                if (d.Control is { } c && !w.ContainsKey(c)) errors.Add($"experiments.definitions.{id}.control: '{c}' has no weight in weights");
+            }
         }
     }
 
@@ -526,6 +559,18 @@ public static partial class ConfigLoader
                     {
                         errors.Add($"{path}.{k}: must be a string");
                     }
+                }
+            }
+        }
+        else if (underlying.IsGenericType && underlying.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)
+                 && underlying.GetGenericArguments()[0] == typeof(string))
+        {
+            // A map of names to numbers or sections (experiments.definitions, its weights).
+            if (Expect(value is JsonObject, "an object"))
+            {
+                foreach (var (k, item) in value.AsObject())
+                {
+                    CheckValue(item, underlying.GetGenericArguments()[1], $"{path}.{k}", errors);
                 }
             }
         }

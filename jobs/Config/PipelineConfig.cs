@@ -30,6 +30,7 @@ public sealed record PipelineConfig
     public AnalyticsConfig Analytics { get; init; } = new();
     public KpisConfig Kpis { get; init; } = new();
     public AlertsConfig Alerts { get; init; } = new();
+    public ExperimentsConfig Experiments { get; init; } = new();
     public ReportConfig Report { get; init; } = new();
 }
 
@@ -397,6 +398,54 @@ public sealed record AlertsConfig
     public string? Metrics { get; init; }
 }
 
+/// <summary>
+/// A/B-test readouts (<c>pipeline experiments</c>): exposures come from the clickstream's <c>experiment_exposure</c>
+/// events; every experiment found is read out, the definitions only add what the data cannot say (control, intended
+/// split, dates).
+/// </summary>
+public sealed record ExperimentsConfig
+{
+    /// <summary>Outcomes count from a unit's first exposure up to this many days after the experiment's last day. Default 7.</summary>
+    public int AttributionDays { get; init; } = 7;
+
+    /// <summary>Sample-ratio mismatch is flagged below this p-value (GrowthBook's default). Default 0.001.</summary>
+    public double SrmThreshold { get; init; } = 0.001;
+
+    /// <summary>1 − the intervals' level. Default 0.05 (95% intervals).</summary>
+    public double Alpha { get; init; } = 0.05;
+
+    /// <summary>Power for the minimum detectable effect. Default 0.8.</summary>
+    public double Power { get; init; } = 0.8;
+
+    /// <summary>Relative conversion uplift the experiment should be able to detect; "days needed" is how much longer it must run for it. Default 0.05 (5%).</summary>
+    public double TargetMde { get; init; } = 0.05;
+
+    /// <summary>Also report revenue per unit adjusted by CUPED, with each unit's revenue in the <see cref="CupedLookbackDays"/> before its first exposure as the covariate. Default false.</summary>
+    public bool Cuped { get; init; }
+
+    /// <summary>Days before a unit's first exposure whose revenue is its CUPED covariate. Default 90.</summary>
+    public int CupedLookbackDays { get; init; } = 90;
+
+    /// <summary>Optional metadata per experiment id: control variant, intended split, dates. Default none (control = the variant named <c>control</c>, else the first by name; equal split; dates from the exposures).</summary>
+    public IReadOnlyDictionary<string, ExperimentDefinition> Definitions { get; init; } = new Dictionary<string, ExperimentDefinition>();
+}
+
+/// <summary>What the data cannot say about one experiment.</summary>
+public sealed record ExperimentDefinition
+{
+    /// <summary>The control variant. Default: the variant named <c>control</c>, else the first by name.</summary>
+    public string? Control { get; init; }
+
+    /// <summary>Intended share of units per variant (any positive numbers; normalised). Default: equal.</summary>
+    public IReadOnlyDictionary<string, double>? Weights { get; init; }
+
+    /// <summary>First day (UTC, YYYY-MM-DD): earlier exposures are ignored. Default: the first exposure's day.</summary>
+    public string? Start { get; init; }
+
+    /// <summary>Last day (UTC, YYYY-MM-DD): later exposures are ignored. Default: the last exposure's day.</summary>
+    public string? End { get; init; }
+}
+
 /// <summary>The HTML report (<c>pipeline report</c>): KPI targets and the windows its figures are taken over.</summary>
 public sealed record ReportConfig
 {
@@ -467,11 +516,11 @@ public static class CanonicalColumns
     [
         "event_id", "occurred_at", "anonymous_id", "user_id", "event_type", "page_url", "referrer_url", "product_id",
         "order_id", "search_term", "user_agent", "ip", "device_type", "utm_source", "utm_medium", "utm_campaign", "session_id",
-        "page_view_id",
+        "page_view_id", "experiment_id", "variant",
     ];
 
     public static readonly IReadOnlyList<string> EventTypes =
-        ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login"];
+        ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login", "experiment_exposure"];
 }
 
 /// <summary>The numeric columns of customers/features (what segments may cluster on).</summary>

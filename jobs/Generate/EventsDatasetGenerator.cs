@@ -26,9 +26,18 @@ public static class DatasetGenerator
         GroundTruth truth;
         using (var events = new EventGenerator(options))
         {
-            truth = OrderGenerator.Generate(options, events);
-            truth = truth with { Events = events.Complete() };
+            var experiments = options.Experiments ? new ExperimentsInjector(options) : null;
+            truth = OrderGenerator.Generate(options, experiments is null ? events : new TeeObserver(events, experiments));
+            truth = truth with { Events = events.Complete(), Experiments = experiments?.Complete() };
             truth = truth with { Shop = events.Shop };
+        }
+        if (!options.Experiments)
+        {
+            var stale = Path.Combine(options.OutputDirectory, EventGenerator.FolderName, ExperimentsInjector.FileName);
+            if (File.Exists(stale))
+            {
+                File.Delete(stale);
+            }
         }
         File.WriteAllText(Path.Combine(options.OutputDirectory, GroundTruth.FileName), truth.ToJson() + "\n", new UTF8Encoding(false));
         return truth;

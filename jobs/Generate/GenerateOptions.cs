@@ -82,6 +82,9 @@ public sealed record GenerateOptions
     /// <summary>Also write <c>events/events-YYYY-MM-DD.jsonl</c> (used by <see cref="DatasetGenerator.Generate"/>).</summary>
     public bool Events { get; init; } = true;
 
+    /// <summary>Also inject four A/B tests with known truth as exposure events (<c>events/experiments.jsonl</c>, <see cref="ExperimentsInjector"/>). Default off.</summary>
+    public bool Experiments { get; init; }
+
     /// <summary>Browse sessions (no purchase) per customer: uniform on 0..this.</summary>
     public int MaxBrowseSessionsPerCustomer { get; init; } = 4;
 
@@ -155,6 +158,14 @@ public sealed record GenerateOptions
             throw new GenerateOptionsException(nameof(OutputDirectory), "is required");
         }
         AtLeast(Customers, 1, nameof(Customers));
+        if (Experiments && !Events)
+        {
+            throw new GenerateOptionsException(nameof(Experiments), "needs the clickstream (the exposures are events): drop --no-events");
+        }
+        if (Experiments && Days < 40)
+        {
+            throw new GenerateOptionsException(nameof(Days), Days, "must be at least 40 with --experiments (the tests run in the last five weeks)");
+        }
         AtLeast(Days, 1, nameof(Days));
         AtLeast(MinFaultsPerClass, 0, nameof(MinFaultsPerClass));
         Positive(BgR, nameof(BgR));

@@ -55,6 +55,26 @@ public static class GeneratedConfig
                 json.WriteEndObject();
                 json.WriteEndObject();
             }
+            if (truth.Experiments is { Count: > 0 } experiments)
+            {
+                // The intended split of each injected test (the readout's SRM test checks against it).
+                json.WriteStartObject("experiments");
+                json.WriteStartObject("definitions");
+                foreach (var x in experiments)
+                {
+                    json.WriteStartObject(x.ExperimentId);
+                    json.WriteString("control", x.Control);
+                    json.WriteStartObject("weights");
+                    for (var i = 0; i < x.Variants.Count; i++)
+                    {
+                        json.WriteNumber(x.Variants[i], Math.Round(x.IntendedSplit[i], 6));
+                    }
+                    json.WriteEndObject();
+                    json.WriteEndObject();
+                }
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
             if (truth.Faults)
             {
                 // The injected faults are a few per cent of the rows by design: the quarantine gate would stop the run.

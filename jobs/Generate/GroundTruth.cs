@@ -35,6 +35,10 @@ public sealed record GroundTruth
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ShopTruth? Shop { get; init; }
 
+    /// <summary>The injected A/B tests (<c>--experiments</c>); null (and omitted) otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ExperimentTruth>? Experiments { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

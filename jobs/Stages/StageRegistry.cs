@@ -1,6 +1,7 @@
 using Pipeline.Stages.Alerts;
 using Pipeline.Stages.Customers;
 using Pipeline.Stages.Events;
+using Pipeline.Stages.Experiments;
 using Pipeline.Stages.Kpis;
 using Pipeline.Stages.Orders;
 using Pipeline.Stages.Report;
@@ -23,6 +24,7 @@ public static class StageRegistry
         new LtvStage(),
         new KpiStage(),
         new AlertsStage(),
+        new ExperimentsStage(),
         new ReportStage(),
     ];
 

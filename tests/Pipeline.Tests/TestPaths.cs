@@ -9,6 +9,9 @@ internal static class TestPaths
     /// <summary>The CDNOW reference files the golden tests read, committed with the tests (see Data/cdnow/README.md).</summary>
     public static string Cdnow(string file) => Path.Combine(RepoRoot, "tests", "Pipeline.Tests", "Data", "cdnow", file);
 
+    /// <summary>The A/B-test golden cases (Data/ab/cases.json; sources and licences in Data/ab/README.md).</summary>
+    public static string Ab(string file) => Path.Combine(RepoRoot, "tests", "Pipeline.Tests", "Data", "ab", file);
+
     /// <summary>A new empty directory under the system temp folder, unique per call.</summary>
     public static string NewTempDir(string prefix = "pipeline-test")
     {

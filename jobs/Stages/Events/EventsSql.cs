@@ -59,6 +59,9 @@ public static class EventsSql
         ["begin_checkout"] = "begin_checkout", ["checkout_started"] = "begin_checkout",
         ["purchase"] = "purchase", ["order_completed"] = "purchase", ["transaction"] = "purchase",
         ["login"] = "login", ["sign_in"] = "login",
+        // A/B-test exposures: GA4 / Segment / GrowthBook's "experiment_viewed", Optimizely's "decision".
+        ["experiment_exposure"] = "experiment_exposure", ["experiment_viewed"] = "experiment_exposure",
+        ["experiment_view"] = "experiment_exposure", ["decision"] = "experiment_exposure", ["exposure"] = "experiment_exposure",
     };
 
     private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
@@ -107,7 +110,8 @@ public static class EventsSql
                      {T("search_term")} AS search_term_s, {T("user_agent")} AS user_agent_s, {T("ip")} AS ip_s,
                      lower({T("device_type")}) AS device_type_s, lower({T("utm_source")}) AS utm_source_s,
                      lower({T("utm_medium")}) AS utm_medium_s, {T("utm_campaign")} AS utm_campaign_s,
-                     {T("page_view_id")} AS page_view_id_s
+                     {T("page_view_id")} AS page_view_id_s,
+                     {T("experiment_id")} AS experiment_id_s, {T("variant")} AS variant_s
               FROM events_raw
             ),
             parsed AS (
@@ -142,6 +146,9 @@ public static class EventsSql
                    page_host, page_path, referrer_host, utm_source, utm_medium, utm_campaign, event_channel,
                    product_id_s, order_id_s,
                    {PageKey} AS page_key,
+                   -- An exposure's experiment and variant (NULL on every other event).
+                   CASE WHEN event_type = 'experiment_exposure' THEN experiment_id_s END AS experiment_id,
+                   CASE WHEN event_type = 'experiment_exposure' THEN variant_s END AS variant,
                    -- The e-mail pattern needs an '@': the regex only runs on the few terms that have one.
                    CASE WHEN search_term_s LIKE '%@%' THEN {d.RegexReplaceAll("search_term_s", EmailPattern, "<email redacted>")}
                         ELSE search_term_s END AS search_term
@@ -504,7 +511,9 @@ public static class EventsSql
                    t.device_type,
                    CAST(round(n.engaged_seconds, 3) AS DOUBLE) AS engaged_seconds,
                    n.is_page_view,
-                   {ipKey} AS network_key
+                   {ipKey} AS network_key,
+                   t.experiment_id,
+                   t.variant
             FROM events_sessionized n
             JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
             JOIN events_identities i ON i.anon_src = t.anon_src
@@ -538,7 +547,7 @@ public static class EventsSql
                CAST(count(DISTINCT CASE WHEN event_type = 'purchase' THEN order_id END)
                     + sum(CASE WHEN event_type = 'purchase' AND order_id IS NULL THEN 1 ELSE 0 END) AS INTEGER) AS purchases,
                sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) > 0 AS is_converted,
-               sum(CASE WHEN event_type <> 'page_ping' OR is_page_view THEN 1 ELSE 0 END) = 1 AS is_bounce,
+               sum(CASE WHEN event_type NOT IN ('page_ping', 'experiment_exposure') OR is_page_view THEN 1 ELSE 0 END) = 1 AS is_bounce,
                (sum(engaged_seconds) > 10 OR sum(CASE WHEN is_page_view OR event_type = 'product_view' THEN 1 ELSE 0 END) >= 2
                  OR sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) > 0) AS is_engaged,
                CAST(round(sum(engaged_seconds), 3) AS DOUBLE) AS engaged_seconds,

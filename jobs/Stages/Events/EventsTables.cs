@@ -27,6 +27,8 @@ internal static class EventsTables
         new("engaged_seconds", "DOUBLE", "Engaged time credited to the event, in seconds: a page view's (Snowplow's page-ping formula), or, in a session without pings, the time to the next event."),
         new("is_page_view", "BOOLEAN", "The event stands for a page view of its session: a page_view, or the first ping of a page view whose page_view event is not in the session (an earlier session's, or lost)."),
         new("network_key", "VARCHAR", "HMAC of the IP's /24 or /48 network when `events.ip` is `network_key`, else NULL."),
+        new("experiment_id", "VARCHAR", "The A/B test of an `experiment_exposure` event; NULL on other events."),
+        new("variant", "VARCHAR", "The variant the visitor was shown, on an `experiment_exposure` event; NULL on other events."),
         new("event_date", "DATE", "Partition: UTC date of `occurred_at`."),
     ])
     {
@@ -49,7 +51,7 @@ internal static class EventsTables
         new("checkouts", "INTEGER", "Begin-checkout events."),
         new("purchases", "INTEGER", "Orders bought: distinct `order_id` of the purchase events (a purchase event without one counts once)."),
         new("is_converted", "BOOLEAN", "The session has a purchase."),
-        new("is_bounce", "BOOLEAN", "Exactly one non-ping event (a ping-first session's page view counts as one)."),
+        new("is_bounce", "BOOLEAN", "Exactly one event that is neither a ping nor an experiment exposure (a ping-first session's page view counts as one)."),
         new("is_engaged", "BOOLEAN", "GA4: engaged time > 10 s, or ≥ 2 page/product views, or a conversion."),
         new("engaged_seconds", "DOUBLE", "Engaged time, in seconds: the sum over its events."),
         new("landing_page_path", "VARCHAR", "Path of the first page."),

@@ -69,6 +69,7 @@ public sealed class ReportData
             Quality = quality,
             Missing = d._missing,
             Alerts = ReportAlerts.Load(engine, root, daily is { Count: > 0 } ? daily[^1].Date : null),
+            Experiments = ReportExperiments.Load(engine, root),
         };
     }
 

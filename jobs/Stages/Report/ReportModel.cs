@@ -32,6 +32,9 @@ public sealed record ReportModel
     /// <summary>The last day's KPI alerts (ReportAlerts.cs); null without kpi/alerts.</summary>
     public AlertBanner? Alerts { get; init; }
 
+    /// <summary>The A/B tests (ReportExperiments); null when there are none (the section is then left out).</summary>
+    public IReadOnlyList<ReportExperiments.Experiment>? Experiments { get; init; }
+
     /// <summary>The stable ids of the sections, in page order.</summary>
     public static readonly IReadOnlyList<string> SectionIds = ["kpis", "channels", "funnel", "rfm", "segments", "ltv", "cohorts", "quality"];
 }

@@ -27,6 +27,7 @@ public sealed class ReportStage : Stage<ReportSettings>
         TableNames.KpiDaily, TableNames.KpiChannels, TableNames.KpiCohorts, TableNames.KpiAlerts, TableNames.Features, TableNames.RfmScores, TableNames.RfmSegments,
         TableNames.SegmentProfiles, TableNames.SegmentMigration, TableNames.LtvCustomers, TableNames.LtvParams, TableNames.LtvBacktestBuckets, TableNames.LtvBacktestMetrics,
         TableNames.CleanOrders, TableNames.QuarantineOrders, TableNames.QuarantineEvents,
+        TableNames.ExperimentSummary, TableNames.ExperimentResults,
     ];
 
     /// <summary>The report shows the KPIs and snapshots up to a date (<c>--as-of</c>).</summary>

@@ -16,7 +16,7 @@ public class LayerTests
     private static readonly Assembly Models = typeof(Pipeline.Models.Ltv.BgNbd).Assembly;
 
     /// <summary>The stage folders: each a namespace under Pipeline.Stages.</summary>
-    private static readonly string[] StageFolders = ["Pipeline.Stages.Orders", "Pipeline.Stages.Events", "Pipeline.Stages.Customers", "Pipeline.Stages.Kpis", "Pipeline.Stages.Alerts", "Pipeline.Stages.Report"];
+    private static readonly string[] StageFolders = ["Pipeline.Stages.Orders", "Pipeline.Stages.Events", "Pipeline.Stages.Customers", "Pipeline.Stages.Kpis", "Pipeline.Stages.Alerts", "Pipeline.Stages.Experiments", "Pipeline.Stages.Report"];
 
     private static void Check(ConditionList rule, string what)
     {

@@ -120,6 +120,20 @@ public static class StageSqlCatalog
         {
             return EventsVariants().Select(v => (v.Name, (object?)v.Options)).ToList();
         }
+        if (type == typeof(Pipeline.Stages.Experiments.ExperimentsSqlOptions))
+        {
+            var windows = new List<Pipeline.Stages.Experiments.ExperimentWindow>
+            {
+                new("exp'1", 1_709_251_200_000_000L, 1_709_424_000_000_000L, 1_710_028_800_000_000L),
+                new("exp2", 1_709_251_200_000_000L, 1_709_337_600_000_000L, 1_709_942_400_000_000L),
+            };
+            return
+            [
+                ("events only", new Pipeline.Stages.Experiments.ExperimentsSqlOptions("events_table", "clean_orders_table", "sessions_table", null, windows, 7_776_000_000_000L)),
+                ("with assignments", new Pipeline.Stages.Experiments.ExperimentsSqlOptions("events_table", "clean_orders_table", "sessions_table", "assignments_table", windows, 7_776_000_000_000L)),
+                ("no experiments", new Pipeline.Stages.Experiments.ExperimentsSqlOptions("events_table", "clean_orders_table", "sessions_table", null, [], 7_776_000_000_000L)),
+            ];
+        }
         if (type == typeof(FeaturesSqlOptions))
         {
             return

@@ -17,7 +17,7 @@ public class NightlyRunTests
     private string _config = "";
     private string _output = "";
 
-    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "report"];
+    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "experiments", "report"];
 
     [SetUp]
     public void SetUp()

@@ -14,7 +14,7 @@ namespace Pipeline.Tests.Nightly;
 /// </summary>
 public class StageFingerprintTests
 {
-    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "report"];
+    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "experiments", "report"];
 
     /// <summary>A configuration change and the stages whose settings it belongs to (hand-listed from the settings' meaning).</summary>
     private static IEnumerable<TestCaseData> SettingChanges()
@@ -33,6 +33,7 @@ public class StageFingerprintTests
         yield return Case("kpis.repeat_window_days", c => c with { Kpis = c.Kpis with { RepeatWindowDays = 60 } }, "kpis");
         yield return Case("alerts.sensitivity", c => c with { Alerts = c.Alerts with { Sensitivity = 5 } }, "alerts");
         yield return Case("alerts.calendar", c => c with { Alerts = c.Alerts with { Calendar = new Dictionary<string, string> { ["2024-11-11"] = "Double 11" } } }, "alerts");
+        yield return Case("experiments.attribution_days", c => c with { Experiments = c.Experiments with { AttributionDays = 3 } }, "experiments");
         // Where outputs go, how fast the engine is, the snapshot date and the input paths are not settings of any stage
         // (input files are covered by their checksums, the date by the fingerprint's date).
         yield return Case("engine.threads", c => c with { Engine = c.Engine with { Threads = 1, MemoryLimit = "1GB" } });
@@ -149,8 +150,8 @@ public class StageFingerprintTests
     {
         Assert.That(Run(), Is.EqualTo(Expect(AllStages)));
         WriteConfig(c => c["events"]!["session_timeout_minutes"] = 20);
-        // sessions feed features (and so rfm, segment, ltv), the KPIs, the alerts and the report; clean orders do not change.
-        Assert.That(Run(), Is.EqualTo(Expect("clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "report")));
+        // sessions feed features (and so rfm, segment, ltv), the KPIs, the alerts, the experiments and the report; clean orders do not change.
+        Assert.That(Run(), Is.EqualTo(Expect("clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "experiments", "report")));
     }
 
     [Test]

@@ -29,7 +29,7 @@ namespace Pipeline.Tests.Engine.Spark;
 [NonParallelizable]
 public sealed class ExecutingSparkRunTests
 {
-    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "report"];
+    private static readonly string[] AllStages = ["clean-orders", "clean-clicks", "features", "rfm", "segment", "ltv", "kpis", "alerts", "experiments", "report"];
 
     private string _dir = "";
 

@@ -54,7 +54,7 @@ internal static class ClickFixtures
                    'shop.example.com' AS page_host, '/checkout/done' AS page_path, CAST(NULL AS VARCHAR) AS referrer_host, channel, is_natural,
                    CAST(NULL AS VARCHAR) AS utm_source, CAST(NULL AS VARCHAR) AS utm_medium, CAST(NULL AS VARCHAR) AS utm_campaign,
                    CAST(NULL AS VARCHAR) AS product_id, order_id, CAST(NULL AS VARCHAR) AS search_term, 'desktop' AS device_type,
-                   CAST(0 AS DOUBLE) AS engaged_seconds, false AS is_page_view, CAST(NULL AS VARCHAR) AS network_key, CAST(occurred_at AS DATE) AS event_date
+                   CAST(0 AS DOUBLE) AS engaged_seconds, false AS is_page_view, CAST(NULL AS VARCHAR) AS network_key, CAST(NULL AS VARCHAR) AS experiment_id, CAST(NULL AS VARCHAR) AS variant, CAST(occurred_at AS DATE) AS event_date
             FROM (VALUES {string.Join(",\n", rows)}) AS t(event_id, occurred_at, anonymous_key, customer_id, session_id, channel, is_natural, order_id)
             """);
     }

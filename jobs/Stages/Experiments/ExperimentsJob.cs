@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Pipeline.Config;
+using Pipeline.Core;
+using Pipeline.Models.Experiments;
+using Pipeline.Publishing;
+
+namespace Pipeline.Stages.Experiments;
+
+/// <summary>
+/// <c>pipeline experiments</c>: finds the experiments in the exposures, builds <c>experiments/units</c> in SQL, reads
+/// the per-variant sums back and computes every comparison in C# (<see cref="Pipeline.Models.Experiments"/>), then
+/// publishes the three tables together.
+/// </summary>
+public static class ExperimentsJob
+{
+    private const long MicrosPerDay = 86_400_000_000L;
+
+    public static void Run(StageContext run, ExperimentsSettings settings)
+    {
+        var root = run.InputRoot;
+        var ordersDir = Path.Combine(root, TableNames.CleanOrders);
+        var eventsDir = Path.Combine(root, TableNames.CleanEvents);
+        var sessionsDir = Path.Combine(root, TableNames.Sessions);
+        if (!OutputStore.HasParquet(ordersDir))
+        {
+            throw PipelineException.Input($"no clean orders under {ordersDir}: run `pipeline clean-orders` first (or point --input at the output that has them)");
+        }
+        var x = settings.Experiments;
+        run.Measure("experiments", report =>
+        {
+            var engine = run.Engine;
+            var d = engine.Dialect;
+            var Step = run.StepTimer("experiments");
+            var hasEvents = OutputStore.HasParquet(eventsDir) && OutputStore.HasParquet(sessionsDir);
+            if (!hasEvents)
+            {
+                run.Log.Info($"no clean events or sessions under {root}: no exposures, the experiment tables are empty", "experiments");
+            }
+            var events = hasEvents ? engine.ParquetRelation(eventsDir) : EmptyEvents(d);
+            var sessions = hasEvents ? engine.ParquetRelation(sessionsDir) : "(SELECT CAST(NULL AS VARCHAR) AS session_id, false AS is_bounce WHERE 1 = 0)";
+
+            var spans = new List<Span>();
+            DateOnly? dataEnd = null;
+            long withoutExperiment = 0;
+            if (hasEvents)
+            {
+                foreach (var r in engine.Query(ExperimentsSql.ExposureSpans(d, events, null)))
+                {
+                    if (r[1] is null)
+                    {
+                        spans.Add(new Span((string)r[0]!, null, null, 0, Long(r[4])));
+                        continue;
+                    }
+                    spans.Add(new Span((string)r[0]!, Instant(r[1]!), Instant(r[2]!), Long(r[3]), Long(r[4])));
+                }
+                var h = engine.Query(ExperimentsSql.EventsHealth(events))[0];
+                withoutExperiment = Long(h[0]);
+                dataEnd = h[1] is null ? null : DateOnly.FromDateTime(Instant(h[1]!).UtcDateTime);
+            }
+            if (withoutExperiment > 0)
+            {
+                run.Warn($"{withoutExperiment} experiment exposure event(s) without an experiment_id were ignored", "experiments");
+            }
+            var windows = new List<(Span Span, DateOnly Start, DateOnly End, ExperimentWindow Window)>();
+            foreach (var s in spans.Where(s => s.First is not null))
+            {
+                var def = x.Definitions.GetValueOrDefault(s.ExperimentId);
+                var start = def?.Start is { } a ? DateOnly.ParseExact(a, "yyyy-MM-dd", CultureInfo.InvariantCulture) : DateOnly.FromDateTime(s.First!.Value.UtcDateTime);
+                var end = def?.End is { } b ? DateOnly.ParseExact(b, "yyyy-MM-dd", CultureInfo.InvariantCulture) : DateOnly.FromDateTime(s.Last!.Value.UtcDateTime);
+                var startUs = Us(start);
+                var endUs = Us(end.AddDays(1));
+                windows.Add((s, start, end, new ExperimentWindow(s.ExperimentId, startUs, endUs, endUs + x.AttributionDays * MicrosPerDay)));
+            }
+            var options = new ExperimentsSqlOptions(events, engine.ParquetRelation(ordersDir), sessions, null,
+                windows.Select(w => w.Window).ToList(), x.CupedLookbackDays * MicrosPerDay);
+            var unitsPath = run.StagingPath(TableNames.ExperimentUnits);
+            var units = engine.WriteParquet(ExperimentsSql.Units(d, options), unitsPath, []);
+            Step("experiments/units written");
+
+            var sums = new List<VariantSums>();
+            if (units > 0)
+            {
+                foreach (var r in engine.Query(ExperimentsSql.VariantSums(engine.ParquetRelation(unitsPath))))
+                {
+                    sums.Add(new VariantSums((string)r[0]!, (string)r[1]!, Long(r[2]), Long(r[3]), Long(r[4]), Dbl(r[5]), Dbl(r[6]), Dbl(r[7]), Dbl(r[8]), Dbl(r[9]),
+                        Long(r[10]), Dbl(r[11]), Dbl(r[12]), Dbl(r[13]), Dbl(r[14]), Dbl(r[15]), Dbl(r[16]), Dbl(r[17]), Dbl(r[18])));
+                }
+            }
+            var results = new List<ResultRow>();
+            var summaries = new List<SummaryRow>();
+            foreach (var w in windows)
+            {
+                var readout = ExperimentReadout.Compute(w.Span.ExperimentId, x.Definitions.GetValueOrDefault(w.Span.ExperimentId),
+                    sums.Where(s => s.ExperimentId == w.Span.ExperimentId).ToList(), x);
+                if (readout is null)
+                {
+                    continue;
+                }
+                results.AddRange(readout.Results);
+                var days = w.End.DayNumber - w.Start.DayNumber + 1;
+                var status = dataEnd is { } de && w.End >= de ? "running" : "ended";
+                summaries.Add(readout.Summary(status, w.Start, w.End, days, w.Span.Exposures, w.Span.WithoutVariant, x));
+            }
+            var resultsCount = engine.WriteRows(results, run.StagingPath(TableNames.ExperimentResults));
+            var summaryCount = engine.WriteRows(summaries, run.StagingPath(TableNames.ExperimentSummary));
+            Step("experiments/results and summary written");
+            foreach (var s in summaries.Where(s => s.IsSrm))
+            {
+                run.Warn($"experiment {s.ExperimentId}: sample ratio mismatch (p = {s.SrmPValue:G3}): do not trust its result", "experiments");
+            }
+            report.RowsRead = units;
+            report.RowsWritten = units + resultsCount + summaryCount;
+            report.Counts["experiments"] = summaryCount;
+            report.Counts["units"] = units;
+            run.CheckStaged(TableNames.ExperimentUnits, units);
+            run.CheckStaged(TableNames.ExperimentResults, resultsCount);
+            run.CheckStaged(TableNames.ExperimentSummary, summaryCount);
+            run.Publish([(TableNames.ExperimentUnits, units), (TableNames.ExperimentResults, resultsCount), (TableNames.ExperimentSummary, summaryCount)]);
+            Step("published");
+        });
+    }
+
+    /// <summary>A clean/events stand-in with the columns the SQL reads and no rows.</summary>
+    private static string EmptyEvents(Pipeline.Engine.ISqlDialect d) =>
+        $"(SELECT CAST(NULL AS {d.StringType}) AS experiment_id, CAST(NULL AS {d.StringType}) AS variant, CAST(NULL AS TIMESTAMP) AS occurred_at, " +
+        $"CAST(NULL AS {d.StringType}) AS session_id, CAST(NULL AS {d.StringType}) AS customer_id, CAST(NULL AS {d.StringType}) AS anonymous_key, " +
+        $"CAST(NULL AS {d.StringType}) AS event_type, CAST(NULL AS {d.StringType}) AS order_id WHERE 1 = 0)";
+
+    private static long Us(DateOnly day) => (day.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber) * MicrosPerDay;
+
+    private sealed record Span(string ExperimentId, DateTimeOffset? First, DateTimeOffset? Last, long Exposures, long WithoutVariant);
+
+    private static DateTimeOffset Instant(object v) => v switch
+    {
+        DateTimeOffset o => o.ToUniversalTime(),
+        DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
+        _ => DateTimeOffset.Parse(Convert.ToString(v, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture),
+    };
+
+    // DuckDB's sum of integers is a HUGEINT (BigInteger).
+    private static long Long(object? v) => v switch
+    {
+        null => 0,
+        System.Numerics.BigInteger b => (long)b,
+        _ => Convert.ToInt64(v, CultureInfo.InvariantCulture),
+    };
+
+    private static double Dbl(object? v) => v switch
+    {
+        null => 0,
+        System.Numerics.BigInteger b => (double)b,
+        _ => Convert.ToDouble(v, CultureInfo.InvariantCulture),
+    };
+}
+
+/// <summary>One variant's sums over its units (see <see cref="ExperimentsSql.VariantSums"/>).</summary>
+public sealed record VariantSums(string ExperimentId, string Variant, long N, long Excluded, long Converted, double Revenue, double Revenue2,
+    double Orders, double Orders2, double RevenueOrders, long Carted, double Sessions, double Sessions2, double Bounced, double Bounced2,
+    double BouncedSessions, double Pre, double Pre2, double PreRevenue);
+
+/// <summary>experiments/results' row.</summary>
+public sealed class ResultRow
+{
+    [JsonPropertyName("experiment_id")] public string ExperimentId { get; set; } = "";
+    [JsonPropertyName("variant")] public string Variant { get; set; } = "";
+    [JsonPropertyName("metric")] public string Metric { get; set; } = "";
+    [JsonPropertyName("is_control")] public bool IsControl { get; set; }
+    [JsonPropertyName("units")] public long Units { get; set; }
+    [JsonPropertyName("value")] public double? Value { get; set; }
+    [JsonPropertyName("control_value")] public double? ControlValue { get; set; }
+    [JsonPropertyName("higher_is_better")] public bool HigherIsBetter { get; set; }
+    [JsonPropertyName("abs_uplift")] public double? AbsUplift { get; set; }
+    [JsonPropertyName("abs_ci_lower")] public double? AbsCiLower { get; set; }
+    [JsonPropertyName("abs_ci_upper")] public double? AbsCiUpper { get; set; }
+    [JsonPropertyName("rel_uplift")] public double? RelUplift { get; set; }
+    [JsonPropertyName("rel_ci_lower")] public double? RelCiLower { get; set; }
+    [JsonPropertyName("rel_ci_upper")] public double? RelCiUpper { get; set; }
+    [JsonPropertyName("ci_level")] public double? CiLevel { get; set; }
+    [JsonPropertyName("p_value")] public double? PValue { get; set; }
+    [JsonPropertyName("p_value_adjusted")] public double? PValueAdjusted { get; set; }
+    [JsonPropertyName("correction")] public string? Correction { get; set; }
+    [JsonPropertyName("is_significant")] public bool? IsSignificant { get; set; }
+    [JsonPropertyName("chance_to_beat_control")] public double? ChanceToBeatControl { get; set; }
+    [JsonPropertyName("variance_reduction")] public double? VarianceReduction { get; set; }
+}
+
+/// <summary>experiments/summary's row.</summary>
+public sealed class SummaryRow
+{
+    [JsonPropertyName("experiment_id")] public string ExperimentId { get; set; } = "";
+    [JsonPropertyName("status")] public string Status { get; set; } = "";
+    [JsonPropertyName("start_date")] public DateOnly StartDate { get; set; }
+    [JsonPropertyName("end_date")] public DateOnly EndDate { get; set; }
+    [JsonPropertyName("days")] public int Days { get; set; }
+    [JsonPropertyName("control_variant")] public string ControlVariant { get; set; } = "";
+    [JsonPropertyName("variants")] public int Variants { get; set; }
+    [JsonPropertyName("units")] public long Units { get; set; }
+    [JsonPropertyName("excluded_units")] public long ExcludedUnits { get; set; }
+    [JsonPropertyName("exposures")] public long Exposures { get; set; }
+    [JsonPropertyName("exposures_without_variant")] public long ExposuresWithoutVariant { get; set; }
+    [JsonPropertyName("expected_split")] public string ExpectedSplit { get; set; } = "";
+    [JsonPropertyName("observed_split")] public string ObservedSplit { get; set; } = "";
+    [JsonPropertyName("srm_chi_square")] public double SrmChiSquare { get; set; }
+    [JsonPropertyName("srm_p_value")] public double SrmPValue { get; set; }
+    [JsonPropertyName("is_srm")] public bool IsSrm { get; set; }
+    [JsonPropertyName("mde_relative")] public double? MdeRelative { get; set; }
+    [JsonPropertyName("target_mde")] public double TargetMde { get; set; }
+    [JsonPropertyName("days_needed")] public double? DaysNeeded { get; set; }
+    [JsonPropertyName("best_variant")] public string? BestVariant { get; set; }
+    [JsonPropertyName("best_chance_to_beat_control")] public double? BestChanceToBeatControl { get; set; }
+    [JsonPropertyName("flags")] public string Flags { get; set; } = "";
+    [JsonPropertyName("verdict")] public string Verdict { get; set; } = "";
+}
