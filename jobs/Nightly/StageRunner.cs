@@ -20,11 +20,19 @@ public sealed record StageOutcome(string RunId, int ExitCode, string? Message, E
 /// </summary>
 public static class StageRunner
 {
-    /// <summary>SHA-256 of the stage's settings (see <see cref="Stage.SettingsOf"/>): what of the configuration its result depends on.</summary>
-    public static string SettingsHash(Stage stage, PipelineConfig config) => HashOf(stage.SettingsOf(config));
+    /// <summary>
+    /// SHA-256 of the stage's settings (see <see cref="Stage.SettingsOf"/>: what of the configuration its result depends
+    /// on) and of the columns of the tables it writes. The columns are in it because a new version that adds or changes
+    /// a column must not append partitions of the new shape to a table published in the old one (an incremental
+    /// clean-clicks would): a changed schema makes the stage, and what reads its tables, run in full.
+    /// </summary>
+    public static string SettingsHash(Stage stage, PipelineConfig config) => HashOf(stage, stage.SettingsOf(config));
 
-    private static string HashOf(object settings) =>
-        RunManifest.Sha256Hex(JsonSerializer.Serialize(settings, settings.GetType(), RunManifest.JsonOptions));
+    private static string HashOf(Stage stage, object settings)
+    {
+        var schema = string.Join('\n', stage.Writes.Select(t => t.Name + ": " + string.Join(", ", t.Columns.Select(c => c.Name + " " + c.Type))));
+        return RunManifest.Sha256Hex(JsonSerializer.Serialize(settings, settings.GetType(), RunManifest.JsonOptions) + "\n" + schema);
+    }
 
     /// <summary>
     /// Everything a stage's result depends on, hashed: its name and snapshot date, its settings, the checksums of its
@@ -68,7 +76,7 @@ public static class StageRunner
             run.Manifest.ParentRunId = parentRunId;
             run.Manifest.Fingerprint = fingerprint;
             var settings = stage.SettingsOf(config);
-            var settingsHash = HashOf(settings);
+            var settingsHash = HashOf(stage, settings);
             run.Manifest.SettingsHash = settingsHash;
             // Resolved and checksummed once for the run: `pipeline run` hands over those it fingerprinted.
             inputs ??= stage.Inputs(config).Select(i => ResolvedInput.Resolve(i, session.Checksums)).ToList();

@@ -126,6 +126,35 @@ public class StageFingerprintTests
     private static Dictionary<string, string> Expect(params string[] ran) =>
         AllStages.ToDictionary(s => s, s => ran.Contains(s) ? "succeeded" : "skipped");
 
+    /// <summary>A stage as it would be in a version whose tables have other columns (all else the same).</summary>
+    private sealed class Reshaped(Stage inner, Func<TableSpec, TableSpec> reshape) : Stage
+    {
+        public override string Name => inner.Name;
+        public override StageKind Kind => inner.Kind;
+        public override string Description => inner.Description;
+        public override IReadOnlyList<TableSpec> Writes => inner.Writes.Select(reshape).ToList();
+        public override object SettingsOf(PipelineConfig config) => inner.SettingsOf(config);
+        public override void Run(StageContext context) => inner.Run(context);
+    }
+
+    [Test]
+    public void A_new_column_in_a_table_a_stage_writes_changes_its_settings_hash_so_an_old_output_is_rebuilt_not_appended_to()
+    {
+        var config = new PipelineConfig();
+        var clicks = StageRegistry.Find("clean-clicks")!;
+        var same = new Reshaped(clicks, t => t);
+        var added = new Reshaped(clicks, t => t.Name == "clean/events" ? t with { Columns = [.. t.Columns, new ColumnSpec("is_new", "BOOLEAN", "")] } : t);
+        var retyped = new Reshaped(clicks, t => t.Name == "sessions" ? t with { Columns = t.Columns.Select(c => c.Name == "engaged_seconds" ? c with { Type = "DECIMAL(18,3)" } : c).ToList() } : t);
+        var described = new Reshaped(clicks, t => t with { Columns = t.Columns.Select(c => c with { Description = "reworded" }).ToList() });
+        Assert.Multiple(() =>
+        {
+            Assert.That(StageRunner.SettingsHash(same, config), Is.EqualTo(StageRunner.SettingsHash(clicks, config)));
+            Assert.That(StageRunner.SettingsHash(added, config), Is.Not.EqualTo(StageRunner.SettingsHash(clicks, config)), "a column added");
+            Assert.That(StageRunner.SettingsHash(retyped, config), Is.Not.EqualTo(StageRunner.SettingsHash(clicks, config)), "a column's type changed");
+            Assert.That(StageRunner.SettingsHash(described, config), Is.EqualTo(StageRunner.SettingsHash(clicks, config)), "documentation is not schema");
+        });
+    }
+
     [Test]
     public void An_unchanged_configuration_is_a_no_op_and_so_is_a_change_of_engine_resources()
     {
