@@ -115,76 +115,8 @@ internal sealed class SegmentStats
         return new SegmentStats(sizes, means, medians, zMeans, valueShares, n);
     }
 
-    /// <summary>
-    /// The median of <paramref name="values"/> (the mean of the two middle values for an even count), by selection
-    /// rather than sorting: the same order statistics, so the same value, in linear time. Reorders the span.
-    /// </summary>
-    internal static double Median(Span<double> values)
-    {
-        var size = values.Length;
-        var upper = Select(values, size / 2);
-        if (size % 2 == 1)
-        {
-            return upper;
-        }
-        // After the selection every value left of size / 2 is ≤ the upper middle one: the lower middle is their maximum.
-        var lower = double.NegativeInfinity;
-        foreach (var v in values[..(size / 2)])
-        {
-            lower = Math.Max(lower, v);
-        }
-        return (lower + upper) / 2.0;
-    }
-
-    /// <summary>
-    /// The <paramref name="rank"/>-th smallest value (0-based), by quickselect with a median-of-three pivot and Hoare
-    /// partitioning (runs of equal values split evenly, so repeated values stay linear). Afterwards values left of
-    /// <paramref name="rank"/> are ≤ it and values right of it ≥ it. Values must not be NaN.
-    /// </summary>
-    internal static double Select(Span<double> a, int rank)
-    {
-        var lo = 0;
-        var hi = a.Length - 1;
-        while (hi > lo)
-        {
-            var mid = lo + ((hi - lo) / 2);
-            double x = a[lo], y = a[mid], w = a[hi];
-            var pivot = Math.Max(Math.Min(x, y), Math.Min(Math.Max(x, y), w));
-            var i = lo;
-            var j = hi;
-            while (i <= j)
-            {
-                while (a[i] < pivot)
-                {
-                    i++;
-                }
-                while (a[j] > pivot)
-                {
-                    j--;
-                }
-                if (i <= j)
-                {
-                    (a[i], a[j]) = (a[j], a[i]);
-                    i++;
-                    j--;
-                }
-            }
-            // Now a[lo..j] ≤ pivot, a[i..hi] ≥ pivot, and anything between equals the pivot.
-            if (rank <= j)
-            {
-                hi = j;
-            }
-            else if (rank >= i)
-            {
-                lo = i;
-            }
-            else
-            {
-                return a[rank];
-            }
-        }
-        return a[rank];
-    }
+    /// <summary>The median (see <see cref="OrderStatistics.Median"/>); reorders the span.</summary>
+    internal static double Median(Span<double> values) => OrderStatistics.Median(values);
 
     public SegmentProfile[] ToProfiles(IReadOnlyList<string> featureNames, string[] labels)
     {

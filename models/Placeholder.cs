@@ -1,2 +1,0 @@
-namespace Pipeline.Models;
-internal static class Placeholder { }
