@@ -54,6 +54,19 @@ public static class GeneratedConfig
                 json.WriteString("input", shop.AdSpendFile);
                 json.WriteEndObject();
                 json.WriteEndObject();
+                // The promotions the generator put in the period are known events, not anomalies.
+                var promotions = ShopPlan.Promotions(options.StartDate, options.Days);
+                if (promotions.Count > 0)
+                {
+                    json.WriteStartObject("alerts");
+                    json.WriteStartObject("calendar");
+                    foreach (var (days, name) in promotions)
+                    {
+                        json.WriteString(days, name);
+                    }
+                    json.WriteEndObject();
+                    json.WriteEndObject();
+                }
             }
             if (truth.Experiments is { Count: > 0 } experiments)
             {

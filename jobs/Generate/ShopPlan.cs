@@ -92,6 +92,35 @@ public static class ShopPlan
         return w * promo;
     }
 
+    /// <summary>
+    /// The promotions of <see cref="DayWeight"/> that fall in the period, as an <c>alerts.calendar</c> (date or
+    /// range → name): known events the anomaly detector reports as expected instead of alerting on them.
+    /// </summary>
+    public static SortedDictionary<string, string> Promotions(DateOnly start, int days)
+    {
+        var calendar = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var end = start.AddDays(days - 1);
+        for (var year = start.Year; year <= end.Year; year++)
+        {
+            foreach (var (from, to, name) in new[]
+            {
+                (new DateOnly(year, 6, 1), new DateOnly(year, 6, 17), "618 warm-up"),
+                (new DateOnly(year, 6, 18), new DateOnly(year, 6, 18), "618"),
+                (new DateOnly(year, 11, 1), new DateOnly(year, 11, 10), "Double 11 warm-up"),
+                (new DateOnly(year, 11, 11), new DateOnly(year, 11, 11), "Double 11"),
+                (new DateOnly(year, 12, 12), new DateOnly(year, 12, 12), "Double 12"),
+            })
+            {
+                if (to >= start && from <= end)
+                {
+                    var key = from == to ? $"{from:yyyy-MM-dd}" : $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}";
+                    calendar[key] = name;
+                }
+            }
+        }
+        return calendar;
+    }
+
     /// <summary>Cumulative day weights of the first <paramref name="days"/> days from <paramref name="start"/> (for inverse-CDF draws).</summary>
     public static double[] CumulativeWeights(DateOnly start, int days)
     {

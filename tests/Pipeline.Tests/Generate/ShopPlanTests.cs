@@ -50,4 +50,24 @@ public class ShopPlanTests
     private static bool Close(ShopKpis x, ShopKpis y) =>
         Math.Abs(x.Conversion - y.Conversion) < 1e-12 && Math.Abs(x.NaturalShare - y.NaturalShare) < 1e-12
         && Math.Abs(x.Repurchase - y.Repurchase) < 1e-9 && Math.Abs(x.Acos - y.Acos) < 1e-12;
+
+    [Test]
+    public void The_promotions_in_the_period_become_the_alerts_calendar_and_the_config_loader_accepts_it()
+    {
+        // The quick-start period, 2024-03-01 + 117 days (to 06-25): 618 and its warm-up, no Double 11 or 12.
+        Assert.That(ShopPlan.Promotions(new DateOnly(2024, 3, 1), 117), Is.EqualTo(new Dictionary<string, string>
+        {
+            ["2024-06-01..2024-06-17"] = "618 warm-up",
+            ["2024-06-18"] = "618",
+        }));
+        // A period that ends on 2024-06-10 touches the warm-up only; one across the new year has both years' events.
+        Assert.That(ShopPlan.Promotions(new DateOnly(2024, 5, 1), 41).Keys, Is.EqualTo(new[] { "2024-06-01..2024-06-17" }));
+        Assert.That(ShopPlan.Promotions(new DateOnly(2024, 11, 11), 400).Values, Is.EqualTo(new[]
+            { "Double 11", "Double 12", "618 warm-up", "618", "Double 11 warm-up", "Double 11", "Double 12" }));
+        var json = "{ \"alerts\": { \"calendar\": { " + string.Join(", ", ShopPlan.Promotions(new DateOnly(2024, 1, 1), 366)
+            .Select(p => $"\"{p.Key}\": \"{p.Value}\"")) + " } } }";
+        var (config, errors) = Pipeline.Config.ConfigLoader.Parse(json, TestPaths.RepoRoot);
+        Assert.That(errors, Is.Empty);
+        Assert.That(config!.Alerts.Calendar, Has.Count.EqualTo(5));
+    }
 }
