@@ -118,9 +118,7 @@ public sealed class ChecksumStore
         }
         try
         {
-            var tmp = _path + ".tmp-" + Environment.ProcessId;
-            File.WriteAllText(tmp, text.ToString());
-            File.Move(tmp, _path, overwrite: true);
+            Publishing.OutputStore.WriteAtomically(_path, text.ToString());
             _changed = 0;
         }
         catch (IOException)

@@ -168,7 +168,7 @@ public static class AnomalyDetector
                 {
                     continue;
                 }
-                level[used] = Median(scratch[..m]);
+                level[used] = OrderStatistics.Median(scratch[..m]);
                 centre[used] = start + 3;
                 used++;
             }
@@ -196,7 +196,7 @@ public static class AnomalyDetector
                                 scratch[m++] = values[j] - seasonal[(t - j) % 7];
                             }
                         }
-                        level[k] = Median(scratch[..m]);
+                        level[k] = OrderStatistics.Median(scratch[..m]);
                     }
                 }
                 // 2. Trend: Theil–Sen slope through the week levels, the level at t as the median intercept.
@@ -208,12 +208,12 @@ public static class AnomalyDetector
                         scratch[pairs++] = (level[a] - level[b]) / (centre[a] - centre[b]);
                     }
                 }
-                slope = Median(scratch[..pairs]);
+                slope = OrderStatistics.Median(scratch[..pairs]);
                 for (var k = 0; k < used; k++)
                 {
                     scratch[k] = level[k] + slope * (t - centre[k]);
                 }
-                levelAtT = Median(scratch[..used]);
+                levelAtT = OrderStatistics.Median(scratch[..used]);
                 // 3. Weekday effects: per weekday (offset d = (t − j) mod 7), the median of value − the week's trend line.
                 for (var d = 0; d < 7; d++)
                 {
@@ -227,7 +227,7 @@ public static class AnomalyDetector
                             scratch[m++] = values[j] - level[k] - slope * (j - centre[k]);
                         }
                     }
-                    seasonal[d] = m == 0 ? 0 : Median(scratch[..m]);
+                    seasonal[d] = m == 0 ? 0 : OrderStatistics.Median(scratch[..m]);
                 }
             }
             // 4. Scale: MAD of the window's residuals.
@@ -244,12 +244,12 @@ public static class AnomalyDetector
                 }
             }
             var window = residuals[..r];
-            var centreOfResiduals = Median(window);
+            var centreOfResiduals = OrderStatistics.Median(window);
             for (var q = 0; q < r; q++)
             {
                 scratch[q] = Math.Abs(window[q] - centreOfResiduals);
             }
-            var mad = Median(scratch[..r]);
+            var mad = OrderStatistics.Median(scratch[..r]);
             var expected = levelAtT + seasonal[0];
             // A series that was never negative in the window is not expected to be (a trend running into zero).
             var minimum = double.PositiveInfinity;
@@ -287,6 +287,4 @@ public static class AnomalyDetector
     public static (double Low, double High) Band(Assessment a, DetectorOptions options) =>
         (a.Expected - options.Sensitivity * a.Scale, a.Expected + options.Sensitivity * a.Scale);
 
-    /// <summary>The median of the values (the mean of the two middle ones for an even count); reorders the span.</summary>
-    public static double Median(Span<double> values) => OrderStatistics.Median(values);
 }

@@ -91,7 +91,7 @@ internal sealed class SegmentStats
                 }
                 means[c][j] = sum / size;
                 zMeans[c][j] = zSum / size;
-                medians[c][j] = Median(buffer.AsSpan(0, size));
+                medians[c][j] = OrderStatistics.Median(buffer.AsSpan(0, size));
             }
             return buffer;
         }, _ => { });
@@ -114,9 +114,6 @@ internal sealed class SegmentStats
         }
         return new SegmentStats(sizes, means, medians, zMeans, valueShares, n);
     }
-
-    /// <summary>The median (see <see cref="OrderStatistics.Median"/>); reorders the span.</summary>
-    internal static double Median(Span<double> values) => OrderStatistics.Median(values);
 
     public SegmentProfile[] ToProfiles(IReadOnlyList<string> featureNames, string[] labels)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pipeline.Core;
 using Pipeline.Inputs;
+using Pipeline.Models;
 using Pipeline.Models.Alerts;
 using Pipeline.Publishing;
 using Pipeline.Runs;
@@ -371,7 +372,7 @@ public static class AlertsJob
             return false;
         }
         var copy = volume.Where(v => !double.IsNaN(v)).ToArray();
-        var median = AnomalyDetector.Median(copy);
+        var median = OrderStatistics.Median(copy);
         return metric.Volume == "spend" ? median > 0 : median >= minVolume;
     }
 

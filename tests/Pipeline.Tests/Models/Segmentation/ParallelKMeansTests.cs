@@ -192,21 +192,6 @@ public sealed class ParallelKMeansTests
     }
 
     [Test]
-    public void Median_by_selection_equals_the_median_of_the_sorted_values()
-    {
-        var random = new Random(8);
-        foreach (var size in new[] { 1, 2, 3, 4, 7, 100, 1001, 5000 })
-        {
-            // Many repeated values (like order counts) and a few distinct ones.
-            var values = Enumerable.Range(0, size).Select(_ => random.Next(3) == 0 ? random.NextDouble() * 100 : random.Next(4)).ToArray();
-            var sorted = values.Order().ToArray();
-            var expected = size % 2 == 1 ? sorted[size / 2] : (sorted[(size / 2) - 1] + sorted[size / 2]) / 2;
-
-            Assert.That(SegmentStats.Median(values.ToArray()), Is.EqualTo(expected), $"size {size}");
-        }
-    }
-
-    [Test]
     public void Silhouette_is_the_same_to_the_bit_for_any_thread_count_and_matches_a_direct_computation()
     {
         var (data, _) = Mixture(perGroup: 150, seed: 2);
