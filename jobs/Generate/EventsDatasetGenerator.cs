@@ -28,8 +28,8 @@ public static class DatasetGenerator
         {
             var experiments = options.Experiments ? new ExperimentsInjector(options) : null;
             truth = OrderGenerator.Generate(options, experiments is null ? events : new TeeObserver(events, experiments));
-            truth = truth with { Events = events.Complete(), Experiments = experiments?.Complete() };
-            truth = truth with { Shop = events.Shop };
+            // Shop after Events: Complete() is what settles the shop's truth (initialisers run in order).
+            truth = truth with { Events = events.Complete(), Shop = events.Shop, Experiments = experiments?.Complete() };
         }
         if (!options.Experiments)
         {
