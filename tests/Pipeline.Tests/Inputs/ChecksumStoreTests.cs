@@ -111,11 +111,16 @@ public class ChecksumStoreTests
         return (config, Directory.EnumerateFiles(Path.Combine(_dir, "orders")).Order(StringComparer.Ordinal).First());
     }
 
-    /// <summary>The SHA-256 the last clean-orders manifest recorded for <paramref name="file"/>.</summary>
-    private string RecordedSha(string file)
+    /// <summary>
+    /// The SHA-256 the clean-orders step of run <paramref name="r"/> recorded for <paramref name="file"/> (found through the
+    /// run manifest it names: run ids only order to the second).
+    /// </summary>
+    private static string RecordedSha(CliResult r, string file)
     {
-        var manifest = Directory.EnumerateFiles(Path.Combine(_dir, "out", "_runs"), "*-clean-orders.json").Order(StringComparer.Ordinal).Last();
-        using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
+        var top = r.Stdout.Split('\n').Single(l => l.StartsWith("run manifest:", StringComparison.Ordinal))["run manifest:".Length..].Trim();
+        using var run = JsonDocument.Parse(File.ReadAllText(top));
+        var step = run.RootElement.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("stage").GetString() == "clean-orders");
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(top)!, step.GetProperty("run_id").GetString() + ".json")));
         return doc.RootElement.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("path").GetString() == file).GetProperty("sha256").GetString()!;
     }
 
@@ -125,7 +130,7 @@ public class ChecksumStoreTests
         var (config, orders) = Shop();
         var first = PipelineCli.Run("run", "-c", config, "--only", "clean-orders");
         Assert.That(first.ExitCode, Is.Zero, first.ToString());
-        Assert.That(RecordedSha(orders), Is.EqualTo(Sha(orders)));
+        Assert.That(RecordedSha(first, orders), Is.EqualTo(Sha(orders)));
         var store = Path.Combine(_dir, "out", ChecksumStore.FileName);
         Assert.That(File.ReadAllText(store), Does.Contain($"{orders}\t{new FileInfo(orders).Length}\t{HourAgo.Ticks}\t{Sha(orders)}"));
 
@@ -135,11 +140,11 @@ public class ChecksumStoreTests
         File.WriteAllText(store, File.ReadAllText(store).Replace(Sha(orders), planted, StringComparison.Ordinal));
         var trusting = PipelineCli.Run("run", "-c", config, "--only", "clean-orders");
         Assert.That(trusting.ExitCode, Is.Zero, trusting.ToString());
-        Assert.That(RecordedSha(orders), Is.EqualTo(planted));
+        Assert.That(RecordedSha(trusting, orders), Is.EqualTo(planted));
 
         var refresh = PipelineCli.Run("run", "-c", config, "--only", "clean-orders", "--full-refresh");
         Assert.That(refresh.ExitCode, Is.Zero, refresh.ToString());
-        Assert.That(RecordedSha(orders), Is.EqualTo(Sha(orders)));
+        Assert.That(RecordedSha(refresh, orders), Is.EqualTo(Sha(orders)));
         Assert.That(File.ReadAllText(store), Does.Contain(Sha(orders)).And.Not.Contain(planted), "the full refresh rewrote the store");
     }
 }
