@@ -96,11 +96,13 @@ public interface IEngine : IDisposable
     }
 
     /// <summary>Like <see cref="WriteRows{T}"/> for untyped rows (one dictionary per row) with an explicit schema.</summary>
-    long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<(string Name, Type Type)> schema, string directory)
+    long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<LocalField> schema, string directory)
     {
         Directory.CreateDirectory(directory);
         using var stream = File.Create(Path.Combine(directory, "part-0.parquet"));
-        var parquetSchema = new Parquet.Schema.ParquetSchema(schema.Select(f => (Parquet.Schema.Field)new Parquet.Schema.DataField(f.Name, f.Type)).ToArray());
+        var parquetSchema = new Parquet.Schema.ParquetSchema(schema.Select(f => f.DecimalType is { } dec
+            ? new Parquet.Schema.DecimalDataField(f.Name, dec.Precision, dec.Scale, isNullable: true)
+            : (Parquet.Schema.Field)new Parquet.Schema.DataField(f.Name, f.Type)).ToArray());
         Parquet.Serialization.ParquetSerializer.SerializeUntypedAsync(rows, parquetSchema, stream).GetAwaiter().GetResult();
         return rows.Count;
     }

@@ -9,6 +9,9 @@ namespace Pipeline.Engine;
 /// DuckDB engine's Parquet.Net writer uses it), so both engines publish the documented type; null = undeclared.</param>
 public sealed record LocalColumn(string Name, Type Type, IReadOnlyList<object?> Values, (int Precision, int Scale)? DecimalType = null);
 
+/// <summary>One column of untyped rows: name, CLR type and, for money, its declared DECIMAL(precision, scale).</summary>
+public sealed record LocalField(string Name, Type Type, (int Precision, int Scale)? DecimalType = null);
+
 /// <summary>
 /// Rows computed in the driver process (RFM scores, segments, LTV predictions), column by column, so an engine can
 /// write them wherever its tables live: DuckDB as a local Parquet file, Spark through LocalRelation + WriteOperation.
@@ -33,6 +36,6 @@ public static class LocalRows
     }
 
     /// <summary>The columns of untyped rows (one dictionary per row) with the given schema.</summary>
-    public static IReadOnlyList<LocalColumn> Columns(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<(string Name, Type Type)> schema) =>
-        schema.Select(f => new LocalColumn(f.Name, f.Type, rows.Select(r => r.TryGetValue(f.Name, out var v) ? v : null).ToList())).ToList();
+    public static IReadOnlyList<LocalColumn> Columns(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<LocalField> schema) =>
+        schema.Select(f => new LocalColumn(f.Name, f.Type, rows.Select(r => r.TryGetValue(f.Name, out var v) ? v : null).ToList(), f.DecimalType)).ToList();
 }

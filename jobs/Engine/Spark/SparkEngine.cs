@@ -227,7 +227,7 @@ public sealed partial class SparkEngine : IEngine
 
     public long WriteRows<T>(IReadOnlyCollection<T> rows, string directory) => WriteLocal(LocalRows.Columns(rows), rows.Count, directory);
 
-    public long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<(string Name, Type Type)> schema, string directory) =>
+    public long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<LocalField> schema, string directory) =>
         WriteLocal(LocalRows.Columns(rows, schema), rows.Count, directory);
 
     /// <summary>

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Parquet.Schema;
 using Parquet.Serialization;
+using Parquet.Serialization.Attributes;
+using Pipeline.Engine;
 using Pipeline.Core;
 using Pipeline.Models.Ltv;
 using Pipeline.Runs;
@@ -108,18 +110,21 @@ public static class LtvJob
                 var (cbg, cgg) = Fit(calibration, options, "calibration ending " + calibrationEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
                 NoteIfNotOk(notOk, "calibration", cbg.Diagnosis, cgg.Diagnosis);
                 var (predicted, backtest) = Backtest.Run(cbg.Fit.Parameters, split);
+                // The value errors come from the unrounded values; the rows publish them in cents.
+                var values = new List<(double Predicted, double Actual)>(split.Rows.Count);
                 for (var i = 0; i < split.Rows.Count; i++)
                 {
                     var r = split.Rows[i];
                     var value = ExpectedValue(cgg.Fit.Parameters, r.Calibration);
+                    values.Add((predicted[i] * value, r.HoldoutValue));
                     backtestRows.Add(new BacktestRow
                     {
                         CustomerId = r.Calibration.CustomerId,
                         CalibrationFrequency = r.Calibration.Frequency,
                         PredictedPurchases = predicted[i],
                         ActualPurchases = r.HoldoutPurchases,
-                        PredictedValue = predicted[i] * value,
-                        ActualValue = r.HoldoutValue,
+                        PredictedValue = Money(predicted[i] * value),
+                        ActualValue = Money(r.HoldoutValue),
                     });
                 }
                 bucketRows.AddRange(backtest.Buckets.Select(b => new BucketRow
@@ -141,16 +146,10 @@ public static class LtvJob
                     Bias = backtest.Bias,
                     TotalPredicted = backtest.TotalPredicted,
                     TotalActual = backtest.TotalActual,
-                    ValueMae = Cents(backtestRows.Average(b => Math.Abs(b.PredictedValue - b.ActualValue))),
-                    ValueBias = Cents(backtestRows.Average(b => b.PredictedValue - b.ActualValue)),
+                    ValueMae = Money(values.Average(v => Math.Abs(v.Predicted - v.Actual))),
+                    ValueBias = Money(values.Average(v => v.Predicted - v.Actual)),
                     Status = "ran",
                 });
-                foreach (var b in backtestRows)
-                {
-                    // Rounded once the error figures have been computed from the unrounded values.
-                    b.PredictedValue = Cents(b.PredictedValue);
-                    b.ActualValue = Cents(b.ActualValue);
-                }
                 paramRows.AddRange(ParamRows(cbg, cgg, a.TimeUnit, c.Penalizer, "calibration"));
                 run.Log.Info($"backtest: calibration to {calibrationEnd:yyyy-MM-dd}, {backtest.Customers} customers, MAE {backtest.MeanAbsoluteError:0.000}, RMSE {backtest.RootMeanSquaredError:0.000}, bias {backtest.Bias:+0.000;-0.000}", "ltv");
             }
@@ -275,6 +274,22 @@ public static class LtvJob
     /// </summary>
     internal static double Cents(double value) => double.IsFinite(value) ? Math.Round(value, 2, MidpointRounding.AwayFromZero) : value;
 
+    /// <summary>
+    /// Money as the tables publish it: <see cref="Cents"/> as an exact DECIMAL(18,2), or NULL when the model gives no
+    /// finite amount that fits it (a degenerate fit can; its status in ltv/params says why). A double rounded to cents is
+    /// only near the amount (28.31 is 28.309999…); the decimal is the amount.
+    /// </summary>
+    internal static decimal? Money(double value) => ToDecimal(Cents(value), 2);
+
+    /// <summary>A model input in the base currency (monetary_value), to 6 decimals as customers/features has it.</summary>
+    internal static decimal? Money6(double value) => ToDecimal(double.IsFinite(value) ? Math.Round(value, 6, MidpointRounding.AwayFromZero) : value, 6);
+
+    /// <summary>Largest magnitude DECIMAL(18, s) holds.</summary>
+    private static decimal? ToDecimal(double value, int scale) =>
+        double.IsFinite(value) && Math.Abs(value) < Math.Pow(10, 18 - scale)
+            ? Math.Round((decimal)value, scale, MidpointRounding.AwayFromZero)
+            : null;
+
     private static double ReadFeaturesUnit(AnalyticsRun a)
     {
         // T in days / T in the unit, from a customer with T > 0: tells which unit the features were built in.
@@ -299,14 +314,14 @@ public static class LtvJob
             ["frequency"] = s.Frequency,
             ["recency"] = s.Recency,
             ["T"] = s.T,
-            ["monetary_value"] = s.MonetaryValue,
+            ["monetary_value"] = Money6(s.MonetaryValue),
             ["p_alive"] = pAlive,
-            ["expected_order_value"] = Cents(expectedOrderValue),
+            ["expected_order_value"] = Money(expectedOrderValue),
         };
         foreach (var h in horizons)
         {
             row[$"expected_purchases_{h.Days}d"] = h.ExpectedPurchases;
-            row[$"clv_{h.Days}d"] = Cents(h.Clv);
+            row[$"clv_{h.Days}d"] = Money(h.Clv);
         }
         return row;
     }
@@ -317,12 +332,12 @@ public static class LtvJob
         var fields = new List<Field>
         {
             new DataField<string>("customer_id"), new DataField<int>("frequency"), new DataField<double>("recency"), new DataField<double>("T"),
-            new DataField<double>("monetary_value"), new DataField<double>("p_alive"), new DataField<double>("expected_order_value"),
+            new DecimalDataField("monetary_value", 18, 6, isNullable: true), new DataField<double>("p_alive"), new DecimalDataField("expected_order_value", 18, 2, isNullable: true),
         };
         foreach (var days in horizonDays)
         {
             fields.Add(new DataField<double>($"expected_purchases_{days}d"));
-            fields.Add(new DataField<double>($"clv_{days}d"));
+            fields.Add(new DecimalDataField($"clv_{days}d", 18, 2, isNullable: true));
         }
         return new ParquetSchema(fields);
     }
@@ -331,8 +346,8 @@ public static class LtvJob
     /// The schema handed to <see cref="Engine.IEngine.WriteRows(IReadOnlyCollection{IDictionary{string, object}}, IReadOnlyList{ValueTuple{string, Type}}, string)"/>:
     /// Parquet.Net's CLR types as they are (strings are <c>ReadOnlyMemory&lt;char&gt;</c>; every engine takes them).
     /// </summary>
-    internal static IReadOnlyList<(string Name, Type Type)> EngineSchema(ParquetSchema schema) =>
-        schema.GetDataFields().Select(f => (f.Name, f.ClrType)).ToList();
+    internal static IReadOnlyList<LocalField> EngineSchema(ParquetSchema schema) =>
+        schema.GetDataFields().Select(f => new LocalField(f.Name, f.ClrType, f is DecimalDataField dec ? (dec.Precision, dec.Scale) : null)).ToList();
 
     private static void WriteUntyped(AnalyticsRun a, string table, IReadOnlyCollection<IDictionary<string, object?>> rows, ParquetSchema schema) =>
         a.Run.Engine.WriteRows(rows, EngineSchema(schema), a.StagedPartition(table));
@@ -361,8 +376,8 @@ public static class LtvJob
         [JsonPropertyName("calibration_frequency")] public int CalibrationFrequency { get; set; }
         [JsonPropertyName("predicted_purchases")] public double PredictedPurchases { get; set; }
         [JsonPropertyName("actual_purchases")] public int ActualPurchases { get; set; }
-        [JsonPropertyName("predicted_value")] public double PredictedValue { get; set; }
-        [JsonPropertyName("actual_value")] public double ActualValue { get; set; }
+        [JsonPropertyName("predicted_value")] [ParquetDecimal(18, 2)] public decimal? PredictedValue { get; set; }
+        [JsonPropertyName("actual_value")] [ParquetDecimal(18, 2)] public decimal? ActualValue { get; set; }
     }
 
     internal sealed class BucketRow
@@ -385,8 +400,8 @@ public static class LtvJob
         [JsonPropertyName("bias")] public double? Bias { get; set; }
         [JsonPropertyName("total_predicted")] public double? TotalPredicted { get; set; }
         [JsonPropertyName("total_actual")] public double? TotalActual { get; set; }
-        [JsonPropertyName("value_mae")] public double? ValueMae { get; set; }
-        [JsonPropertyName("value_bias")] public double? ValueBias { get; set; }
+        [JsonPropertyName("value_mae")] [ParquetDecimal(18, 2)] public decimal? ValueMae { get; set; }
+        [JsonPropertyName("value_bias")] [ParquetDecimal(18, 2)] public decimal? ValueBias { get; set; }
         [JsonPropertyName("status")] public string Status { get; set; } = "";
         [JsonPropertyName("reason")] public string? Reason { get; set; }
     }

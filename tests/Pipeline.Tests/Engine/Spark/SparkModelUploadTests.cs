@@ -125,8 +125,8 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
         });
         UploadAndCheck(engine, CustomersTables.LtvBacktest, new List<LtvJob.BacktestRow>
         {
-            new() { CustomerId = "C0000001", CalibrationFrequency = 2, PredictedPurchases = 1.25, ActualPurchases = 1, PredictedValue = 80.5, ActualValue = 75 },
-            new() { CustomerId = "C0000002", CalibrationFrequency = 0, PredictedPurchases = 0.01, ActualPurchases = 0, PredictedValue = 0.5, ActualValue = 0 },
+            new() { CustomerId = "C0000001", CalibrationFrequency = 2, PredictedPurchases = 1.25, ActualPurchases = 1, PredictedValue = 80.5m, ActualValue = 75m },
+            new() { CustomerId = "C0000002", CalibrationFrequency = 0, PredictedPurchases = 0.01, ActualPurchases = 0, PredictedValue = 0.5m, ActualValue = 0m },
         });
         UploadAndCheck(engine, CustomersTables.LtvBacktestBuckets, new List<LtvJob.BucketRow>
         {
@@ -135,7 +135,7 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
         });
         UploadAndCheck(engine, CustomersTables.LtvBacktestMetrics, new List<LtvJob.MetricsRow>
         {
-            new() { CalibrationEnd = "2024-04-01", HoldoutDays = 90, TimeUnit = "day", Customers = 900, Mae = 0.3, Rmse = 0.5, Bias = -0.02, TotalPredicted = 410.5, TotalActual = 420, ValueMae = 12.5, ValueBias = -1.25 },
+            new() { CalibrationEnd = "2024-04-01", HoldoutDays = 90, TimeUnit = "day", Customers = 900, Mae = 0.3, Rmse = 0.5, Bias = -0.02, TotalPredicted = 410.5, TotalActual = 420, ValueMae = 12.5m, ValueBias = -1.25m },
         });
         // Backtest skipped (too few customers): empty tables, columns still declared.
         UploadAndCheck(engine, CustomersTables.LtvBacktest, new List<LtvJob.BacktestRow>());
@@ -146,10 +146,10 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
     [Test]
     public void Decimals_dates_instants_and_nullables_map_to_spark_s_arrow_types_in_every_chunk()
     {
-        var schema = new List<(string Name, Type Type)>
+        var schema = new List<LocalField>
         {
-            ("text", typeof(ReadOnlyMemory<char>)), ("amount", typeof(decimal)), ("maybe_amount", typeof(decimal?)), ("day", typeof(DateOnly)),
-            ("at", typeof(DateTime)), ("at_offset", typeof(DateTimeOffset?)), ("big", typeof(long)), ("ratio", typeof(float)), ("flag", typeof(bool?)),
+            new("text", typeof(ReadOnlyMemory<char>)), new("amount", typeof(decimal)), new("maybe_amount", typeof(decimal?)), new("day", typeof(DateOnly)),
+            new("at", typeof(DateTime)), new("at_offset", typeof(DateTimeOffset?)), new("big", typeof(long)), new("ratio", typeof(float)), new("flag", typeof(bool?)),
         };
         var rows = Enumerable.Range(0, 300).Select(i => (IDictionary<string, object?>)new Dictionary<string, object?>
         {
@@ -207,9 +207,9 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
     {
         using var engine = NewEngine();
         var rows = new List<IDictionary<string, object?>> { new Dictionary<string, object?> { ["id"] = Guid.NewGuid() } };
-        var e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [("id", typeof(Guid))], Path.Combine(Dir, "guid")))!;
+        var e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [new LocalField("id", typeof(Guid))], Path.Combine(Dir, "guid")))!;
         Assert.That(e.Message, Does.Contain("Guid").And.Contain("(id)"));
-        e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [("id", typeof(List<int>))], Path.Combine(Dir, "list")))!;
+        e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [new LocalField("id", typeof(List<int>))], Path.Combine(Dir, "list")))!;
         Assert.That(e.Message, Does.Contain("List<Int32>"));
     }
 

@@ -54,9 +54,11 @@ public class LtvDiagnosticsTests
         {
             foreach (var column in columns)
             {
-                if (row[column] is double v)
+                // Money is an exact DECIMAL(18,2): a double here (even one "in cents") would only be near the amount.
+                Assert.That(row[column], Is.Null.Or.InstanceOf<decimal>(), $"{column} is not a decimal");
+                if (row[column] is decimal v)
                 {
-                    Assert.That(Math.Abs(v * 100 - Math.Round(v * 100)), Is.LessThan(1e-6), $"{column} = {v.ToString("R", CultureInfo.InvariantCulture)} is not in cents");
+                    Assert.That(v, Is.EqualTo(Math.Round(v, 2)), $"{column} = {v.ToString(CultureInfo.InvariantCulture)} is not in cents");
                 }
             }
         }

@@ -105,7 +105,7 @@ public partial class ReportEndToEndTests
     public void Ltv_deciles_rank_customers_by_the_longest_horizon_clv()
     {
         var rows = ParquetTable.Read(LatestPartition(Path.Combine(Output, "ltv", "customers")))
-            .Select(r => (Id: (string)r["customer_id"]!, Clv: (double)r["clv_90d"]!))
+            .Select(r => (Id: (string)r["customer_id"]!, Clv: Convert.ToDouble(r["clv_90d"], CultureInfo.InvariantCulture)))
             .OrderByDescending(r => r.Clv).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
         // ntile(10): the first (n mod 10) deciles get one customer more.
         var n = rows.Count;
