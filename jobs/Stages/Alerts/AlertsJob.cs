@@ -1,4 +1,5 @@
 using System.Globalization;
+using Parquet.Serialization.Attributes;
 using Pipeline.Core;
 using Pipeline.Inputs;
 using Pipeline.Models;
@@ -344,10 +345,10 @@ public static class AlertsJob
                         Metric = metric.Name,
                         Dimension = s.Dimension,
                         DimensionValue = s.Segment,
-                        Value = Round(f.Assessment.Value),
-                        Expected = Round(f.Assessment.Expected),
-                        BandLow = Round(low),
-                        BandHigh = Round(high),
+                        Value = Decimal6(f.Assessment.Value, metric.Name),
+                        Expected = Decimal6(f.Assessment.Expected, metric.Name),
+                        BandLow = Decimal6(low, metric.Name),
+                        BandHigh = Decimal6(high, metric.Name),
                         Score = Math.Round(f.Assessment.Score, 2),
                         Severity = f.Assessment.Severity == Severity.Critical ? "critical" : "warning",
                         Direction = f.Direction > 0 ? "up" : "down",
@@ -443,8 +444,24 @@ public static class AlertsJob
         ? v.ToString("0", CultureInfo.InvariantCulture)
         : v.ToString("0.####", CultureInfo.InvariantCulture);
 
-    /// <summary>Values as published: 6 significant decimals (reruns and engines agree on the bytes).</summary>
-    private static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
+    /// <summary>The largest |value| a DECIMAL(28,6) column holds (22 integer digits).</summary>
+    private const decimal DecimalLimit = 1e22m;
+
+    /// <summary>
+    /// A value as published in a DECIMAL(28,6) column: the double's shortest round-trip decimal digits (not the 15
+    /// significant digits of a double → decimal cast), rounded half away from zero to 6 decimals. Amounts in the base
+    /// currency come out as the exact cents they were (kpi/daily's DECIMAL(18,2) → double → decimal keeps them), ratios
+    /// to 6 decimals. A value beyond 22 integer digits (only a metrics file can have one) is an input error.
+    /// </summary>
+    internal static decimal Decimal6(double v, string metric)
+    {
+        if (!double.IsFinite(v) || Math.Abs(v) >= (double)DecimalLimit)
+        {
+            throw PipelineException.Input($"alerts: metric '{metric}' has a value or band of {v.ToString("R", CultureInfo.InvariantCulture)}, beyond what kpi/alerts' DECIMAL(28,6) columns hold (|x| < 1e22)");
+        }
+        var d = decimal.Parse(v.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+        return Math.Round(d, 6, MidpointRounding.AwayFromZero);
+    }
 
     private static BaseSeries NewSeries(string dimension, string segment, int days, string[] figures, double fill)
     {
@@ -494,10 +511,10 @@ internal sealed class AlertRow
     [System.Text.Json.Serialization.JsonPropertyName("metric")] public string Metric { get; set; } = "";
     [System.Text.Json.Serialization.JsonPropertyName("dimension")] public string Dimension { get; set; } = "";
     [System.Text.Json.Serialization.JsonPropertyName("dimension_value")] public string DimensionValue { get; set; } = "";
-    [System.Text.Json.Serialization.JsonPropertyName("value")] public double Value { get; set; }
-    [System.Text.Json.Serialization.JsonPropertyName("expected")] public double Expected { get; set; }
-    [System.Text.Json.Serialization.JsonPropertyName("band_low")] public double BandLow { get; set; }
-    [System.Text.Json.Serialization.JsonPropertyName("band_high")] public double BandHigh { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("value")] [ParquetDecimal(28, 6)] public decimal Value { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("expected")] [ParquetDecimal(28, 6)] public decimal Expected { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_low")] [ParquetDecimal(28, 6)] public decimal BandLow { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_high")] [ParquetDecimal(28, 6)] public decimal BandHigh { get; set; }
     [System.Text.Json.Serialization.JsonPropertyName("score")] public double Score { get; set; }
     [System.Text.Json.Serialization.JsonPropertyName("severity")] public string Severity { get; set; } = "";
     [System.Text.Json.Serialization.JsonPropertyName("direction")] public string Direction { get; set; } = "";

@@ -57,11 +57,12 @@ public sealed class AlertsJobTests
         var overall = rows[1];
         Assert.That(overall.Severity, Is.EqualTo("critical"));
         Assert.That(overall.Direction, Is.EqualTo("down"));
-        Assert.That(overall.Value, Is.EqualTo(0.021).Within(1e-9));
-        Assert.That(overall.Expected, Is.EqualTo(0.026).Within(1e-9));
+        // DECIMAL(28,6): the hand-computed values exactly (band 0.026 ∓ 4 × 0.00052).
+        Assert.That(overall.Value, Is.EqualTo(0.021m));
+        Assert.That(overall.Expected, Is.EqualTo(0.026m));
         Assert.That(overall.Score, Is.EqualTo(-9.62).Within(0.005));
-        Assert.That(overall.BandLow, Is.EqualTo(0.026 - 4 * 0.00052).Within(1e-9));
-        Assert.That(overall.BandHigh, Is.EqualTo(0.026 + 4 * 0.00052).Within(1e-9));
+        Assert.That(overall.BandLow, Is.EqualTo(0.02392m));
+        Assert.That(overall.BandHigh, Is.EqualTo(0.02808m));
         Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −19% vs expected (0.021 vs 0.026); device mobile accounts for 80% of it"));
         Assert.That(rows[0].Explanation, Is.EqualTo("conversion_rate of device mobile −50% vs expected (0.01 vs 0.02)"));
     }
@@ -108,6 +109,8 @@ public sealed class AlertsJobTests
             Assert.That(rows[0]["severity"], Is.EqualTo("critical"));
             Assert.That(rows[0]["explanation"], Is.EqualTo("visits −71% vs expected (20 vs 70)"));
             Assert.That(Convert.ToDouble(rows[0]["score"], CultureInfo.InvariantCulture), Is.EqualTo(-35.71).Within(0.005));
+            // value, expected and band as DECIMAL(28,6): 20, 70, 70 ∓ 4 × 1.4.
+            Assert.That(new[] { rows[0]["value"], rows[0]["expected"], rows[0]["band_low"], rows[0]["band_high"] }, Is.EqualTo(new object[] { 20m, 70m, 64.4m, 75.6m }));
 
             var failing = PipelineCli.Run("alerts", "--metrics", csv, "--output", Path.Combine(dir, "out2"), "--quiet", "--config", config);
             Assert.That(failing.ExitCode, Is.EqualTo(6), failing.ToString());
@@ -118,5 +121,25 @@ public sealed class AlertsJobTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [TestCase(1234567.89, "1234567.89")] // money from kpi/daily's DECIMAL(18,2): exact (a double → decimal cast would keep 15 digits)
+    [TestCase(123456789012.34, "123456789012.34")]
+    [TestCase(0.1 + 0.2, "0.3")] // 0.30000000000000004
+    [TestCase(0.0142857142857, "0.014286")] // a ratio: 6 decimals
+    [TestCase(5e-7, "0.000001")] // half away from zero
+    [TestCase(-5e-7, "-0.000001")]
+    [TestCase(4e-7, "0")]
+    [TestCase(1.5e21, "1500000000000000000000")]
+    public void Published_values_are_decimals_to_six_places(double value, string expected)
+    {
+        Assert.That(AlertsJob.Decimal6(value, "m"), Is.EqualTo(decimal.Parse(expected, CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
+    public void A_value_beyond_decimal_28_6_is_an_input_error()
+    {
+        var e = Assert.Throws<Pipeline.Core.PipelineException>(() => AlertsJob.Decimal6(2e22, "bytes"))!;
+        Assert.That(e.Message, Does.Contain("metric 'bytes'").And.Contain("DECIMAL(28,6)"));
     }
 }
