@@ -23,4 +23,21 @@ internal static class AlertsTables
     {
         Description = "KPI anomaly alerts: every day a watched metric (overall, per channel, per device type) left its expected band, with its expectation, band, severity, status and where the change came from.",
     };
+
+    public static readonly TableSpec Bands = new(TableNames.KpiAlertBands, "one row per alerted series (metric × dimension value) and day of its last 8 weeks",
+        ["metric", "dimension", "dimension_value", "band_date"], [],
+    [
+        new("metric", "VARCHAR", "The metric, as in `kpi/alerts`."),
+        new("dimension", "VARCHAR", "`overall`, `channel` or `device`."),
+        new("dimension_value", "VARCHAR", "The channel or device type; `all` for overall."),
+        new("band_date", "DATE", "A day of the series' last 8 weeks (56 days up to the last day of the data)."),
+        new("value", "DECIMAL(28,6)", "The metric's value that day (NULL when the day has none), rounded like `kpi/alerts`."),
+        new("expected", "DECIMAL(28,6)", "The detector's expected value that day (NULL when the day is not judged: no value or too little history)."),
+        new("band_low", "DECIMAL(28,6)", "expected − `alerts.sensitivity` × scale (NULL when not judged)."),
+        new("band_high", "DECIMAL(28,6)", "expected + `alerts.sensitivity` × scale (NULL when not judged)."),
+        new("status", "VARCHAR", "The day's row in `kpi/alerts`: `new`, `ongoing` or `expected`; NULL when the day is inside its band."),
+    ])
+    {
+        Description = "What the report charts for each series with an alert (not a known event) in the last 7 days of the data: the series, its expectation and band day by day over its last 8 weeks. Only those series: the table stays small.",
+    };
 }

@@ -68,6 +68,22 @@ public sealed class AlertsJobTests
     }
 
     [Test]
+    public void The_alerted_series_get_their_last_eight_weeks_of_band()
+    {
+        var bands = new List<BandRow>();
+        AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>(), bands);
+        // Alerted: overall and mobile conversion (days 95–97). Each: days 42–97 (56 days; the first judged day is 42).
+        Assert.That(bands.Select(b => (b.Metric, b.Dimension, b.DimensionValue)).Distinct(),
+            Is.EqualTo(new[] { ("conversion_rate", "device", "mobile"), ("conversion_rate", "overall", "all") }));
+        var overall = bands.Where(b => b.Dimension == "overall").ToList();
+        Assert.That(overall.Select(b => b.BandDate.DayNumber - First.DayNumber), Is.EqualTo(Enumerable.Range(42, 56)));
+        // Constant before day 95: expected 0.026, band ∓ 4 × 0.02 × 0.026; the alerts' days carry their status.
+        Assert.That(overall.Select(b => (b.Value, b.Expected, b.BandLow, b.BandHigh)).Distinct().First(), Is.EqualTo(((decimal?)0.026m, (decimal?)0.026m, (decimal?)0.02392m, (decimal?)0.02808m)));
+        Assert.That(overall.Select(b => b.Status), Is.EqualTo(Enumerable.Repeat<string?>(null, 53).Concat(["new", "ongoing", "ongoing"])));
+        Assert.That(overall[^1].Value, Is.EqualTo(0.021m));
+    }
+
+    [Test]
     public void A_known_event_day_is_expected_and_the_next_day_starts_a_new_alert()
     {
         var calendar = new Dictionary<DateOnly, string> { [First.AddDays(96)] = "Promo" };
