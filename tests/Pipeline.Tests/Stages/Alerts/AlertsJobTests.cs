@@ -117,8 +117,18 @@ public sealed class AlertsJobTests
             var config = Path.Combine(dir, "pipeline.json");
             File.WriteAllText(config, """{"alerts": {"fail_on": "critical"}}""");
 
-            var plain = PipelineCli.Run("alerts", "--metrics", csv, "--output", Path.Combine(dir, "out1"), "--quiet");
+            // As under cron: a child process whose stderr is not a terminal logs JSON lines.
+            var plain = PipelineCli.RunProcess(new Dictionary<string, string> { ["PIPELINE_LOG_FORMAT"] = "json" },
+                "alerts", "--metrics", csv, "--output", Path.Combine(dir, "out1"), "--quiet");
             Assert.That(plain.ExitCode, Is.EqualTo(0), plain.ToString());
+            // The last day's alert is a warn line of the JSON log, even with --quiet.
+            var warns = plain.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Where(l => l.StartsWith('{'))
+                .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("level").GetString() == "warn")
+                .Select(e => (e.GetProperty("stage").GetString(), e.GetProperty("message").GetString()))
+                .ToList();
+            Assert.That(warns, Is.EqualTo(new[] { ("alerts", "2024-03-10 critical alert (new): visits −71% vs expected (20 vs 70)") }), plain.Stderr);
             var rows = ParquetTable.Read(Path.Combine(dir, "out1", "kpi", "alerts"));
             Assert.That(rows, Has.Count.EqualTo(1));
             Assert.That(rows[0]["metric"], Is.EqualTo("visits"));
