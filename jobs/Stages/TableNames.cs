@@ -38,6 +38,7 @@ public static class TableNames
     public const string QuarantineAdSpend = "quarantine/ad_spend";
 
     public const string KpiAlerts = "kpi/alerts";
+    public const string KpiAlertBands = "kpi/alert_bands";
     public const string ExperimentUnits = "experiments/units";
     public const string ExperimentResults = "experiments/results";
     public const string ExperimentSummary = "experiments/summary";

@@ -134,11 +134,37 @@ public static class AnomalyDetector
             usable[i] = !double.IsNaN(values[i]) && !double.IsInfinity(values[i]) && !isEvent[i];
         }
         var weeks = options.WindowDays / 7;
+        // The first pass's week levels and the window's minimum depend only on where a week starts, not on the day
+        // judged: each block of 7 days is summarised once (its usable count, median and minimum) instead of once per
+        // day whose window holds it.
+        var blocks = Math.Max(0, n - 6);
+        var blockCount = new byte[blocks];
+        var blockMedian = new double[blocks];
+        var blockMinimum = new double[blocks];
+        Span<double> scratch = stackalloc double[Math.Max(options.WindowDays, weeks * (weeks - 1) / 2)];
+        for (var s = 0; s < blocks; s++)
+        {
+            var m = 0;
+            var minimum = double.PositiveInfinity;
+            for (var j = s; j < s + 7; j++)
+            {
+                if (usable[j])
+                {
+                    scratch[m++] = values[j];
+                    minimum = Math.Min(minimum, values[j]);
+                }
+            }
+            blockCount[s] = (byte)m;
+            blockMinimum[s] = minimum;
+            blockMedian[s] = m < 4 ? double.NaN : OrderStatistics.Median(scratch[..m]);
+        }
         Span<double> level = stackalloc double[weeks];
         Span<double> centre = stackalloc double[weeks];
-        Span<double> scratch = stackalloc double[Math.Max(options.WindowDays, weeks * (weeks - 1) / 2)];
+        Span<int> weekStart = stackalloc int[weeks];
         Span<double> seasonal = stackalloc double[7];
         Span<double> residuals = stackalloc double[options.WindowDays];
+        Span<double> runs = stackalloc double[options.WindowDays];
+        Span<int> runLength = stackalloc int[7];
         for (var t = 0; t < n; t++)
         {
             var v = values[t];
@@ -149,6 +175,7 @@ public static class AnomalyDetector
             }
             // 1. Week levels: week k (0 = most recent) is days t−7(k+1) … t−7k−1.
             var used = 0;
+            var windowMinimum = double.PositiveInfinity;
             for (var k = 0; k < weeks; k++)
             {
                 var start = t - 7 * (k + 1);
@@ -156,20 +183,14 @@ public static class AnomalyDetector
                 {
                     break;
                 }
-                var m = 0;
-                for (var j = start; j < start + 7; j++)
-                {
-                    if (usable[j])
-                    {
-                        scratch[m++] = values[j];
-                    }
-                }
-                if (m < 4)
+                if (blockCount[start] < 4)
                 {
                     continue;
                 }
-                level[used] = OrderStatistics.Median(scratch[..m]);
+                level[used] = blockMedian[start];
+                weekStart[used] = start;
                 centre[used] = start + 3;
+                windowMinimum = Math.Min(windowMinimum, blockMinimum[start]);
                 used++;
             }
             if (used < options.MinWeeks)
@@ -187,16 +208,18 @@ public static class AnomalyDetector
                 {
                     for (var k = 0; k < used; k++)
                     {
-                        var s0 = (int)centre[k] - 3;
+                        var s0 = weekStart[k];
                         var m = 0;
-                        for (var j = s0; j < s0 + 7; j++)
+                        for (var i = 0; i < 7; i++)
                         {
-                            if (usable[j])
+                            // Day s0 + i is (t − s0 − i) mod 7 = (7 − i) mod 7 weekdays before t (s0 ≡ t mod 7).
+                            if (usable[s0 + i])
                             {
-                                scratch[m++] = values[j] - seasonal[(t - j) % 7];
+                                scratch[m++] = values[s0 + i] - seasonal[i == 0 ? 0 : 7 - i];
                             }
                         }
-                        level[k] = OrderStatistics.Median(scratch[..m]);
+                        InsertionSort(scratch[..m]);
+                        level[k] = MedianOfSorted(scratch[..m]);
                     }
                 }
                 // 2. Trend: Theil–Sen slope through the week levels, the level at t as the median intercept.
@@ -215,56 +238,49 @@ public static class AnomalyDetector
                 }
                 levelAtT = OrderStatistics.Median(scratch[..used]);
                 // 3. Weekday effects: per weekday (offset d = (t − j) mod 7), the median of value − the week's trend line.
+                // The last pass keeps each weekday's values sorted (runs[d·weeks …]): step 4 merges them.
                 for (var d = 0; d < 7; d++)
                 {
+                    var run = runs.Slice(d * weeks, weeks);
                     var m = 0;
+                    // Day j of week k with (t − j) mod 7 == d: week k starts at s ≡ t (mod 7), so j = s + (7 − d) mod 7.
+                    var offset = d == 0 ? 0 : 7 - d;
                     for (var k = 0; k < used; k++)
                     {
-                        // Day j of week k with (t − j) mod 7 == d: week k starts at s = centre − 3 ≡ t (mod 7), so j = s + (7 − d) mod 7.
-                        var j = (int)centre[k] - 3 + (7 - d) % 7;
+                        var j = weekStart[k] + offset;
                         if (usable[j])
                         {
-                            scratch[m++] = values[j] - level[k] - slope * (j - centre[k]);
+                            run[m++] = values[j] - level[k] - slope * (j - centre[k]);
                         }
                     }
-                    seasonal[d] = m == 0 ? 0 : OrderStatistics.Median(scratch[..m]);
-                }
-            }
-            // 4. Scale: MAD of the window's residuals.
-            var r = 0;
-            for (var k = 0; k < used; k++)
-            {
-                var s = (int)centre[k] - 3;
-                for (var j = s; j < s + 7; j++)
-                {
-                    if (usable[j])
+                    runLength[d] = m;
+                    if (m == 0)
                     {
-                        residuals[r++] = values[j] - level[k] - slope * (j - centre[k]) - seasonal[(t - j) % 7];
+                        seasonal[d] = 0;
+                        continue;
                     }
+                    InsertionSort(run[..m]);
+                    seasonal[d] = MedianOfSorted(run[..m]);
                 }
             }
-            var window = residuals[..r];
-            var centreOfResiduals = OrderStatistics.Median(window);
-            for (var q = 0; q < r; q++)
+            // 4. Scale: MAD of the window's residuals (value − trend line − weekday effect). A weekday's residuals are its
+            // sorted values minus its effect, still sorted: the runs are merged instead of selected from twice.
+            var r = 0;
+            for (var d = 0; d < 7; d++)
             {
-                scratch[q] = Math.Abs(window[q] - centreOfResiduals);
+                var run = runs.Slice(d * weeks, runLength[d]);
+                for (var q = 0; q < run.Length; q++)
+                {
+                    run[q] -= seasonal[d];
+                }
+                r += run.Length;
             }
-            var mad = OrderStatistics.Median(scratch[..r]);
+            var sorted = MergeRuns(runs, weeks, runLength, residuals);
+            var centreOfResiduals = MedianOfSorted(sorted);
+            var mad = MedianAbsoluteDeviationOfSorted(sorted, centreOfResiduals);
             var expected = levelAtT + seasonal[0];
             // A series that was never negative in the window is not expected to be (a trend running into zero).
-            var minimum = double.PositiveInfinity;
-            for (var k = 0; k < used; k++)
-            {
-                var s0 = (int)centre[k] - 3;
-                for (var j = s0; j < s0 + 7; j++)
-                {
-                    if (usable[j])
-                    {
-                        minimum = Math.Min(minimum, values[j]);
-                    }
-                }
-            }
-            if (minimum >= 0)
+            if (windowMinimum >= 0)
             {
                 expected = Math.Max(expected, 0);
             }
@@ -281,6 +297,133 @@ public static class AnomalyDetector
             result[t] = new Assessment(true, v, expected, scale, score, severity, isEvent[t]);
         }
         return result;
+    }
+
+    /// <summary>Sorts a short span in place (the detector's spans hold at most one value per week).</summary>
+    private static void InsertionSort(Span<double> a)
+    {
+        for (var i = 1; i < a.Length; i++)
+        {
+            var x = a[i];
+            var j = i - 1;
+            while (j >= 0 && a[j] > x)
+            {
+                a[j + 1] = a[j];
+                j--;
+            }
+            a[j + 1] = x;
+        }
+    }
+
+    /// <summary>The median of sorted values, computed as <see cref="OrderStatistics.Median"/> does (the same bits).</summary>
+    private static double MedianOfSorted(ReadOnlySpan<double> sorted)
+    {
+        var size = sorted.Length;
+        return size % 2 == 1 ? sorted[size / 2] : (sorted[(size / 2) - 1] + sorted[size / 2]) / 2.0;
+    }
+
+    /// <summary>
+    /// Merges the 7 sorted runs (run d at <paramref name="runs"/>[d × <paramref name="stride"/>], of length
+    /// <paramref name="lengths"/>[d]) into one sorted span of <paramref name="output"/>'s start. Reuses the runs as scratch.
+    /// </summary>
+    private static Span<double> MergeRuns(Span<double> runs, int stride, Span<int> lengths, Span<double> output)
+    {
+        // Pack the runs to the front of output, then merge neighbours pairwise between output and runs until one is left.
+        Span<int> bounds = stackalloc int[8];
+        var total = 0;
+        for (var d = 0; d < 7; d++)
+        {
+            bounds[d] = total;
+            runs.Slice(d * stride, lengths[d]).CopyTo(output[total..]);
+            total += lengths[d];
+        }
+        bounds[7] = total;
+        var count = 7;
+        var from = output;
+        var to = runs;
+        while (count > 1)
+        {
+            var merged = 0;
+            for (var i = 0; i < count; i += 2)
+            {
+                var lo = bounds[i];
+                if (i + 1 == count)
+                {
+                    from[lo..bounds[i + 1]].CopyTo(to[lo..]);
+                }
+                else
+                {
+                    Merge(from[lo..bounds[i + 1]], from[bounds[i + 1]..bounds[i + 2]], to[lo..]);
+                }
+                bounds[merged++] = lo;
+            }
+            bounds[merged] = total;
+            count = merged;
+            var swap = from;
+            from = to;
+            to = swap;
+        }
+        return from[..total];
+    }
+
+    private static void Merge(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> output)
+    {
+        int i = 0, j = 0, o = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            var x = a[i];
+            var y = b[j];
+            if (y < x)
+            {
+                output[o++] = y;
+                j++;
+            }
+            else
+            {
+                output[o++] = x;
+                i++;
+            }
+        }
+        a[i..].CopyTo(output[o..]);
+        b[j..].CopyTo(output[(o + a.Length - i)..]);
+    }
+
+    /// <summary>
+    /// The median of |value − centre| over sorted values, as <see cref="OrderStatistics.Median"/> of the deviations
+    /// would give it: the deviations left of the centre grow leftwards and those right of it rightwards, so the two
+    /// middle ones are found by walking both sides outwards.
+    /// </summary>
+    private static double MedianAbsoluteDeviationOfSorted(ReadOnlySpan<double> sorted, double centre)
+    {
+        var size = sorted.Length;
+        if (size == 0)
+        {
+            return double.NaN;
+        }
+        var right = 0;
+        while (right < size && sorted[right] < centre)
+        {
+            right++;
+        }
+        var left = right - 1;
+        // Take the size/2 + 1 smallest deviations in order; keep the last two.
+        var previous = double.NaN;
+        var current = double.NaN;
+        for (var taken = 0; taken <= size / 2; taken++)
+        {
+            previous = current;
+            if (left >= 0 && (right >= size || Math.Abs(sorted[left] - centre) <= Math.Abs(sorted[right] - centre)))
+            {
+                current = Math.Abs(sorted[left] - centre);
+                left--;
+            }
+            else
+            {
+                current = Math.Abs(sorted[right] - centre);
+                right++;
+            }
+        }
+        return size % 2 == 1 ? current : (previous + current) / 2.0;
     }
 
     /// <summary>The band of an assessment at the warning sensitivity: expected ∓ sensitivity × scale.</summary>

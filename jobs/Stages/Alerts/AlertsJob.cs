@@ -1,4 +1,5 @@
 using System.Globalization;
+using Parquet.Serialization.Attributes;
 using Pipeline.Core;
 using Pipeline.Inputs;
 using Pipeline.Models;
@@ -17,7 +18,14 @@ namespace Pipeline.Stages.Alerts;
 public static class AlertsJob
 {
     private const string Table = TableNames.KpiAlerts;
+    private const string BandsTable = TableNames.KpiAlertBands;
     private const string StageName = "alerts";
+
+    /// <summary>kpi/alert_bands: series with an alert in this many last days of the data …</summary>
+    internal const int BandAlertDays = 7;
+
+    /// <summary>… get this many last days of their series, expectation and band (8 weeks).</summary>
+    internal const int BandDays = 56;
 
     public static void Run(StageContext run, AlertsSettings settings)
     {
@@ -32,18 +40,21 @@ public static class AlertsJob
         run.Measure(StageName, report =>
         {
             var data = settings.MetricsFile ? ReadMetricsFile(run) : ReadKpis(run);
-            var rows = Detect(data, options, settings.MinDenominator, settings.MinVolume, calendar);
+            var bands = new List<BandRow>();
+            var rows = Detect(data, options, settings.MinDenominator, settings.MinVolume, calendar, bands);
             var written = rows.Count == 0
                 ? WriteEmpty(run)
                 : run.Engine.WriteRows(rows, run.StagingPath(Table));
+            var bandsWritten = run.Engine.WriteRows(bands, run.StagingPath(BandsTable));
             report.RowsRead = data.Series.Count;
-            report.RowsWritten = written;
+            report.RowsWritten = written + bandsWritten;
             report.Counts["series"] = data.Series.Count;
             report.Counts["days"] = data.Days;
             report.Counts["alerts"] = rows.Count(r => r.Status != "expected");
             report.Counts["expected"] = rows.Count(r => r.Status == "expected");
             run.CheckStaged(Table, written);
-            run.Publish([(Table, written)]);
+            run.CheckStaged(BandsTable, bandsWritten);
+            run.Publish([(Table, written), (BandsTable, bandsWritten)]);
 
             if (data.Days == 0)
             {
@@ -298,7 +309,10 @@ public static class AlertsJob
     /// Judges every watched series and returns the flagged days, sorted (date, metric, dimension, value). A metrics
     /// file's columns are each one overall metric (kind Amount).
     /// </summary>
-    internal static List<AlertRow> Detect(SeriesData data, DetectorOptions options, double minDenominator, double minVolume, IReadOnlyDictionary<DateOnly, string> calendar)
+    /// <param name="bands">When given, receives the kpi/alert_bands rows: the last <see cref="BandDays"/> days of every
+    /// series with an alert (not a known event) in the last <see cref="BandAlertDays"/> days.</param>
+    internal static List<AlertRow> Detect(SeriesData data, DetectorOptions options, double minDenominator, double minVolume, IReadOnlyDictionary<DateOnly, string> calendar,
+        List<BandRow>? bands = null)
     {
         var rows = new List<AlertRow>();
         if (data.Days == 0)
@@ -325,9 +339,14 @@ public static class AlertsJob
                 }
                 judged.Add((s, values, AnomalyDetector.Assess(data.First, values, metric.Kind, options)));
             }
-            foreach (var (s, _, assessments) in judged)
+            foreach (var (s, values, assessments) in judged)
             {
-                foreach (var f in AlertFlags.Flag(data.First, assessments))
+                var flags = AlertFlags.Flag(data.First, assessments);
+                if (bands is not null)
+                {
+                    AddBands(bands, data, metric.Name, s, values, assessments, flags, options);
+                }
+                foreach (var f in flags)
                 {
                     var i = f.Date.DayNumber - data.First.DayNumber;
                     var explanation = s.Dimension == "overall"
@@ -344,10 +363,10 @@ public static class AlertsJob
                         Metric = metric.Name,
                         Dimension = s.Dimension,
                         DimensionValue = s.Segment,
-                        Value = Round(f.Assessment.Value),
-                        Expected = Round(f.Assessment.Expected),
-                        BandLow = Round(low),
-                        BandHigh = Round(high),
+                        Value = Decimal6(f.Assessment.Value, metric.Name),
+                        Expected = Decimal6(f.Assessment.Expected, metric.Name),
+                        BandLow = Decimal6(low, metric.Name),
+                        BandHigh = Decimal6(high, metric.Name),
                         Score = Math.Round(f.Assessment.Score, 2),
                         Severity = f.Assessment.Severity == Severity.Critical ? "critical" : "warning",
                         Direction = f.Direction > 0 ? "up" : "down",
@@ -357,8 +376,45 @@ public static class AlertsJob
                 }
             }
         }
+        bands?.Sort((a, b) =>
+        {
+            var c = string.CompareOrdinal(a.Metric, b.Metric);
+            c = c != 0 ? c : string.CompareOrdinal(a.Dimension, b.Dimension);
+            c = c != 0 ? c : string.CompareOrdinal(a.DimensionValue, b.DimensionValue);
+            return c != 0 ? c : a.BandDate.CompareTo(b.BandDate);
+        });
         return rows.OrderBy(r => r.AlertDate).ThenBy(r => r.Metric, StringComparer.Ordinal).ThenBy(r => r.Dimension, StringComparer.Ordinal)
             .ThenBy(r => r.DimensionValue, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The band rows of one series, when it has an alert (not a known event) in the last <see cref="BandAlertDays"/> days.</summary>
+    private static void AddBands(List<BandRow> bands, SeriesData data, string metric, BaseSeries s, double[] values, Assessment[] assessments,
+        List<FlaggedDay> flags, DetectorOptions options)
+    {
+        var last = data.First.AddDays(data.Days - 1);
+        if (!flags.Any(f => f.Status != AlertStatus.Expected && f.Date > last.AddDays(-BandAlertDays)))
+        {
+            return;
+        }
+        var status = flags.ToDictionary(f => f.Date, f => f.Status switch { AlertStatus.New => "new", AlertStatus.Ongoing => "ongoing", _ => "expected" });
+        for (var i = Math.Max(0, data.Days - BandDays); i < data.Days; i++)
+        {
+            var a = assessments[i];
+            var date = data.First.AddDays(i);
+            var (low, high) = AnomalyDetector.Band(a, options);
+            bands.Add(new BandRow
+            {
+                Metric = metric,
+                Dimension = s.Dimension,
+                DimensionValue = s.Segment,
+                BandDate = date,
+                Value = double.IsFinite(values[i]) ? Decimal6(values[i], metric) : null,
+                Expected = a.Assessed ? Decimal6(a.Expected, metric) : null,
+                BandLow = a.Assessed ? Decimal6(low, metric) : null,
+                BandHigh = a.Assessed ? Decimal6(high, metric) : null,
+                Status = status.GetValueOrDefault(date),
+            });
+        }
     }
 
     /// <summary>
@@ -443,8 +499,24 @@ public static class AlertsJob
         ? v.ToString("0", CultureInfo.InvariantCulture)
         : v.ToString("0.####", CultureInfo.InvariantCulture);
 
-    /// <summary>Values as published: 6 significant decimals (reruns and engines agree on the bytes).</summary>
-    private static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
+    /// <summary>The largest |value| a DECIMAL(28,6) column holds (22 integer digits).</summary>
+    private const decimal DecimalLimit = 1e22m;
+
+    /// <summary>
+    /// A value as published in a DECIMAL(28,6) column: the double's shortest round-trip decimal digits (not the 15
+    /// significant digits of a double → decimal cast), rounded half away from zero to 6 decimals. Amounts in the base
+    /// currency come out as the exact cents they were (kpi/daily's DECIMAL(18,2) → double → decimal keeps them), ratios
+    /// to 6 decimals. A value beyond 22 integer digits (only a metrics file can have one) is an input error.
+    /// </summary>
+    internal static decimal Decimal6(double v, string metric)
+    {
+        if (!double.IsFinite(v) || Math.Abs(v) >= (double)DecimalLimit)
+        {
+            throw PipelineException.Input($"alerts: metric '{metric}' has a value or band of {v.ToString("R", CultureInfo.InvariantCulture)}, beyond what kpi/alerts' DECIMAL(28,6) columns hold (|x| < 1e22)");
+        }
+        var d = decimal.Parse(v.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+        return Math.Round(d, 6, MidpointRounding.AwayFromZero);
+    }
 
     private static BaseSeries NewSeries(string dimension, string segment, int days, string[] figures, double fill)
     {
@@ -487,6 +559,20 @@ public static class AlertsJob
     };
 }
 
+/// <summary>One row of kpi/alert_bands (column names from <see cref="AlertsTables.Bands"/>).</summary>
+internal sealed class BandRow
+{
+    [System.Text.Json.Serialization.JsonPropertyName("metric")] public string Metric { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("dimension")] public string Dimension { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("dimension_value")] public string DimensionValue { get; set; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("band_date")] public DateOnly BandDate { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("value")] [ParquetDecimal(28, 6)] public decimal? Value { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("expected")] [ParquetDecimal(28, 6)] public decimal? Expected { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_low")] [ParquetDecimal(28, 6)] public decimal? BandLow { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_high")] [ParquetDecimal(28, 6)] public decimal? BandHigh { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("status")] public string? Status { get; set; }
+}
+
 /// <summary>One row of kpi/alerts (column names from <see cref="AlertsTables.Alerts"/>).</summary>
 internal sealed class AlertRow
 {
@@ -494,10 +580,10 @@ internal sealed class AlertRow
     [System.Text.Json.Serialization.JsonPropertyName("metric")] public string Metric { get; set; } = "";
     [System.Text.Json.Serialization.JsonPropertyName("dimension")] public string Dimension { get; set; } = "";
     [System.Text.Json.Serialization.JsonPropertyName("dimension_value")] public string DimensionValue { get; set; } = "";
-    [System.Text.Json.Serialization.JsonPropertyName("value")] public double Value { get; set; }
-    [System.Text.Json.Serialization.JsonPropertyName("expected")] public double Expected { get; set; }
-    [System.Text.Json.Serialization.JsonPropertyName("band_low")] public double BandLow { get; set; }
-    [System.Text.Json.Serialization.JsonPropertyName("band_high")] public double BandHigh { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("value")] [ParquetDecimal(28, 6)] public decimal Value { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("expected")] [ParquetDecimal(28, 6)] public decimal Expected { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_low")] [ParquetDecimal(28, 6)] public decimal BandLow { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("band_high")] [ParquetDecimal(28, 6)] public decimal BandHigh { get; set; }
     [System.Text.Json.Serialization.JsonPropertyName("score")] public double Score { get; set; }
     [System.Text.Json.Serialization.JsonPropertyName("severity")] public string Severity { get; set; } = "";
     [System.Text.Json.Serialization.JsonPropertyName("direction")] public string Direction { get; set; } = "";

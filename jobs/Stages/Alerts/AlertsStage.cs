@@ -10,7 +10,7 @@ namespace Pipeline.Stages.Alerts;
 public sealed record AlertsSettings(double Sensitivity, double CriticalSensitivity, int WindowDays, double MinDenominator, double MinVolume,
     SortedDictionary<string, string> Calendar, string FailOn, bool MetricsFile);
 
-/// <summary><c>alerts</c>: kpi/daily + kpi/channels + sessions + clean/events (or a metrics file) → <c>kpi/alerts</c>.</summary>
+/// <summary><c>alerts</c>: kpi/daily + kpi/channels + sessions + clean/events (or a metrics file) → <c>kpi/alerts</c> and <c>kpi/alert_bands</c>.</summary>
 public sealed class AlertsStage : Stage<AlertsSettings>
 {
     /// <summary>The optional metrics file's input name (<c>alerts.metrics</c>, <c>pipeline alerts --metrics</c>).</summary>
@@ -22,7 +22,7 @@ public sealed class AlertsStage : Stage<AlertsSettings>
 
     public override string Description => "Flag the KPIs (overall, per channel, per device) that left their expected band — weekly seasonality, trend, known events — in kpi/alerts; with --metrics, the metric columns of any date table.";
 
-    public override IReadOnlyList<TableSpec> Writes { get; } = [AlertsTables.Alerts];
+    public override IReadOnlyList<TableSpec> Writes { get; } = [AlertsTables.Alerts, AlertsTables.Bands];
 
     public override IReadOnlyList<string> Reads { get; } = [TableNames.KpiDaily, TableNames.KpiChannels, TableNames.Sessions, TableNames.CleanEvents];
 

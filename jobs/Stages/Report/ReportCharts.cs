@@ -17,6 +17,7 @@ internal static partial class ReportCharts
     private static readonly Color BaselineColor = Color.FromHex("#9e9e9e");
     private static readonly Color MainColor = Color.FromHex("#3b6ea5");
     private static readonly Color SecondColor = Color.FromHex("#f28e2b");
+    private static readonly Color AlertColor = Color.FromHex("#b3261e");
 
     /// <summary>Categorical colours (Tableau 10): channels, segments.</summary>
     public static readonly IReadOnlyList<string> Palette =
@@ -85,6 +86,77 @@ internal static partial class ReportCharts
     {
         var top = TrendTop(t);
         return t.Daily.Count(p => p.Value is { } v && v > top);
+    }
+
+    /// <summary>
+    /// An alerted series over its recent weeks (kpi/alert_bands): the band shaded between its low and high edges, the
+    /// expected value as a line, the values as a line with dots, alerts (new, ongoing) as large red dots and known-event
+    /// days outside the band as open circles.
+    /// </summary>
+    public static string AlertBand(AlertChart c)
+    {
+        var plot = NewPlot();
+        var judged = c.Points.Where(p => p.Expected is not null && p.Low is not null && p.High is not null).ToList();
+        if (judged.Count > 1)
+        {
+            var xs = judged.Select(p => X(p.Date)).ToArray();
+            var band = plot.Add.FillY(xs, judged.Select(p => p.Low!.Value).ToArray(), judged.Select(p => p.High!.Value).ToArray());
+            band.FillColor = MainColor.WithAlpha(0.18);
+            band.LineWidth = 0;
+            band.MarkerSize = 0;
+            band.LegendText = "band";
+            var expected = plot.Add.ScatterLine(xs, judged.Select(p => p.Expected!.Value).ToArray());
+            expected.Color = BaselineColor;
+            expected.LineWidth = 1.5f;
+            expected.LegendText = "expected";
+        }
+        var values = c.Points.Where(p => p.Value is not null).ToList();
+        if (values.Count > 0)
+        {
+            var line = plot.Add.Scatter(values.Select(p => X(p.Date)).ToArray(), values.Select(p => p.Value!.Value).ToArray());
+            line.Color = MainColor;
+            line.LineWidth = 2;
+            line.MarkerSize = 4;
+            line.LegendText = "value";
+        }
+        var alerts = c.Points.Where(p => p.Value is not null && p.Status is "new" or "ongoing").ToList();
+        if (alerts.Count > 0)
+        {
+            var dots = plot.Add.ScatterPoints(alerts.Select(p => X(p.Date)).ToArray(), alerts.Select(p => p.Value!.Value).ToArray());
+            dots.Color = AlertColor;
+            dots.MarkerSize = 10;
+            dots.LegendText = "alert";
+        }
+        var known = c.Points.Where(p => p.Value is not null && p.Status == "expected").ToList();
+        if (known.Count > 0)
+        {
+            var open = plot.Add.ScatterPoints(known.Select(p => X(p.Date)).ToArray(), known.Select(p => p.Value!.Value).ToArray());
+            open.Color = AlertColor;
+            open.MarkerShape = MarkerShape.OpenCircle;
+            open.MarkerSize = 10;
+            open.LegendText = "known event";
+        }
+        plot.Axes.DateTimeTicksBottom();
+        if (plot.Axes.Bottom.TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic dates)
+        {
+            dates.LabelFormatter = d => d.ToString("MMM d", CultureInfo.InvariantCulture);
+        }
+        if (c.Format == ValueFormat.Number)
+        {
+            // Any metric of a metrics file: small numbers keep their decimals (0.015, not 0.02).
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("#,0.######", CultureInfo.InvariantCulture) };
+        }
+        else
+        {
+            FormatY(plot, c.Format);
+        }
+        if (c.Points.Count > 0)
+        {
+            plot.Axes.SetLimitsX(X(c.Points[0].Date) - 0.5, X(c.Points[^1].Date) + 0.5);
+        }
+        plot.ShowLegend(Edge.Top);
+        plot.Legend.Orientation = Orientation.Horizontal;
+        return Svg(plot, 560, 270, c.Title + ": value, expected and band");
     }
 
     /// <summary>Sessions per period, stacked by channel; partial periods (fewer days of data than the period has) lighter, labelled with their days.</summary>

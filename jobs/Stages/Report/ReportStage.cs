@@ -24,7 +24,7 @@ public sealed class ReportStage : Stage<ReportSettings>
 
     public override IReadOnlyList<string> Reads { get; } =
     [
-        TableNames.KpiDaily, TableNames.KpiChannels, TableNames.KpiCohorts, TableNames.KpiAlerts, TableNames.Features, TableNames.RfmScores, TableNames.RfmSegments,
+        TableNames.KpiDaily, TableNames.KpiChannels, TableNames.KpiCohorts, TableNames.KpiAlerts, TableNames.KpiAlertBands, TableNames.Features, TableNames.RfmScores, TableNames.RfmSegments,
         TableNames.SegmentProfiles, TableNames.SegmentMigration, TableNames.LtvCustomers, TableNames.LtvParams, TableNames.LtvBacktestBuckets, TableNames.LtvBacktestMetrics,
         TableNames.CleanOrders, TableNames.QuarantineOrders, TableNames.QuarantineEvents,
         TableNames.ExperimentSummary, TableNames.ExperimentResults,

@@ -57,13 +57,30 @@ public sealed class AlertsJobTests
         var overall = rows[1];
         Assert.That(overall.Severity, Is.EqualTo("critical"));
         Assert.That(overall.Direction, Is.EqualTo("down"));
-        Assert.That(overall.Value, Is.EqualTo(0.021).Within(1e-9));
-        Assert.That(overall.Expected, Is.EqualTo(0.026).Within(1e-9));
+        // DECIMAL(28,6): the hand-computed values exactly (band 0.026 ∓ 4 × 0.00052).
+        Assert.That(overall.Value, Is.EqualTo(0.021m));
+        Assert.That(overall.Expected, Is.EqualTo(0.026m));
         Assert.That(overall.Score, Is.EqualTo(-9.62).Within(0.005));
-        Assert.That(overall.BandLow, Is.EqualTo(0.026 - 4 * 0.00052).Within(1e-9));
-        Assert.That(overall.BandHigh, Is.EqualTo(0.026 + 4 * 0.00052).Within(1e-9));
+        Assert.That(overall.BandLow, Is.EqualTo(0.02392m));
+        Assert.That(overall.BandHigh, Is.EqualTo(0.02808m));
         Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −19% vs expected (0.021 vs 0.026); device mobile accounts for 80% of it"));
         Assert.That(rows[0].Explanation, Is.EqualTo("conversion_rate of device mobile −50% vs expected (0.01 vs 0.02)"));
+    }
+
+    [Test]
+    public void The_alerted_series_get_their_last_eight_weeks_of_band()
+    {
+        var bands = new List<BandRow>();
+        AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>(), bands);
+        // Alerted: overall and mobile conversion (days 95–97). Each: days 42–97 (56 days; the first judged day is 42).
+        Assert.That(bands.Select(b => (b.Metric, b.Dimension, b.DimensionValue)).Distinct(),
+            Is.EqualTo(new[] { ("conversion_rate", "device", "mobile"), ("conversion_rate", "overall", "all") }));
+        var overall = bands.Where(b => b.Dimension == "overall").ToList();
+        Assert.That(overall.Select(b => b.BandDate.DayNumber - First.DayNumber), Is.EqualTo(Enumerable.Range(42, 56)));
+        // Constant before day 95: expected 0.026, band ∓ 4 × 0.02 × 0.026; the alerts' days carry their status.
+        Assert.That(overall.Select(b => (b.Value, b.Expected, b.BandLow, b.BandHigh)).Distinct().First(), Is.EqualTo(((decimal?)0.026m, (decimal?)0.026m, (decimal?)0.02392m, (decimal?)0.02808m)));
+        Assert.That(overall.Select(b => b.Status), Is.EqualTo(Enumerable.Repeat<string?>(null, 53).Concat(["new", "ongoing", "ongoing"])));
+        Assert.That(overall[^1].Value, Is.EqualTo(0.021m));
     }
 
     [Test]
@@ -100,14 +117,26 @@ public sealed class AlertsJobTests
             var config = Path.Combine(dir, "pipeline.json");
             File.WriteAllText(config, """{"alerts": {"fail_on": "critical"}}""");
 
-            var plain = PipelineCli.Run("alerts", "--metrics", csv, "--output", Path.Combine(dir, "out1"), "--quiet");
+            // As under cron: a child process whose stderr is not a terminal logs JSON lines.
+            var plain = PipelineCli.RunProcess(new Dictionary<string, string> { ["PIPELINE_LOG_FORMAT"] = "json" },
+                "alerts", "--metrics", csv, "--output", Path.Combine(dir, "out1"), "--quiet");
             Assert.That(plain.ExitCode, Is.EqualTo(0), plain.ToString());
+            // The last day's alert is a warn line of the JSON log, even with --quiet.
+            var warns = plain.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Where(l => l.StartsWith('{'))
+                .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("level").GetString() == "warn")
+                .Select(e => (e.GetProperty("stage").GetString(), e.GetProperty("message").GetString()))
+                .ToList();
+            Assert.That(warns, Is.EqualTo(new[] { ("alerts", "2024-03-10 critical alert (new): visits −71% vs expected (20 vs 70)") }), plain.Stderr);
             var rows = ParquetTable.Read(Path.Combine(dir, "out1", "kpi", "alerts"));
             Assert.That(rows, Has.Count.EqualTo(1));
             Assert.That(rows[0]["metric"], Is.EqualTo("visits"));
             Assert.That(rows[0]["severity"], Is.EqualTo("critical"));
             Assert.That(rows[0]["explanation"], Is.EqualTo("visits −71% vs expected (20 vs 70)"));
             Assert.That(Convert.ToDouble(rows[0]["score"], CultureInfo.InvariantCulture), Is.EqualTo(-35.71).Within(0.005));
+            // value, expected and band as DECIMAL(28,6): 20, 70, 70 ∓ 4 × 1.4.
+            Assert.That(new[] { rows[0]["value"], rows[0]["expected"], rows[0]["band_low"], rows[0]["band_high"] }, Is.EqualTo(new object[] { 20m, 70m, 64.4m, 75.6m }));
 
             var failing = PipelineCli.Run("alerts", "--metrics", csv, "--output", Path.Combine(dir, "out2"), "--quiet", "--config", config);
             Assert.That(failing.ExitCode, Is.EqualTo(6), failing.ToString());
@@ -118,5 +147,25 @@ public sealed class AlertsJobTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [TestCase(1234567.89, "1234567.89")] // money from kpi/daily's DECIMAL(18,2): exact (a double → decimal cast would keep 15 digits)
+    [TestCase(123456789012.34, "123456789012.34")]
+    [TestCase(0.1 + 0.2, "0.3")] // 0.30000000000000004
+    [TestCase(0.0142857142857, "0.014286")] // a ratio: 6 decimals
+    [TestCase(5e-7, "0.000001")] // half away from zero
+    [TestCase(-5e-7, "-0.000001")]
+    [TestCase(4e-7, "0")]
+    [TestCase(1.5e21, "1500000000000000000000")]
+    public void Published_values_are_decimals_to_six_places(double value, string expected)
+    {
+        Assert.That(AlertsJob.Decimal6(value, "m"), Is.EqualTo(decimal.Parse(expected, CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
+    public void A_value_beyond_decimal_28_6_is_an_input_error()
+    {
+        var e = Assert.Throws<Pipeline.Core.PipelineException>(() => AlertsJob.Decimal6(2e22, "bytes"))!;
+        Assert.That(e.Message, Does.Contain("metric 'bytes'").And.Contain("DECIMAL(28,6)"));
     }
 }

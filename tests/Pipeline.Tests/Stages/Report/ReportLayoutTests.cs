@@ -43,7 +43,7 @@ public partial class ReportLayoutTests
           doc.querySelectorAll('main svg.chart').forEach(function (svg) {
             out.charts++;
             var r = svg.getBoundingClientRect();
-            var sec = svg.closest('section').getBoundingClientRect();
+            var sec = svg.closest('section, aside').getBoundingClientRect(); // a section's charts, or the alert banner's
             var fig = svg.closest('figure');
             if (r.left < sec.left - 0.5 || r.right > sec.right + 0.5 || r.right > vw + 0.5)
               bad('chart ' + name(fig) + ' spans ' + r.left + '..' + r.right + ' in section ' + sec.left + '..' + sec.right);
