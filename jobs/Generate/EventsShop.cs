@@ -45,7 +45,7 @@ public sealed partial class EventGenerator
     /// <summary>A valid order and the channel of the session holding its purchase event (cancelled orders are not purchases).</summary>
     private void TallyOrder(in OrderFact order, int channel)
     {
-        if (!ShopMode || order.Kind == OrderKind.Cancelled)
+        if (!ShopMode || order.Kind is OrderKind.Cancelled or OrderKind.Lost)
         {
             return;
         }
@@ -67,7 +67,7 @@ public sealed partial class EventGenerator
         DateOnly? first = null;
         foreach (var o in orders)
         {
-            if (o.Kind == OrderKind.Cancelled)
+            if (o.Kind is OrderKind.Cancelled or OrderKind.Lost)
             {
                 continue;
             }
@@ -266,6 +266,45 @@ public sealed partial class EventGenerator
         (EventsCatalog.Affiliate, ["cps"]),
     ];
 
+    /// <summary>
+    /// The revenue per day each paid channel's budget of each week is sized on: the channel's share of the period's revenue
+    /// × the shop's mean daily revenue over the nine weeks around the week (four before, the week, four after; cut at the
+    /// period's ends), promotion days counted at their revenue ÷ <see cref="ShopPlan.PromotionFactor"/>. Spend = ACoS ×
+    /// channel factor × this (× the promotion factor on a promotion day): a smooth budget that follows the shop's growth,
+    /// not each day's (or a small channel's) luck, with the ACoS aimed at kept on average.
+    /// </summary>
+    private double[,] WeeklyBudgets()
+    {
+        var weeks = (_o.Days + 6) / 7;
+        var channels = EventsCatalog.Channels.Length;
+        var budgets = new double[weeks, channels];
+        var total = new double[_o.Days];
+        var byChannel = new double[channels];
+        for (var k = 0; k < _o.Days; k++)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                total[k] += _dayRevenue![k, c] / ShopPlan.PromotionFactor(_o.StartDate.AddDays(k));
+                byChannel[c] += _dayRevenue[k, c];
+            }
+        }
+        var all = byChannel.Sum();
+        for (var w = 0; w < weeks; w++)
+        {
+            double revenue = 0;
+            var n = 0;
+            for (var k = Math.Max(0, 7 * w - 28); k < Math.Min(_o.Days, 7 * w + 35); k++, n++)
+            {
+                revenue += total[k];
+            }
+            foreach (var (channel, _) in PaidCampaigns)
+            {
+                budgets[w, channel] = n > 0 && all > 0 ? revenue / n * byChannel[channel] / all : 0;
+            }
+        }
+        return budgets;
+    }
+
     /// <summary>Writes the ad spend file (or deletes a stale one) and returns the truth; null without shop mode.</summary>
     private ShopTruth? BuildShopTruth()
     {
@@ -281,21 +320,23 @@ public sealed partial class EventGenerator
         EnsureTallies();
         var rng = new Rng(_o.Seed ^ AdSpendSalt);
         var spend = new long[_o.Days, EventsCatalog.Channels.Length];
+        var budgets = WeeklyBudgets();
         var csv = new StringBuilder("date,channel,campaign,spend\n");
         for (var day = 0; day < _o.Days; day++)
         {
             var date = _o.StartDate.AddDays(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             var acos = ShopPlan.At(_o, day + 0.5).Acos;
+            var promotion = ShopPlan.PromotionFactor(_o.StartDate.AddDays(day));
+            var gap = _plan is not null && _o.StartDate.AddDays(day) == _plan.SpendGapDay;
             foreach (var (channel, campaigns) in PaidCampaigns)
             {
-                // Budgets follow the channel's revenue of the week around the day, not each day's luck.
-                long revenue = 0;
-                var n = 0;
-                for (var k = Math.Max(0, day - 3); k <= Math.Min(_o.Days - 1, day + 3); k++, n++)
+                // A daily budget per channel, set per week (see WeeklyBudgets), raised on promotion days; ±5% delivery noise.
+                var cents = (long)Math.Round(acos * ShopPlan.ChannelAcosFactor(channel) * budgets[day / 7, channel] * promotion * (0.95 + 0.1 * rng.NextDouble()));
+                if (gap)
                 {
-                    revenue += _dayRevenue![k, channel];
+                    // --anomalies: the marketing export of this day failed (no row; the draws above keep the other days').
+                    cents = 0;
                 }
-                var cents = (long)Math.Round(acos * ShopPlan.ChannelAcosFactor(channel) * revenue / n * (0.85 + 0.3 * rng.NextDouble()));
                 var shares = campaigns.Select(_ => 0.5 + rng.NextDouble()).ToArray();
                 var left = cents;
                 for (var c = 0; c < campaigns.Length; c++)

@@ -83,17 +83,18 @@ public static class AlertsJob
 
     /// <summary>One watched metric: its kind, the base figures it is made of, the dimensions it is watched in.</summary>
     /// <param name="Volume">The figure whose median daily value decides whether a channel or device is watched for the metric.</param>
-    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume);
+    /// <param name="Counted">The numerator is a count (sessions, orders, customers): a flagged day must also be unusual for a Poisson count (<see cref="CountNoise"/>).</param>
+    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume, bool Counted = false);
 
     private static readonly Metric[] KpiMetrics =
     [
-        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions"),
-        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders"),
+        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions", Counted: true),
+        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders", Counted: true),
         new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders"),
-        new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders"),
-        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions"),
+        new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders", Counted: true),
+        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions", Counted: true),
         new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders"),
-        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions"),
+        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions", Counted: true),
         new("ad_spend", SeriesKind.Amount, "spend", null, ["overall", "channel"], "spend"),
         new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend"),
         new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours"),
@@ -323,7 +324,12 @@ public static class AlertsJob
                 {
                     continue;
                 }
-                judged.Add((s, values, AnomalyDetector.Assess(data.First, values, metric.Kind, options)));
+                var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
+                if (metric.Counted && !data.FromFile)
+                {
+                    CapByPoisson(s, metric, assessments, options);
+                }
+                judged.Add((s, values, assessments));
             }
             foreach (var (s, _, assessments) in judged)
             {
@@ -359,6 +365,27 @@ public static class AlertsJob
         }
         return rows.OrderBy(r => r.AlertDate).ThenBy(r => r.Metric, StringComparer.Ordinal).ThenBy(r => r.Dimension, StringComparer.Ordinal)
             .ThenBy(r => r.DimensionValue, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Counts and rates of counts: a flagged day keeps at most the severity of its count's Poisson deviate (the count that
+    /// day against the expected count: the expectation, or the expected rate × that day's denominator), so a channel's 4
+    /// orders against an expected 1 is not an alert however regular its past days were.
+    /// </summary>
+    private static void CapByPoisson(BaseSeries s, Metric metric, Assessment[] assessments, DetectorOptions options)
+    {
+        for (var i = 0; i < assessments.Length; i++)
+        {
+            var a = assessments[i];
+            if (a.Severity == Severity.None)
+            {
+                continue;
+            }
+            var (observed, expected) = metric.Denominator is null
+                ? (a.Value, a.Expected)
+                : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
+            assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
+        }
     }
 
     /// <summary>
