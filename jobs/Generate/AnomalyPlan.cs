@@ -9,14 +9,14 @@ namespace Pipeline.Generate;
 /// <param name="Kind">tracking_outage, mobile_checkout_bug, bot_storm, aov_price_glitch, ad_spend_gap.</param>
 /// <param name="StartDate">First day affected.</param>
 /// <param name="EndDate">Last day affected (inclusive).</param>
-/// <param name="ExpectedAlerts">Metrics (of <c>kpi/alerts</c>) expected to alert on every affected day, in the dimension
-/// <paramref name="Dimension"/> (an overall alert's explanation naming it, or an alert of that segment itself).</param>
-/// <param name="Dimension">The dimension whose segment the alert must name (<c>device</c>, <c>channel</c>), or null when the change is spread over every segment.</param>
-/// <param name="DimensionValue">The segment (<c>mobile</c>), or null.</param>
+/// <param name="ExpectedAlerts">Metrics (of <c>kpi/alerts</c>) expected to alert on the affected days, naming one of
+/// <paramref name="Segments"/> (an overall alert whose explanation names it, or an alert of that segment itself).</param>
+/// <param name="Segments">The segments (<c>device mobile</c>, <c>channel direct</c>) an alert may name as the source, or empty
+/// when the change is spread over every segment (any alert of the metric counts).</param>
 /// <param name="AffectedMetrics">Every metric the anomaly legitimately moves (an alert of one of them, in any dimension, on an affected day is a true alert).</param>
 /// <param name="Description">In words, with the numbers.</param>
-public sealed record AnomalyTruth(string Kind, DateOnly StartDate, DateOnly EndDate, IReadOnlyList<string> ExpectedAlerts, string? Dimension,
-    string? DimensionValue, IReadOnlyList<string> AffectedMetrics, string Description);
+public sealed record AnomalyTruth(string Kind, DateOnly StartDate, DateOnly EndDate, IReadOnlyList<string> ExpectedAlerts, IReadOnlyList<string> Segments,
+    IReadOnlyList<string> AffectedMetrics, string Description);
 
 /// <summary>
 /// <c>pipeline generate --anomalies</c>: five incidents with known truth, on days drawn from the seed after the
@@ -154,19 +154,19 @@ public sealed class AnomalyPlan
     /// <summary>The truth block.</summary>
     public IReadOnlyList<AnomalyTruth> Truth() =>
     [
-        new("tracking_outage", OutageDay, OutageDay, ["event_hours"], null, null,
+        new("tracking_outage", OutageDay, OutageDay, ["event_hours"], [],
             ["event_hours", "sessions", "conversion_rate", "natural_traffic_share", "orders", "revenue", "new_customers", "aov", "acos"],
             $"No event written from {OutageStartHour:D2}:00 to {OutageStartHour + OutageHours:D2}:00 UTC (orders still placed; their purchase events lost)."),
-        new("mobile_checkout_bug", BugStart, BugStart.AddDays(2), ["conversion_rate"], "device", "mobile",
+        new("mobile_checkout_bug", BugStart, BugStart.AddDays(2), ["conversion_rate"], ["device mobile"],
             ["conversion_rate", "orders", "revenue", "new_customers", "aov", "acos"],
             "Three days on which each order falls on a mobile device with probability 0.52 and half of those fail (no order; the session ends at begin_checkout): mobile conversion halves."),
-        new("bot_storm", BotStormDay, BotStormDay, ["sessions"], "channel", "direct",
+        new("bot_storm", BotStormDay, BotStormDay, ["sessions"], ["channel direct", "device desktop"],
             ["sessions", "conversion_rate", "natural_traffic_share"],
             $"Headless browsers with ordinary user agents (not caught by the bot rules): {BotStormShare:0.0} × the mean daily sessions as one-page desktop sessions landing direct."),
-        new("aov_price_glitch", GlitchDay, GlitchDay, ["aov"], null, null,
+        new("aov_price_glitch", GlitchDay, GlitchDay, ["aov"], [],
             ["aov", "revenue", "acos"],
             "Every order's total doubled for one day (a price bug)."),
-        new("ad_spend_gap", SpendGapDay, SpendGapDay, ["ad_spend"], null, null,
+        new("ad_spend_gap", SpendGapDay, SpendGapDay, ["ad_spend"], [],
             ["ad_spend", "acos"],
             "No ad spend row for one day (the marketing export failed)."),
     ];

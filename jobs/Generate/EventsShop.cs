@@ -125,7 +125,7 @@ public sealed partial class EventGenerator
 
     /// <summary>
     /// Anonymous one-session visitors, day by day, until the day has sessions = its expected orders ÷ the day's target
-    /// conversion (expected orders: the orders of the 15 days around it per unit of day weight, times the day's weight),
+    /// conversion (expected orders: the orders of the 57 days around it per unit of day weight, times the day's weight),
     /// with round(natural share × U(0.9, 1.1) × sessions) natural sessions where the customers' own sessions leave room.
     /// </summary>
     private void AddTraffic()
@@ -138,7 +138,8 @@ public sealed partial class EventGenerator
         for (var day = 0; day < _o.Days; day++)
         {
             double orders = 0, weights = 0;
-            for (var k = Math.Max(0, day - 7); k <= Math.Min(_o.Days - 1, day + 7); k++)
+            // The 57 days around (orders are noisy, traffic is not: a small shop's few orders must not swing its sessions).
+            for (var k = Math.Max(0, day - 28); k <= Math.Min(_o.Days - 1, day + 28); k++)
             {
                 orders += _dayOrders![k];
                 weights += Weight(k);
@@ -267,17 +268,17 @@ public sealed partial class EventGenerator
     ];
 
     /// <summary>
-    /// The revenue per day each paid channel's budget of each week is sized on: the channel's share of the period's revenue
-    /// × the shop's mean daily revenue over the nine weeks around the week (four before, the week, four after; cut at the
-    /// period's ends), promotion days counted at their revenue ÷ <see cref="ShopPlan.PromotionFactor"/>. Spend = ACoS ×
-    /// channel factor × this (× the promotion factor on a promotion day): a smooth budget that follows the shop's growth,
-    /// not each day's (or a small channel's) luck, with the ACoS aimed at kept on average.
+    /// The revenue per day each paid channel's daily budget is sized on: the channel's share of the period's revenue × the
+    /// shop's daily revenue averaged over the 169 days centred on the day with triangular weights (85 − distance; cut at the
+    /// period's ends, so one large order enters and leaves the average gradually), promotion days counted at
+    /// their revenue ÷ <see cref="ShopPlan.PromotionFactor"/>. Spend = ACoS × channel factor × this (× the promotion factor
+    /// on a promotion day): a smooth budget that follows the shop's growth, not each day's (or a small channel's) luck,
+    /// with the ACoS aimed at kept on average.
     /// </summary>
-    private double[,] WeeklyBudgets()
+    private double[,] DailyBudgets()
     {
-        var weeks = (_o.Days + 6) / 7;
         var channels = EventsCatalog.Channels.Length;
-        var budgets = new double[weeks, channels];
+        var budgets = new double[_o.Days, channels];
         var total = new double[_o.Days];
         var byChannel = new double[channels];
         for (var k = 0; k < _o.Days; k++)
@@ -289,17 +290,18 @@ public sealed partial class EventGenerator
             }
         }
         var all = byChannel.Sum();
-        for (var w = 0; w < weeks; w++)
+        for (var day = 0; day < _o.Days; day++)
         {
-            double revenue = 0;
-            var n = 0;
-            for (var k = Math.Max(0, 7 * w - 28); k < Math.Min(_o.Days, 7 * w + 35); k++, n++)
+            double sum = 0, weights = 0;
+            for (var k = Math.Max(0, day - 84); k <= Math.Min(_o.Days - 1, day + 84); k++)
             {
-                revenue += total[k];
+                var w = 85 - Math.Abs(k - day);
+                sum += w * total[k];
+                weights += w;
             }
             foreach (var (channel, _) in PaidCampaigns)
             {
-                budgets[w, channel] = n > 0 && all > 0 ? revenue / n * byChannel[channel] / all : 0;
+                budgets[day, channel] = all > 0 ? sum / weights * byChannel[channel] / all : 0;
             }
         }
         return budgets;
@@ -320,7 +322,7 @@ public sealed partial class EventGenerator
         EnsureTallies();
         var rng = new Rng(_o.Seed ^ AdSpendSalt);
         var spend = new long[_o.Days, EventsCatalog.Channels.Length];
-        var budgets = WeeklyBudgets();
+        var budgets = DailyBudgets();
         var csv = new StringBuilder("date,channel,campaign,spend\n");
         for (var day = 0; day < _o.Days; day++)
         {
@@ -330,8 +332,8 @@ public sealed partial class EventGenerator
             var gap = _plan is not null && _o.StartDate.AddDays(day) == _plan.SpendGapDay;
             foreach (var (channel, campaigns) in PaidCampaigns)
             {
-                // A daily budget per channel, set per week (see WeeklyBudgets), raised on promotion days; ±5% delivery noise.
-                var cents = (long)Math.Round(acos * ShopPlan.ChannelAcosFactor(channel) * budgets[day / 7, channel] * promotion * (0.95 + 0.1 * rng.NextDouble()));
+                // A smooth daily budget per channel (see DailyBudgets), raised on promotion days; ±10% delivery noise.
+                var cents = (long)Math.Round(acos * ShopPlan.ChannelAcosFactor(channel) * budgets[day, channel] * promotion * (0.9 + 0.2 * rng.NextDouble()));
                 if (gap)
                 {
                     // --anomalies: the marketing export of this day failed (no row; the draws above keep the other days').

@@ -84,20 +84,24 @@ public static class AlertsJob
     /// <summary>One watched metric: its kind, the base figures it is made of, the dimensions it is watched in.</summary>
     /// <param name="Volume">The figure whose median daily value decides whether a channel or device is watched for the metric.</param>
     /// <param name="Counted">The numerator is a count (sessions, orders, customers): a flagged day must also be unusual for a Poisson count (<see cref="CountNoise"/>).</param>
-    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume, bool Counted = false);
+    /// <param name="Guard">The count a day needs at least <c>alerts.min_denominator</c> of to be judged (sessions for a rate of sessions, orders for
+    /// an amount per or of orders: a day's AOV, revenue or ACoS of three orders is noise), in every dimension; null: every day is judged.</param>
+    /// <param name="CountOf">When positive, the count held to Poisson noise is this − the value (event_hours: the hours of the day without events).</param>
+    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume, bool Counted = false,
+        string? Guard = null, double CountOf = 0);
 
     private static readonly Metric[] KpiMetrics =
     [
         new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions", Counted: true),
         new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders", Counted: true),
-        new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders"),
+        new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders", Guard: "orders"),
         new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders", Counted: true),
-        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions", Counted: true),
-        new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders"),
-        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions", Counted: true),
+        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions", Counted: true, Guard: "sessions"),
+        new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders", Guard: "orders"),
+        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions", Counted: true, Guard: "sessions"),
         new("ad_spend", SeriesKind.Amount, "spend", null, ["overall", "channel"], "spend"),
-        new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend"),
-        new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours"),
+        new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend", Guard: "orders"),
+        new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours", Counted: true, CountOf: 24),
     ];
 
     private static SeriesData ReadKpis(StageContext run)
@@ -320,6 +324,10 @@ public static class AlertsJob
                     continue;
                 }
                 var values = Values(s, metric, data.Days, s.Dimension == "overall" ? 0 : minDenominator);
+                if (values is not null && metric.Guard is not null && s.Figures.TryGetValue(metric.Guard, out var guard))
+                {
+                    values = values.Select((v, i) => guard[i] >= minDenominator ? v : double.NaN).ToArray();
+                }
                 if (values is null)
                 {
                     continue;
@@ -381,8 +389,8 @@ public static class AlertsJob
             {
                 continue;
             }
-            var (observed, expected) = metric.Denominator is null
-                ? (a.Value, a.Expected)
+            var (observed, expected) = metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
+                : metric.Denominator is null ? (a.Value, a.Expected)
                 : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
             assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
         }
