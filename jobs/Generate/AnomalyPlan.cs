@@ -33,7 +33,8 @@ public sealed record AnomalyTruth(string Kind, DateOnly StartDate, DateOnly EndD
 /// <item><b>aov_price_glitch</b>: one day, every order's total is doubled (a price bug).</item>
 /// <item><b>ad_spend_gap</b>: one day without any ad spend row (the marketing export failed).</item>
 /// </list>
-/// The decisions use their own random stream (<c>Seed</c> xor a constant): without anomalies nothing changes.
+/// The decisions use their own random stream (<c>Seed</c> xor a constant): without anomalies nothing changes (with them,
+/// the files differ from the same seed's from the first lost order on: an unwritten row skips the draws of its formats).
 /// </summary>
 public sealed class AnomalyPlan
 {
