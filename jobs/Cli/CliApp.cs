@@ -493,6 +493,7 @@ public static class CliApp
         var faults = new Option<bool>("--faults") { Description = "Inject known numbers of each fault class (recorded in ground_truth.json)." };
         var noEvents = new Option<bool>("--no-events") { Description = "Write orders only (no clickstream events)." };
         var experiments = new Option<bool>("--experiments") { Description = "Also inject four A/B tests with known truth (a creative test with a real conversion lift, an A/A test, a broken 50/50 split, a three-variant test) as exposure events; their truth goes to ground_truth.json." };
+        var anomalies = new Option<bool>("--anomalies") { Description = "Also inject five incidents with known truth for the KPI alerts (a six-hour tracking outage, a three-day mobile checkout bug, a bot storm, an order-value glitch, a day without ad spend), after a 9-week warm-up and away from the promotions; their truth goes to ground_truth.json." };
         var start = new Option<string?>("--start-date") { Description = "First day, YYYY-MM-DD (default 2024-01-01)." };
         var scenario = new Option<string>("--scenario")
         {
@@ -506,7 +507,7 @@ public static class CliApp
         };
         var cmd = new Command("generate", "Write a realistic synthetic dataset with known ground truth: orders (BG/NBD purchases, Gamma-Gamma spend) and consistent clickstream events, optional faults.")
         {
-            output, customers, days, seed, faults, start, noEvents, scenario, legacy, experiments,
+            output, customers, days, seed, faults, start, noEvents, scenario, legacy, experiments, anomalies,
         };
         cmd.SetAction(pr =>
         {
@@ -522,6 +523,7 @@ public static class CliApp
                     Events = !pr.GetValue(noEvents),
                     Scenario = pr.GetValue(scenario) == "plan" ? Generate.ShopScenario.Plan : Generate.ShopScenario.Baseline,
                     Experiments = pr.GetValue(experiments),
+                    Anomalies = pr.GetValue(anomalies),
                     StartDate = pr.GetValue(start) is { } s
                         ? DateOnly.TryParseExact(s, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
                             ? d : throw PipelineException.Config($"--start-date: '{s}' is not a date YYYY-MM-DD")

@@ -368,7 +368,8 @@ public sealed record AlertsConfig
 
     /// <summary>
     /// Ratios of a channel or device (conversion, AOV, ACoS) are only judged on days whose denominator (sessions,
-    /// orders, revenue) is at least this. Default 30.
+    /// orders, revenue) is at least this; in every dimension, overall included, conversion and natural share need this
+    /// many sessions, revenue, AOV and ACoS this many orders. Default 30.
     /// </summary>
     public double MinDenominator { get; init; } = 30;
 

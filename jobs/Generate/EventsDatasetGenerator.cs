@@ -29,7 +29,7 @@ public static class DatasetGenerator
             var experiments = options.Experiments ? new ExperimentsInjector(options) : null;
             truth = OrderGenerator.Generate(options, experiments is null ? events : new TeeObserver(events, experiments));
             // Shop after Events: Complete() is what settles the shop's truth (initialisers run in order).
-            truth = truth with { Events = events.Complete(), Shop = events.Shop, Experiments = experiments?.Complete() };
+            truth = truth with { Events = events.Complete(), Shop = events.Shop, Experiments = experiments?.Complete(), Anomalies = AnomalyPlan.For(options)?.Truth() };
         }
         if (!options.Experiments)
         {

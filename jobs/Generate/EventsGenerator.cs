@@ -32,6 +32,8 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
     private const long SeedSalt = 0x5EED_E7E7_C11C_5A17;
 
     private readonly GenerateOptions _o;
+    /// <summary>The incidents of <c>--anomalies</c> (the tracking outage, the bot storm, the ad spend gap); null without.</summary>
+    private readonly AnomalyPlan? _plan;
     private readonly Rng _rng;
     private readonly EventFiles _files;
     private readonly long _startMs, _endMs, _futureAfterMs;
@@ -77,6 +79,7 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ValidateOptions(options);
         _o = options;
+        _plan = AnomalyPlan.For(options);
         _rng = new Rng(options.Seed ^ SeedSalt);
         _idSalt = _rng.NextUInt64();
         _startMs = new DateTimeOffset(options.StartDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
@@ -140,6 +143,8 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
         public required int Variant;
         public long End;
         public bool Converted;
+        /// <summary>Every event fell in the tracking outage (<c>--anomalies</c>): not a session.</summary>
+        public bool Unrecorded;
     }
 
     private struct Ev
@@ -195,7 +200,16 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
             {
                 d = 1 - d;
             }
+            if (order.DeviceType >= 0)
+            {
+                d = DeviceOfType(order.DeviceType, customer.CustomerId);
+            }
             AddPurchaseSession(d, p, order.OrderId, EventsCatalog.FromOrderChannel(order.Channel, _rng.NextDouble()), loggedIn: true);
+            if (order.Kind == OrderKind.Lost)
+            {
+                FailCheckout(d);
+                continue;
+            }
             TallyOrder(order, _devices[d].Last!.Channel);
         }
         TallyCustomer(orders);
@@ -212,10 +226,17 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
     {
         ThrowIfCompleted();
         BeginBatch();
-        NewDevice(Kind.Guest, null);
+        NewDevice(Kind.Guest, null, deviceType: order.DeviceType);
         AddPurchaseSession(0, order.OrderedAt.ToUnixTimeMilliseconds(), order.OrderId,
             EventsCatalog.FromOrderChannel(order.Channel, _rng.NextDouble()), loggedIn: false);
-        TallyOrder(order, _devices[0].Last!.Channel);
+        if (order.Kind == OrderKind.Lost)
+        {
+            FailCheckout(0);
+        }
+        else
+        {
+            TallyOrder(order, _devices[0].Last!.Channel);
+        }
         if (_rng.Bernoulli(0.4))
         {
             AddBrowseSession(0, login: false);
@@ -243,6 +264,7 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
             Render();
         }
         AddTraffic();
+        AddBotStorm();
         var crawlsPerBot = CrawlsPerBot();
         for (var i = 0; i < _o.UserAgentBots; i++)
         {
@@ -311,9 +333,59 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
         _orderIds.Clear();
     }
 
-    private int NewDevice(Kind kind, string? userId, string? botUserAgent = null)
+    /// <summary>The customer's device of that type (the checkout bug places orders by device type), a new one if it has none.</summary>
+    private int DeviceOfType(int type, string? userId)
+    {
+        for (var i = 0; i < _devices.Count; i++)
+        {
+            if (_devices[i].DeviceType == type)
+            {
+                return i;
+            }
+        }
+        return NewDevice(Kind.Customer, userId, deviceType: type);
+    }
+
+    /// <summary>The order just added failed at checkout (the checkout bug): its purchase event goes, its session ends at begin_checkout.</summary>
+    private void FailCheckout(int device)
+    {
+        var order = _orderIds.Count - 1;
+        _events.RemoveAll(e => e.Type == EvType.Purchase && e.Order == order);
+        var session = _devices[device].Last!;
+        session.Converted = _events.Exists(e => e.Type == EvType.Purchase && _sessions[e.Session] == session);
+    }
+
+    /// <summary>
+    /// <c>--anomalies</c>' bot storm: headless browsers with ordinary user agents (not caught by the bot rules), one one-page
+    /// desktop session each landing direct on the storm day, <see cref="AnomalyPlan.BotStormShare"/> × the mean daily sessions.
+    /// </summary>
+    private void AddBotStorm()
+    {
+        if (_plan is null)
+        {
+            return;
+        }
+        var dayStart = _startMs + (_plan.BotStormDay.DayNumber - _o.StartDate.DayNumber) * Day;
+        var storm = (long)Math.Round(AnomalyPlan.BotStormShare * _sessionCount / _o.Days);
+        for (var i = 0L; i < storm; i++)
+        {
+            BeginBatch();
+            NewDevice(Kind.Anonymous, null, deviceType: 0);
+            var s = NewSession(EventsCatalog.Direct);
+            var t = dayStart + (long)(_rng.NextDouble() * (Day - 1));
+            _sessions[s].End = t;
+            AddEvent(new Ev { Ms = t, Device = 0, Session = s, Type = EvType.PageView, Page = Page.Home, Landing = true, Order = -1, Term = -1 });
+            Render();
+        }
+    }
+
+    private int NewDevice(Kind kind, string? userId, string? botUserAgent = null, int deviceType = -1)
     {
         var type = Pick(EventsCatalog.DeviceWeights);
+        if (deviceType >= 0)
+        {
+            type = deviceType;
+        }
         var uas = EventsCatalog.BrowserUserAgents[type];
         var ua = botUserAgent ?? uas[_rng.NextInt(uas.Length)];
         if (botUserAgent is not null)
@@ -764,6 +836,24 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
     /// <summary>Writes the batch: per device in time order, applying logins; then counts its sessions.</summary>
     private void Render()
     {
+        // --anomalies' tracking outage: nothing is recorded for six hours (the 4-day fault sessions excepted, whose
+        // quarantine count the truth states); sessions left without events do not exist, purchases lost unconvert theirs.
+        if (_plan is not null && _devices.Count > 0 && _devices[0].Kind != Kind.LongSession && _events.RemoveAll(e => _plan.InOutage(e.Ms)) > 0)
+        {
+            foreach (var session in _sessions)
+            {
+                session.Unrecorded = true;
+                session.Converted = false;
+            }
+            foreach (var e in _events)
+            {
+                _sessions[e.Session].Unrecorded = false;
+                if (e.Type == EvType.Purchase)
+                {
+                    _sessions[e.Session].Converted = true;
+                }
+            }
+        }
         _events.Sort(static (a, b) =>
         {
             var c = a.Device.CompareTo(b.Device);
@@ -819,6 +909,10 @@ public sealed partial class EventGenerator : IOrderObserver, IDisposable
         {
             foreach (var s in _sessions)
             {
+                if (s.Unrecorded)
+                {
+                    continue; // lost to the tracking outage
+                }
                 _sessionCount++;
                 _channels[s.Channel]++;
                 if (s.Converted)

@@ -45,7 +45,7 @@ public sealed partial class EventGenerator
     /// <summary>A valid order and the channel of the session holding its purchase event (cancelled orders are not purchases).</summary>
     private void TallyOrder(in OrderFact order, int channel)
     {
-        if (!ShopMode || order.Kind == OrderKind.Cancelled)
+        if (!ShopMode || order.Kind is OrderKind.Cancelled or OrderKind.Lost)
         {
             return;
         }
@@ -67,7 +67,7 @@ public sealed partial class EventGenerator
         DateOnly? first = null;
         foreach (var o in orders)
         {
-            if (o.Kind == OrderKind.Cancelled)
+            if (o.Kind is OrderKind.Cancelled or OrderKind.Lost)
             {
                 continue;
             }
@@ -125,7 +125,7 @@ public sealed partial class EventGenerator
 
     /// <summary>
     /// Anonymous one-session visitors, day by day, until the day has sessions = its expected orders ÷ the day's target
-    /// conversion (expected orders: the orders of the 15 days around it per unit of day weight, times the day's weight),
+    /// conversion (expected orders: the orders of the 57 days around it per unit of day weight, times the day's weight),
     /// with round(natural share × U(0.9, 1.1) × sessions) natural sessions where the customers' own sessions leave room.
     /// </summary>
     private void AddTraffic()
@@ -138,7 +138,8 @@ public sealed partial class EventGenerator
         for (var day = 0; day < _o.Days; day++)
         {
             double orders = 0, weights = 0;
-            for (var k = Math.Max(0, day - 7); k <= Math.Min(_o.Days - 1, day + 7); k++)
+            // The 57 days around (orders are noisy, traffic is not: a small shop's few orders must not swing its sessions).
+            for (var k = Math.Max(0, day - 28); k <= Math.Min(_o.Days - 1, day + 28); k++)
             {
                 orders += _dayOrders![k];
                 weights += Weight(k);
@@ -266,6 +267,46 @@ public sealed partial class EventGenerator
         (EventsCatalog.Affiliate, ["cps"]),
     ];
 
+    /// <summary>
+    /// The revenue per day each paid channel's daily budget is sized on: the channel's share of the period's revenue × the
+    /// shop's daily revenue averaged over the 169 days centred on the day with triangular weights (85 − distance; cut at the
+    /// period's ends, so one large order enters and leaves the average gradually), promotion days counted at
+    /// their revenue ÷ <see cref="ShopPlan.PromotionFactor"/>. Spend = ACoS × channel factor × this (× the promotion factor
+    /// on a promotion day): a smooth budget that follows the shop's growth, not each day's (or a small channel's) luck,
+    /// with the ACoS aimed at kept on average.
+    /// </summary>
+    private double[,] DailyBudgets()
+    {
+        var channels = EventsCatalog.Channels.Length;
+        var budgets = new double[_o.Days, channels];
+        var total = new double[_o.Days];
+        var byChannel = new double[channels];
+        for (var k = 0; k < _o.Days; k++)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                total[k] += _dayRevenue![k, c] / ShopPlan.PromotionFactor(_o.StartDate.AddDays(k));
+                byChannel[c] += _dayRevenue[k, c];
+            }
+        }
+        var all = byChannel.Sum();
+        for (var day = 0; day < _o.Days; day++)
+        {
+            double sum = 0, weights = 0;
+            for (var k = Math.Max(0, day - 84); k <= Math.Min(_o.Days - 1, day + 84); k++)
+            {
+                var w = 85 - Math.Abs(k - day);
+                sum += w * total[k];
+                weights += w;
+            }
+            foreach (var (channel, _) in PaidCampaigns)
+            {
+                budgets[day, channel] = all > 0 ? sum / weights * byChannel[channel] / all : 0;
+            }
+        }
+        return budgets;
+    }
+
     /// <summary>Writes the ad spend file (or deletes a stale one) and returns the truth; null without shop mode.</summary>
     private ShopTruth? BuildShopTruth()
     {
@@ -281,21 +322,23 @@ public sealed partial class EventGenerator
         EnsureTallies();
         var rng = new Rng(_o.Seed ^ AdSpendSalt);
         var spend = new long[_o.Days, EventsCatalog.Channels.Length];
+        var budgets = DailyBudgets();
         var csv = new StringBuilder("date,channel,campaign,spend\n");
         for (var day = 0; day < _o.Days; day++)
         {
             var date = _o.StartDate.AddDays(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             var acos = ShopPlan.At(_o, day + 0.5).Acos;
+            var promotion = ShopPlan.PromotionFactor(_o.StartDate.AddDays(day));
+            var gap = _plan is not null && _o.StartDate.AddDays(day) == _plan.SpendGapDay;
             foreach (var (channel, campaigns) in PaidCampaigns)
             {
-                // Budgets follow the channel's revenue of the week around the day, not each day's luck.
-                long revenue = 0;
-                var n = 0;
-                for (var k = Math.Max(0, day - 3); k <= Math.Min(_o.Days - 1, day + 3); k++, n++)
+                // A smooth daily budget per channel (see DailyBudgets), raised on promotion days; ±10% delivery noise.
+                var cents = (long)Math.Round(acos * ShopPlan.ChannelAcosFactor(channel) * budgets[day, channel] * promotion * (0.9 + 0.2 * rng.NextDouble()));
+                if (gap)
                 {
-                    revenue += _dayRevenue![k, channel];
+                    // --anomalies: the marketing export of this day failed (no row; the draws above keep the other days').
+                    cents = 0;
                 }
-                var cents = (long)Math.Round(acos * ShopPlan.ChannelAcosFactor(channel) * revenue / n * (0.85 + 0.3 * rng.NextDouble()));
                 var shares = campaigns.Select(_ => 0.5 + rng.NextDouble()).ToArray();
                 var left = cents;
                 for (var c = 0; c < campaigns.Length; c++)

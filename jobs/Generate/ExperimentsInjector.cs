@@ -90,7 +90,7 @@ public sealed class ExperimentsInjector : IOrderObserver
             foreach (var o in orders)
             {
                 var ms = o.OrderedAt.ToUnixTimeMilliseconds();
-                if (o.Kind != OrderKind.Cancelled && ms >= at && ms < outcomeEnd)
+                if (o.Kind is not (OrderKind.Cancelled or OrderKind.Lost) && ms >= at && ms < outcomeEnd)
                 {
                     converted = true;
                     break;

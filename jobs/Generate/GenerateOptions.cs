@@ -85,6 +85,14 @@ public sealed record GenerateOptions
     /// <summary>Also inject four A/B tests with known truth as exposure events (<c>events/experiments.jsonl</c>, <see cref="ExperimentsInjector"/>). Default off.</summary>
     public bool Experiments { get; init; }
 
+    /// <summary>
+    /// Also inject five incidents with known truth (<see cref="AnomalyPlan"/>: a tracking outage, a mobile checkout bug, a
+    /// bot storm, an AOV price glitch, an ad spend gap) for the KPI alerts to find; their truth goes to ground_truth.json's
+    /// <c>anomalies</c>. Needs the clickstream, the shop traffic (<see cref="TargetConversion"/>) and at least
+    /// <see cref="AnomalyPlan.MinDays"/> days. Default off.
+    /// </summary>
+    public bool Anomalies { get; init; }
+
     /// <summary>Browse sessions (no purchase) per customer: uniform on 0..this.</summary>
     public int MaxBrowseSessionsPerCustomer { get; init; } = 4;
 
@@ -116,7 +124,7 @@ public sealed record GenerateOptions
 
     /// <summary>
     /// ACoS of the generated ad spend (<c>ad_spend/ad_spend.csv</c>, with <see cref="TargetConversion"/>): spend per paid
-    /// channel and day ≈ this × the channel's order revenue (smoothed over 7 days, ±15% noise), times a per-channel factor
+    /// channel and day ≈ this × a weekly budget sized on the channel's order revenue of the five weeks around (±5% noise, raised on promotion days), times a per-channel factor
     /// (<see cref="ShopPlan.ChannelAcosFactor"/>: paid social dearer, e-mail and affiliates cheaper).
     /// </summary>
     public double Acos { get; init; } = ShopPlan.Baseline.Acos;
@@ -165,6 +173,14 @@ public sealed record GenerateOptions
         if (Experiments && Days < 40)
         {
             throw new GenerateOptionsException(nameof(Days), Days, "must be at least 40 with --experiments (the tests run in the last five weeks)");
+        }
+        if (Anomalies && (!Events || TargetConversion is null))
+        {
+            throw new GenerateOptionsException(nameof(Anomalies), "needs the clickstream and the shop's traffic and ad spend: drop --no-events and --legacy-defaults");
+        }
+        if (Anomalies && Days < AnomalyPlan.MinDays)
+        {
+            throw new GenerateOptionsException(nameof(Days), Days, $"must be at least {AnomalyPlan.MinDays} with --anomalies (they come after the detector's 9-week warm-up)");
         }
         AtLeast(Days, 1, nameof(Days));
         AtLeast(MinFaultsPerClass, 0, nameof(MinFaultsPerClass));

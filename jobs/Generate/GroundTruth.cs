@@ -39,6 +39,10 @@ public sealed record GroundTruth
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ExperimentTruth>? Experiments { get; init; }
 
+    /// <summary>The injected incidents (<c>--anomalies</c>, <see cref="AnomalyPlan"/>); null (and omitted) otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<AnomalyTruth>? Anomalies { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

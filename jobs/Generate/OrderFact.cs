@@ -11,6 +11,11 @@ public enum OrderKind
     Refunded,
     /// <summary>Extra completed order with no customer id (not part of the process).</summary>
     Guest,
+    /// <summary>
+    /// A process, refunded or guest order that failed at checkout (<c>--anomalies</c>' mobile checkout bug): not written to
+    /// the order files; the clickstream renders its session ending at begin_checkout. Its fact has an empty order id.
+    /// </summary>
+    Lost,
 }
 
 /// <summary>
@@ -24,6 +29,8 @@ public enum OrderKind
 /// <param name="Kind">Process purchase or noise.</param>
 /// <param name="TotalCents">total_amount in cents.</param>
 /// <param name="Channel">Marketing channel of the order (one of <see cref="OrderGenerator.Channels"/>).</param>
+/// <param name="DeviceType">The device type index (<see cref="EventsCatalog.DeviceTypes"/>) the order must be placed on, or -1
+/// (the clickstream chooses): set only inside the <c>--anomalies</c> checkout-bug window.</param>
 public readonly record struct OrderFact(
     string OrderId,
     string? CustomerId,
@@ -31,7 +38,8 @@ public readonly record struct OrderFact(
     DateTimeOffset OrderedAt,
     OrderKind Kind,
     long TotalCents,
-    string Channel);
+    string Channel,
+    int DeviceType = -1);
 
 /// <summary>The latent (true) per-customer draws, for an events generator or for recovery checks.</summary>
 /// <param name="CustomerId">e.g. <c>C0000001</c>.</param>

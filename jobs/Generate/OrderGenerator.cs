@@ -102,6 +102,7 @@ public static class OrderGenerator
     private sealed class Run(GenerateOptions o, OrderFiles files, IOrderObserver? observer)
     {
         private readonly Rng _rng = new(o.Seed);
+        private readonly AnomalyPlan? _plan = AnomalyPlan.For(o);
         private readonly double[] _channelCumulative = Cumulative(o.OrderChannelWeights);
         private readonly double[]? _acquisitionCumulative = o.SeasonalAcquisition
             ? ShopPlan.CumulativeWeights(o.StartDate, Math.Max(1, (int)Math.Round(o.AcquisitionFraction * o.Days)))
@@ -242,6 +243,26 @@ public static class OrderGenerator
             foreach (var p in _pending)
             {
                 var guest = p.Kind == OrderKind.Guest;
+                // --anomalies: inside the checkout-bug window the order gets its device, and a failed one is not written.
+                var (device, lost) = _plan is null ? (-1, false) : _plan.Checkout(_startUnix + p.Seconds);
+                if (lost && p.Kind != OrderKind.Cancelled)
+                {
+                    var failed = new OrderFact("", guest ? null : customerId, guest ? 0 : customer,
+                        DateTimeOffset.FromUnixTimeSeconds(_startUnix + p.Seconds), OrderKind.Lost, p.TotalCents, Channels[p.Channel], device);
+                    if (observer is null)
+                    {
+                        continue;
+                    }
+                    if (guest)
+                    {
+                        observer.OnGuestOrder(failed);
+                    }
+                    else
+                    {
+                        _facts.Add(failed);
+                    }
+                    continue;
+                }
                 var row = WriteValid(p, guest ? 0 : customer);
                 if (observer is null)
                 {
@@ -253,8 +274,9 @@ public static class OrderGenerator
                     guest ? 0 : customer,
                     DateTimeOffset.FromUnixTimeSeconds(row.UnixSeconds),
                     p.Kind,
-                    p.TotalCents,
-                    Channels[p.Channel]);
+                    row.TotalCents,
+                    Channels[p.Channel],
+                    device);
                 if (guest)
                 {
                     observer.OnGuestOrder(fact);
@@ -300,9 +322,10 @@ public static class OrderGenerator
                 CustomerNumber = customer,
                 UnixSeconds = unix,
                 TimestampForm = DrawTimestampForm(unix),
-                TotalCents = p.TotalCents,
+                // --anomalies' price glitch doubles the totals of one day.
+                TotalCents = _plan is null ? p.TotalCents : _plan.Total(unix, p.TotalCents),
                 Channel = p.Channel,
-                RefundedCents = p.Kind == OrderKind.Refunded ? p.TotalCents : -1,
+                RefundedCents = p.Kind == OrderKind.Refunded ? (_plan is null ? p.TotalCents : _plan.Total(unix, p.TotalCents)) : -1,
             };
             row.Status = DrawStatus(p.Kind switch
             {

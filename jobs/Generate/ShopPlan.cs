@@ -77,10 +77,12 @@ public static class ShopPlan
     /// The relative activity of a date: weekday × promotion. 618: June 1–17 × 1.4, June 18 × 3; Double 11: November 1–10
     /// × 1.5, November 11 × 4; Double 12 (December 12) × 1.8.
     /// </summary>
-    public static double DayWeight(DateOnly date)
+    public static double DayWeight(DateOnly date) => Weekday[((int)date.DayOfWeek + 6) % 7] * PromotionFactor(date);
+
+    /// <summary>The promotions' part of <see cref="DayWeight"/>: 618 (June 1–17 × 1.4, June 18 × 3), Double 11 (November 1–10 × 1.5, November 11 × 4), December 12 × 1.8; else 1.</summary>
+    public static double PromotionFactor(DateOnly date)
     {
-        var w = Weekday[((int)date.DayOfWeek + 6) % 7];
-        var promo = (date.Month, date.Day) switch
+        return (date.Month, date.Day) switch
         {
             (6, 18) => 3.0,
             (6, < 18) => 1.4,
@@ -89,7 +91,6 @@ public static class ShopPlan
             (12, 12) => 1.8,
             _ => 1.0,
         };
-        return w * promo;
     }
 
     /// <summary>

@@ -67,7 +67,8 @@ public readonly record struct Assessment(bool Assessed, double Value, double Exp
 /// <see cref="DetectorOptions.WindowDays"/> days before it say.
 /// <list type="number">
 /// <item>The window is cut into weeks ending the day before t (each holds every weekday once); a week's level is the
-/// median of its values (missing days and known-event days left out; a week needs 4 values).</item>
+/// median of its values (missing days and known-event days left out; a week needs 4 values, and one that has fewer is
+/// replaced by the next older week, up to twice the window back).</item>
 /// <item>Trend: the Theil–Sen slope through (week centre, week level); the level at t is the median over the weeks of
 /// level + slope × (t − centre).</item>
 /// <item>Weekly seasonality: the median, per weekday, of value − its week's trend line (week level + slope × (day −
@@ -173,10 +174,12 @@ public static class AnomalyDetector
                 result[t] = Assessment.None;
                 continue;
             }
-            // 1. Week levels: week k (0 = most recent) is days t−7(k+1) … t−7k−1.
+            // 1. Week levels: week k (0 = most recent) is days t−7(k+1) … t−7k−1. A week with fewer than 4 usable days (a
+            // promotion of the calendar, missing days) is replaced by an older one, up to twice the window back: 618's
+            // 18 known days would otherwise leave fewer than MinWeeks weeks, and the days after it unjudged, for 7 weeks.
             var used = 0;
             var windowMinimum = double.PositiveInfinity;
-            for (var k = 0; k < weeks; k++)
+            for (var k = 0; k < 2 * weeks && used < weeks; k++)
             {
                 var start = t - 7 * (k + 1);
                 if (start < 0)

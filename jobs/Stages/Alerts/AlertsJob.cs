@@ -94,20 +94,25 @@ public static class AlertsJob
 
     /// <summary>One watched metric: its kind, the base figures it is made of, the dimensions it is watched in.</summary>
     /// <param name="Volume">The figure whose median daily value decides whether a channel or device is watched for the metric.</param>
-    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume);
+    /// <param name="Counted">The numerator is a count (sessions, orders, customers): a flagged day must also be unusual for a Poisson count (<see cref="CountNoise"/>).</param>
+    /// <param name="Guard">The count a day needs at least <c>alerts.min_denominator</c> of to be judged (sessions for a rate of sessions, orders for
+    /// an amount per or of orders: a day's AOV, revenue or ACoS of three orders is noise), in every dimension; null: every day is judged.</param>
+    /// <param name="CountOf">When positive, the count held to Poisson noise is this − the value (event_hours: the hours of the day without events).</param>
+    private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume, bool Counted = false,
+        string? Guard = null, double CountOf = 0);
 
     private static readonly Metric[] KpiMetrics =
     [
-        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions"),
-        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders"),
-        new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders"),
-        new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders"),
-        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions"),
-        new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders"),
-        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions"),
+        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions", Counted: true),
+        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders", Counted: true),
+        new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders", Guard: "orders"),
+        new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders", Counted: true),
+        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions", Counted: true, Guard: "sessions"),
+        new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders", Guard: "orders"),
+        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions", Counted: true, Guard: "sessions"),
         new("ad_spend", SeriesKind.Amount, "spend", null, ["overall", "channel"], "spend"),
-        new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend"),
-        new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours"),
+        new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend", Guard: "orders"),
+        new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours", Counted: true, CountOf: 24),
     ];
 
     private static SeriesData ReadKpis(StageContext run)
@@ -333,11 +338,20 @@ public static class AlertsJob
                     continue;
                 }
                 var values = Values(s, metric, data.Days, s.Dimension == "overall" ? 0 : minDenominator);
+                if (values is not null && metric.Guard is not null && s.Figures.TryGetValue(metric.Guard, out var guard))
+                {
+                    values = values.Select((v, i) => guard[i] >= minDenominator ? v : double.NaN).ToArray();
+                }
                 if (values is null)
                 {
                     continue;
                 }
-                judged.Add((s, values, AnomalyDetector.Assess(data.First, values, metric.Kind, options)));
+                var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
+                if (metric.Counted && !data.FromFile)
+                {
+                    CapByPoisson(s, metric, assessments, options);
+                }
+                judged.Add((s, values, assessments));
             }
             foreach (var (s, values, assessments) in judged)
             {
@@ -414,6 +428,27 @@ public static class AlertsJob
                 BandHigh = a.Assessed ? Decimal6(high, metric) : null,
                 Status = status.GetValueOrDefault(date),
             });
+        }
+    }
+
+    /// <summary>
+    /// Counts and rates of counts: a flagged day keeps at most the severity of its count's Poisson deviate (the count that
+    /// day against the expected count: the expectation, or the expected rate × that day's denominator), so a channel's 4
+    /// orders against an expected 1 is not an alert however regular its past days were.
+    /// </summary>
+    private static void CapByPoisson(BaseSeries s, Metric metric, Assessment[] assessments, DetectorOptions options)
+    {
+        for (var i = 0; i < assessments.Length; i++)
+        {
+            var a = assessments[i];
+            if (a.Severity == Severity.None)
+            {
+                continue;
+            }
+            var (observed, expected) = metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
+                : metric.Denominator is null ? (a.Value, a.Expected)
+                : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
+            assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
         }
     }
 

@@ -41,9 +41,10 @@ internal static class AnomalyDetectorReference
                 result[t] = Assessment.None;
                 continue;
             }
-            // 1. Week levels: week k (0 = most recent) is days t−7(k+1) … t−7k−1.
+            // 1. Week levels: week k (0 = most recent) is days t−7(k+1) … t−7k−1; a week with fewer than 4 usable days is
+            // replaced by an older one, up to twice the window back (the rule added after this copy was taken).
             var used = 0;
-            for (var k = 0; k < weeks; k++)
+            for (var k = 0; k < 2 * weeks && used < weeks; k++)
             {
                 var start = t - 7 * (k + 1);
                 if (start < 0)

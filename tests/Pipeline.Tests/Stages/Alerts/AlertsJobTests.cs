@@ -11,32 +11,35 @@ public sealed class AlertsJobTests
 {
     private static readonly DateOnly First = new(2024, 1, 1);
 
-    // 98 days of 1000 sessions (desktop 600, mobile 400). Desktop converts 18 sessions a day (3%), mobile 8 (2%): overall
-    // 26 orders, 2.6%. On the last three days (95–97) mobile converts 4 (1%) and desktop 17 (2.8333%): overall 2.1%.
-    // Every series is constant before: expected = its value, MAD 0, scale = the 2% floor.
+    // 98 days of 100,000 sessions (desktop 60,000, mobile 40,000). Desktop converts 1,800 sessions a day (3%), mobile 800
+    // (2%): overall 2,600 orders, 2.6%. On the last three days (95–97) mobile converts 400 (1%) and desktop 1,700
+    // (2.8333%): overall 2.1%. Every series is constant before: expected = its value, MAD 0, scale = the 2% floor.
     //   overall conversion: (0.021 − 0.026) / (0.02 × 0.026) = −9.6 → critical, −19% vs expected.
     //   mobile conversion: (0.01 − 0.02) / 0.0004 = −25 → critical; desktop: (0.028333 − 0.03) / 0.0006 = −2.8 → not flagged.
-    //   Orders are counts (scale ≥ √expected): overall (21 − 26) / √26 = −0.98, mobile (4 − 8) / √8 = −1.4: not flagged.
-    //   Attribution (devices): desktop 600 × (0.028333 − 0.03) / 1000 = −0.001, mobile 400 × (0.01 − 0.02) / 1000 = −0.004:
-    //   mobile's share 0.004 / 0.005 = 80%.
+    //   Orders are counts (scale ≥ max(2%, √expected)): overall (2100 − 2600) / 52 = −9.6 and mobile (400 − 800) / √800 =
+    //   −14.1 → critical; desktop (1700 − 1800) / √1800 = −2.4: not flagged.
+    //   Poisson caps (deviance residuals): overall 2100 vs 2600 orders −10.1, mobile 400 vs 800 −15.7: critical stays.
+    //   (At 1/100 of the volume, 4 mobile orders against 8 would be −1.6: inside Poisson noise, no alert.)
+    //   Attribution (devices): desktop 60,000 × (0.028333 − 0.03) / 100,000 = −0.001, mobile 40,000 × (0.01 − 0.02) / 100,000
+    //   = −0.004: mobile's share 0.004 / 0.005 = 80%; for the orders −100 and −400: 80%.
     private static AlertsJob.SeriesData Shop()
     {
         const int days = 98;
         double[] Constant(double v, double last) => Enumerable.Range(0, days).Select(i => i >= 95 ? last : v).ToArray();
         var overall = new AlertsJob.BaseSeries("overall", "all", new Dictionary<string, double[]>
         {
-            ["sessions"] = Constant(1000, 1000),
-            ["orders"] = Constant(26, 21),
+            ["sessions"] = Constant(100_000, 100_000),
+            ["orders"] = Constant(2600, 2100),
         });
         var desktop = new AlertsJob.BaseSeries("device", "desktop", new Dictionary<string, double[]>
         {
-            ["sessions"] = Constant(600, 600),
-            ["orders"] = Constant(18, 17),
+            ["sessions"] = Constant(60_000, 60_000),
+            ["orders"] = Constant(1800, 1700),
         });
         var mobile = new AlertsJob.BaseSeries("device", "mobile", new Dictionary<string, double[]>
         {
-            ["sessions"] = Constant(400, 400),
-            ["orders"] = Constant(8, 4),
+            ["sessions"] = Constant(40_000, 40_000),
+            ["orders"] = Constant(800, 400),
         });
         return new AlertsJob.SeriesData(First, days, [overall, desktop, mobile], false);
     }
@@ -49,11 +52,18 @@ public sealed class AlertsJobTests
         {
             (95, "conversion_rate", "device", "mobile", "new"),
             (95, "conversion_rate", "overall", "all", "new"),
+            (95, "orders", "device", "mobile", "new"),
+            (95, "orders", "overall", "all", "new"),
             (96, "conversion_rate", "device", "mobile", "ongoing"),
             (96, "conversion_rate", "overall", "all", "ongoing"),
+            (96, "orders", "device", "mobile", "ongoing"),
+            (96, "orders", "overall", "all", "ongoing"),
             (97, "conversion_rate", "device", "mobile", "ongoing"),
             (97, "conversion_rate", "overall", "all", "ongoing"),
+            (97, "orders", "device", "mobile", "ongoing"),
+            (97, "orders", "overall", "all", "ongoing"),
         }));
+        Assert.That(rows[3].Explanation, Is.EqualTo("orders −19% vs expected (2100 vs 2600); device mobile accounts for 80% of it"));
         var overall = rows[1];
         Assert.That(overall.Severity, Is.EqualTo("critical"));
         Assert.That(overall.Direction, Is.EqualTo("down"));
@@ -88,7 +98,7 @@ public sealed class AlertsJobTests
     {
         var calendar = new Dictionary<DateOnly, string> { [First.AddDays(96)] = "Promo" };
         var options = new DetectorOptions { KnownEvents = calendar.Keys.ToHashSet() };
-        var overall = AlertsJob.Detect(Shop(), options, 30, 20, calendar).Where(r => r.Dimension == "overall").ToList();
+        var overall = AlertsJob.Detect(Shop(), options, 30, 20, calendar).Where(r => r.Dimension == "overall" && r.Metric == "conversion_rate").ToList();
         Assert.That(overall.Select(r => (r.AlertDate.DayNumber - First.DayNumber, r.Status)), Is.EqualTo(new[] { (95, "new"), (96, "expected"), (97, "new") }));
         Assert.That(overall[1].Explanation, Does.EndWith("; known event: Promo"));
     }
@@ -96,8 +106,9 @@ public sealed class AlertsJobTests
     [Test]
     public void A_small_segment_is_not_watched()
     {
-        // min_volume 500 > mobile's 400 sessions: only the overall series and desktop are judged.
-        var rows = AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 500, new Dictionary<DateOnly, string>());
+        // min_volume 50,000 > mobile's 40,000 sessions (and every device's orders): only the overall series and, for
+        // conversion, desktop are judged.
+        var rows = AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 50_000, new Dictionary<DateOnly, string>());
         Assert.That(rows.Select(r => r.DimensionValue).Distinct(), Is.EqualTo(new[] { "all" }));
         Assert.That(rows[0].Explanation, Does.EndWith("device desktop accounts for 100% of it"));
     }
