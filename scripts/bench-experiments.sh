@@ -12,18 +12,22 @@
 #   4. writes bench/results/experiments-10M.md: commit, CPU, load average, per-round seconds, the ratio of each pair
 #      and their median.
 #
-#   scripts/bench-experiments.sh [--pairs 3] [--experiments 50] [--no-build]
+#   scripts/bench-experiments.sh [--pairs 3] [--experiments 50] [--no-build] [--report-only]
+#
+# Each finished run is appended to <data>/rounds.txt; --report-only writes the results from that file alone (after a
+# benchmark stopped early, e.g. after two pairs on a loaded machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-pairs=3 experiments=50 build=1
+pairs=3 experiments=50 build=1 report_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs=$2; shift 2 ;;
     --experiments) experiments=$2; shift 2 ;;
     --no-build) build=""; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --report-only) report_only=1; build=""; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +48,7 @@ fi
 commit=$(cat "$bin/COMMIT")
 pipeline="dotnet $bin/pipeline.dll"
 
-if [ ! -f "$data/ground_truth.json" ]; then
+if [ -z "$report_only" ] && [ ! -f "$data/ground_truth.json" ]; then
   log "generating $data (83,500 customers × 365 days, faults, legacy defaults, experiments)"
   rm -rf "$data.tmp"
   $pipeline generate --output "$data.tmp" --customers 83500 --days 365 --seed 1 --faults --legacy-defaults --experiments >&2
@@ -54,7 +58,7 @@ fi
 exposures=$(cat "$data"/events/experiments*.jsonl | wc -l)
 events=$(cat "$data"/events/*.jsonl | wc -l)
 
-rows=()
+rounds="$data/rounds.txt"
 run_one() { # run_one on|off ROUND: a cold run; appends "round mode wall stage_s load_before load_after exit"
   local mode=$1 round=$2 dir="$data/run-$1" skip=() t0 t1 code=0 stage_s load0 load1
   rm -rf "$dir"
@@ -78,12 +82,16 @@ PY
   local wall
   wall=$(python3 -c "print('%.1f' % ($t1 - $t0))")
   log "round $round $mode: ${wall}s (experiments stage ${stage_s}s), exit $code, load $load0 → $load1"
-  rows+=("$round $mode $wall $stage_s $load0 $load1 $code")
+  echo "$round $mode $wall $stage_s $load0 $load1 $code" >>"$rounds"
 }
 
-for r in $(seq 1 "$pairs"); do
-  if [ $((r % 2)) -eq 1 ]; then run_one on "$r"; run_one off "$r"; else run_one off "$r"; run_one on "$r"; fi
-done
+if [ -z "$report_only" ]; then
+  rm -f "$rounds"
+  for r in $(seq 1 "$pairs"); do
+      if [ $((r % 2)) -eq 1 ]; then run_one on "$r"; run_one off "$r"; else run_one off "$r"; run_one on "$r"; fi
+  done
+fi
+mapfile -t rows <"$rounds"
 
 python3 - "$out" "$commit" "$data" "$events" "$exposures" "$experiments" "${rows[@]}" <<'PY'
 import platform, statistics, sys
