@@ -84,7 +84,7 @@ public static partial class ConfigLoader
         }
 
         // `input` may be one string or a list: normalise to a list before binding.
-        foreach (var section in new[] { obj["orders"], obj["events"], (obj["kpis"] as JsonObject)?["ad_spend"] })
+        foreach (var section in new[] { obj["orders"], obj["events"], (obj["kpis"] as JsonObject)?["ad_spend"], obj["experiments"] })
         {
             if (section is JsonObject s && s["input"] is JsonValue single && single.TryGetValue<string>(out var one))
             {
@@ -318,6 +318,9 @@ public static partial class ConfigLoader
 
     private static void ValidateExperiments(ExperimentsConfig x, List<string> errors)
     {
+        if (x.Input.Any(string.IsNullOrWhiteSpace)) errors.Add("experiments.input: paths must not be empty");
+        ValidateFileFormat("experiments", x.Format, x.Csv, errors);
+        ValidateMapping("experiments.columns", x.Columns, CanonicalColumns.Assignments, errors);
         if (x.AttributionDays is < 0 or > 365) errors.Add("experiments.attribution_days: must be between 0 and 365");
         if (!(x.SrmThreshold > 0 && x.SrmThreshold < 1)) errors.Add("experiments.srm_threshold: must be strictly between 0 and 1");
         if (!(x.Alpha > 0 && x.Alpha < 0.5)) errors.Add("experiments.alpha: must be strictly between 0 and 0.5 (0.05 = 95% intervals)");
@@ -471,6 +474,7 @@ public static partial class ConfigLoader
                 SocialNetworksFile = c.Events.SocialNetworksFile is null ? null : Abs(c.Events.SocialNetworksFile),
             },
             Alerts = c.Alerts.Metrics is null ? c.Alerts : c.Alerts with { Metrics = Abs(c.Alerts.Metrics) },
+            Experiments = c.Experiments with { Input = c.Experiments.Input.Select(Abs).ToList() },
             Kpis = c.Kpis.AdSpend is null ? c.Kpis : c.Kpis with { AdSpend = c.Kpis.AdSpend with { Input = c.Kpis.AdSpend.Input.Select(Abs).ToList() } },
             Orders = c.Orders with
             {

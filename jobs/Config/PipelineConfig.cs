@@ -401,11 +401,22 @@ public sealed record AlertsConfig
 
 /// <summary>
 /// A/B-test readouts (<c>pipeline experiments</c>): exposures come from the clickstream's <c>experiment_exposure</c>
-/// events; every experiment found is read out, the definitions only add what the data cannot say (control, intended
-/// split, dates).
+/// events and, optionally, an assignments file; every experiment found is read out, the definitions only add what the
+/// data cannot say (control, intended split, dates).
 /// </summary>
 public sealed record ExperimentsConfig
 {
+    /// <summary>Optional assignments file(s) (experiment_id, variant, assigned_at, user_id and/or anonymous_id): one path, a directory or a glob (string), or a list. Default none.</summary>
+    public IReadOnlyList<string> Input { get; init; } = [];
+
+    /// <summary><c>auto</c> (by extension), <c>csv</c>, <c>jsonl</c> or <c>parquet</c>. Default auto.</summary>
+    public string Format { get; init; } = "auto";
+
+    public CsvConfig Csv { get; init; } = new();
+
+    /// <summary>Canonical assignment column (experiment_id, variant, assigned_at, user_id, anonymous_id) → the source's column name.</summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Outcomes count from a unit's first exposure up to this many days after the experiment's last day. Default 7.</summary>
     public int AttributionDays { get; init; } = 7;
 
@@ -519,6 +530,9 @@ public static class CanonicalColumns
         "order_id", "search_term", "user_agent", "ip", "device_type", "utm_source", "utm_medium", "utm_campaign", "session_id",
         "page_view_id", "experiment_id", "variant",
     ];
+
+    /// <summary>The optional A/B-test assignments file (<c>experiments.input</c>).</summary>
+    public static readonly IReadOnlyList<string> Assignments = ["experiment_id", "variant", "assigned_at", "user_id", "anonymous_id"];
 
     public static readonly IReadOnlyList<string> EventTypes =
         ["page_view", "page_ping", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase", "login", "experiment_exposure"];

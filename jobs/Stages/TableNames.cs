@@ -42,6 +42,7 @@ public static class TableNames
     public const string ExperimentUnits = "experiments/units";
     public const string ExperimentResults = "experiments/results";
     public const string ExperimentSummary = "experiments/summary";
+    public const string QuarantineAssignments = "quarantine/assignments";
 
     public const string Report = "report";
 }

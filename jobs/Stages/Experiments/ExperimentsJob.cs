@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Pipeline.Config;
 using Pipeline.Core;
+using Pipeline.Inputs;
 using Pipeline.Models.Experiments;
 using Pipeline.Publishing;
 
@@ -27,25 +28,33 @@ public static class ExperimentsJob
             throw PipelineException.Input($"no clean orders under {ordersDir}: run `pipeline clean-orders` first (or point --input at the output that has them)");
         }
         var x = settings.Experiments;
+        var hasEvents = OutputStore.HasParquet(eventsDir) && OutputStore.HasParquet(sessionsDir);
+        var events = hasEvents ? run.Engine.ParquetRelation(eventsDir) : EmptyEvents(run.Engine.Dialect);
+        var published = new List<(string Table, long Rows)>();
+        string? assignments = null;
+        if (run.HasInput(ExperimentsStage.AssignmentsInput))
+        {
+            var a = settings.Assignments ?? throw new InvalidOperationException("experiments settings without assignment settings but with an assignments input");
+            published.Add((TableNames.QuarantineAssignments, CleanAssignments(run, a, x, events)));
+            assignments = AssignmentsKeptTable;
+        }
         run.Measure("experiments", report =>
         {
             var engine = run.Engine;
             var d = engine.Dialect;
             var Step = run.StepTimer("experiments");
-            var hasEvents = OutputStore.HasParquet(eventsDir) && OutputStore.HasParquet(sessionsDir);
             if (!hasEvents)
             {
-                run.Log.Info($"no clean events or sessions under {root}: no exposures, the experiment tables are empty", "experiments");
+                run.Log.Info($"no clean events or sessions under {root}: no exposure events{(assignments is null ? ", the experiment tables are empty" : "")}", "experiments");
             }
-            var events = hasEvents ? engine.ParquetRelation(eventsDir) : EmptyEvents(d);
             var sessions = hasEvents ? engine.ParquetRelation(sessionsDir) : "(SELECT CAST(NULL AS VARCHAR) AS session_id, false AS is_bounce WHERE 1 = 0)";
 
             var spans = new List<Span>();
             DateOnly? dataEnd = null;
             long withoutExperiment = 0;
-            if (hasEvents)
+            if (hasEvents || assignments is not null)
             {
-                foreach (var r in engine.Query(ExperimentsSql.ExposureSpans(d, events, null)))
+                foreach (var r in engine.Query(ExperimentsSql.ExposureSpans(d, events, assignments)))
                 {
                     if (r[1] is null)
                     {
@@ -54,6 +63,9 @@ public static class ExperimentsJob
                     }
                     spans.Add(new Span((string)r[0]!, Instant(r[1]!), Instant(r[2]!), Long(r[3]), Long(r[4])));
                 }
+            }
+            if (hasEvents)
+            {
                 var h = engine.Query(ExperimentsSql.EventsHealth(events))[0];
                 withoutExperiment = Long(h[0]);
                 dataEnd = h[1] is null ? null : DateOnly.FromDateTime(Instant(h[1]!).UtcDateTime);
@@ -72,7 +84,7 @@ public static class ExperimentsJob
                 var endUs = Us(end.AddDays(1));
                 windows.Add((s, start, end, new ExperimentWindow(s.ExperimentId, startUs, endUs, endUs + x.AttributionDays * MicrosPerDay)));
             }
-            var options = new ExperimentsSqlOptions(events, engine.ParquetRelation(ordersDir), sessions, null,
+            var options = new ExperimentsSqlOptions(events, engine.ParquetRelation(ordersDir), sessions, assignments,
                 windows.Select(w => w.Window).ToList(), x.CupedLookbackDays * MicrosPerDay);
             var unitsPath = run.StagingPath(TableNames.ExperimentUnits);
             var units = engine.WriteParquet(ExperimentsSql.Units(d, options), unitsPath, []);
@@ -116,9 +128,66 @@ public static class ExperimentsJob
             run.CheckStaged(TableNames.ExperimentUnits, units);
             run.CheckStaged(TableNames.ExperimentResults, resultsCount);
             run.CheckStaged(TableNames.ExperimentSummary, summaryCount);
-            run.Publish([(TableNames.ExperimentUnits, units), (TableNames.ExperimentResults, resultsCount), (TableNames.ExperimentSummary, summaryCount)]);
+            published.InsertRange(0, [(TableNames.ExperimentUnits, units), (TableNames.ExperimentResults, resultsCount), (TableNames.ExperimentSummary, summaryCount)]);
+            run.Publish(published);
             Step("published");
         });
+    }
+
+    /// <summary>The session table of the kept assignments (<see cref="ExperimentsSql.AssignmentsKept"/>).</summary>
+    private const string AssignmentsKeptTable = "assignments_kept";
+
+    /// <summary>
+    /// Reads, types and checks the assignments file into the session tables <c>assignments_typed</c> and
+    /// <c>assignments_kept</c>, stages its quarantine and returns the quarantined row count. Same gates as the cleaning
+    /// stages: balanced books (read = kept + quarantined + duplicates), quarantine share.
+    /// </summary>
+    private static long CleanAssignments(StageContext run, AssignmentsSettings settings, ExperimentsConfig x, string events)
+    {
+        long quarantined = 0;
+        run.Measure("assignments", report =>
+        {
+            var raw = run.ReadInput(ExperimentsStage.AssignmentsInput);
+            InputBinder.Require(raw, ["experiment_id", "variant", "assigned_at"], "experiments");
+            if (raw.Groups.Any(g => g.Projection.Where(p => p.Canonical is "user_id" or "anonymous_id").All(p => p.Source is null)))
+            {
+                var g = raw.Groups.First(g => g.Projection.Where(p => p.Canonical is "user_id" or "anonymous_id").All(p => p.Source is null));
+                throw PipelineException.Input(
+                    $"{g.Files[0]}: an assignments file needs a user_id or an anonymous_id column (columns present: {string.Join(", ", g.HeaderColumns)}); " +
+                    "map one with experiments.columns.user_id or experiments.columns.anonymous_id in the config");
+            }
+            var engine = run.Engine;
+            var d = engine.Dialect;
+            engine.RegisterRawInput("assignments_raw", raw);
+            var (ipad, opad) = run.HashKey.Pads();
+            engine.RegisterHashKey(ipad, opad);
+            var declared = x.Definitions.Where(kv => kv.Value?.Weights is { Count: > 0 })
+                .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.Weights!.Keys.ToList(), StringComparer.Ordinal);
+            var options = new AssignmentsSqlOptions(settings.SourceTimeZone, run.Now, settings.Quality.FutureTolerance, settings.Quality.MinValidDate, declared,
+                raw.Groups.SelectMany(g => g.Projection).Where(p => p.Canonical == "anonymous_id" && p.Source is not null).Select(p => p.Source!).Distinct().ToList(),
+                run.RunId);
+            engine.Materialize("assignments_typed", ExperimentsSql.AssignmentsTyped(d, options));
+            engine.DropRawInput("assignments_raw");
+
+            var acc = engine.Query(ExperimentsSql.AssignmentsAccounting)[0];
+            report.RowsRead = Long(acc[0]);
+            report.RowsWritten = Long(acc[1]);
+            report.Duplicates = Long(acc[2]);
+            report.RowsQuarantined = Long(acc[3]);
+            foreach (var row in engine.Query(ExperimentsSql.AssignmentsQuarantineByReason))
+            {
+                report.QuarantinedByReason[(string)row[0]!] = Long(row[1]);
+            }
+            if (report.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
+            {
+                throw PipelineException.Input("the assignments input (experiments.input) has no data rows (header only?); set quality.allow_empty_input to accept it");
+            }
+            quarantined = engine.WriteParquet(ExperimentsSql.AssignmentsQuarantine(d, options), run.StagingPath(TableNames.QuarantineAssignments), []);
+            run.CheckStaged(TableNames.QuarantineAssignments, report.RowsQuarantined);
+            run.CheckQualityGates(report, "assignment", settings.Quality.MaxQuarantineShare);
+            engine.Materialize(AssignmentsKeptTable, ExperimentsSql.AssignmentsKept(events));
+        });
+        return quarantined;
     }
 
     /// <summary>A clean/events stand-in with the columns the SQL reads and no rows.</summary>

@@ -10,11 +10,22 @@ public sealed record ExperimentWindow(string ExperimentId, long StartUs, long En
 /// <param name="EventsRelation">clean/events.</param>
 /// <param name="OrdersRelation">clean/orders.</param>
 /// <param name="SessionsRelation">sessions.</param>
-/// <param name="AssignmentsRelation">Typed assignments (<c>experiment_id, variant, assigned_at, customer_id, anonymous_key</c>) to read with the exposure events, or null (the stage passes null: an assignments input is not implemented yet; the SQL is ready for one).</param>
+/// <param name="AssignmentsRelation">The kept assignments (<c>experiment_id, variant, assigned_at, customer_id, anonymous_key</c>: <see cref="ExperimentsSql.AssignmentsKept"/>) to read with the exposure events, or null without an assignments file.</param>
 /// <param name="Windows">The experiments read out; exposures of other experiments are ignored.</param>
 /// <param name="CupedLookbackUs">Pre-exposure revenue window, in microseconds.</param>
 public sealed record ExperimentsSqlOptions(string EventsRelation, string OrdersRelation, string SessionsRelation, string? AssignmentsRelation,
     IReadOnlyList<ExperimentWindow> Windows, long CupedLookbackUs);
+
+/// <summary>Everything the assignments file's SQL depends on besides the dialect.</summary>
+/// <param name="SourceTimeZone">Zone of <c>assigned_at</c> values without an offset.</param>
+/// <param name="Now">The run's reference time for the future-timestamp rule.</param>
+/// <param name="FutureTolerance">Allowed clock skew into the future.</param>
+/// <param name="MinValidDate">Earlier timestamps are bad_timestamp.</param>
+/// <param name="DeclaredVariants">Per experiment with weights in <c>experiments.definitions</c>: its variants (any other is unknown_variant).</param>
+/// <param name="AnonymousIdKeys">The source names of the anonymous id column (redacted in the raw text of rows the reader could not parse).</param>
+/// <param name="RunId">Stamped on quarantine rows.</param>
+public sealed record AssignmentsSqlOptions(string SourceTimeZone, DateTimeOffset Now, TimeSpan FutureTolerance, DateOnly MinValidDate,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> DeclaredVariants, IReadOnlyList<string> AnonymousIdKeys, string RunId);
 
 /// <summary>
 /// The relational part of the A/B readout: exposures → one row per experiment × unit with its variant and outcomes
@@ -25,6 +36,127 @@ public static class ExperimentsSql
 {
     /// <summary>The unit of an event: its stitched customer, else its anonymous key (an HMAC) prefixed <c>a:</c>.</summary>
     private const string UnitOfEvent = "coalesce(customer_id, 'a:' || anonymous_key)";
+
+    /// <summary>A variant name: 1 to 100 characters, no control characters.</summary>
+    public const string VariantPattern = "[^\\x00-\\x1F\\x7F]{1,100}";
+
+    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+
+    /// <summary>
+    /// Staging: one row per row of the assignments file (<c>assignments_raw</c>), typed, with its reason code (NULL =
+    /// valid) and whether it is kept: the same experiment, unit (user_id, anonymous_id), variant and assigned_at again
+    /// is a duplicate (the first by file and line is kept). The anonymous id becomes its key (<c>anonymous_key</c>, the
+    /// HMAC clean/events uses); needs <c>_hmac_key</c>.
+    /// </summary>
+    public static string AssignmentsTyped(ISqlDialect d, AssignmentsSqlOptions o)
+    {
+        string T(string col) => $"NULLIF(trim({d.Id(col)}), '')";
+        static string Quoted(string expr) => $"'\"' || coalesce({expr}, '') || '\"'";
+        var minValid = d.TimestampLiteral(new DateTimeOffset(o.MinValidDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+        var declared = o.DeclaredVariants.Count == 0
+            ? "false"
+            : "CASE " + string.Join(" ", o.DeclaredVariants.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => $"WHEN experiment_id_s = {d.Str(kv.Key)} THEN NOT (variant_s IN ({string.Join(", ", kv.Value.Order(StringComparer.Ordinal).Select(d.Str))}))")) + " ELSE false END";
+        var rules = new (string Condition, string Code, string Detail)[]
+        {
+            ("_parse_error IS NOT NULL", "_parse_error", "coalesce(_parse_detail, 'unreadable row')"),
+            ("experiment_id_s IS NULL", "'missing_experiment_id'", "'experiment_id is empty'"),
+            ("user_id_s IS NULL AND anonymous_id_s IS NULL", "'missing_unit'", "'neither user_id nor anonymous_id is set'"),
+            ("variant_s IS NULL", "'missing_variant'", "'variant is empty'"),
+            ($"NOT {d.FullMatch("variant_s", VariantPattern)}", "'bad_variant'", "'variant is not 1 to 100 characters without control characters'"),
+            (declared, "'unknown_variant'", $"'variant ' || {Quoted("variant_s")} || ' is not one of the variants experiments.definitions gives experiment ' || {Quoted("experiment_id_s")}"),
+            ("assigned_at_s IS NULL", "'missing_timestamp'", "'assigned_at is empty'"),
+            ($"assigned_at IS NULL OR assigned_at < {minValid}", "'bad_timestamp'",
+                $"'assigned_at ' || {Quoted("assigned_at_s")} || ' is not a recognised timestamp on or after {o.MinValidDate:yyyy-MM-dd}'"),
+            ($"assigned_at > {d.TimestampLiteral(o.Now + o.FutureTolerance)}", "'future_timestamp'", $"'assigned_at ' || {Quoted("assigned_at_s")} || ' is in the future'"),
+        };
+        var code = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
+        var detail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
+        return $"""
+            WITH src AS (
+              SELECT _source_file, _source_line, _raw, _parse_error, _parse_detail,
+                     {T("experiment_id")} AS experiment_id_s, {T("variant")} AS variant_s, {T("assigned_at")} AS assigned_at_s,
+                     {T("user_id")} AS user_id_s, {T("anonymous_id")} AS anonymous_id_s
+              FROM assignments_raw
+            ),
+            parsed AS (
+              SELECT src.*, {d.ParseTimestamp("assigned_at_s", o.SourceTimeZone, null)} AS assigned_at
+              FROM src
+            ),
+            checked AS (
+              SELECT parsed.*, {code} AS reason_code, {detail} AS reason_detail
+              FROM parsed
+            ),
+            ranked AS (
+              SELECT checked.*,
+                     row_number() OVER (PARTITION BY reason_code, experiment_id_s, user_id_s, anonymous_id_s, variant_s, assigned_at
+                                        ORDER BY _source_file ASC NULLS LAST, _source_line ASC NULLS LAST) AS copy_no
+              FROM checked
+            )
+            SELECT ranked.*,
+                   CASE WHEN reason_code IS NULL AND anonymous_id_s IS NOT NULL THEN {d.HmacHex("anonymous_id_s")} END AS anonymous_key,
+                   reason_code IS NULL AND copy_no = 1 AS is_kept
+            FROM ranked CROSS JOIN _hmac_key k
+            """;
+    }
+
+    /// <summary>rows read, kept, duplicates, quarantined of <c>assignments_typed</c>.</summary>
+    public const string AssignmentsAccounting = """
+        SELECT CAST(count(*) AS BIGINT) AS rows_read,
+               CAST(coalesce(sum(CASE WHEN is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS rows_kept,
+               CAST(coalesce(sum(CASE WHEN reason_code IS NULL AND NOT is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS duplicates,
+               CAST(coalesce(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS quarantined
+        FROM assignments_typed
+        """;
+
+    public const string AssignmentsQuarantineByReason =
+        "SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM assignments_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
+
+    /// <summary>
+    /// The kept assignments as the readout reads them: the unit is the row's user_id, else the customer its anonymous key
+    /// is stitched to in clean/events (the customer of its latest event there), else the anonymous key itself.
+    /// </summary>
+    public static string AssignmentsKept(string eventsRelation) => $"""
+        WITH kept AS (
+          SELECT experiment_id_s AS experiment_id, variant_s AS variant, assigned_at, user_id_s, anonymous_key
+          FROM assignments_typed WHERE is_kept
+        ),
+        stitched AS (
+          SELECT e.anonymous_key, max_by(e.customer_id, e.occurred_at) AS customer_id
+          FROM {eventsRelation} e
+          WHERE e.customer_id IS NOT NULL
+            AND e.anonymous_key IN (SELECT anonymous_key FROM kept WHERE user_id_s IS NULL AND anonymous_key IS NOT NULL)
+          GROUP BY e.anonymous_key
+        )
+        SELECT kept.experiment_id, kept.variant, kept.assigned_at,
+               coalesce(kept.user_id_s, s.customer_id) AS customer_id, kept.anonymous_key
+        FROM kept LEFT JOIN stitched s ON s.anonymous_key = kept.anonymous_key
+        """;
+
+    /// <summary>Marts: <c>quarantine/assignments</c>, one row per rejected row; the anonymous id and e-mail-shaped text redacted.</summary>
+    public static string AssignmentsQuarantine(ISqlDialect d, AssignmentsSqlOptions o)
+    {
+        var raw = "CASE WHEN anonymous_id_s IS NULL THEN _raw ELSE replace(_raw, anonymous_id_s, '<anonymous_id redacted>') END";
+        // Rows the reader could not parse have no parsed values to replace: redact the JSON value of the anonymous id key.
+        foreach (var key in o.AnonymousIdKeys.Count == 0 ? ["anonymous_id"] : o.AnonymousIdKeys)
+        {
+            raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
+        }
+        return $"""
+            SELECT CAST(_source_file AS {d.StringType}) AS source_file,
+                   _source_line AS source_line,
+                   {d.RegexReplaceAll(raw, EmailPattern, "<email redacted>")} AS raw,
+                   reason_code,
+                   {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
+                   {d.Str(o.RunId)} AS run_id
+            FROM assignments_typed
+            WHERE reason_code IS NOT NULL
+            ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
+            """;
+    }
+
+    private static string EscapeRegex(string literal) =>
+        string.Concat(literal.Select(c => ".^$|?*+()[]{}\\".Contains(c, StringComparison.Ordinal) ? "\\" + c : c.ToString()));
 
     /// <summary>Per experiment id: first and last usable exposure, exposures, exposures without a variant (clickstream and assignments).</summary>
     public static string ExposureSpans(ISqlDialect d, string events, string? assignments) => $"""

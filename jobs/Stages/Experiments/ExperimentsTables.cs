@@ -82,4 +82,11 @@ internal static class ExperimentsTables
     {
         Description = "Per experiment: dates, units, health (sample-ratio mismatch, units with several variants, minimum detectable effect, days needed) and a one-sentence verdict.",
     };
+
+    public static readonly TableSpec AssignmentsQuarantine = new(TableNames.QuarantineAssignments, "one row per rejected assignments row", ["source_file", "source_line"], [],
+        QuarantineTables.With("The row as text, the anonymous id and e-mail-shaped text redacted."))
+    {
+        Optional = true,
+        Description = "Every row of the assignments file (`experiments.input`) that was rejected, with its reason code (only with an assignments input).",
+    };
 }

@@ -134,6 +134,18 @@ public static class StageSqlCatalog
                 ("no experiments", new Pipeline.Stages.Experiments.ExperimentsSqlOptions("events_table", "clean_orders_table", "sessions_table", null, [], 7_776_000_000_000L)),
             ];
         }
+        if (type == typeof(Pipeline.Stages.Experiments.AssignmentsSqlOptions))
+        {
+            var now = new DateTimeOffset(2024, 7, 1, 0, 0, 0, TimeSpan.Zero);
+            return
+            [
+                ("no definitions", new Pipeline.Stages.Experiments.AssignmentsSqlOptions("UTC", now, TimeSpan.FromMinutes(60), new DateOnly(2000, 1, 1),
+                    new Dictionary<string, IReadOnlyList<string>>(), [], "run-1")),
+                ("declared variants, mapped anonymous id, Europe/Paris", new Pipeline.Stages.Experiments.AssignmentsSqlOptions("Europe/Paris", now, TimeSpan.Zero,
+                    new DateOnly(2010, 1, 1), new Dictionary<string, IReadOnlyList<string>> { ["exp'1"] = ["control", "B"], ["exp2"] = ["a", "b's", "c"] },
+                    ["anonymous_id", "anon.id"], "run-2")),
+            ];
+        }
         if (type == typeof(FeaturesSqlOptions))
         {
             return

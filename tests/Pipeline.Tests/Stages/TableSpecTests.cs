@@ -9,7 +9,8 @@ namespace Pipeline.Tests.Stages;
 
 /// <summary>
 /// The tables the stages declare (<see cref="StageRegistry.Tables"/>) against what <c>pipeline run</c> really writes on
-/// the sample shop (with its ad spend input, so the optional <c>quarantine/ad_spend</c> exists, and three snapshot
+/// the sample shop (with its ad spend input and an assignments file, so the optional <c>quarantine/ad_spend</c> and
+/// <c>quarantine/assignments</c> exist, and three snapshot
 /// dates, so <c>segments/migration</c> has rows and the keys are checked across partitions): each table's columns and
 /// DuckDB types in file order, its key unique and non-null, its partition folders. Also the registry itself: every
 /// table a stage reads is written by an earlier stage, and no two declarations share a name.
@@ -48,7 +49,12 @@ public class TableSpecTests
                 ["segments"] = new JsonObject { ["k_max"] = 4 },
             },
             ["kpis"] = new JsonObject { ["ad_spend"] = new JsonObject { ["input"] = Path.Combine(shop, "ad_spend.csv") } },
+            ["experiments"] = new JsonObject { ["input"] = Path.Combine(_dir, "assignments.csv") },
         };
+        // 30 assignments and one without a unit (quarantined: 1 of 31 is under the default 5% gate).
+        File.WriteAllLines(Path.Combine(_dir, "assignments.csv"), new[] { "experiment_id,variant,assigned_at,user_id" }
+            .Concat(Enumerable.Range(1, 30).Select(i => $"spec_test,{(i % 2 == 0 ? "control" : "B")},2024-06-10T10:{i:D2}:00Z,C{i:D7}"))
+            .Append("spec_test,B,2024-06-10T11:00:00Z,"));
         var configPath = Path.Combine(_dir, "pipeline.json");
         File.WriteAllText(configPath, config.ToJsonString());
         var run = PipelineCli.Run("run", "-c", configPath, "--from", "2024-06-12", "--to", "2024-06-14", "-q");
