@@ -82,10 +82,11 @@ public sealed class AlertsJobTests
     {
         var bands = new List<BandRow>();
         AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>(), bands);
-        // Alerted: overall and mobile conversion (days 95–97). Each: days 42–97 (56 days; the first judged day is 42).
+        // Alerted: overall and mobile conversion and orders (days 95–97, as in the test above). Each: days 42–97 (56 days;
+        // the first judged day is 42).
         Assert.That(bands.Select(b => (b.Metric, b.Dimension, b.DimensionValue)).Distinct(),
-            Is.EqualTo(new[] { ("conversion_rate", "device", "mobile"), ("conversion_rate", "overall", "all") }));
-        var overall = bands.Where(b => b.Dimension == "overall").ToList();
+            Is.EqualTo(new[] { ("conversion_rate", "device", "mobile"), ("conversion_rate", "overall", "all"), ("orders", "device", "mobile"), ("orders", "overall", "all") }));
+        var overall = bands.Where(b => b.Metric == "conversion_rate" && b.Dimension == "overall").ToList();
         Assert.That(overall.Select(b => b.BandDate.DayNumber - First.DayNumber), Is.EqualTo(Enumerable.Range(42, 56)));
         // Constant before day 95: expected 0.026, band ∓ 4 × 0.02 × 0.026; the alerts' days carry their status.
         Assert.That(overall.Select(b => (b.Value, b.Expected, b.BandLow, b.BandHigh)).Distinct().First(), Is.EqualTo(((decimal?)0.026m, (decimal?)0.026m, (decimal?)0.02392m, (decimal?)0.02808m)));
