@@ -13,6 +13,7 @@ public static class TableNames
     public const string CleanEvents = "clean/events";
     public const string Sessions = "sessions";
     public const string QuarantineEvents = "quarantine/events";
+    public const string CleanIdentities = "clean/identities";
 
     public const string Features = "customers/features";
 

@@ -20,6 +20,7 @@ public static class CleanClicksJob
     private const string EventsTable = TableNames.CleanEvents;
     private const string SessionsTable = TableNames.Sessions;
     private const string QuarantineTable = TableNames.QuarantineEvents;
+    private const string IdentitiesTable = TableNames.CleanIdentities;
 
     /// <summary>
     /// Runs the stage; with <paramref name="increment"/> (from <c>pipeline run</c>) only the partitions of its window are
@@ -78,7 +79,7 @@ public static class CleanClicksJob
                     throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
                 }
             }
-            long events, sessions, quarantined, carriedRows = 0;
+            long events, sessions, quarantined, identities, carriedRows = 0;
             var allFiles = run.Files("events");
             var slicePlan = increment is null ? SlicedCleanClicks.Plan(engine, run.SliceDays, allFiles) : null;
             if (slicePlan is not null)
@@ -86,6 +87,7 @@ public static class CleanClicksJob
                 var outcome = SlicedCleanClicks.Run(run, options, raw, allFiles, slicePlan, report, step, CheckNotEmpty);
                 RecordConsumed(run, outcome.FileRanges, null);
                 (events, sessions, quarantined) = (outcome.Events, outcome.Sessions, outcome.Quarantined);
+                identities = CleanIdentities.WriteFull(run, engine, events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : null);
                 foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
                 {
                     report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
@@ -103,10 +105,8 @@ public static class CleanClicksJob
                 RecordConsumed(run, engine.Query(EventsSql.FileRanges()), increment);
                 if (increment is not null)
                 {
-                    var published = run.PublishedPath(EventsTable);
-                    engine.Materialize("_identity_history", OutputStore.HasParquet(published)
-                        ? EventsSql.IdentityHistory(engine.ParquetRelation(published))
-                        : EventsSql.NoIdentityHistory());
+                    // The customers the window is stitched with: the published identities, not the event history.
+                    CleanIdentities.LoadPrevious(run, engine);
                 }
                 engine.Materialize("events_rejected", EventsSql.Rejected());
                 engine.Materialize("events_kept", EventsSql.Kept(d, options));
@@ -156,7 +156,8 @@ public static class CleanClicksJob
                     events = engine.WriteParquet(EventsSql.CleanEventsInWindow(d, options, increment.Window.From), run.StagingPath(EventsTable), ["event_date"]);
                     sessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
                     DropJoinedTables();
-                    step("window events and sessions written");
+                    identities = CleanIdentities.WriteIncremental(run, engine, increment.Window.From, events, report);
+                    step("window events, sessions and identities written");
                 }
                 else
                 {
@@ -171,11 +172,12 @@ public static class CleanClicksJob
                         DropJoinedTables(); // the sessions read the staged files, not these
                     }
                     sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
+                    identities = CleanIdentities.WriteFull(run, engine, cleanEvents);
                     if (events == 0)
                     {
-                        DropJoinedTables(); // the empty query above still read them
+                        DropJoinedTables(); // the empty queries above still read them
                     }
-                    step("sessions written");
+                    step("sessions and identities written");
                 }
             }
             report.Counts["quarantine_rows_carried"] = carriedRows;
@@ -187,10 +189,10 @@ public static class CleanClicksJob
             run.CheckStaged(EventsTable, report.RowsWritten);
             run.CheckStaged(QuarantineTable, report.RowsQuarantined + carriedRows);
             run.CheckQualityGates(report, "event", settings.Quality.MaxQuarantineShare);
-            // Incremental: only the window's partitions are replaced. The quarantine table (carried rows included) is
-            // always replaced whole.
+            // Incremental: only the window's partitions are replaced. The quarantine table (carried rows included) and the
+            // identities are always replaced whole.
             var full = increment is null;
-            run.Publish([(EventsTable, events, full), (SessionsTable, sessions, full), (QuarantineTable, quarantined, true)]);
+            run.Publish([(EventsTable, events, full), (SessionsTable, sessions, full), (QuarantineTable, quarantined, true), (IdentitiesTable, identities, true)]);
         });
     }
 

@@ -32,7 +32,7 @@ public sealed record EventsSqlOptions(
 /// An incremental run (<c>pipeline run</c>): only partitions from <paramref name="From"/> on are rewritten. Rows of
 /// <paramref name="NewFiles"/> dated before it are quarantined as <c>late_event</c> (their partitions are not
 /// rewritten); rows of re-read files dated before it are context (sessions, stitching) only. Identity stitching also
-/// uses the customer each anonymous key had in the published events (table <c>_identity_history</c>).
+/// uses the customer each anonymous key had in the published events (table <c>_identity_history</c>, from clean/identities: see <see cref="EventsIdentitySql"/>).
 /// </summary>
 public sealed record EventsWindow(DateOnly From, IReadOnlyList<string> NewFiles);
 
@@ -652,20 +652,6 @@ public static class EventsSql
         FROM events_typed
         GROUP BY _source_file
         """;
-
-    /// <summary>Incremental: the customer each anonymous key was last stitched to in the published events.</summary>
-    public static string IdentityHistory(string publishedEvents) => $"""
-        SELECT anonymous_key, max_by(customer_id, occurred_at) AS customer_id
-        FROM {publishedEvents}
-        WHERE customer_id IS NOT NULL
-        GROUP BY anonymous_key
-        """;
-
-    /// <summary>
-    /// Incremental, nothing published yet: an empty identity history with the columns of <see cref="IdentityHistory"/>
-    /// (literals type them as strings in both engines).
-    /// </summary>
-    public static string NoIdentityHistory() => "SELECT 'none' AS anonymous_key, 'none' AS customer_id WHERE 1 = 0";
 
     /// <summary>Incremental: kept events (not in too-long sessions) of the window, i.e. the rows that will be written.</summary>
     public static string SessionizedInWindow(ISqlDialect d, DateOnly from) =>

@@ -68,6 +68,17 @@ internal static class EventsTables
         Description = "Sessions (GA4/Snowplow rules: 30-minute inactivity, at most 72 hours) with their channel, engagement and funnel counts.",
     };
 
+    public static readonly TableSpec Identities = new(TableNames.CleanIdentities, "one row per anonymous key in clean/events", ["anonymous_key"], [],
+    [
+        new("anonymous_key", "VARCHAR", "HMAC-SHA256 of the anonymous id."),
+        new("customer_id", "VARCHAR", "The customer of the key's latest event in clean/events that has one (what an incremental run stitches the key's new events with when they carry no login); NULL when none has."),
+        new("first_seen", "TIMESTAMP WITH TIME ZONE", "The key's first event in clean/events (UTC)."),
+        new("last_seen", "TIMESTAMP WITH TIME ZONE", "The key's last event in clean/events (UTC)."),
+    ])
+    {
+        Description = "Every visitor of clean/events with the customer it is stitched to: kept beside the events so that a nightly run learns the known identities without reading the whole event history.",
+    };
+
     public static readonly TableSpec Quarantine = new(TableNames.QuarantineEvents, "one row per rejected input row", ["source_file", "source_line"], [],
         QuarantineTables.With("The row as text: its own anonymous id, user agent and IP replaced by `<… redacted>`, any e-mail or IPv4-shaped text redacted."))
     {

@@ -264,7 +264,11 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         engine.Query(EventsSql.FileRanges());
         if (o.Window is not null)
         {
-            engine.Materialize("_identity_history", EventsSql.IdentityHistory(engine.ParquetRelation(Folder("published/events"))));
+            // As CleanIdentities.LoadPrevious sends them: from the published identities, or once from the published events.
+            engine.Materialize("_identities_built", EventsIdentitySql.Of(d, engine.ParquetRelation(Folder("published/events"))));
+            engine.Execute("DROP TABLE IF EXISTS _identities_built");
+            engine.Materialize("_identities_previous", EventsIdentitySql.Published(engine.ParquetRelation(Folder("published/identities"))));
+            engine.Materialize("_identity_history", EventsIdentitySql.History("_identities_previous"));
         }
         engine.Materialize("events_rejected", EventsSql.Rejected());
         engine.Materialize("events_kept", EventsSql.Kept(d, o));
@@ -295,12 +299,23 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
             engine.WriteParquet(EventsSql.CleanEventsInWindow(d, o, o.Window.From), Folder("clean/events"), ["event_date"]);
             engine.WriteParquet(EventsSql.SessionsInWindow(d, o, o.Window.From), Folder("clean/sessions"), ["session_date"]);
             DropJoinedTables();
+            // As CleanIdentities.WriteIncremental sends them.
+            engine.Materialize("_identities_window", EventsIdentitySql.Of(d, engine.ParquetRelation(Folder("clean/events"))));
+            engine.Materialize("_identities_straddling", EventsIdentitySql.Straddling(d, "_identities_previous", "_identities_window", o.Window.From));
+            engine.Query(EventsIdentitySql.Count("_identities_straddling"));
+            var reread = EventsIdentitySql.Of(d, EventsIdentitySql.EventsBefore(d, engine.ParquetRelation(Folder("published/events")), "_identities_straddling", o.Window.From));
+            engine.WriteParquet(EventsIdentitySql.Merged(d, "_identities_previous", "_identities_window", $"({reread}) reread", o.Window.From), Folder("clean/identities"), []);
+            foreach (var table in new[] { "_identities_straddling", "_identities_window", "_identities_previous", "_identity_history" })
+            {
+                engine.Execute($"DROP TABLE IF EXISTS {table}");
+            }
         }
         else
         {
             engine.WriteParquet(EventsSql.CleanEvents(d, o), Folder("clean/events"), ["event_date"]);
             DropJoinedTables();
             engine.WriteParquet(EventsSql.Sessions(d, o, engine.ParquetRelation(Folder("clean/events"))), Folder("clean/sessions"), ["session_date"]);
+            engine.WriteParquet(EventsIdentitySql.Ordered(EventsIdentitySql.Of(d, engine.ParquetRelation(Folder("clean/events")))), Folder("clean/identities"), []);
             // No kept event: the sessions are aggregated from the (empty) join itself, before the tables go.
         }
         engine.Query(EventsSql.ConvertedSessions(engine.ParquetRelation(Folder("clean/sessions"))));
@@ -324,6 +339,7 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o));
         engine.Execute("DROP TABLE IF EXISTS events_kept");
         engine.WriteParquet(EventsSql.Sessions(d, o, $"({EventsSql.CleanEvents(d, o)}) AS no_events"), Folder("clean/sessions"), ["session_date"]);
+        engine.WriteParquet(EventsIdentitySql.Ordered(EventsIdentitySql.Of(d, $"({EventsSql.CleanEvents(d, o)}) AS no_events")), Folder("clean/identities"), []);
         engine.Execute("DROP TABLE IF EXISTS events_sessionized");
         engine.Execute("DROP TABLE IF EXISTS events_identities");
         engine.Execute("DROP TABLE IF EXISTS events_typed");

@@ -128,7 +128,7 @@ public class SlicedCleanClicksTests
         Assert.That(Rows(Path.Combine(sliced, "sessions")), Is.EqualTo(Rows(Path.Combine(onePass, "sessions"))));
         Assert.That(Rows(Path.Combine(sliced, "quarantine", "events"), "run_id"), Is.EqualTo(Rows(Path.Combine(onePass, "quarantine", "events"), "run_id")));
         // Same rows in the same order: the files themselves are the same bytes.
-        foreach (var table in new[] { "clean/events", "sessions" })
+        foreach (var table in new[] { "clean/events", "sessions", "clean/identities" })
         {
             var files = Directory.GetFiles(Path.Combine(onePass, table), "*.parquet", SearchOption.AllDirectories)
                 .Select(f => Path.GetRelativePath(onePass, f)).Order(StringComparer.Ordinal).ToList();
