@@ -131,6 +131,6 @@ public class DeterminismTests
             Assert.That(PublishedTables.Differences(two, loaded), Is.Empty, "two runs with 2 threads, the second under CPU contention");
         });
         // The tables compared field by field (their rows carry the run id): the quarantine tables, no other.
-        Assert.That(PublishedTables.WithRunId, Is.EquivalentTo(new[] { "quarantine/orders", "quarantine/events", "quarantine/ad_spend" }));
+        Assert.That(PublishedTables.WithRunId, Is.EquivalentTo(new[] { "quarantine/orders", "quarantine/events", "quarantine/ad_spend", "quarantine/assignments" }));
     }
 }
