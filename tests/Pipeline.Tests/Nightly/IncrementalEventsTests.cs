@@ -65,28 +65,6 @@ public class IncrementalEventsTests
             .Select(r => string.Join('|', r["session_id"], r["customer_id"], r["events"], r["started_at"], r["ended_at"], r["is_converted"], r["engaged_seconds"]))
             .ToHashSet();
 
-    private static string Ts(object? v) => v switch
-    {
-        null => "NULL",
-        DateTime t => (t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : t).ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture),
-        _ => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)!,
-    };
-
-    private static List<string> Identities(string output) =>
-        ParquetTable.Read(Path.Combine(output, "clean", "identities"))
-            .Select(r => string.Join('|', r["anonymous_key"], r["customer_id"] ?? "NULL", Ts(r["first_seen"]), Ts(r["last_seen"])))
-            .ToList();
-
-    /// <summary>clean/identities by its definition: per anonymous key of the events, the customer of its latest event with one, its first and last event.</summary>
-    private static List<string> IdentitiesOfEvents(string output) =>
-        ParquetTable.Read(Path.Combine(output, "clean", "events"))
-            .GroupBy(e => (string)e["anonymous_key"]!)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => string.Join('|', g.Key,
-                g.Where(e => e["customer_id"] is not null).MaxBy(e => Ts(e["occurred_at"]))?["customer_id"] ?? "NULL",
-                g.Min(e => Ts(e["occurred_at"])), g.Max(e => Ts(e["occurred_at"]))))
-            .ToList();
-
     [Test]
     public void Each_night_reads_only_the_new_file_and_its_window_and_the_window_equals_a_full_run()
     {
@@ -133,8 +111,8 @@ public class IncrementalEventsTests
             Assert.That(ids(incremental), Is.EquivalentTo(ids(full)), "no event lost or doubled outside the window");
             Assert.That(ParquetTable.Read(Path.Combine(incremental, "quarantine", "events")).Count,
                 Is.EqualTo(ParquetTable.Read(Path.Combine(full, "quarantine", "events")).Count), "quarantine rows of files not re-read are carried over");
-            Assert.That(Identities(incremental), Is.EqualTo(IdentitiesOfEvents(incremental)), "clean/identities is its definition over the published events");
-            Assert.That(Identities(incremental), Is.EqualTo(Identities(full)), "and the full run's, row for row");
+            Assert.That(PublishedIdentities.Read(incremental), Is.EqualTo(PublishedIdentities.OfEvents(incremental)), "clean/identities is its definition over the published events");
+            Assert.That(PublishedIdentities.Read(incremental), Is.EqualTo(PublishedIdentities.Read(full)), "and the full run's, row for row");
         }
     }
 

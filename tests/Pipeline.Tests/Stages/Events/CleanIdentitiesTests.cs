@@ -130,37 +130,13 @@ public class CleanIdentitiesTests
         return Path.Combine(root, output);
     }
 
-    private static string Ts(object? v) => v switch
-    {
-        null => "NULL",
-        DateTime t => (t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : t).ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture),
-        DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture),
-        _ => Convert.ToString(v, CultureInfo.InvariantCulture)!,
-    };
-
     private static string Hand(DateTime t) => t.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
-
-    /// <summary>The published table, one "key|customer|first|last" per row, in file order.</summary>
-    private static List<string> Identities(string output) =>
-        ParquetTable.Read(Path.Combine(output, "clean", "identities"))
-            .Select(r => string.Join('|', r["anonymous_key"], r["customer_id"] ?? "NULL", Ts(r["first_seen"]), Ts(r["last_seen"])))
-            .ToList();
-
-    /// <summary>The definition, over the published events: per key the customer of its latest event with one, its first and last event.</summary>
-    private static List<string> IdentitiesOfEvents(string output) =>
-        ParquetTable.Read(Path.Combine(output, "clean", "events"))
-            .GroupBy(e => (string)e["anonymous_key"]!)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => string.Join('|', g.Key,
-                g.Where(e => e["customer_id"] is not null).MaxBy(e => Ts(e["occurred_at"]))?["customer_id"] ?? "NULL",
-                g.Min(e => Ts(e["occurred_at"])), g.Max(e => Ts(e["occurred_at"]))))
-            .ToList();
 
     /// <summary>The identities row of the visitor whose event <paramref name="eventId"/> is, as "customer|first|last".</summary>
     private static string RowOf(string output, string eventId)
     {
         var key = ParquetTable.Read(Path.Combine(output, "clean", "events")).Single(e => (string)e["event_id"]! == eventId)["anonymous_key"];
-        return Identities(output).Single(r => r.StartsWith(key + "|", StringComparison.Ordinal)).Split('|', 2)[1];
+        return PublishedIdentities.Read(output).Single(r => r.StartsWith(key + "|", StringComparison.Ordinal)).Split('|', 2)[1];
     }
 
     private static Dictionary<string, string> Customers(string output) =>
@@ -178,7 +154,7 @@ public class CleanIdentitiesTests
         var first = Nightly(root, "inc");
         Assert.That(first.Stderr, Does.Contain("full run"));
         var inc = Path.Combine(root, "inc");
-        Assert.That(Identities(inc), Is.EqualTo(IdentitiesOfEvents(inc)), "a full run's table is its definition over its events");
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.OfEvents(inc)), "a full run's table is its definition over its events");
         Assert.That(RowOf(inc, "l1"), Is.EqualTo($"NULL|{Hand(At(2, 10, 0))}|{Hand(At(6, 10, 0))}"), "L has not logged in yet");
 
         AddNewDay(root);
@@ -200,8 +176,8 @@ public class CleanIdentitiesTests
         Assert.That(customers["s3"], Is.EqualTo("cust-s-2"));
 
         // Against its definition and against a full run of the same files.
-        Assert.That(Identities(inc), Is.EqualTo(IdentitiesOfEvents(inc)));
-        Assert.That(Identities(inc), Is.EqualTo(Identities(full)), "the identities, row for row and field for field");
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.OfEvents(inc)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.Read(full)), "the identities, row for row and field for field");
         var fullCustomers = Customers(full);
         Assert.That(fullCustomers["l1"], Is.EqualTo("cust-l"));
         Assert.That(customers.Where(c => c.Key != "l1"), Is.EquivalentTo(fullCustomers.Where(c => c.Key != "l1")), "every other event's customer as in the full run");
@@ -221,7 +197,7 @@ public class CleanIdentitiesTests
         var ids = Customers(inc).Keys.ToList();
         Assert.That(ids, Does.Contain("r1").And.Not.Contains("r2"), "R's events of the re-read files are a bot's now; the 1st stays published");
         Assert.That(RowOf(inc, "r1"), Is.EqualTo($"cust-r|{Hand(At(1, 10, 0))}|{Hand(At(1, 10, 0))}"), "only the 1st is left of R");
-        Assert.That(Identities(inc), Is.EqualTo(IdentitiesOfEvents(inc)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.OfEvents(inc)));
         Assert.That(LastManifest(inc).GetProperty("stages")[0].GetProperty("counts").GetProperty("identities_reread").GetInt64(), Is.EqualTo(1), "R alone");
     }
 
@@ -243,15 +219,15 @@ public class CleanIdentitiesTests
         var r = Nightly(root, "inc");
         Assert.That(r.Stderr, Does.Contain("full run (no incremental history with these settings)"));
         var full = FullRun(root, "full");
-        Assert.That(Identities(inc), Is.EqualTo(IdentitiesOfEvents(inc)));
-        Assert.That(Identities(inc), Is.EqualTo(Identities(full)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.OfEvents(inc)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.Read(full)));
         Assert.That(Customers(inc)["l1"], Is.EqualTo("cust-l"), "rebuilt in full: the 2nd is stitched too");
 
         // The next night is incremental again, from the table.
         File.WriteAllText(Path.Combine(root, "events", "events-2024-03-07-late.jsonl"), Line("k4", At(7, 20, 0), "anon-k", "page_view") + "\n");
         Assert.That(Nightly(root, "inc").Stderr, Does.Contain("incremental: 1 new file(s)"));
         Assert.That(RowOf(inc, "k4"), Is.EqualTo($"cust-k|{Hand(At(1, 9, 0))}|{Hand(At(7, 20, 0))}"));
-        Assert.That(Identities(inc), Is.EqualTo(IdentitiesOfEvents(inc)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.OfEvents(inc)));
     }
 
     [Test]
@@ -266,7 +242,7 @@ public class CleanIdentitiesTests
         Assert.That(r.Stderr, Does.Contain("incremental: 1 new file(s)"));
         Assert.That(r.Stderr, Does.Contain("no clean/identities yet"));
         var full = FullRun(root, "full");
-        Assert.That(Identities(inc), Is.EqualTo(IdentitiesOfEvents(inc)));
-        Assert.That(Identities(inc), Is.EqualTo(Identities(full)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.OfEvents(inc)));
+        Assert.That(PublishedIdentities.Read(inc), Is.EqualTo(PublishedIdentities.Read(full)));
     }
 }
