@@ -122,6 +122,29 @@ public sealed class StageContext
     /// <inheritdoc cref="JobRun.CheckQualityGates"/>
     public void CheckQualityGates(StageReport report, string rowsWhat, double maxQuarantineShare) => _run.CheckQualityGates(report, rowsWhat, maxQuarantineShare);
 
+    /// <summary>
+    /// The books of a side input typed by SQL (ad spend, A/B assignments) into <paramref name="report"/>:
+    /// <paramref name="accountingSql"/> gives one row (read, kept, duplicates, quarantined), <paramref name="byReasonSql"/>
+    /// one row per reason code. An input without data rows is an input error unless <paramref name="allowEmpty"/>.
+    /// </summary>
+    public void RecordBooks(StageReport report, string accountingSql, string byReasonSql, bool allowEmpty, string inputName)
+    {
+        static long Long(object? v) => v is null ? 0 : System.Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture);
+        var books = Engine.Query(accountingSql)[0];
+        report.RowsRead = Long(books[0]);
+        report.RowsWritten = Long(books[1]);
+        report.Duplicates = Long(books[2]);
+        report.RowsQuarantined = Long(books[3]);
+        foreach (var row in Engine.Query(byReasonSql))
+        {
+            report.QuarantinedByReason[(string)row[0]!] = Long(row[1]);
+        }
+        if (report.RowsRead == 0 && !allowEmpty)
+        {
+            throw Core.PipelineException.Input($"{inputName} has no data rows (header only?); set quality.allow_empty_input to accept it");
+        }
+    }
+
     /// <summary>Publishes staged tables, each replaced whole.</summary>
     public void Publish(IReadOnlyList<(string Table, long Rows)> tables) => _run.Publish(tables);
 

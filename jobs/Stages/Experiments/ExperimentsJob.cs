@@ -169,19 +169,8 @@ public static class ExperimentsJob
             engine.Materialize("assignments_typed", ExperimentsSql.AssignmentsTyped(d, options));
             engine.DropRawInput("assignments_raw");
 
-            var acc = engine.Query(ExperimentsSql.AssignmentsAccounting)[0];
-            report.RowsRead = Long(acc[0]);
-            report.RowsWritten = Long(acc[1]);
-            report.Duplicates = Long(acc[2]);
-            report.RowsQuarantined = Long(acc[3]);
-            foreach (var row in engine.Query(ExperimentsSql.AssignmentsQuarantineByReason))
-            {
-                report.QuarantinedByReason[(string)row[0]!] = Long(row[1]);
-            }
-            if (report.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
-            {
-                throw PipelineException.Input("the assignments input (experiments.input) has no data rows (header only?); set quality.allow_empty_input to accept it");
-            }
+            run.RecordBooks(report, ExperimentsSql.AssignmentsAccounting, ExperimentsSql.AssignmentsQuarantineByReason,
+                settings.Quality.AllowEmptyInput, "the assignments input (experiments.input)");
             quarantined = engine.WriteParquet(ExperimentsSql.AssignmentsQuarantine(d, options), run.StagingPath(TableNames.QuarantineAssignments), []);
             run.CheckStaged(TableNames.QuarantineAssignments, report.RowsQuarantined);
             run.CheckQualityGates(report, "assignment", settings.Quality.MaxQuarantineShare);

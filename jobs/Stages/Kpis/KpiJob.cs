@@ -124,19 +124,7 @@ public static class KpiJob
                 engine.DropRawInput("fx_raw");
             }
 
-            var acc = engine.Query(KpiSql.AdSpendAccounting)[0];
-            report.RowsRead = Long(acc[0]);
-            report.RowsWritten = Long(acc[1]);
-            report.Duplicates = Long(acc[2]);
-            report.RowsQuarantined = Long(acc[3]);
-            foreach (var row in engine.Query(KpiSql.AdSpendQuarantineByReason))
-            {
-                report.QuarantinedByReason[(string)row[0]!] = Long(row[1]);
-            }
-            if (report.RowsRead == 0 && !quality.AllowEmptyInput)
-            {
-                throw PipelineException.Input("the ad spend input has no data rows (header only?); set quality.allow_empty_input to accept it");
-            }
+            run.RecordBooks(report, KpiSql.AdSpendAccounting, KpiSql.AdSpendQuarantineByReason, quality.AllowEmptyInput, "the ad spend input");
             quarantined = engine.WriteParquet(KpiSql.AdSpendQuarantine(d, run.RunId), run.StagingPath(AdSpendQuarantineTable), []);
             run.CheckStaged(AdSpendQuarantineTable, report.RowsQuarantined);
             run.CheckQualityGates(report, "ad spend", quality.MaxQuarantineShare);
