@@ -123,11 +123,12 @@ public sealed class StageContext
     public void CheckQualityGates(StageReport report, string rowsWhat, double maxQuarantineShare) => _run.CheckQualityGates(report, rowsWhat, maxQuarantineShare);
 
     /// <summary>
-    /// The books of a side input typed by SQL (ad spend, A/B assignments) into <paramref name="report"/>:
+    /// The books of an input typed by SQL (orders, ad spend, A/B assignments) into <paramref name="report"/>:
     /// <paramref name="accountingSql"/> gives one row (read, kept, duplicates, quarantined), <paramref name="byReasonSql"/>
-    /// one row per reason code. An input without data rows is an input error unless <paramref name="allowEmpty"/>.
+    /// one row per reason code. An input without data rows is an input error (<paramref name="emptyError"/>) unless
+    /// <paramref name="allowEmpty"/>.
     /// </summary>
-    public void RecordBooks(StageReport report, string accountingSql, string byReasonSql, bool allowEmpty, string inputName)
+    public void RecordBooks(StageReport report, string accountingSql, string byReasonSql, bool allowEmpty, string emptyError)
     {
         static long Long(object? v) => v is null ? 0 : System.Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture);
         var books = Engine.Query(accountingSql)[0];
@@ -141,7 +142,7 @@ public sealed class StageContext
         }
         if (report.RowsRead == 0 && !allowEmpty)
         {
-            throw Core.PipelineException.Input($"{inputName} has no data rows (header only?); set quality.allow_empty_input to accept it");
+            throw Core.PipelineException.Input(emptyError);
         }
     }
 

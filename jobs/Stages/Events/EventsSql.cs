@@ -64,7 +64,7 @@ public static class EventsSql
         ["experiment_view"] = "experiment_exposure", ["decision"] = "experiment_exposure", ["exposure"] = "experiment_exposure",
     };
 
-    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+    private const string EmailPattern = TypedInputSql.EmailPattern;
     private const string Ipv4Pattern = "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}";
     private const string UserAgentPattern = "(Mozilla|Opera|Dalvik|curl|Wget|python-requests)/[0-9][^\"\\t\\n]*";
     private const string HostPattern = "^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:@]+)";
@@ -585,11 +585,7 @@ public static class EventsSql
         var raw = Redact(Redact(Redact("_raw", "anonymous_id_s", "anonymous_id"), "user_agent_s", "user_agent"), "ip_s", "ip");
         // Rows the reader could not parse have no parsed values to replace: redact JSON values of the identifier keys
         // and anything that looks like a browser user agent.
-        foreach (var key in o.IdentifierKeys ?? ["anonymous_id", "user_agent", "ip"])
-        {
-            raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
-        }
-        raw = d.RegexReplaceAll(raw, UserAgentPattern, "<user_agent redacted>");
+        raw = d.RegexReplaceAll(RedactJsonValues(d, raw, o.IdentifierKeys ?? ["anonymous_id", "user_agent", "ip"]), UserAgentPattern, "<user_agent redacted>");
         var rebuilt = "'{\"event_id\":\"' || x.event_id || '\",\"occurred_at\":\"' || " + d.TimestampText("x.occurred_at") + " || '\",\"event_type\":\"' || x.event_type || '\"}'";
         return $"""
             WITH rejected AS (
@@ -693,6 +689,10 @@ public static class EventsSql
         "SELECT reason_code, count(*) AS n FROM events_rejected GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 
     /// <summary>Escapes regex metacharacters (the same set is special in RE2 and Java regexes).</summary>
+    /// <summary><paramref name="raw"/> with the JSON string value of each of <paramref name="keys"/> replaced by <c>&lt;redacted&gt;</c>.</summary>
+    internal static string RedactJsonValues(ISqlDialect d, string raw, IEnumerable<string> keys) =>
+        keys.Aggregate(raw, (r, key) => d.RegexReplaceAll(r, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>"));
+
     internal static string EscapeRegex(string literal)
     {
         var sb = new StringBuilder();

@@ -169,8 +169,8 @@ public static class ExperimentsJob
             engine.Materialize("assignments_typed", ExperimentsSql.AssignmentsTyped(d, options));
             engine.DropRawInput("assignments_raw");
 
-            run.RecordBooks(report, ExperimentsSql.AssignmentsAccounting, ExperimentsSql.AssignmentsQuarantineByReason,
-                settings.Quality.AllowEmptyInput, "the assignments input (experiments.input)");
+            run.RecordBooks(report, TypedInputSql.Books("assignments_typed"), TypedInputSql.QuarantineByReason("assignments_typed"), settings.Quality.AllowEmptyInput,
+                "the assignments input (experiments.input) has no data rows (header only?); set quality.allow_empty_input to accept it");
             quarantined = engine.WriteParquet(ExperimentsSql.AssignmentsQuarantine(d, options), run.StagingPath(TableNames.QuarantineAssignments), []);
             run.CheckStaged(TableNames.QuarantineAssignments, report.RowsQuarantined);
             run.CheckQualityGates(report, "assignment", settings.Quality.MaxQuarantineShare);

@@ -40,8 +40,6 @@ public static class ExperimentsSql
     /// <summary>A variant name: 1 to 100 characters, no control characters.</summary>
     public const string VariantPattern = "[^\\x00-\\x1F\\x7F]{1,100}";
 
-    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
-
     /// <summary>
     /// Staging: one row per row of the assignments file (<c>assignments_raw</c>), typed, with its reason code (NULL =
     /// valid) and whether it is kept: the same experiment, unit (user_id, anonymous_id), variant and assigned_at again
@@ -100,18 +98,6 @@ public static class ExperimentsSql
             """;
     }
 
-    /// <summary>rows read, kept, duplicates, quarantined of <c>assignments_typed</c>.</summary>
-    public const string AssignmentsAccounting = """
-        SELECT CAST(count(*) AS BIGINT) AS rows_read,
-               CAST(coalesce(sum(CASE WHEN is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS rows_kept,
-               CAST(coalesce(sum(CASE WHEN reason_code IS NULL AND NOT is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS duplicates,
-               CAST(coalesce(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS quarantined
-        FROM assignments_typed
-        """;
-
-    public const string AssignmentsQuarantineByReason =
-        "SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM assignments_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
-
     /// <summary>
     /// The kept assignments as the readout reads them: the unit is the row's user_id, else the customer its anonymous key
     /// is stitched to in clean/events (the customer of its latest event there), else the anonymous key itself.
@@ -138,25 +124,9 @@ public static class ExperimentsSql
     {
         var raw = "CASE WHEN anonymous_id_s IS NULL THEN _raw ELSE replace(_raw, anonymous_id_s, '<anonymous_id redacted>') END";
         // Rows the reader could not parse have no parsed values to replace: redact the JSON value of the anonymous id key.
-        foreach (var key in o.AnonymousIdKeys.Count == 0 ? ["anonymous_id"] : o.AnonymousIdKeys)
-        {
-            raw = d.RegexReplaceAll(raw, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>");
-        }
-        return $"""
-            SELECT CAST(_source_file AS {d.StringType}) AS source_file,
-                   _source_line AS source_line,
-                   {d.RegexReplaceAll(raw, EmailPattern, "<email redacted>")} AS raw,
-                   reason_code,
-                   {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
-                   {d.Str(o.RunId)} AS run_id
-            FROM assignments_typed
-            WHERE reason_code IS NOT NULL
-            ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
-            """;
+        raw = Events.EventsSql.RedactJsonValues(d, raw, o.AnonymousIdKeys.Count == 0 ? ["anonymous_id"] : o.AnonymousIdKeys);
+        return TypedInputSql.Quarantine(d, "assignments_typed", raw, o.RunId);
     }
-
-    private static string EscapeRegex(string literal) =>
-        string.Concat(literal.Select(c => ".^$|?*+()[]{}\\".Contains(c, StringComparison.Ordinal) ? "\\" + c : c.ToString()));
 
     /// <summary>Per experiment id: first and last usable exposure, exposures, exposures without a variant (clickstream and assignments).</summary>
     public static string ExposureSpans(ISqlDialect d, string events, string? assignments) => $"""

@@ -124,7 +124,8 @@ public static class KpiJob
                 engine.DropRawInput("fx_raw");
             }
 
-            run.RecordBooks(report, KpiSql.AdSpendAccounting, KpiSql.AdSpendQuarantineByReason, quality.AllowEmptyInput, "the ad spend input");
+            run.RecordBooks(report, TypedInputSql.Books("ad_spend_typed"), TypedInputSql.QuarantineByReason("ad_spend_typed"), quality.AllowEmptyInput,
+                "the ad spend input has no data rows (header only?); set quality.allow_empty_input to accept it");
             quarantined = engine.WriteParquet(KpiSql.AdSpendQuarantine(d, run.RunId), run.StagingPath(AdSpendQuarantineTable), []);
             run.CheckStaged(AdSpendQuarantineTable, report.RowsQuarantined);
             run.CheckQualityGates(report, "ad spend", quality.MaxQuarantineShare);

@@ -431,35 +431,11 @@ public static class KpiSql
     /// <summary>The kept ad spend rows (grain: raw row): spend_date, channel, campaign, spend (in the base currency, DECIMAL(18,2)).</summary>
     public const string AdSpendKept = "(SELECT spend_date, channel, campaign, spend_base AS spend FROM ad_spend_typed WHERE is_kept)";
 
-    /// <summary>rows read, kept, duplicates, quarantined.</summary>
-    public const string AdSpendAccounting = """
-        SELECT CAST(count(*) AS BIGINT) AS rows_read,
-               CAST(coalesce(sum(CASE WHEN is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS rows_kept,
-               CAST(coalesce(sum(CASE WHEN reason_code IS NULL AND NOT is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS duplicates,
-               CAST(coalesce(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS quarantined
-        FROM ad_spend_typed
-        """;
-
     /// <inheritdoc cref="MoneySql.InvalidFxRows"/>
     public static string InvalidFxRows(ISqlDialect d) => MoneySql.InvalidFxRows(d);
 
-    public const string AdSpendQuarantineByReason =
-        "SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM ad_spend_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
-
-    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
-
     /// <summary>Marts: <c>quarantine/ad_spend</c>, one row per rejected ad spend row (grain: source_file × source_line); e-mail-shaped text redacted as for orders.</summary>
-    public static string AdSpendQuarantine(ISqlDialect d, string runId) => $"""
-        SELECT CAST(_source_file AS {d.StringType}) AS source_file,
-               _source_line AS source_line,
-               {d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>")} AS raw,
-               reason_code,
-               {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
-               {d.Str(runId)} AS run_id
-        FROM ad_spend_typed
-        WHERE reason_code IS NOT NULL
-        ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
-        """;
+    public static string AdSpendQuarantine(ISqlDialect d, string runId) => TypedInputSql.Quarantine(d, "ad_spend_typed", "_raw", runId);
 
     // ---- shared pieces --------------------------------------------------------------------------------------------
 

@@ -64,19 +64,8 @@ public static class CleanOrdersJob
             Step("typed");
             engine.Materialize("orders_deduplicated", OrdersSql.Deduplicated(options));
             Step("deduplicated");
-            var acc = engine.Query(OrdersSql.Accounting())[0];
-            report.RowsRead = Convert.ToInt64(acc[0], CultureInfo.InvariantCulture);
-            report.RowsWritten = Convert.ToInt64(acc[1], CultureInfo.InvariantCulture);
-            report.Duplicates = Convert.ToInt64(acc[2], CultureInfo.InvariantCulture);
-            report.RowsQuarantined = Convert.ToInt64(acc[3], CultureInfo.InvariantCulture);
-            foreach (var row in engine.Query(OrdersSql.QuarantineByReason()))
-            {
-                report.QuarantinedByReason[(string)row[0]!] = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
-            }
-            if (report.RowsRead == 0 && !settings.Quality.AllowEmptyInput)
-            {
-                throw PipelineException.Input("the orders input has no data rows (header only?); set quality.allow_empty_input to accept empty days");
-            }
+            run.RecordBooks(report, OrdersSql.Accounting(), TypedInputSql.QuarantineByReason("orders_typed"), settings.Quality.AllowEmptyInput,
+                "the orders input has no data rows (header only?); set quality.allow_empty_input to accept empty days");
 
             var orders = engine.WriteParquet(OrdersSql.CleanOrders(d, options), run.StagingPath(CleanTable), ["order_date"]);
             Step("clean orders written");

@@ -34,7 +34,6 @@ public sealed record OrdersSqlOptions(
 /// </summary>
 public static class OrdersSql
 {
-    private const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
 
     /// <summary>Staging: one row per raw row of <c>orders_raw</c>, typed, with reason_code (NULL = valid).</summary>
     public static string Typed(ISqlDialect d, OrdersSqlOptions o)
@@ -224,17 +223,7 @@ public static class OrdersSql
     }
 
     /// <summary>Marts: one row per rejected input row (grain: source_file × source_line). E-mail addresses in the raw text are redacted.</summary>
-    public static string Quarantine(ISqlDialect d, OrdersSqlOptions o) => $"""
-        SELECT CAST(_source_file AS {d.StringType}) AS source_file,
-               _source_line AS source_line,
-               {d.RegexReplaceAll("_raw", EmailPattern, "<email redacted>")} AS raw,
-               reason_code,
-               {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
-               {d.Str(o.RunId)} AS run_id
-        FROM orders_typed
-        WHERE reason_code IS NOT NULL
-        ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
-        """;
+    public static string Quarantine(ISqlDialect d, OrdersSqlOptions o) => TypedInputSql.Quarantine(d, "orders_typed", "_raw", o.RunId);
 
     /// <summary>The accounting of the typed and deduplicated rows, as one row.</summary>
     public static string Accounting() => """
@@ -246,9 +235,6 @@ public static class OrdersSql
 
     /// <inheritdoc cref="MoneySql.InvalidFxRows"/>
     public static string InvalidFxRows(ISqlDialect d) => MoneySql.InvalidFxRows(d);
-
-    public static string QuarantineByReason() =>
-        "SELECT reason_code, count(*) AS n FROM orders_typed WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 
     // quantity × unit_price, exact: DECIMAL(19,4) × DECIMAL(18,4) is DECIMAL(37,8) in DuckDB (two DECIMAL(18,4) would
     // make a DECIMAL(18,8), which overflows from 10^10) and DECIMAL(38,8) in Spark.

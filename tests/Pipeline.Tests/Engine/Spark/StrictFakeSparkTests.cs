@@ -5,6 +5,7 @@ using Pipeline.Config;
 using Pipeline.Engine;
 using Pipeline.Engine.Spark;
 using Pipeline.Engine.Spark.Protocol;
+using Pipeline.Stages;
 using Pipeline.Stages.Events;
 using Pipeline.Stages.Kpis;
 using Pipeline.Stages.Orders;
@@ -243,7 +244,7 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         engine.DropRawInput("orders_raw");
         engine.Materialize("orders_deduplicated", OrdersSql.Deduplicated(o));
         engine.Query(OrdersSql.Accounting());
-        engine.Query(OrdersSql.QuarantineByReason());
+        engine.Query(TypedInputSql.QuarantineByReason("orders_typed"));
         engine.WriteParquet(OrdersSql.CleanOrders(d, o), Folder("clean/orders"), ["order_date"]);
         engine.WriteParquet(OrdersSql.Quarantine(d, o), Folder("quarantine/orders"), []);
         engine.Dispose();
@@ -357,8 +358,8 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         engine.Materialize("ad_spend_typed", KpiSql.AdSpendTyped(d, new AdSpendSqlOptions(new DateOnly(2000, 1, 1), "USD", HasFx: true)));
         engine.DropRawInput("ad_spend_raw");
         engine.DropRawInput("fx_raw");
-        engine.Query(KpiSql.AdSpendAccounting);
-        engine.Query(KpiSql.AdSpendQuarantineByReason);
+        engine.Query(TypedInputSql.Books("ad_spend_typed"));
+        engine.Query(TypedInputSql.QuarantineByReason("ad_spend_typed"));
         engine.WriteParquet(KpiSql.AdSpendQuarantine(d, "run-1"), Folder("quarantine/ad_spend"), []);
         // The KPI tables read the published Parquet tables and the kept ad spend.
         var options = new KpiSqlOptions(engine.ParquetRelation(Folder("clean/orders")), engine.ParquetRelation(Folder("clean/sessions")),

@@ -1,0 +1,46 @@
+using Pipeline.Engine;
+
+namespace Pipeline.Stages;
+
+/// <summary>
+/// The SQL every input typed into a <c>*_typed</c> table shares (orders, ad spend, A/B assignments): a row is rejected
+/// when it has a <c>reason_code</c>, and, where duplicates are dropped, kept when <c>is_kept</c>.
+/// </summary>
+public static class TypedInputSql
+{
+    /// <summary>E-mail-shaped text, redacted from what the quarantine tables and the search terms keep.</summary>
+    internal const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+
+    /// <summary>
+    /// The books of <paramref name="typed"/> (with <c>is_kept</c> and <c>reason_code</c>) as one row: rows read, kept,
+    /// duplicates (no reason, not kept) and quarantined.
+    /// </summary>
+    public static string Books(string typed) => $"""
+        SELECT CAST(count(*) AS BIGINT) AS rows_read,
+               CAST(coalesce(sum(CASE WHEN is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS rows_kept,
+               CAST(coalesce(sum(CASE WHEN reason_code IS NULL AND NOT is_kept THEN 1 ELSE 0 END), 0) AS BIGINT) AS duplicates,
+               CAST(coalesce(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS quarantined
+        FROM {typed}
+        """;
+
+    /// <summary>The rejected rows of <paramref name="typed"/> per reason code, by code.</summary>
+    public static string QuarantineByReason(string typed) =>
+        $"SELECT reason_code, CAST(count(*) AS BIGINT) AS n FROM {typed} WHERE reason_code IS NOT NULL GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
+
+    /// <summary>
+    /// Marts: a quarantine table (<see cref="QuarantineTables.With"/>), one row per rejected row of <paramref name="typed"/>:
+    /// <paramref name="raw"/> (the raw line, or an expression redacting more of it) and the reason with e-mail-shaped
+    /// text redacted, in reason, file and line order.
+    /// </summary>
+    public static string Quarantine(ISqlDialect d, string typed, string raw, string runId) => $"""
+        SELECT CAST(_source_file AS {d.StringType}) AS source_file,
+               _source_line AS source_line,
+               {d.RegexReplaceAll(raw, EmailPattern, "<email redacted>")} AS raw,
+               reason_code,
+               {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
+               {d.Str(runId)} AS run_id
+        FROM {typed}
+        WHERE reason_code IS NOT NULL
+        ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
+        """;
+}
