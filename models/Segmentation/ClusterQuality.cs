@@ -227,7 +227,8 @@ internal static class ClusterQuality
         return total / present.Length;
     }
 
-    private static double SquaredDistance(double[] z, long offset, double[] centroid, int d)
+    /// <summary>Squared Euclidean distance from row <paramref name="offset"/> of <paramref name="z"/> to <paramref name="centroid"/>, summed in column order.</summary>
+    internal static double SquaredDistance(double[] z, long offset, double[] centroid, int d)
     {
         var s = 0.0;
         for (var j = 0; j < d; j++)

@@ -126,7 +126,7 @@ internal static class ParallelKMeans
             var sum = 0.0;
             for (var i = start; i < end; i++)
             {
-                closest[i] = SquaredDistance(z, (long)i * d, centroids[0], d);
+                closest[i] = ClusterQuality.SquaredDistance(z, (long)i * d, centroids[0], d);
                 sum += closest[i];
             }
             chunkPotential[chunk] = sum;
@@ -193,7 +193,7 @@ internal static class ParallelKMeans
                 {
                     for (var i = start; i < end; i++)
                     {
-                        closest[i] = Math.Min(closest[i], SquaredDistance(z, (long)i * d, centre, d));
+                        closest[i] = Math.Min(closest[i], ClusterQuality.SquaredDistance(z, (long)i * d, centre, d));
                     }
                 });
             }
@@ -355,7 +355,7 @@ internal static class ParallelKMeans
             var shift = 0.0;
             for (var c = 0; c < k; c++)
             {
-                var squared = SquaredDistance(next[c], 0, centroids[c], d);
+                var squared = ClusterQuality.SquaredDistance(next[c], 0, centroids[c], d);
                 moves[c] = Math.Sqrt(squared);
                 shift += squared;
             }
@@ -379,7 +379,7 @@ internal static class ParallelKMeans
                 {
                     if (other != c)
                     {
-                        nearest = Math.Min(nearest, Math.Sqrt(SquaredDistance(centroids[c], 0, centroids[other], d)));
+                        nearest = Math.Min(nearest, Math.Sqrt(ClusterQuality.SquaredDistance(centroids[c], 0, centroids[other], d)));
                     }
                 }
                 half[c] = nearest / 2;
@@ -407,7 +407,7 @@ internal static class ParallelKMeans
                             upper[i] = u;
                             continue;
                         }
-                        u = Math.Sqrt(SquaredDistance(z, offset, current[a], d));
+                        u = Math.Sqrt(ClusterQuality.SquaredDistance(z, offset, current[a], d));
                         if (u < m)
                         {
                             upper[i] = u;
@@ -493,7 +493,7 @@ internal static class ParallelKMeans
         {
             for (var i = start; i < end; i++)
             {
-                distance[i] = SquaredDistance(z, (long)i * d, old[labels[i]], d);
+                distance[i] = ClusterQuality.SquaredDistance(z, (long)i * d, old[labels[i]], d);
             }
         });
         var far = Enumerable.Range(0, n).OrderByDescending(i => distance[i]).ThenBy(i => i).Take(empty.Length).ToArray();
@@ -616,17 +616,6 @@ internal static class ParallelKMeans
             }
             dist[c] = s;
         }
-    }
-
-    private static double SquaredDistance(double[] z, long offset, double[] centre, int d)
-    {
-        var s = 0.0;
-        for (var j = 0; j < d; j++)
-        {
-            var diff = z[offset + j] - centre[j];
-            s += diff * diff;
-        }
-        return s;
     }
 
     private static double[] Row(double[] z, int row, int d) => z.AsSpan(row * d, d).ToArray();
