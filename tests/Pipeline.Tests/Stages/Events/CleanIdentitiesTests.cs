@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NUnit.Framework;
 using Pipeline.Tests.Support;
+using static Pipeline.Tests.Support.TrackerLines;
 
 namespace Pipeline.Tests.Stages.Events;
 
@@ -19,19 +20,6 @@ namespace Pipeline.Tests.Stages.Events;
 public class CleanIdentitiesTests
 {
     private string _dir = "";
-    private const string Ua = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/125.0";
-
-    private static string Line(string id, DateTime at, string anon, string type, string? user = null) =>
-        "{" + string.Join(",",
-            $"\"event_id\":\"{id}\"",
-            $"\"occurred_at\":\"{at.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)}\"",
-            $"\"anonymous_id\":\"{anon}\"",
-            user is null ? "\"user_id\":null" : $"\"user_id\":\"{user}\"",
-            $"\"event_type\":\"{type}\"",
-            "\"page_url\":\"https://shop.example.com/p\"",
-            $"\"user_agent\":\"{Ua}\"",
-            "\"ip\":\"192.0.2.1\"") + "}";
-
     private static DateTime At(int day, int hour, int minute, int second = 0) => new(2024, 3, day, hour, minute, second, DateTimeKind.Utc);
 
     [OneTimeSetUp]

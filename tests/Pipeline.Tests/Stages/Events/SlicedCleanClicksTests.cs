@@ -3,6 +3,7 @@ using System.Text;
 using NUnit.Framework;
 using Pipeline.Stages.Events;
 using Pipeline.Tests.Support;
+using static Pipeline.Tests.Support.TrackerLines;
 
 namespace Pipeline.Tests.Stages.Events;
 
@@ -16,19 +17,6 @@ namespace Pipeline.Tests.Stages.Events;
 public class SlicedCleanClicksTests
 {
     private string _dir = "";
-    private const string Ua = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/125.0";
-
-    private static string Line(string id, DateTime at, string anon, string type, string? user = null, string path = "/p", string ua = Ua) =>
-        "{" + string.Join(",",
-            $"\"event_id\":\"{id}\"",
-            $"\"occurred_at\":\"{at.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)}\"",
-            $"\"anonymous_id\":\"{anon}\"",
-            user is null ? "\"user_id\":null" : $"\"user_id\":\"{user}\"",
-            $"\"event_type\":\"{type}\"",
-            $"\"page_url\":\"https://shop.example.com{path}\"",
-            $"\"user_agent\":\"{ua}\"",
-            "\"ip\":\"192.0.2.1\"") + "}";
-
     private static DateTime At(int day, int hour, int minute, int second = 0) => new(2024, 3, day, hour, minute, second, DateTimeKind.Utc);
 
     [OneTimeSetUp]
