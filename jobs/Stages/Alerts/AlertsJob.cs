@@ -384,7 +384,7 @@ public static class AlertsJob
                         Score = Math.Round(f.Assessment.Score, 2),
                         Severity = f.Assessment.Severity == Severity.Critical ? "critical" : "warning",
                         Direction = f.Direction > 0 ? "up" : "down",
-                        Status = f.Status switch { AlertStatus.New => "new", AlertStatus.Ongoing => "ongoing", _ => "expected" },
+                        Status = StatusText(f.Status),
                         Explanation = explanation,
                     });
                 }
@@ -401,6 +401,9 @@ public static class AlertsJob
             .ThenBy(r => r.DimensionValue, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>A flagged day's status as <c>kpi/alerts</c> and <c>kpi/alert_bands</c> write it.</summary>
+    private static string StatusText(AlertStatus status) => status switch { AlertStatus.New => "new", AlertStatus.Ongoing => "ongoing", _ => "expected" };
+
     /// <summary>The band rows of one series, when it has an alert (not a known event) in the last <see cref="BandAlertDays"/> days.</summary>
     private static void AddBands(List<BandRow> bands, SeriesData data, string metric, BaseSeries s, double[] values, Assessment[] assessments,
         List<FlaggedDay> flags, DetectorOptions options)
@@ -410,7 +413,7 @@ public static class AlertsJob
         {
             return;
         }
-        var status = flags.ToDictionary(f => f.Date, f => f.Status switch { AlertStatus.New => "new", AlertStatus.Ongoing => "ongoing", _ => "expected" });
+        var status = flags.ToDictionary(f => f.Date, f => StatusText(f.Status));
         for (var i = Math.Max(0, data.Days - BandDays); i < data.Days; i++)
         {
             var a = assessments[i];
