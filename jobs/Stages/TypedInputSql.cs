@@ -11,6 +11,25 @@ public static class TypedInputSql
     /// <summary>E-mail-shaped text, redacted from what the quarantine tables and the search terms keep.</summary>
     internal const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
 
+    /// <summary><paramref name="raw"/> with the JSON string value of each of <paramref name="keys"/> replaced by <c>&lt;redacted&gt;</c>.</summary>
+    internal static string RedactJsonValues(ISqlDialect d, string raw, IEnumerable<string> keys) =>
+        keys.Aggregate(raw, (r, key) => d.RegexReplaceAll(r, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>"));
+
+    /// <summary>A literal as a regular expression that matches it (RE2 and Java both read the backslash escapes).</summary>
+    internal static string EscapeRegex(string literal)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var c in literal)
+        {
+            if (".^$|?*+()[]{}\\".Contains(c, StringComparison.Ordinal))
+            {
+                sb.Append('\\');
+            }
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
     /// <summary>
     /// The books of <paramref name="typed"/> (with <c>is_kept</c> and <c>reason_code</c>) as one row: rows read, kept,
     /// duplicates (no reason, not kept) and quarantined.

@@ -100,7 +100,7 @@ public static class EventsSql
         }
         var code = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
         var detail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
-        var uaPattern = "(" + string.Join("|", o.BotUserAgents.Select(EscapeRegex)) + ")";
+        var uaPattern = "(" + string.Join("|", o.BotUserAgents.Select(TypedInputSql.EscapeRegex)) + ")";
         return $"""
             WITH src AS (
               SELECT _source_file, _source_line, _raw, _parse_error, _parse_detail,
@@ -192,17 +192,17 @@ public static class EventsSql
         // utm_source names a network ("facebook", "m.facebook.com", "douyin"): a whole-word match on the first label
         // of each listed host, so short names such as "x" or "t" (x.com, t.co) never match inside other words.
         static string SourcePattern(IEnumerable<string> hosts) =>
-            "([a-z0-9-]+\\.)*(" + string.Join("|", hosts.Select(h => EscapeRegex(h.Split('.')[0])).Distinct()) + ")(\\.[a-z.]+)?";
+            "([a-z0-9-]+\\.)*(" + string.Join("|", hosts.Select(h => TypedInputSql.EscapeRegex(h.Split('.')[0])).Distinct()) + ")(\\.[a-z.]+)?";
         var socialNames = SourcePattern(o.SocialNetworks);
         var searchNames = SourcePattern(o.SearchEngines);
         var internalHost = o.SiteHosts.Count == 0
             ? "referrer_host = page_host"
-            : $"(referrer_host = page_host OR {d.FullMatch("referrer_host", "(.*\\.)?(" + string.Join("|", o.SiteHosts.Select(EscapeRegex)) + ")")})";
+            : $"(referrer_host = page_host OR {d.FullMatch("referrer_host", "(.*\\.)?(" + string.Join("|", o.SiteHosts.Select(TypedInputSql.EscapeRegex)) + ")")})";
         // A parameter can only be there if the URL has an '=': most page URLs have no query string at all.
         var keptQuery = o.KeepQueryParams.Count == 0
             ? "''"
             : "CASE WHEN page_url_s LIKE '%=%' THEN coalesce(" + string.Join(" || ", o.KeepQueryParams.Select(p =>
-                $"CASE WHEN {d.RegexExtract("page_url_s", "[?&]" + EscapeRegex(p) + "=([^&#]*)", 1)} IS NOT NULL THEN '&{p}=' || {d.RegexExtract("page_url_s", "[?&]" + EscapeRegex(p) + "=([^&#]*)", 1)} ELSE '' END")) + ", '') ELSE '' END";
+                $"CASE WHEN {d.RegexExtract("page_url_s", "[?&]" + TypedInputSql.EscapeRegex(p) + "=([^&#]*)", 1)} IS NOT NULL THEN '&{p}=' || {d.RegexExtract("page_url_s", "[?&]" + TypedInputSql.EscapeRegex(p) + "=([^&#]*)", 1)} ELSE '' END")) + ", '') ELSE '' END";
         // utm values are parsed from the URL only when the row has none and the URL mentions the parameter ('_' is a
         // LIKE wildcard, so the test can only be wider than the regex, never narrower).
         string Utm(string name) =>
@@ -585,7 +585,7 @@ public static class EventsSql
         var raw = Redact(Redact(Redact("_raw", "anonymous_id_s", "anonymous_id"), "user_agent_s", "user_agent"), "ip_s", "ip");
         // Rows the reader could not parse have no parsed values to replace: redact JSON values of the identifier keys
         // and anything that looks like a browser user agent.
-        raw = d.RegexReplaceAll(RedactJsonValues(d, raw, o.IdentifierKeys ?? ["anonymous_id", "user_agent", "ip"]), UserAgentPattern, "<user_agent redacted>");
+        raw = d.RegexReplaceAll(TypedInputSql.RedactJsonValues(d, raw, o.IdentifierKeys ?? ["anonymous_id", "user_agent", "ip"]), UserAgentPattern, "<user_agent redacted>");
         var rebuilt = "'{\"event_id\":\"' || x.event_id || '\",\"occurred_at\":\"' || " + d.TimestampText("x.occurred_at") + " || '\",\"event_type\":\"' || x.event_type || '\"}'";
         return $"""
             WITH rejected AS (
@@ -689,27 +689,10 @@ public static class EventsSql
         "SELECT reason_code, count(*) AS n FROM events_rejected GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";
 
     /// <summary>Escapes regex metacharacters (the same set is special in RE2 and Java regexes).</summary>
-    /// <summary><paramref name="raw"/> with the JSON string value of each of <paramref name="keys"/> replaced by <c>&lt;redacted&gt;</c>.</summary>
-    internal static string RedactJsonValues(ISqlDialect d, string raw, IEnumerable<string> keys) =>
-        keys.Aggregate(raw, (r, key) => d.RegexReplaceAll(r, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>"));
-
-    internal static string EscapeRegex(string literal)
-    {
-        var sb = new StringBuilder();
-        foreach (var c in literal)
-        {
-            if (".^$|?*+()[]{}\\".Contains(c, StringComparison.Ordinal))
-            {
-                sb.Append('\\');
-            }
-            sb.Append(c);
-        }
-        return sb.ToString();
-    }
 
     /// <summary>A full-match pattern for hosts from a host list: suffix match, and <c>name.*</c> for any TLD.</summary>
     internal static string HostRegex(IReadOnlyList<string> hosts) =>
         "(.*\\.)?(" + string.Join("|", hosts.Select(h => h.EndsWith(".*", StringComparison.Ordinal)
-            ? EscapeRegex(h[..^2]) + "\\.[a-z.]+"
-            : EscapeRegex(h))) + ")";
+            ? TypedInputSql.EscapeRegex(h[..^2]) + "\\.[a-z.]+"
+            : TypedInputSql.EscapeRegex(h))) + ")";
 }

@@ -124,7 +124,7 @@ public static class ExperimentsSql
     {
         var raw = "CASE WHEN anonymous_id_s IS NULL THEN _raw ELSE replace(_raw, anonymous_id_s, '<anonymous_id redacted>') END";
         // Rows the reader could not parse have no parsed values to replace: redact the JSON value of the anonymous id key.
-        raw = Events.EventsSql.RedactJsonValues(d, raw, o.AnonymousIdKeys.Count == 0 ? ["anonymous_id"] : o.AnonymousIdKeys);
+        raw = TypedInputSql.RedactJsonValues(d, raw, o.AnonymousIdKeys.Count == 0 ? ["anonymous_id"] : o.AnonymousIdKeys);
         return TypedInputSql.Quarantine(d, "assignments_typed", raw, o.RunId);
     }
 
