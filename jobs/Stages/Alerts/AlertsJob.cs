@@ -12,7 +12,7 @@ namespace Pipeline.Stages.Alerts;
 /// <summary>
 /// <c>pipeline alerts</c>: builds the daily series it watches (from the KPI tables, sessions and clean events, or from
 /// a metrics file), judges every day of each with <see cref="AnomalyDetector"/>, explains each overall alert by the
-/// channel or device whose deviation makes most of it, and publishes the flagged days as <c>kpi/alerts</c>. The last
+/// channel, device or landing-page group whose deviation makes most of it, and publishes the flagged days as <c>kpi/alerts</c>. The last
 /// day's alerts are logged as warnings; under <c>alerts.fail_on</c> they set the exit code (6).
 /// </summary>
 public static class AlertsJob
@@ -93,7 +93,7 @@ public static class AlertsJob
     internal sealed record BaseSeries(string Dimension, string Segment, IDictionary<string, double[]> Figures);
 
     /// <summary>One watched metric: its kind, the base figures it is made of, the dimensions it is watched in.</summary>
-    /// <param name="Volume">The figure whose median daily value decides whether a channel or device is watched for the metric.</param>
+    /// <param name="Volume">The figure whose median daily value decides whether a channel, device or landing-page group is watched for the metric.</param>
     /// <param name="Counted">The numerator is a count (sessions, orders, customers): a flagged day must also be unusual for a Poisson count (<see cref="CountNoise"/>).</param>
     /// <param name="Guard">The count a day needs at least <c>alerts.min_denominator</c> of to be judged (sessions for a rate of sessions, orders for
     /// an amount per or of orders: a day's AOV, revenue or ACoS of three orders is noise), in every dimension; null: every day is judged.</param>
@@ -103,13 +103,13 @@ public static class AlertsJob
 
     private static readonly Metric[] KpiMetrics =
     [
-        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device"], "sessions", Counted: true),
-        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device"], "orders", Counted: true),
+        new("sessions", SeriesKind.Count, "sessions", null, ["overall", "channel", "device", "landing_page"], "sessions", Counted: true),
+        new("orders", SeriesKind.Count, "orders", null, ["overall", "channel", "device", "landing_page"], "orders", Counted: true),
         new("revenue", SeriesKind.Amount, "revenue", null, ["overall", "channel"], "orders", Guard: "orders"),
         new("new_customers", SeriesKind.Count, "new_customers", null, ["overall", "channel"], "orders", Counted: true),
-        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device"], "sessions", Counted: true, Guard: "sessions"),
+        new("conversion_rate", SeriesKind.Ratio, "orders", "sessions", ["overall", "channel", "device", "landing_page"], "sessions", Counted: true, Guard: "sessions"),
         new("aov", SeriesKind.Amount, "revenue", "orders", ["overall", "channel"], "orders", Guard: "orders"),
-        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device"], "sessions", Counted: true, Guard: "sessions"),
+        new("natural_traffic_share", SeriesKind.Ratio, "natural_sessions", "sessions", ["overall", "device", "landing_page"], "sessions", Counted: true, Guard: "sessions"),
         new("ad_spend", SeriesKind.Amount, "spend", null, ["overall", "channel"], "spend"),
         new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend", Guard: "orders"),
         new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours", Counted: true, CountOf: 24),
@@ -217,6 +217,7 @@ public static class AlertsJob
                 Set(s, "natural_sessions", i, row[4]);
             }
             series.AddRange(byDevice.Values);
+            series.AddRange(LandingGroups(engine.Query(AlertsSql.LandingGroups(d, engine.ParquetRelation(sessionsDir))), Index, days));
         }
 
         var eventsDir = Path.Combine(root, TableNames.CleanEvents);
@@ -234,6 +235,47 @@ public static class AlertsJob
             overall.Figures["event_hours"] = hours;
         }
         return new SeriesData(first, days, series, false);
+    }
+
+    /// <summary>Landing-page groups beyond the largest <see cref="MaxLandingGroups"/> (by sessions over the data) are watched together as this one.</summary>
+    internal const string OtherLandingGroup = "other";
+
+    /// <summary>How many landing-page groups are watched on their own: a site with hundreds of top-level paths gets the largest.</summary>
+    internal const int MaxLandingGroups = 20;
+
+    /// <summary>
+    /// The landing-page group series (dimension <c>landing_page</c>) from <see cref="AlertsSql.LandingGroups"/> rows:
+    /// the <see cref="MaxLandingGroups"/> groups with the most sessions (ties by name), the rest summed as <see cref="OtherLandingGroup"/>.
+    /// </summary>
+    internal static IEnumerable<BaseSeries> LandingGroups(IReadOnlyList<object?[]> rows, Func<object?, int> index, int days)
+    {
+        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            var group = (string)row[1]!;
+            totals[group] = totals.GetValueOrDefault(group) + Convert.ToDouble(row[2], CultureInfo.InvariantCulture);
+        }
+        var kept = totals.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(MaxLandingGroups)
+            .Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+        var byGroup = new SortedDictionary<string, BaseSeries>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            var i = index(row[0]);
+            if (i < 0 || i >= days)
+            {
+                continue;
+            }
+            var group = (string)row[1]!;
+            group = kept.Contains(group) ? group : OtherLandingGroup;
+            if (!byGroup.TryGetValue(group, out var s))
+            {
+                byGroup[group] = s = NewSeries("landing_page", group, days, ["sessions", "orders", "natural_sessions"], 0);
+            }
+            Add(s, "sessions", i, row[2]);
+            Add(s, "orders", i, row[3]);
+            Add(s, "natural_sessions", i, row[4]);
+        }
+        return byGroup.Values;
     }
 
     /// <summary>A metrics file: a <c>date</c> column and metric columns; each metric column is a series (overall).</summary>
@@ -456,7 +498,7 @@ public static class AlertsJob
     }
 
     /// <summary>
-    /// Whether a channel or device is big enough to be watched for a metric: the median of its daily volume figure
+    /// Whether a channel, device or landing-page group is big enough to be watched for a metric: the median of its daily volume figure
     /// (sessions, orders) is at least <paramref name="minVolume"/>; for spend, it had spend on most days.
     /// </summary>
     private static bool Watched(BaseSeries s, Metric metric, double minVolume)
@@ -568,6 +610,9 @@ public static class AlertsJob
 
     private static void Set(BaseSeries s, string figure, int i, object? value) =>
         s.Figures[figure][i] = value is null ? double.NaN : Convert.ToDouble(value, CultureInfo.InvariantCulture);
+
+    private static void Add(BaseSeries s, string figure, int i, object? value) =>
+        s.Figures[figure][i] += Convert.ToDouble(value, CultureInfo.InvariantCulture);
 
     private static double[] Sum(IEnumerable<BaseSeries> series, string figure, int days)
     {

@@ -32,6 +32,25 @@ public static class AlertsSql
         ORDER BY session_date NULLS LAST, device NULLS LAST
         """;
 
+    /// <summary>
+    /// sessions: per start date and landing-page group (the first segment of the landing path, lower case: <c>/p</c>,
+    /// <c>/c</c>, <c>/</c>; <c>unknown</c> without a path), sessions, converted sessions and natural sessions.
+    /// </summary>
+    public static string LandingGroups(ISqlDialect d, string sessionsRelation) => $"""
+        WITH grouped AS (
+          SELECT session_date, is_converted, is_natural,
+                 COALESCE(lower({d.RegexExtract("landing_page_path", "^/[^/?#;]*", 0)}), {d.Str("unknown")}) AS landing_group
+          FROM {sessionsRelation}
+        )
+        SELECT session_date, landing_group,
+               CAST(count(*) AS DOUBLE) AS sessions,
+               CAST(sum(CASE WHEN is_converted THEN 1 ELSE 0 END) AS DOUBLE) AS converted,
+               CAST(sum(CASE WHEN is_natural THEN 1 ELSE 0 END) AS DOUBLE) AS natural_sessions
+        FROM grouped
+        GROUP BY session_date, landing_group
+        ORDER BY session_date NULLS LAST, landing_group NULLS LAST
+        """;
+
     /// <summary>clean/events: per UTC date, the hours of the day with at least one kept event (a tracking gap lowers it).</summary>
     public static string EventHours(ISqlDialect d, string eventsRelation) => $"""
         SELECT event_date, CAST(count(DISTINCT {d.IntegerDivide(d.EpochMicros("occurred_at"), "CAST(3600000000 AS BIGINT)")}) AS DOUBLE) AS hours

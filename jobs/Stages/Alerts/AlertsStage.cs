@@ -20,7 +20,7 @@ public sealed class AlertsStage : Stage<AlertsSettings>
 
     public override StageKind Kind => StageKind.Summary;
 
-    public override string Description => "Flag the KPIs (overall, per channel, per device) that left their expected band — weekly seasonality, trend, known events — in kpi/alerts; with --metrics, the metric columns of any date table.";
+    public override string Description => "Flag the KPIs (overall, per channel, per device, per landing page) that left their expected band — weekly seasonality, trend, known events — in kpi/alerts; with --metrics, the metric columns of any date table.";
 
     public override IReadOnlyList<TableSpec> Writes { get; } = [AlertsTables.Alerts, AlertsTables.Bands];
 

@@ -161,6 +161,70 @@ public sealed class AlertsJobTests
         }
     }
 
+    // Landing pages: the same 100,000 sessions a day, landing on /p 50,000 (3%: 1,500 orders), /c 30,000 (2%: 600) and /
+    // 20,000 (2.5%: 500): 2,600 orders. On days 95–97 /p converts 1.5% (750 orders): overall 1,850, 1.85%, −29%. Each
+    // device loses in proportion to its sessions (desktop 60,000: 1,560 → 1,110; mobile 40,000: 1,040 → 740).
+    //   Attribution of the conversion drop: landing pages /p 50,000 × (0.015 − 0.03) / 100,000 = −0.0075, the others 0:
+    //   100%; devices desktop 60,000 × (0.0185 − 0.026) / 100,000 = −0.0045, mobile −0.003: 60%. The larger share (/p) names the source.
+    [Test]
+    public void A_landing_page_group_that_explains_more_than_any_device_is_named()
+    {
+        const int days = 98;
+        double[] Constant(double v, double last) => Enumerable.Range(0, days).Select(i => i >= 95 ? last : v).ToArray();
+        AlertsJob.BaseSeries Series(string dimension, string segment, double sessions, double orders, double lastOrders) =>
+            new(dimension, segment, new Dictionary<string, double[]> { ["sessions"] = Constant(sessions, sessions), ["orders"] = Constant(orders, lastOrders) });
+        var data = new AlertsJob.SeriesData(First, days,
+        [
+            Series("overall", "all", 100_000, 2600, 1850),
+            Series("device", "desktop", 60_000, 1560, 1110),
+            Series("device", "mobile", 40_000, 1040, 740),
+            Series("landing_page", "/", 20_000, 500, 500),
+            Series("landing_page", "/c", 30_000, 600, 600),
+            Series("landing_page", "/p", 50_000, 1500, 750),
+        ], false);
+        var rows = AlertsJob.Detect(data, new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>());
+        var overall = rows.Single(r => r.AlertDate == First.AddDays(95) && r.Metric == "conversion_rate" && r.Dimension == "overall");
+        Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −29% vs expected (0.0185 vs 0.026); landing_page /p accounts for 100% of it"));
+        Assert.That(rows.Where(r => r.AlertDate == First.AddDays(95) && r.Dimension == "landing_page").Select(r => (r.Metric, r.DimensionValue)),
+            Is.EqualTo(new[] { ("conversion_rate", "/p"), ("orders", "/p") }), "the other landing pages did not move");
+    }
+
+    [Test]
+    public void Landing_page_groups_are_the_first_path_segment_in_lower_case()
+    {
+        using var engine = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        var sessions = """
+            (SELECT * FROM (VALUES (DATE '2024-01-01', '/p/SKU-1', true, false), (DATE '2024-01-01', '/P/sku-2?utm=x', false, true),
+                                   (DATE '2024-01-01', '/', false, false), (DATE '2024-01-01', CAST(NULL AS VARCHAR), false, false),
+                                   (DATE '2024-01-02', '/search?q=shoes', false, true), (DATE '2024-01-02', '/c;jsessionid=1', true, false),
+                                   (DATE '2024-01-02', '/?q=1', false, false))
+             AS t(session_date, landing_page_path, is_converted, is_natural))
+            """;
+        var rows = engine.Query(AlertsSql.LandingGroups(Pipeline.Engine.DuckDb.DuckDbDialect.Instance, sessions))
+            .Select(r => ($"{r[0]:yyyy-MM-dd}", (string)r[1]!, Convert.ToDouble(r[2], CultureInfo.InvariantCulture), Convert.ToDouble(r[3], CultureInfo.InvariantCulture), Convert.ToDouble(r[4], CultureInfo.InvariantCulture)));
+        Assert.That(rows, Is.EqualTo(new[]
+        {
+            ("2024-01-01", "/", 1.0, 0.0, 0.0),
+            ("2024-01-01", "/p", 2.0, 1.0, 1.0),
+            ("2024-01-01", "unknown", 1.0, 0.0, 0.0),
+            ("2024-01-02", "/", 1.0, 0.0, 0.0),
+            ("2024-01-02", "/c", 1.0, 1.0, 0.0),
+            ("2024-01-02", "/search", 1.0, 0.0, 1.0),
+        }));
+    }
+
+    [Test]
+    public void Landing_page_groups_beyond_the_largest_twenty_are_watched_together_as_other()
+    {
+        // 23 groups on day 0: /g00 has 100 sessions, /g01 99, …, /g22 78; the three smallest (/g20–/g22: 80 + 79 + 78 = 237
+        // sessions, 3 orders) become "other".
+        var rows = Enumerable.Range(0, 23).Select(g => new object?[] { new DateOnly(2024, 1, 1), $"/g{g:00}", 100.0 - g, 1.0, 0.0 }).ToList();
+        var series = AlertsJob.LandingGroups(rows, _ => 0, 1).ToList();
+        Assert.That(series.Select(s => s.Segment), Is.EqualTo(Enumerable.Range(0, 20).Select(g => $"/g{g:00}").Append("other")));
+        var other = series[^1];
+        Assert.That((other.Dimension, other.Figures["sessions"][0], other.Figures["orders"][0]), Is.EqualTo(("landing_page", 237.0, 3.0)));
+    }
+
     [TestCase(1234567.89, "1234567.89")] // money from kpi/daily's DECIMAL(18,2): exact (a double → decimal cast would keep 15 digits)
     [TestCase(123456789012.34, "123456789012.34")]
     [TestCase(0.1 + 0.2, "0.3")] // 0.30000000000000004
