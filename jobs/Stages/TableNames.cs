@@ -14,6 +14,7 @@ public static class TableNames
     public const string Sessions = "sessions";
     public const string QuarantineEvents = "quarantine/events";
     public const string CleanIdentities = "clean/identities";
+    public const string CleanEventDays = "clean/event_days";
 
     public const string Features = "customers/features";
 

@@ -98,8 +98,12 @@ public static class AlertsJob
     /// <param name="Guard">The count a day needs at least <c>alerts.min_denominator</c> of to be judged (sessions for a rate of sessions, orders for
     /// an amount per or of orders: a day's AOV, revenue or ACoS of three orders is noise), in every dimension; null: every day is judged.</param>
     /// <param name="CountOf">When positive, the count held to Poisson noise is this − the value (event_hours: the hours of the day without events).</param>
+    /// <param name="Clustered">The counted units arrive in clusters (bot events a crawler at a time, quarantined rows a broken file at a time):
+    /// the count is held to quasi-Poisson noise, its dispersion estimated over the window (<see cref="CountNoise.Dispersion"/>).</param>
+    /// <param name="DownOnly">Only a fall is an alert (bot_share: bots the rules catch reach no KPI, and a storm they miss shows in sessions;
+    /// what a fall says is that the rules stopped catching what they used to).</param>
     private sealed record Metric(string Name, SeriesKind Kind, string Numerator, string? Denominator, string[] Dimensions, string Volume, bool Counted = false,
-        string? Guard = null, double CountOf = 0);
+        string? Guard = null, double CountOf = 0, bool Clustered = false, bool DownOnly = false);
 
     private static readonly Metric[] KpiMetrics =
     [
@@ -113,6 +117,8 @@ public static class AlertsJob
         new("ad_spend", SeriesKind.Amount, "spend", null, ["overall", "channel"], "spend"),
         new("acos", SeriesKind.Ratio, "spend", "attributed_revenue", ["overall", "channel"], "spend", Guard: "orders"),
         new("event_hours", SeriesKind.Amount, "event_hours", null, ["overall"], "event_hours", Counted: true, CountOf: 24),
+        new("bot_share", SeriesKind.Ratio, "bots", "unique_rows", ["overall"], "unique_rows", Counted: true, Guard: "unique_rows", Clustered: true, DownOnly: true),
+        new("quarantine_share", SeriesKind.Ratio, "rows_quarantined", "rows_read", ["overall"], "rows_read", Counted: true, Guard: "rows_read", Clustered: true),
     ];
 
     private static SeriesData ReadKpis(StageContext run)
@@ -233,6 +239,29 @@ public static class AlertsJob
                 }
             }
             overall.Figures["event_hours"] = hours;
+        }
+
+        // Data health: the books of clean-clicks per day (a day without a row read nothing: 0 of 0, not judged).
+        var eventDaysDir = Path.Combine(root, TableNames.CleanEventDays);
+        if (OutputStore.HasParquet(eventDaysDir))
+        {
+            string[] health = ["rows_read", "rows_quarantined", "unique_rows", "bots"];
+            foreach (var f in health)
+            {
+                overall.Figures[f] = new double[days];
+            }
+            foreach (var row in engine.Query(AlertsSql.EventDays(d, engine.ParquetRelation(eventDaysDir))))
+            {
+                var i = Index(row[0]);
+                if (i < 0 || i >= days)
+                {
+                    continue;
+                }
+                for (var k = 0; k < health.Length; k++)
+                {
+                    Set(overall, health[k], i, row[k + 1]);
+                }
+            }
         }
         return new SeriesData(first, days, series, false);
     }
@@ -391,7 +420,17 @@ public static class AlertsJob
                 var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
                 if (metric.Counted && !data.FromFile)
                 {
-                    CapByPoisson(s, metric, assessments, options);
+                    CapByPoisson(data.First, s, metric, values, assessments, options);
+                }
+                if (metric.DownOnly)
+                {
+                    for (var i = 0; i < assessments.Length; i++)
+                    {
+                        if (assessments[i].Direction > 0)
+                        {
+                            assessments[i] = assessments[i] with { Severity = Severity.None };
+                        }
+                    }
                 }
                 judged.Add((s, values, assessments));
             }
@@ -481,8 +520,30 @@ public static class AlertsJob
     /// day against the expected count: the expectation, or the expected rate × that day's denominator), so a channel's 4
     /// orders against an expected 1 is not an alert however regular its past days were.
     /// </summary>
-    private static void CapByPoisson(BaseSeries s, Metric metric, Assessment[] assessments, DetectorOptions options)
+    private static void CapByPoisson(DateOnly first, BaseSeries s, Metric metric, double[] values, Assessment[] assessments, DetectorOptions options)
     {
+        (double Observed, double Expected) Count(int i)
+        {
+            var a = assessments[i];
+            return metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
+                : metric.Denominator is null ? (a.Value, a.Expected)
+                : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
+        }
+        // Clustered counts: each day's count and exposure (known events and unguarded days left out), for the dispersion.
+        double[]? counts = null, exposure = null;
+        if (metric.Clustered)
+        {
+            var n = s.Figures[metric.Numerator];
+            var den = metric.Denominator is null ? null : s.Figures[metric.Denominator];
+            counts = new double[assessments.Length];
+            exposure = new double[assessments.Length];
+            for (var i = 0; i < assessments.Length; i++)
+            {
+                var used = !options.KnownEvents.Contains(first.AddDays(i)) && double.IsFinite(values[i]);
+                counts[i] = used ? n[i] : double.NaN;
+                exposure[i] = den is null ? 1 : den[i];
+            }
+        }
         for (var i = 0; i < assessments.Length; i++)
         {
             var a = assessments[i];
@@ -490,9 +551,16 @@ public static class AlertsJob
             {
                 continue;
             }
-            var (observed, expected) = metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
-                : metric.Denominator is null ? (a.Value, a.Expected)
-                : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
+            var (observed, expected) = Count(i);
+            if (counts is not null)
+            {
+                // Clustered: the day's count against the window's pooled rate, in quasi-Poisson standard deviations.
+                var from = Math.Max(0, i - options.WindowDays);
+                var z = CountNoise.ClusteredScore(counts.AsSpan(from, i - from), exposure!.AsSpan(from, i - from), observed, exposure![i]);
+                var severity = Math.Abs(z) >= options.CriticalSensitivity ? Severity.Critical : Math.Abs(z) >= options.Sensitivity ? Severity.Warning : Severity.None;
+                assessments[i] = a with { Severity = severity < a.Severity ? severity : a.Severity };
+                continue;
+            }
             assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
         }
     }

@@ -59,6 +59,15 @@ public static class AlertsSql
         ORDER BY event_date NULLS LAST
         """;
 
+    /// <summary>clean/event_days: per UTC date, rows read, quarantined, unique valid rows (read − quarantined − duplicates) and bots.</summary>
+    public static string EventDays(ISqlDialect d, string eventDaysRelation) => $"""
+        SELECT event_date, CAST(rows_read AS DOUBLE) AS rows_read, CAST(rows_quarantined AS DOUBLE) AS rows_quarantined,
+               CAST(rows_read - rows_quarantined - duplicates AS DOUBLE) AS unique_rows,
+               CAST(bots_user_agent + bots_event_rate AS DOUBLE) AS bots
+        FROM {eventDaysRelation}
+        ORDER BY event_date NULLS LAST
+        """;
+
     /// <summary>A metrics file registered as a raw input: its rows that the reader could parse, every column as text.</summary>
     public static string MetricsRows(ISqlDialect d, string rawRelation, IReadOnlyList<string> columns) => $"""
         SELECT _source_line, {string.Join(", ", columns.Select(d.Id))}

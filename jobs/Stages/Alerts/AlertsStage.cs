@@ -10,7 +10,7 @@ namespace Pipeline.Stages.Alerts;
 public sealed record AlertsSettings(double Sensitivity, double CriticalSensitivity, int WindowDays, double MinDenominator, double MinVolume,
     SortedDictionary<string, string> Calendar, string FailOn, bool MetricsFile);
 
-/// <summary><c>alerts</c>: kpi/daily + kpi/channels + sessions + clean/events (or a metrics file) → <c>kpi/alerts</c> and <c>kpi/alert_bands</c>.</summary>
+/// <summary><c>alerts</c>: kpi/daily + kpi/channels + sessions + clean/events + clean/event_days (or a metrics file) → <c>kpi/alerts</c> and <c>kpi/alert_bands</c>.</summary>
 public sealed class AlertsStage : Stage<AlertsSettings>
 {
     /// <summary>The optional metrics file's input name (<c>alerts.metrics</c>, <c>pipeline alerts --metrics</c>).</summary>
@@ -24,7 +24,7 @@ public sealed class AlertsStage : Stage<AlertsSettings>
 
     public override IReadOnlyList<TableSpec> Writes { get; } = [AlertsTables.Alerts, AlertsTables.Bands];
 
-    public override IReadOnlyList<string> Reads { get; } = [TableNames.KpiDaily, TableNames.KpiChannels, TableNames.Sessions, TableNames.CleanEvents];
+    public override IReadOnlyList<string> Reads { get; } = [TableNames.KpiDaily, TableNames.KpiChannels, TableNames.Sessions, TableNames.CleanEvents, TableNames.CleanEventDays];
 
     public override IReadOnlyList<StageInput> Inputs(PipelineConfig config) => config.Alerts.Metrics is { } m
         ? [new StageInput(MetricsInput, [m], new InputOptions(), ["date"], new Dictionary<string, string>(), '"')]

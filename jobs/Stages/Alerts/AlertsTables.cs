@@ -7,7 +7,7 @@ internal static class AlertsTables
         ["alert_date", "metric", "dimension", "dimension_value"], [],
     [
         new("alert_date", "DATE", "The UTC date flagged."),
-        new("metric", "VARCHAR", "The metric: sessions, orders, revenue, new_customers, conversion_rate, aov, natural_traffic_share, ad_spend, acos, event_hours (or a column of the `--metrics` file)."),
+        new("metric", "VARCHAR", "The metric: sessions, orders, revenue, new_customers, conversion_rate, aov, natural_traffic_share, ad_spend, acos, event_hours, bot_share, quarantine_share (or a column of the `--metrics` file)."),
         new("dimension", "VARCHAR", "`overall`, `channel`, `device` or `landing_page` (`overall` for a metrics file)."),
         new("dimension_value", "VARCHAR", "The channel, device type or landing-page group (first path segment: `/p`); `all` for overall."),
         new("value", "DECIMAL(28,6)", "The metric's value that day, in its own unit (amounts in the base currency, exact to the cent as in `kpi/daily`; rates as fractions), rounded half away from zero to 6 decimals. DECIMAL for every metric, money or not: one column type, and money stays exact."),

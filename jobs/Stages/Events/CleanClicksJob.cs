@@ -21,6 +21,7 @@ public static class CleanClicksJob
     private const string SessionsTable = TableNames.Sessions;
     private const string QuarantineTable = TableNames.QuarantineEvents;
     private const string IdentitiesTable = TableNames.CleanIdentities;
+    private const string EventDaysTable = TableNames.CleanEventDays;
 
     /// <summary>
     /// Runs the stage; with <paramref name="increment"/> (from <c>pipeline run</c>) only the partitions of its window are
@@ -79,7 +80,7 @@ public static class CleanClicksJob
                     throw PipelineException.Input("the events input has no data rows; set quality.allow_empty_input to accept empty days");
                 }
             }
-            long events, sessions, quarantined, identities, carriedRows = 0;
+            long events, sessions, quarantined, identities, eventDays, carriedRows = 0;
             var allFiles = run.Files("events");
             var slicePlan = increment is null ? SlicedCleanClicks.Plan(engine, run.SliceDays, allFiles) : null;
             if (slicePlan is not null)
@@ -87,6 +88,7 @@ public static class CleanClicksJob
                 var outcome = SlicedCleanClicks.Run(run, options, raw, allFiles, slicePlan, report, step, CheckNotEmpty);
                 RecordConsumed(run, outcome.FileRanges, null);
                 (events, sessions, quarantined) = (outcome.Events, outcome.Sessions, outcome.Quarantined);
+                eventDays = EventDays.Write(engine, outcome.Days, run.StagingPath(EventDaysTable), null, null);
                 identities = CleanIdentities.WriteFull(run, engine, events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : null);
                 foreach (var row in engine.Query(EventsSql.QuarantineByReason()))
                 {
@@ -99,9 +101,17 @@ public static class CleanClicksJob
                 // Each stage is materialised once and dropped as soon as nothing reads it any more. events_typed (the wide
                 // payload) lives until the clean events are written; the ordering stages in between are narrow.
                 long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
+                // The counts are taken per day (clean/event_days); the stage's totals are their sums.
+                var days = new EventDays();
+                object?[] Counted(string sql, params EventDays.Figure[] figures)
+                {
+                    var rows = engine.Query(sql);
+                    days.Add(rows.Where(r => r[0] is not null).ToList(), figures);
+                    return Enumerable.Range(1, figures.Length).Select(i => (object?)rows.Sum(r => Scalar(r[i]))).ToArray();
+                }
                 engine.MaterializeFromRawInput("events_typed", "events_raw", raw, EventsSql.Typed(d, options));
                 step("read and typed");
-                var typed = engine.Query(EventsSql.TypedCounts())[0];
+                var typed = Counted(EventsSql.TypedDays(d, options), EventDays.Figure.Read, EventDays.Figure.TypedQuarantined, EventDays.Figure.Valid);
                 RecordConsumed(run, engine.Query(EventsSql.FileRanges()), increment);
                 if (increment is not null)
                 {
@@ -111,12 +121,12 @@ public static class CleanClicksJob
                 engine.Materialize("events_rejected", EventsSql.Rejected());
                 engine.Materialize("events_kept", EventsSql.Kept(d, options));
                 step("deduplicated, bots flagged");
-                var kept = engine.Query(EventsSql.KeptCounts())[0];
+                var kept = Counted(EventsSql.KeptDays(d), EventDays.Figure.Firsts, EventDays.Figure.UserAgentBots, EventDays.Figure.RateBots);
                 engine.Materialize("events_identities", EventsSql.Identities(d, options));
                 engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
                 step("sessionized");
                 engine.Execute("DROP TABLE IF EXISTS events_kept");
-                var sessionized = engine.Query(EventsSql.SessionizedCounts())[0];
+                var sessionized = Counted(EventsSql.SessionizedDays(d), EventDays.Figure.TooLong, EventDays.Figure.Kept);
                 report.RowsRead = Scalar(typed[0]);
                 report.Duplicates = Scalar(typed[2]) - Scalar(kept[0]);
                 report.BotsByRule["user_agent"] = Scalar(kept[1]);
@@ -157,6 +167,7 @@ public static class CleanClicksJob
                     sessions = engine.WriteParquet(EventsSql.SessionsInWindow(d, options, increment.Window.From), run.StagingPath(SessionsTable), ["session_date"]);
                     DropJoinedTables();
                     identities = CleanIdentities.WriteIncremental(run, engine, increment.Window.From, events, report);
+                    eventDays = EventDays.Write(engine, days.OnePassRows(increment.Window.From), run.StagingPath(EventDaysTable), run.PublishedPath(EventDaysTable), increment.Window.From);
                     step("window events, sessions and identities written");
                 }
                 else
@@ -173,6 +184,7 @@ public static class CleanClicksJob
                     }
                     sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
                     identities = CleanIdentities.WriteFull(run, engine, cleanEvents);
+                    eventDays = EventDays.Write(engine, days.OnePassRows(null), run.StagingPath(EventDaysTable), null, null);
                     if (events == 0)
                     {
                         DropJoinedTables(); // the empty queries above still read them
@@ -192,7 +204,7 @@ public static class CleanClicksJob
             // Incremental: only the window's partitions are replaced. The quarantine table (carried rows included) and the
             // identities are always replaced whole.
             var full = increment is null;
-            run.Publish([(EventsTable, events, full), (SessionsTable, sessions, full), (QuarantineTable, quarantined, true), (IdentitiesTable, identities, true)]);
+            run.Publish([(EventsTable, events, full), (SessionsTable, sessions, full), (QuarantineTable, quarantined, true), (IdentitiesTable, identities, true), (EventDaysTable, eventDays, true)]);
         });
     }
 

@@ -6,16 +6,16 @@ namespace Pipeline.Stages.Events;
 /// <summary>What clean-clicks depends on: the events section (but its input paths), the source zone, now and the quality rules.</summary>
 public sealed record CleanClicksSettings(EventsConfig Events, IpHandling Ip, string SourceTimeZone, DateTimeOffset? Now, QualitySettings Quality, string? KeyFile);
 
-/// <summary><c>clean-clicks</c>: raw tracker events → <c>clean/events</c> + <c>sessions</c> + <c>quarantine/events</c> + <c>clean/identities</c>.</summary>
+/// <summary><c>clean-clicks</c>: raw tracker events → <c>clean/events</c> + <c>sessions</c> + <c>quarantine/events</c> + <c>clean/identities</c> + <c>clean/event_days</c>.</summary>
 public sealed class CleanClicksStage : Stage<CleanClicksSettings>
 {
     public override string Name => "clean-clicks";
 
     public override StageKind Kind => StageKind.Cleaning;
 
-    public override string Description => "Clean raw clickstream events into clean/events, sessions, quarantine/events and clean/identities (Parquet).";
+    public override string Description => "Clean raw clickstream events into clean/events, sessions, quarantine/events, clean/identities and clean/event_days (Parquet).";
 
-    public override IReadOnlyList<TableSpec> Writes { get; } = [EventsTables.Events, EventsTables.Sessions, EventsTables.Quarantine, EventsTables.Identities];
+    public override IReadOnlyList<TableSpec> Writes { get; } = [EventsTables.Events, EventsTables.Sessions, EventsTables.Quarantine, EventsTables.Identities, EventsTables.EventDays];
 
     public override IReadOnlyList<StageInput> Inputs(PipelineConfig config)
     {

@@ -44,8 +44,24 @@ public static class EventsSliceSql
                    ORDER BY occurred_at ASC NULLS LAST, _source_file ASC NULLS LAST, _source_line ASC NULLS LAST) AS copy_rank
           FROM candidates
         )
-        SELECT _source_file, _source_line FROM ranked WHERE copy_rank > 1
+        SELECT _source_file, _source_line, occurred_at FROM ranked WHERE copy_rank > 1
         """;
+
+    /// <summary>The duplicates dropped, per UTC day of their own timestamp (clean/event_days).</summary>
+    public static string LoserDays(ISqlDialect d) =>
+        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_losers GROUP BY {d.DateOf("occurred_at")}";
+
+    /// <summary>A slice's first copies flagged by their user agent, per UTC day (clean/event_days).</summary>
+    public static string UserAgentBotDays(ISqlDialect d) =>
+        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_slice_firsts WHERE is_ua_bot GROUP BY {d.DateOf("occurred_at")}";
+
+    /// <summary>The events of too-long sessions per UTC day (clean/event_days).</summary>
+    public static string TooLongDays(ISqlDialect d) =>
+        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_too_long GROUP BY {d.DateOf("occurred_at")}";
+
+    /// <summary>The staged clean events per date (clean/event_days).</summary>
+    public static string WrittenDays(string eventsRelation) =>
+        $"SELECT event_date AS day, count(*) AS n FROM {eventsRelation} GROUP BY event_date";
 
     /// <summary>A slice's first copies, narrow: what the rate rule and the identities need.</summary>
     public static string Firsts(string slice) => $"""

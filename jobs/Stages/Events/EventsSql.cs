@@ -618,26 +618,44 @@ public static class EventsSql
         WHERE n.is_too_long{(where is null ? "" : $" AND ({where})")}
         """;
 
-    /// <summary>Counts over events_typed (read, rejected, valid), taken before it is dropped.</summary>
-    public static string TypedCounts() => """
-        SELECT count(*) AS rows_read,
-               CAST(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS quarantined_rows,
-               CAST(sum(CASE WHEN reason_code IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS valid_rows
-        FROM events_typed
-        """;
+    /// <summary>
+    /// Counts over events_typed per UTC day of the timestamp (read, rejected, valid; clean/event_days): day NULL for
+    /// the rows whose timestamp is missing, unreadable, before min_valid_date or in the future, so the days and the NULL
+    /// group together are the stage's totals.
+    /// </summary>
+    public static string TypedDays(ISqlDialect d, EventsSqlOptions o)
+    {
+        var minValid = d.TimestampLiteral(new DateTimeOffset(o.MinValidDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+        return $"""
+            WITH dated AS (
+              SELECT CASE WHEN occurred_at >= {minValid} AND occurred_at <= {d.TimestampLiteral(o.Now + o.FutureTolerance)}
+                          THEN {d.DateOf("occurred_at")} END AS day, reason_code
+              FROM events_typed
+            )
+            SELECT day, count(*) AS rows_read,
+                   CAST(sum(CASE WHEN reason_code IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS quarantined_rows,
+                   CAST(sum(CASE WHEN reason_code IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS valid_rows
+            FROM dated
+            GROUP BY day
+            """;
+    }
 
-    /// <summary>Counts over events_kept: first copies, and bots by rule.</summary>
-    public static string KeptCounts() => """
-        SELECT count(*) AS kept_rows,
+    /// <summary>Counts over events_kept per UTC day: first copies, and bots by rule (clean/event_days).</summary>
+    public static string KeptDays(ISqlDialect d) => $"""
+        SELECT {d.DateOf("occurred_at")} AS day, count(*) AS kept_rows,
                CAST(sum(CASE WHEN bot_rule = 'user_agent' THEN 1 ELSE 0 END) AS BIGINT) AS ua_bots,
                CAST(sum(CASE WHEN bot_rule = 'event_rate' THEN 1 ELSE 0 END) AS BIGINT) AS rate_bots
         FROM events_kept
+        GROUP BY {d.DateOf("occurred_at")}
         """;
 
-    /// <summary>Counts over events_sessionized: too-long sessions' events and the rest.</summary>
-    public static string SessionizedCounts() => """
-        SELECT CAST(sum(CASE WHEN is_too_long THEN 1 ELSE 0 END) AS BIGINT) AS too_long, CAST(sum(CASE WHEN is_too_long THEN 0 ELSE 1 END) AS BIGINT) AS kept
+    /// <summary>Counts over events_sessionized per UTC day: too-long sessions' events and the rest (clean/event_days).</summary>
+    public static string SessionizedDays(ISqlDialect d) => $"""
+        SELECT {d.DateOf("occurred_at")} AS day,
+               CAST(sum(CASE WHEN is_too_long THEN 1 ELSE 0 END) AS BIGINT) AS too_long,
+               CAST(sum(CASE WHEN is_too_long THEN 0 ELSE 1 END) AS BIGINT) AS kept
         FROM events_sessionized
+        GROUP BY {d.DateOf("occurred_at")}
         """;
 
     /// <summary>Per input file: rows read and the range of its valid timestamps (recorded for incremental runs).</summary>

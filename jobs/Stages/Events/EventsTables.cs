@@ -79,6 +79,20 @@ internal static class EventsTables
         Description = "Every visitor of clean/events with the customer it is stitched to: kept beside the events so that a nightly run learns the known identities without reading the whole event history.",
     };
 
+    public static readonly TableSpec EventDays = new(TableNames.CleanEventDays, "one row per UTC day of the events read", ["event_date"], [],
+    [
+        new("event_date", "DATE", "The UTC date of the rows' timestamps. A row whose timestamp is missing, unreadable, before `quality.min_valid_date` or in the future is on no day (it is in the run's totals and in `quarantine/events`)."),
+        new("rows_read", "BIGINT", "Rows read with a timestamp on that day: rows_kept + rows_quarantined + duplicates + bots_user_agent + bots_event_rate."),
+        new("rows_kept", "BIGINT", "Rows kept: the day's rows of `clean/events`."),
+        new("rows_quarantined", "BIGINT", "Rows quarantined (any reason, `session_too_long` included)."),
+        new("duplicates", "BIGINT", "Later copies of an event id, dropped."),
+        new("bots_user_agent", "BIGINT", "First copies dropped as bots by their user agent."),
+        new("bots_event_rate", "BIGINT", "First copies dropped as bots by the rate rule (`events.max_events_per_minute`)."),
+    ])
+    {
+        Description = "The books of clean-clicks per day (read = kept + quarantined + duplicates + bots), for watching the data's health day by day: the alerts' bot share and quarantine share. An incremental run rewrites the days of its window.",
+    };
+
     public static readonly TableSpec Quarantine = new(TableNames.QuarantineEvents, "one row per rejected input row", ["source_file", "source_line"], [],
         QuarantineTables.With("The row as text: its own anonymous id, user agent and IP replaced by `<… redacted>`, any e-mail or IPv4-shaped text redacted."))
     {

@@ -66,7 +66,8 @@ public static class SlicedCleanClicks
     }
 
     /// <summary>Counts the sliced run adds up for the stage report.</summary>
-    public sealed record Outcome(long Events, long Sessions, long Quarantined, IReadOnlyList<object?[]> FileRanges);
+    /// <param name="Days">The rows of clean/event_days.</param>
+    public sealed record Outcome(long Events, long Sessions, long Quarantined, IReadOnlyList<object?[]> FileRanges, List<EventDayRow> Days);
 
     /// <summary>Runs the full stage in slices; fills <paramref name="report"/> as the one-pass run does and stages the three tables.</summary>
     public static Outcome Run(StageContext run, EventsSqlOptions o, RawInput raw, IReadOnlyList<InputFile> files, SlicePlan plan,
@@ -81,6 +82,8 @@ public static class SlicedCleanClicks
             var byDay = new SortedDictionary<DateOnly, long>();
             var ranges = new List<object?[]>();
             long read = 0, rejected = 0, valid = 0;
+            var days = new EventDays();
+            void AddDays(string sql, EventDays.Figure figure) => days.Add(engine.Query(sql).Where(r => r[0] is not null).ToList(), figure);
             var chunks = Chunks(files, plan.RowBudget);
             for (var k = 0; k < chunks.Count; k++)
             {
@@ -88,10 +91,11 @@ public static class SlicedCleanClicks
                 var part = new RawInput(raw.Groups.Select(g => g with { Files = g.Files.Where(inChunk.Contains).ToList() })
                     .Where(g => g.Files.Count > 0).ToList());
                 engine.MaterializeFromRawInput("events_typed", "events_raw", part, EventsSql.Typed(d, o));
-                var counts = engine.Query(EventsSql.TypedCounts())[0];
-                read += Long(counts[0]);
-                rejected += Long(counts[1]);
-                valid += Long(counts[2]);
+                var typedDays = engine.Query(EventsSql.TypedDays(d, o));
+                days.Add(typedDays.Where(r => r[0] is not null).ToList(), EventDays.Figure.Read, EventDays.Figure.TypedQuarantined, EventDays.Figure.Valid);
+                read += typedDays.Sum(r => Long(r[1]));
+                rejected += typedDays.Sum(r => Long(r[2]));
+                valid += typedDays.Sum(r => Long(r[3]));
                 ranges.AddRange(engine.Query(EventsSql.FileRanges()));
                 foreach (var row in engine.Query(EventsSliceSql.DayCounts(d)))
                 {
@@ -113,10 +117,14 @@ public static class SlicedCleanClicks
             var allValid = dayFiles.Count == 0 ? null : engine.ParquetFiles(dayFiles.Values.SelectMany(f => f).ToList());
             engine.Materialize("events_duplicate_hashes", allValid is null ? "SELECT CAST(0 AS UBIGINT) AS h WHERE 1 = 0" : EventsSliceSql.DuplicateHashes(d, allValid));
             engine.Materialize("events_losers", allValid is null
-                ? $"SELECT CAST(NULL AS {d.StringType}) AS _source_file, CAST(NULL AS BIGINT) AS _source_line WHERE 1 = 0"
+                ? $"SELECT CAST(NULL AS {d.StringType}) AS _source_file, CAST(NULL AS BIGINT) AS _source_line, CAST(NULL AS TIMESTAMP) AS occurred_at WHERE 1 = 0"
                 : EventsSliceSql.Losers(d, allValid));
             engine.Execute("DROP TABLE IF EXISTS events_duplicate_hashes");
             var duplicates = Long(engine.Query("SELECT count(*) FROM events_losers")[0][0]);
+            if (duplicates > 0)
+            {
+                AddDays(EventsSliceSql.LoserDays(d), EventDays.Figure.Duplicates);
+            }
             step("duplicates found");
 
             // 3. Per slice: rate-bot ids and identity parts; then the history's identities.
@@ -139,6 +147,7 @@ public static class SlicedCleanClicks
             {
                 engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(SliceRelation(engine, dayFiles, slice)));
                 uaBots += Long(engine.Query(EventsSliceSql.UserAgentBots())[0][0]);
+                AddDays(EventsSliceSql.UserAgentBotDays(d), EventDays.Figure.UserAgentBots);
                 Append("events_fast", EventsSql.FastAnonymousIds(d, o, "events_slice_firsts"));
                 Append("events_identity_parts", EventsSliceSql.IdentityPart(d));
             }
@@ -199,6 +208,14 @@ public static class SlicedCleanClicks
                 : [];
             engine.Materialize("events_rejected", $"SELECT * FROM {engine.ParquetFiles(rejectedFiles)} r");
             var tooLong = created.Contains("events_too_long") ? Long(engine.Query("SELECT count(*) FROM events_too_long")[0][0]) : 0;
+            if (tooLong > 0)
+            {
+                AddDays(EventsSliceSql.TooLongDays(d), EventDays.Figure.TooLong);
+            }
+            if (events > 0)
+            {
+                AddDays(EventsSliceSql.WrittenDays(engine.ParquetRelation(eventsPath)), EventDays.Figure.Kept);
+            }
             var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, o, created.Contains("events_too_long")
                     ? "SELECT * FROM events_too_long"
                     : "SELECT _source_file, _source_line, event_id, occurred_at, event_type FROM events_rejected WHERE 1 = 0"),
@@ -225,7 +242,7 @@ public static class SlicedCleanClicks
                 throw PipelineException.Quality($"clean-clicks in slices: {valid} valid rows, {duplicates} duplicates, {uaBots + rateBots} bots, " +
                     $"{tooLong} in too-long sessions and {events} written do not add up");
             }
-            return new Outcome(events, sessions, quarantined, ranges);
+            return new Outcome(events, sessions, quarantined, ranges, days.SlicedRows());
 
             long Flush(string table, string dateColumn, string order, string path, DateOnly? before)
             {

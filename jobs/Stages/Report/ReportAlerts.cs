@@ -30,7 +30,7 @@ public sealed record AlertChart(string Metric, string Dimension, string Dimensio
     /// <summary>How the axis shows the metric: rates as percentages, amounts in the base currency.</summary>
     public ValueFormat Format => Metric switch
     {
-        "conversion_rate" or "natural_traffic_share" or "acos" => ValueFormat.Percent,
+        "conversion_rate" or "natural_traffic_share" or "acos" or "bot_share" or "quarantine_share" => ValueFormat.Percent,
         "revenue" or "aov" or "ad_spend" => ValueFormat.Money,
         _ => ValueFormat.Number,
     };

@@ -261,7 +261,7 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         // As CleanClicksJob.Run sends them (the full path writes and reads back the staged events).
         engine.RegisterHashKey(new byte[64], new byte[64]);
         e.MaterializeFromRawInput("events_typed", "events_raw", RawOf(CanonicalColumns.Events), EventsSql.Typed(d, o));
-        engine.Query(EventsSql.TypedCounts());
+        engine.Query(EventsSql.TypedDays(d, o));
         engine.Query(EventsSql.FileRanges());
         if (o.Window is not null)
         {
@@ -273,11 +273,11 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         }
         engine.Materialize("events_rejected", EventsSql.Rejected());
         engine.Materialize("events_kept", EventsSql.Kept(d, o));
-        engine.Query(EventsSql.KeptCounts());
+        engine.Query(EventsSql.KeptDays(d));
         engine.Materialize("events_identities", EventsSql.Identities(d, o));
         engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o));
         engine.Execute("DROP TABLE IF EXISTS events_kept");
-        engine.Query(EventsSql.SessionizedCounts());
+        engine.Query(EventsSql.SessionizedDays(d));
         if (o.Window is not null)
         {
             engine.Query(EventsSql.SessionizedInWindow(d, o.Window.From));

@@ -189,6 +189,37 @@ public sealed class AlertsJobTests
             Is.EqualTo(new[] { ("conversion_rate", "/p"), ("orders", "/p") }), "the other landing pages did not move");
     }
 
+    // Data health (clean/event_days): 98 days of 10,000 rows read, 100 quarantined (1%), 9,800 unique valid rows of which
+    // 300 bots (3.0612%). Day 95: 900 bots (9.1837%, +200%): not an alert, bot share is watched downward only. Day 96: 400
+    // quarantined (4%, unique rows 9,500, bots 300: 3.1579%, +3%: inside its band of ∓ 4 × 2% = ∓ 8%); day 97: no bot
+    // (the rules stopped catching them): −100%. Clustered counts, against the pooled rate of the 56 days before:
+    //   quarantine, day 96: every day of its window is 100 of 10,000, so φ = 1 and 400 against λ = 100 is 300 ⁄ √100 = 30: critical.
+    //   bots, day 97, with the storm: the window (days 41–96) has 17,400 bots in 548,500 unique rows, rate 0.031723; day 95's
+    //   (900 − 310.88)² ⁄ 310.88 = 1,116.4 and the other days' 20.6 give φ = 1,137 ⁄ 56 = 20.3, so 0 against λ = 310.88 is
+    //   −310.88 ⁄ √(20.3 × 310.88) = −3.9: not an alert at 4 (the storm widened the band). Without it φ = 1 and 0 against
+    //   λ = 300.2 is −17.3: critical.
+    [TestCase(true, "2 alerts")]
+    [TestCase(false, "3 alerts")]
+    public void A_quarantine_surge_and_a_bot_filter_that_stopped_catching_are_data_health_alerts(bool storm, string _)
+    {
+        const int days = 98;
+        double[] Series(double v, int day = -1, double other = 0) => Enumerable.Range(0, days).Select(i => i == day ? other : v).ToArray();
+        var overall = new AlertsJob.BaseSeries("overall", "all", new Dictionary<string, double[]>
+        {
+            ["rows_read"] = Series(10_000),
+            ["rows_quarantined"] = Series(100, 96, 400),
+            ["unique_rows"] = Series(9_800, 96, 9_500),
+            ["bots"] = Enumerable.Range(0, days).Select(i => i == 95 && storm ? 900.0 : i == 97 ? 0 : 300).ToArray(),
+        });
+        var rows = AlertsJob.Detect(new AlertsJob.SeriesData(First, days, [overall], false), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>());
+        var expected = new List<(int, string, string, string)> { (96, "quarantine_share", "critical", "quarantine_share +300% vs expected (0.04 vs 0.01)") };
+        if (!storm)
+        {
+            expected.Add((97, "bot_share", "critical", "bot_share −100% vs expected (0 vs 0.0306)"));
+        }
+        Assert.That(rows.Select(r => (r.AlertDate.DayNumber - First.DayNumber, r.Metric, r.Severity, r.Explanation)), Is.EqualTo(expected));
+    }
+
     [Test]
     public void Landing_page_groups_are_the_first_path_segment_in_lower_case()
     {

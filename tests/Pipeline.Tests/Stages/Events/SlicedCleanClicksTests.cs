@@ -116,7 +116,7 @@ public class SlicedCleanClicksTests
         Assert.That(Rows(Path.Combine(sliced, "sessions")), Is.EqualTo(Rows(Path.Combine(onePass, "sessions"))));
         Assert.That(Rows(Path.Combine(sliced, "quarantine", "events"), "run_id"), Is.EqualTo(Rows(Path.Combine(onePass, "quarantine", "events"), "run_id")));
         // Same rows in the same order: the files themselves are the same bytes.
-        foreach (var table in new[] { "clean/events", "sessions", "clean/identities" })
+        foreach (var table in new[] { "clean/events", "sessions", "clean/identities", "clean/event_days" })
         {
             var files = Directory.GetFiles(Path.Combine(onePass, table), "*.parquet", SearchOption.AllDirectories)
                 .Select(f => Path.GetRelativePath(onePass, f)).Order(StringComparer.Ordinal).ToList();
@@ -126,6 +126,36 @@ public class SlicedCleanClicksTests
                 Assert.That(File.ReadAllBytes(Path.Combine(sliced, f)), Is.EqualTo(File.ReadAllBytes(Path.Combine(onePass, f))), f);
             }
         }
+    }
+
+    /// <summary>
+    /// clean/event_days by hand, from the fixture above (C: 25-minute steps from the 1st 00:00 to the 4th 02:05 are 58,
+    /// 58, 57 and 5 events a day, every one in the > 72 h session; E: 20-minute steps from the 1st 22:00 to the 3rd
+    /// 02:00 are 6, 72 and 7; D is a rate bot on every day it appears):
+    /// <list type="bullet">
+    /// <item>1st: a1, b1, b2, E×6, h1–h3 kept (12); C×58 quarantined; d-early a rate bot: read 71.</item>
+    /// <item>2nd: a2, E×72, f1, f2, h4–h8 kept (80); C×58; a2's replayed copy a duplicate; d0–d69 rate bots (70): read 209.</item>
+    /// <item>3rd: b3, E×7 kept (8); C×57; g1 a user-agent bot: read 66.</item>
+    /// <item>4th: C×5; f1's later copy a duplicate; d-late a rate bot: read 7.</item>
+    /// </list>
+    /// The row "yesterday" has no day: the days' reads are the run's 354 minus 1.
+    /// </summary>
+    [TestCase(-1)]
+    [TestCase(1)]
+    public void The_books_of_each_day_are_worked_out_by_hand(int sliceDays)
+    {
+        var output = Run(sliceDays < 0 ? "books-one-pass" : "books-sliced", sliceDays);
+        var rows = ParquetTable.Read(Path.Combine(output, "clean", "event_days")).Select(r =>
+            $"{Day(r["event_date"]):dd}: {r["rows_read"]} = {r["rows_kept"]} + {r["rows_quarantined"]} + {r["duplicates"]} + {r["bots_user_agent"]} + {r["bots_event_rate"]}");
+        Assert.That(rows, Is.EqualTo(new[]
+        {
+            "01: 71 = 12 + 58 + 0 + 0 + 1",
+            "02: 209 = 80 + 58 + 1 + 0 + 70",
+            "03: 66 = 8 + 57 + 0 + 1 + 0",
+            "04: 7 = 0 + 5 + 1 + 0 + 1",
+        }));
+        var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(output, "_runs")).Single())).RootElement;
+        Assert.That(manifest.GetProperty("stages")[0].GetProperty("rows_read").GetInt64(), Is.EqualTo(71 + 209 + 66 + 7 + 1));
     }
 
     [Test]
