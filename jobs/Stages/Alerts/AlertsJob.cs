@@ -349,7 +349,12 @@ public static class AlertsJob
                 var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
                 if (metric.Counted && !data.FromFile)
                 {
-                    CapByPoisson(s, metric, assessments, options);
+                    var (observed, expected) = CapByPoisson(s, metric, assessments, options);
+                    SustainedShift.Apply(assessments, options, observed, expected);
+                }
+                else
+                {
+                    SustainedShift.Apply(assessments, options);
                 }
                 judged.Add((s, values, assessments));
             }
@@ -363,9 +368,10 @@ public static class AlertsJob
                 foreach (var f in flags)
                 {
                     var i = f.Date.DayNumber - data.First.DayNumber;
+                    var inARow = f.Assessment.Sustained >= 2 ? $", for {f.Assessment.Sustained} days in a row" : "";
                     var explanation = s.Dimension == "overall"
-                        ? Change(metric, f.Assessment) + Source(metric, judged, i, f.Direction)
-                        : $"{metric.Name} of {s.Dimension} {s.Segment} {Change(metric, f.Assessment)[(metric.Name.Length + 1)..]}";
+                        ? Change(metric, f.Assessment) + inARow + Source(metric, judged, i, f.Direction)
+                        : $"{metric.Name} of {s.Dimension} {s.Segment} {Change(metric, f.Assessment)[(metric.Name.Length + 1)..]}{inARow}";
                     if (calendar.TryGetValue(f.Date, out var name))
                     {
                         explanation += $"; known event: {name}";
@@ -437,22 +443,26 @@ public static class AlertsJob
     /// <summary>
     /// Counts and rates of counts: a flagged day keeps at most the severity of its count's Poisson deviate (the count that
     /// day against the expected count: the expectation, or the expected rate × that day's denominator), so a channel's 4
-    /// orders against an expected 1 is not an alert however regular its past days were.
+    /// orders against an expected 1 is not an alert however regular its past days were. Returns each day's observed and
+    /// expected count (NaN where the day is not judged), which <see cref="SustainedShift"/> sums over a run.
     /// </summary>
-    private static void CapByPoisson(BaseSeries s, Metric metric, Assessment[] assessments, DetectorOptions options)
+    private static (double[] Observed, double[] Expected) CapByPoisson(BaseSeries s, Metric metric, Assessment[] assessments, DetectorOptions options)
     {
+        var observedCounts = new double[assessments.Length];
+        var expectedCounts = new double[assessments.Length];
         for (var i = 0; i < assessments.Length; i++)
         {
             var a = assessments[i];
-            if (a.Severity == Severity.None)
-            {
-                continue;
-            }
             var (observed, expected) = metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
                 : metric.Denominator is null ? (a.Value, a.Expected)
                 : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
-            assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
+            (observedCounts[i], expectedCounts[i]) = (observed, expected);
+            if (a.Severity != Severity.None)
+            {
+                assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
+            }
         }
+        return (observedCounts, expectedCounts);
     }
 
     /// <summary>
