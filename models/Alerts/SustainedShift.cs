@@ -16,8 +16,9 @@ namespace Pipeline.Models.Alerts;
 /// <item>A stretch qualifies when its combined score reaches the sensitivity; its severity is the combined score's
 /// against the two sensitivities. For a count or a rate of counts the stretch must also be unusual as one Poisson
 /// count (a sum of independent Poisson counts is Poisson): the signed <see cref="CountNoise.Score"/> of its summed
-/// observed count against its summed expected count must reach the sensitivity in the run's direction, and caps the
-/// severity as <see cref="CountNoise.Cap"/> does for a single day.</item>
+/// observed count against its summed expected count (each day's expected count at least <see cref="CountNoise.MinMean"/>,
+/// as for a single day: k days of a series that is usually 0 are compared with a mean of k ÷ 2) must reach the
+/// sensitivity in the run's direction, and caps the severity as <see cref="CountNoise.Cap"/> does for a single day.</item>
 /// <item>Every day of a qualifying stretch, its first included, is flagged with at least the stretch's severity (the
 /// higher of its own and the qualifying stretches'), and <see cref="Assessment.Sustained"/> = the length of the block
 /// of consecutive flagged-by-the-rule days it is part of.</item>
@@ -75,8 +76,9 @@ public static class SustainedShift
                     sum += Math.Min(Math.Abs(assessments[e].Score), options.Sensitivity);
                     if (observedCounts is not null)
                     {
-                        observed += observedCounts[e];
-                        expected += expectedCounts![e];
+                        // Each day's count as CountNoise reads it: at least 0, its mean at least CountNoise.MinMean.
+                        observed += Math.Max(observedCounts[e], 0);
+                        expected += Math.Max(expectedCounts![e], CountNoise.MinMean);
                     }
                     var k = e - s + 1;
                     if (k < options.SustainedMinDays)
