@@ -3,16 +3,17 @@ namespace Pipeline.Models.Alerts;
 /// <summary>
 /// The sustained-shift rule, a run rule in the spirit of statistical process control (the Western Electric rule "2 of
 /// 3 beyond 2σ", a CUSUM): a shift that is too small to flag any single day (a conversion halved on a segment whose
-/// daily noise is a third of the rate: ≈ 3 scales a day) is flagged when it lasts.
+/// daily noise is a sixth of the rate: ≈ 3 scales a day) is flagged when it lasts.
 /// <list type="number">
 /// <item>A <b>run</b> is a stretch of consecutive days that are assessed, not known events, and each ≥
 /// <see cref="DetectorOptions.SustainedDayShare"/> × <see cref="DetectorOptions.Sensitivity"/> (2 by default) from
 /// their expectation in the same direction. A missing, unjudged or known-event day, a day closer to its expectation,
 /// or a day in the other direction ends it.</item>
 /// <item>Every stretch of k consecutive days of a run, <see cref="DetectorOptions.SustainedMinDays"/> (3) ≤ k ≤
-/// <see cref="DetectorOptions.SustainedMaxDays"/> (7), has the combined score Σ min(|score|, sensitivity) ÷ √k: the z-score of the stretch's mean deviation when the days'
-/// scores are independent standard normals. A day that alerts on its own counts as the sensitivity and no more, so one
-/// huge spike does not carry a neighbour that is merely 2 scales off into a critical alert.</item>
+/// <see cref="DetectorOptions.SustainedMaxDays"/> (7), has the combined score Σ min(|score|, sensitivity) ÷ √k: the
+/// z-score of the stretch's mean deviation when the days' scores are independent standard normals. A day that alerts on
+/// its own counts as the sensitivity and no more, so one huge spike does not make two neighbours merely 2 scales off
+/// critical alerts: (4 + 2 + 2) ÷ √3 = 4.6, a warning.</item>
 /// <item>A stretch qualifies when its combined score reaches the sensitivity; its severity is the combined score's
 /// against the two sensitivities. For a count or a rate of counts the stretch must also be unusual as one Poisson
 /// count (a sum of independent Poisson counts is Poisson): the signed <see cref="CountNoise.Score"/> of its summed
