@@ -420,7 +420,16 @@ public static class AlertsJob
                 var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
                 if (metric.Counted && !data.FromFile)
                 {
-                    CapByPoisson(data.First, s, metric, values, assessments, options);
+                    var (observed, expected) = CapByPoisson(data.First, s, metric, values, assessments, options);
+                    if (!metric.Clustered)
+                    {
+                        // Clustered counts have no Poisson sum to hold a run to: a single day is judged, not a run.
+                        SustainedShift.Apply(assessments, options, observed, expected);
+                    }
+                }
+                else
+                {
+                    SustainedShift.Apply(assessments, options);
                 }
                 if (metric.DownOnly)
                 {
@@ -444,9 +453,10 @@ public static class AlertsJob
                 foreach (var f in flags)
                 {
                     var i = f.Date.DayNumber - data.First.DayNumber;
+                    var inARow = f.Assessment.Sustained >= 2 ? $", for {f.Assessment.Sustained} days in a row" : "";
                     var explanation = s.Dimension == "overall"
-                        ? Change(metric, f.Assessment) + Source(metric, judged, i, f.Direction)
-                        : $"{metric.Name} of {s.Dimension} {s.Segment} {Change(metric, f.Assessment)[(metric.Name.Length + 1)..]}";
+                        ? Change(metric, f.Assessment) + inARow + Source(metric, judged, i, f.Direction)
+                        : $"{metric.Name} of {s.Dimension} {s.Segment} {Change(metric, f.Assessment)[(metric.Name.Length + 1)..]}{inARow}";
                     if (calendar.TryGetValue(f.Date, out var name))
                     {
                         explanation += $"; known event: {name}";
@@ -518,14 +528,17 @@ public static class AlertsJob
     /// <summary>
     /// Counts and rates of counts: a flagged day keeps at most the severity of its count's Poisson deviate (the count that
     /// day against the expected count: the expectation, or the expected rate × that day's denominator), so a channel's 4
-    /// orders against an expected 1 is not an alert however regular its past days were.
+    /// orders against an expected 1 is not an alert however regular its past days were. Returns each day's observed and
+    /// expected count (NaN where the day is not judged), which <see cref="SustainedShift"/> sums over a run.
     /// </summary>
-    private static void CapByPoisson(DateOnly first, BaseSeries s, Metric metric, double[] values, Assessment[] assessments, DetectorOptions options)
+    private static (double[] Observed, double[] Expected) CapByPoisson(DateOnly first, BaseSeries s, Metric metric, double[] values, Assessment[] assessments, DetectorOptions options)
     {
-        (double Observed, double Expected) Count(int i)
+        var observedCounts = new double[assessments.Length];
+        var expectedCounts = new double[assessments.Length];
+        for (var i = 0; i < assessments.Length; i++)
         {
             var a = assessments[i];
-            return metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
+            (observedCounts[i], expectedCounts[i]) = metric.CountOf > 0 ? (metric.CountOf - a.Value, metric.CountOf - a.Expected)
                 : metric.Denominator is null ? (a.Value, a.Expected)
                 : (s.Figures[metric.Numerator][i], a.Expected * s.Figures[metric.Denominator][i]);
         }
@@ -551,18 +564,18 @@ public static class AlertsJob
             {
                 continue;
             }
-            var (observed, expected) = Count(i);
             if (counts is not null)
             {
                 // Clustered: the day's count against the window's pooled rate, in quasi-Poisson standard deviations.
                 var from = Math.Max(0, i - options.WindowDays);
-                var z = CountNoise.ClusteredScore(counts.AsSpan(from, i - from), exposure!.AsSpan(from, i - from), observed, exposure![i]);
+                var z = CountNoise.ClusteredScore(counts.AsSpan(from, i - from), exposure!.AsSpan(from, i - from), observedCounts[i], exposure![i]);
                 var severity = Math.Abs(z) >= options.CriticalSensitivity ? Severity.Critical : Math.Abs(z) >= options.Sensitivity ? Severity.Warning : Severity.None;
                 assessments[i] = a with { Severity = severity < a.Severity ? severity : a.Severity };
                 continue;
             }
-            assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observed, expected, options.Sensitivity, options.CriticalSensitivity) };
+            assessments[i] = a with { Severity = CountNoise.Cap(a.Severity, observedCounts[i], expectedCounts[i], options.Sensitivity, options.CriticalSensitivity) };
         }
+        return (observedCounts, expectedCounts);
     }
 
     /// <summary>

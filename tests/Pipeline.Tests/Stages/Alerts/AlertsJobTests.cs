@@ -22,6 +22,11 @@ public sealed class AlertsJobTests
     //   (At 1/100 of the volume, 4 mobile orders against 8 would be −1.6: inside Poisson noise, no alert.)
     //   Attribution (devices): desktop 60,000 × (0.028333 − 0.03) / 100,000 = −0.001, mobile 40,000 × (0.01 − 0.02) / 100,000
     //   = −0.004: mobile's share 0.004 / 0.005 = 80%; for the orders −100 and −400: 80%.
+    //   The sustained-shift rule (3 days at least, each ≥ 2 scales the same way, Σ min(|score|, 4) / √3 ≥ 4, and the 3 days'
+    //   summed count a Poisson deviate ≥ 4): desktop's small drop lasts the 3 days. Conversion: 3 × 2.78 / √3 = 4.81, orders:
+    //   3 × 2.36 / √3 = 4.08; as one count 5,100 orders against 3 × 1,800 = 5,400: −√(2 (5100 ln(5100/5400) + 300)) = −4.12:
+    //   desktop's conversion and orders are warnings on days 95–97. Every flagged series is a 3-day run: "for 3 days in a
+    //   row"; overall conversion's run, 3 × 4 / √3 = 6.93, is critical as its days are.
     private static AlertsJob.SeriesData Shop()
     {
         const int days = 98;
@@ -48,23 +53,17 @@ public sealed class AlertsJobTests
     public void A_mobile_checkout_bug_is_an_overall_conversion_alert_that_names_mobile()
     {
         var rows = AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>());
-        Assert.That(rows.Select(r => (r.AlertDate.DayNumber - First.DayNumber, r.Metric, r.Dimension, r.DimensionValue, r.Status)), Is.EqualTo(new[]
+        Assert.That(rows.Select(r => (r.AlertDate.DayNumber - First.DayNumber, r.Metric, r.Dimension, r.DimensionValue, r.Status)), Is.EqualTo(new[] { 95, 96, 97 }.SelectMany(day => new[]
         {
-            (95, "conversion_rate", "device", "mobile", "new"),
-            (95, "conversion_rate", "overall", "all", "new"),
-            (95, "orders", "device", "mobile", "new"),
-            (95, "orders", "overall", "all", "new"),
-            (96, "conversion_rate", "device", "mobile", "ongoing"),
-            (96, "conversion_rate", "overall", "all", "ongoing"),
-            (96, "orders", "device", "mobile", "ongoing"),
-            (96, "orders", "overall", "all", "ongoing"),
-            (97, "conversion_rate", "device", "mobile", "ongoing"),
-            (97, "conversion_rate", "overall", "all", "ongoing"),
-            (97, "orders", "device", "mobile", "ongoing"),
-            (97, "orders", "overall", "all", "ongoing"),
-        }));
-        Assert.That(rows[3].Explanation, Is.EqualTo("orders −19% vs expected (2100 vs 2600); device mobile accounts for 80% of it"));
-        var overall = rows[1];
+            (day, "conversion_rate", "device", "desktop", day == 95 ? "new" : "ongoing"),
+            (day, "conversion_rate", "device", "mobile", day == 95 ? "new" : "ongoing"),
+            (day, "conversion_rate", "overall", "all", day == 95 ? "new" : "ongoing"),
+            (day, "orders", "device", "desktop", day == 95 ? "new" : "ongoing"),
+            (day, "orders", "device", "mobile", day == 95 ? "new" : "ongoing"),
+            (day, "orders", "overall", "all", day == 95 ? "new" : "ongoing"),
+        })));
+        Assert.That(rows[5].Explanation, Is.EqualTo("orders −19% vs expected (2100 vs 2600), for 3 days in a row; device mobile accounts for 80% of it"));
+        var overall = rows[2];
         Assert.That(overall.Severity, Is.EqualTo("critical"));
         Assert.That(overall.Direction, Is.EqualTo("down"));
         // DECIMAL(28,6): the hand-computed values exactly (band 0.026 ∓ 4 × 0.00052).
@@ -73,8 +72,16 @@ public sealed class AlertsJobTests
         Assert.That(overall.Score, Is.EqualTo(-9.62).Within(0.005));
         Assert.That(overall.BandLow, Is.EqualTo(0.02392m));
         Assert.That(overall.BandHigh, Is.EqualTo(0.02808m));
-        Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −19% vs expected (0.021 vs 0.026); device mobile accounts for 80% of it"));
-        Assert.That(rows[0].Explanation, Is.EqualTo("conversion_rate of device mobile −50% vs expected (0.01 vs 0.02)"));
+        Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −19% vs expected (0.021 vs 0.026), for 3 days in a row; device mobile accounts for 80% of it"));
+        Assert.That(rows[1].Explanation, Is.EqualTo("conversion_rate of device mobile −50% vs expected (0.01 vs 0.02), for 3 days in a row"));
+        // Desktop: flagged by the sustained-shift rule only (−2.78 and −2.36 scales a day), as warnings.
+        Assert.That(rows.Where(r => r.DimensionValue == "desktop").Select(r => (r.Metric, r.Severity, Math.Round(r.Score, 2))).Distinct(),
+            Is.EqualTo(new[] { ("conversion_rate", "warning", -2.78), ("orders", "warning", -2.36) }));
+        Assert.That(rows[0].Explanation, Is.EqualTo("conversion_rate of device desktop −6% vs expected (0.0283 vs 0.03), for 3 days in a row"));
+        // With 4 stretch days needed, the 3-day runs are no stretch: desktop is not alerted and no row says "in a row".
+        var strict = AlertsJob.Detect(Shop(), new DetectorOptions { SustainedMinDays = 4 }, 30, 20, new Dictionary<DateOnly, string>());
+        Assert.That(strict.Select(r => r.DimensionValue).Distinct(), Is.EqualTo(new[] { "mobile", "all" }));
+        Assert.That(strict.Select(r => r.Explanation), Has.None.Contain("in a row"));
     }
 
     [Test]
@@ -82,10 +89,13 @@ public sealed class AlertsJobTests
     {
         var bands = new List<BandRow>();
         AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>(), bands);
-        // Alerted: overall and mobile conversion and orders (days 95–97, as in the test above). Each: days 42–97 (56 days;
-        // the first judged day is 42).
-        Assert.That(bands.Select(b => (b.Metric, b.Dimension, b.DimensionValue)).Distinct(),
-            Is.EqualTo(new[] { ("conversion_rate", "device", "mobile"), ("conversion_rate", "overall", "all"), ("orders", "device", "mobile"), ("orders", "overall", "all") }));
+        // Alerted: overall, desktop and mobile conversion and orders (days 95–97, as in the test above). Each: days 42–97
+        // (56 days; the first judged day is 42).
+        Assert.That(bands.Select(b => (b.Metric, b.Dimension, b.DimensionValue)).Distinct(), Is.EqualTo(new[]
+        {
+            ("conversion_rate", "device", "desktop"), ("conversion_rate", "device", "mobile"), ("conversion_rate", "overall", "all"),
+            ("orders", "device", "desktop"), ("orders", "device", "mobile"), ("orders", "overall", "all"),
+        }));
         var overall = bands.Where(b => b.Metric == "conversion_rate" && b.Dimension == "overall").ToList();
         Assert.That(overall.Select(b => b.BandDate.DayNumber - First.DayNumber), Is.EqualTo(Enumerable.Range(42, 56)));
         // Constant before day 95: expected 0.026, band ∓ 4 × 0.02 × 0.026; the alerts' days carry their status.
@@ -108,10 +118,11 @@ public sealed class AlertsJobTests
     public void A_small_segment_is_not_watched()
     {
         // min_volume 50,000 > mobile's 40,000 sessions (and every device's orders): only the overall series and, for
-        // conversion, desktop are judged.
+        // conversion, desktop are judged (desktop's conversion is a sustained shift, see the first test).
         var rows = AlertsJob.Detect(Shop(), new DetectorOptions(), 30, 50_000, new Dictionary<DateOnly, string>());
-        Assert.That(rows.Select(r => r.DimensionValue).Distinct(), Is.EqualTo(new[] { "all" }));
-        Assert.That(rows[0].Explanation, Does.EndWith("device desktop accounts for 100% of it"));
+        Assert.That(rows.Select(r => (r.Metric, r.DimensionValue)).Distinct(),
+            Is.EqualTo(new[] { ("conversion_rate", "desktop"), ("conversion_rate", "all"), ("orders", "all") }));
+        Assert.That(rows.First(r => r.Metric == "conversion_rate" && r.DimensionValue == "all").Explanation, Does.EndWith("device desktop accounts for 100% of it"));
     }
 
     [Test]
@@ -184,7 +195,7 @@ public sealed class AlertsJobTests
         ], false);
         var rows = AlertsJob.Detect(data, new DetectorOptions(), 30, 20, new Dictionary<DateOnly, string>());
         var overall = rows.Single(r => r.AlertDate == First.AddDays(95) && r.Metric == "conversion_rate" && r.Dimension == "overall");
-        Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −29% vs expected (0.0185 vs 0.026); landing_page /p accounts for 100% of it"));
+        Assert.That(overall.Explanation, Is.EqualTo("conversion_rate −29% vs expected (0.0185 vs 0.026), for 3 days in a row; landing_page /p accounts for 100% of it"));
         Assert.That(rows.Where(r => r.AlertDate == First.AddDays(95) && r.Dimension == "landing_page").Select(r => (r.Metric, r.DimensionValue)),
             Is.EqualTo(new[] { ("conversion_rate", "/p"), ("orders", "/p") }), "the other landing pages did not move");
     }
