@@ -446,6 +446,35 @@ public class CleanClicksJobTests
     private static readonly string[] Anons =
         ["paid_search", "paid_social", "email", "affiliate", "organic_social", "organic_search", "organic_search_tld", "referral", "direct", "internal", "other"];
 
+    /// <summary>
+    /// A line is a JSON object when it starts with <c>{</c> and is valid JSON: the lines json_valid rejects — broken syntax, trailing text, two objects on one line — and valid JSON that is not an
+    /// object are malformed_row, by line; leading blanks are fine, and of a duplicated key the first value is read.
+    /// </summary>
+    [Test]
+    public void Lines_that_are_not_one_valid_json_object_are_malformed_rows()
+    {
+        const string tail = "\"anonymous_id\":\"a\",\"event_type\":\"page_view\"";
+        string[] lines =
+        [
+            "{\"event_id\":\"k1\",\"occurred_at\":\"2024-03-01T10:00:00Z\"," + tail + "}",
+            "{bad",
+            "{\"event_id\":\"x2\",\"occurred_at\":\"2024-03-01T10:00:00Z\"," + tail + "} junk",
+            "{\"event_id\":\"x3\",\"occurred_at\":\"2024-03-01T10:00:00Z\"," + tail + "}{\"event_id\":\"x4\"}",
+            "[1,2]",
+            "\"text\"",
+            "123",
+            "null",
+            "   {\"event_id\":\"k3\",\"occurred_at\":\"2024-03-01T10:01:00Z\"," + tail + "}",
+            "{\"event_id\":\"k4\",\"event_id\":\"second\",\"occurred_at\":\"2024-03-01T10:02:00Z\"," + tail + "}",
+        ];
+        var path = Path.Combine(_dir, "mixed.jsonl");
+        File.WriteAllText(path, string.Join('\n', lines) + "\n");
+        var o = Clean(path);
+        Assert.That(o.Quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)).OrderBy(x => x.Item1),
+            Is.EqualTo(Enumerable.Range(2, 7).Select(l => ((long)l, "malformed_row"))));
+        Assert.That(o.Events.Select(e => (string)e["event_id"]!).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "k1", "k3", "k4" }));
+    }
+
     [Test]
     public void Bots_are_excluded_by_user_agent_and_by_event_rate_and_counted_by_rule()
     {
