@@ -102,7 +102,7 @@ public static class CleanClicksJob
                 // payload) lives until the clean events are written; the ordering stages in between are narrow.
                 long Scalar(object? v) => v is null ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
                 // The counts are taken per day (clean/event_days); the stage's totals are their sums.
-                var days = new EventDays();
+                var days = new EventDays(options.MinValidDate);
                 object?[] Counted(string sql, params EventDays.Figure[] figures)
                 {
                     var rows = engine.Query(sql);
@@ -121,12 +121,12 @@ public static class CleanClicksJob
                 engine.Materialize("events_rejected", EventsSql.Rejected());
                 engine.Materialize("events_kept", EventsSql.Kept(d, options));
                 step("deduplicated, bots flagged");
-                var kept = Counted(EventsSql.KeptDays(d), EventDays.Figure.Firsts, EventDays.Figure.UserAgentBots, EventDays.Figure.RateBots);
+                var kept = Counted(EventsSql.KeptDays(d, options), EventDays.Figure.Firsts, EventDays.Figure.UserAgentBots, EventDays.Figure.RateBots);
                 engine.Materialize("events_identities", EventsSql.Identities(d, options));
                 engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
                 step("sessionized");
                 engine.Execute("DROP TABLE IF EXISTS events_kept");
-                var sessionized = Counted(EventsSql.SessionizedDays(d), EventDays.Figure.TooLong, EventDays.Figure.Kept);
+                var sessionized = Counted(EventsSql.SessionizedDays(d, options), EventDays.Figure.TooLong, EventDays.Figure.Kept);
                 report.RowsRead = Scalar(typed[0]);
                 report.Duplicates = Scalar(typed[2]) - Scalar(kept[0]);
                 report.BotsByRule["user_agent"] = Scalar(kept[1]);

@@ -18,7 +18,8 @@ namespace Pipeline.Stages.Events;
 /// must balance, or the stage fails.
 /// </para>
 /// </summary>
-internal sealed class EventDays
+/// <param name="dayZero">Day 0 of the day numbers the queries give (<see cref="EventsSql.DayIndex"/>: quality.min_valid_date).</param>
+internal sealed class EventDays(DateOnly dayZero)
 {
     /// <summary>The figures gathered per day.</summary>
     internal enum Figure { Read, TypedQuarantined, Valid, Duplicates, Firsts, UserAgentBots, RateBots, TooLong, Kept }
@@ -30,7 +31,7 @@ internal sealed class EventDays
     {
         foreach (var row in rows)
         {
-            var day = AsDate(row[0]);
+            var day = row[0] is long or int ? dayZero.AddDays(Convert.ToInt32(row[0], CultureInfo.InvariantCulture)) : AsDate(row[0]);
             if (!_days.TryGetValue(day, out var f))
             {
                 _days[day] = f = new long[Enum.GetValues<Figure>().Length];

@@ -48,18 +48,18 @@ public static class EventsSliceSql
         """;
 
     /// <summary>The duplicates dropped, per UTC day of their own timestamp (clean/event_days).</summary>
-    public static string LoserDays(ISqlDialect d) =>
-        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_losers GROUP BY {d.DateOf("occurred_at")}";
+    public static string LoserDays(ISqlDialect d, EventsSqlOptions o) =>
+        $"SELECT {EventsSql.DayIndex(d, o, "occurred_at")} AS day, count(*) AS n FROM events_losers GROUP BY {EventsSql.DayIndex(d, o, "occurred_at")}";
 
     /// <summary>A slice's first copies flagged by their user agent, per UTC day (clean/event_days).</summary>
-    public static string UserAgentBotDays(ISqlDialect d) =>
-        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_slice_firsts WHERE is_ua_bot GROUP BY {d.DateOf("occurred_at")}";
+    public static string UserAgentBotDays(ISqlDialect d, EventsSqlOptions o) =>
+        $"SELECT {EventsSql.DayIndex(d, o, "occurred_at")} AS day, count(*) AS n FROM events_slice_firsts WHERE is_ua_bot GROUP BY {EventsSql.DayIndex(d, o, "occurred_at")}";
 
     /// <summary>The events of too-long sessions per UTC day (clean/event_days).</summary>
-    public static string TooLongDays(ISqlDialect d) =>
-        $"SELECT {d.DateOf("occurred_at")} AS day, count(*) AS n FROM events_too_long GROUP BY {d.DateOf("occurred_at")}";
+    public static string TooLongDays(ISqlDialect d, EventsSqlOptions o) =>
+        $"SELECT {EventsSql.DayIndex(d, o, "occurred_at")} AS day, count(*) AS n FROM events_too_long GROUP BY {EventsSql.DayIndex(d, o, "occurred_at")}";
 
-    /// <summary>The staged clean events per date (clean/event_days).</summary>
+    /// <summary>The staged clean events per date (clean/event_days; a DATE, which <see cref="EventDays"/> also takes).</summary>
     public static string WrittenDays(string eventsRelation) =>
         $"SELECT event_date AS day, count(*) AS n FROM {eventsRelation} GROUP BY event_date";
 

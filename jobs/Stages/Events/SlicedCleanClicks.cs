@@ -82,7 +82,7 @@ public static class SlicedCleanClicks
             var byDay = new SortedDictionary<DateOnly, long>();
             var ranges = new List<object?[]>();
             long read = 0, rejected = 0, valid = 0;
-            var days = new EventDays();
+            var days = new EventDays(o.MinValidDate);
             void AddDays(string sql, EventDays.Figure figure) => days.Add(engine.Query(sql).Where(r => r[0] is not null).ToList(), figure);
             var chunks = Chunks(files, plan.RowBudget);
             for (var k = 0; k < chunks.Count; k++)
@@ -123,7 +123,7 @@ public static class SlicedCleanClicks
             var duplicates = Long(engine.Query("SELECT count(*) FROM events_losers")[0][0]);
             if (duplicates > 0)
             {
-                AddDays(EventsSliceSql.LoserDays(d), EventDays.Figure.Duplicates);
+                AddDays(EventsSliceSql.LoserDays(d, o), EventDays.Figure.Duplicates);
             }
             step("duplicates found");
 
@@ -147,7 +147,7 @@ public static class SlicedCleanClicks
             {
                 engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(SliceRelation(engine, dayFiles, slice)));
                 uaBots += Long(engine.Query(EventsSliceSql.UserAgentBots())[0][0]);
-                AddDays(EventsSliceSql.UserAgentBotDays(d), EventDays.Figure.UserAgentBots);
+                AddDays(EventsSliceSql.UserAgentBotDays(d, o), EventDays.Figure.UserAgentBots);
                 Append("events_fast", EventsSql.FastAnonymousIds(d, o, "events_slice_firsts"));
                 Append("events_identity_parts", EventsSliceSql.IdentityPart(d));
             }
@@ -210,7 +210,7 @@ public static class SlicedCleanClicks
             var tooLong = created.Contains("events_too_long") ? Long(engine.Query("SELECT count(*) FROM events_too_long")[0][0]) : 0;
             if (tooLong > 0)
             {
-                AddDays(EventsSliceSql.TooLongDays(d), EventDays.Figure.TooLong);
+                AddDays(EventsSliceSql.TooLongDays(d, o), EventDays.Figure.TooLong);
             }
             if (events > 0)
             {

@@ -273,11 +273,11 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         }
         engine.Materialize("events_rejected", EventsSql.Rejected());
         engine.Materialize("events_kept", EventsSql.Kept(d, o));
-        engine.Query(EventsSql.KeptDays(d));
+        engine.Query(EventsSql.KeptDays(d, o));
         engine.Materialize("events_identities", EventsSql.Identities(d, o));
         engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o));
         engine.Execute("DROP TABLE IF EXISTS events_kept");
-        engine.Query(EventsSql.SessionizedDays(d));
+        engine.Query(EventsSql.SessionizedDays(d, o));
         if (o.Window is not null)
         {
             engine.Query(EventsSql.SessionizedInWindow(d, o.Window.From));
