@@ -216,4 +216,39 @@ public class SlicedCleanClicksTests
             Is.EqualTo(new[] { "01-03", "04-06", "07-07" }), "calendar blocks of 3 days from the first");
         Assert.That(SlicedCleanClicks.Slices(new Dictionary<DateOnly, long>(), new SlicePlan(1, 100)), Is.Empty);
     }
+
+    [Test]
+    public void Rows_are_estimated_from_the_line_length_of_a_sample_and_the_text_size()
+    {
+        var dir = TestPaths.NewTempDir("estimate");
+        // 12,000 lines of exactly 100 bytes (99 + '\n'): 1.2 MB of text, more than the 256 KB sample.
+        var text = string.Concat(Enumerable.Range(0, 12_000).Select(i => $"{{\"event_id\":\"e{i:00000}\",\"pad\":\"" + new string('x', 100 - 31) + "\"}\n"));
+        Assert.That(text.Length, Is.EqualTo(1_200_000), "the fixture's lines are 100 bytes each");
+        var plain = Path.Combine(dir, "events-1.jsonl");
+        File.WriteAllText(plain, text);
+        var gz = Path.Combine(dir, "events-2.jsonl.gz");
+        using (var stream = new System.IO.Compression.GZipStream(File.Create(gz), System.IO.Compression.CompressionLevel.Fastest))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(text));
+        }
+        var files = Pipeline.Inputs.InputResolver.Resolve([dir], new Pipeline.Inputs.InputOptions(), "events");
+        Assert.That(files.Select(SlicedCleanClicks.EstimatedRows), Is.EqualTo(new long[] { 12_000, 12_000 }),
+            "1.2 MB of text (the gzip trailer's size) over 100-byte lines, whatever the compression ratio");
+        // Without a line end in the sample: 300 bytes a row of the file's size.
+        var oneLine = Path.Combine(TestPaths.NewTempDir("estimate-one"), "events-3.jsonl");
+        File.WriteAllText(oneLine, "{\"event_id\":\"" + new string('y', 600_000 - 15) + "\"}");
+        var single = Pipeline.Inputs.InputResolver.Resolve([oneLine], new Pipeline.Inputs.InputOptions(), "events").Single();
+        Assert.That(SlicedCleanClicks.EstimatedRows(single), Is.EqualTo(600_000 / 300));
+
+        // The plan: one pass up to memory / 400 bytes an event (here 100 MB: ≈ 250,000 events), slices of memory / 1000
+        // bytes (100,000 at least) above; a fixed slice_days always slices, -1 never.
+        using var engine = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1, MemoryLimit: "100MB"));
+        Assert.That(engine.MemoryLimitBytes, Is.EqualTo(100_000_000).Within(0.1).Percent, "as DuckDB reads it back (95.3 MiB)");
+        var many = Enumerable.Repeat(files[0], 20).ToList(); // 240,000 estimated events
+        Assert.That(SlicedCleanClicks.Plan(engine, 0, many), Is.Null, "240,000 ≤ 250,000: one pass");
+        Assert.That(SlicedCleanClicks.Plan(engine, 0, Enumerable.Repeat(files[0], 21).ToList()), Is.EqualTo(new SlicePlan(0, 100_000)),
+            "252,000 > 250,000: slices within the budget");
+        Assert.That(SlicedCleanClicks.Plan(engine, 7, many), Is.EqualTo(new SlicePlan(7, 100_000)));
+        Assert.That(SlicedCleanClicks.Plan(engine, -1, Enumerable.Repeat(files[0], 100).ToList()), Is.Null);
+    }
 }
