@@ -381,6 +381,37 @@ public static class AlertsJob
 
     // ---- detection ----------------------------------------------------------------------------------------------
 
+    /// <summary>One series judged: the detector, the Poisson cap and the sustained-shift rule where they apply, and
+    /// rises dropped for the metrics watched for falls only.</summary>
+    private static Assessment[] Judge(SeriesData data, Metric metric, BaseSeries s, double[] values, DetectorOptions options)
+    {
+        var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
+        if (metric.Counted && !data.FromFile)
+        {
+            var (observed, expected) = CapByPoisson(data.First, s, metric, values, assessments, options);
+            if (!metric.Clustered)
+            {
+                // Clustered counts have no Poisson sum to hold a run to: a single day is judged, not a run.
+                SustainedShift.Apply(assessments, options, observed, expected);
+            }
+        }
+        else
+        {
+            SustainedShift.Apply(assessments, options);
+        }
+        if (metric.DownOnly)
+        {
+            for (var i = 0; i < assessments.Length; i++)
+            {
+                if (assessments[i].Direction > 0)
+                {
+                    assessments[i] = assessments[i] with { Severity = Severity.None };
+                }
+            }
+        }
+        return assessments;
+    }
+
     /// <summary>
     /// Judges every watched series and returns the flagged days, sorted (date, metric, dimension, value). A metrics
     /// file's columns are each one overall metric (kind Amount).
@@ -401,7 +432,7 @@ public static class AlertsJob
         foreach (var metric in metrics)
         {
             // Every series of the metric, judged; the overall one's alerts are explained by the others.
-            var judged = new List<(BaseSeries Base, double[] Values, Assessment[] Assessments)>();
+            var watched = new List<(BaseSeries Base, double[] Values)>();
             foreach (var s in data.Series.Where(s => metric.Dimensions.Contains(s.Dimension)))
             {
                 if (s.Dimension != "overall" && !Watched(s, metric, minVolume))
@@ -413,36 +444,16 @@ public static class AlertsJob
                 {
                     values = values.Select((v, i) => guard[i] >= minDenominator ? v : double.NaN).ToArray();
                 }
-                if (values is null)
+                if (values is not null)
                 {
-                    continue;
+                    watched.Add((s, values));
                 }
-                var assessments = AnomalyDetector.Assess(data.First, values, metric.Kind, options);
-                if (metric.Counted && !data.FromFile)
-                {
-                    var (observed, expected) = CapByPoisson(data.First, s, metric, values, assessments, options);
-                    if (!metric.Clustered)
-                    {
-                        // Clustered counts have no Poisson sum to hold a run to: a single day is judged, not a run.
-                        SustainedShift.Apply(assessments, options, observed, expected);
-                    }
-                }
-                else
-                {
-                    SustainedShift.Apply(assessments, options);
-                }
-                if (metric.DownOnly)
-                {
-                    for (var i = 0; i < assessments.Length; i++)
-                    {
-                        if (assessments[i].Direction > 0)
-                        {
-                            assessments[i] = assessments[i] with { Severity = Severity.None };
-                        }
-                    }
-                }
-                judged.Add((s, values, assessments));
             }
+            // The series are independent: judged on every core, each into its own slot, so the rows are the same
+            // for any number of threads.
+            var assessed = new Assessment[watched.Count][];
+            Parallel.For(0, watched.Count, k => assessed[k] = Judge(data, metric, watched[k].Base, watched[k].Values, options));
+            var judged = watched.Select((w, k) => (w.Base, w.Values, Assessments: assessed[k])).ToList();
             foreach (var (s, values, assessments) in judged)
             {
                 var flags = AlertFlags.Flag(data.First, assessments);
