@@ -278,16 +278,25 @@ public static partial class InputResolver
         {
             throw PipelineException.Input($"{path}: gzip file is truncated");
         }
-        Span<byte> trailer = stackalloc byte[4];
-        file.Seek(-4, SeekOrigin.End);
-        file.ReadExactly(trailer);
-        var isize = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        var isize = GzipTrailerSize(file);
         if (isize != (uint)inflated)
         {
             throw PipelineException.Input(
                 $"{path}: gzip data is truncated or corrupt (inflated {inflated} bytes, trailer says {isize}); concatenated multi-member gzip files are not supported either: recompress with gzip");
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// A gzip file's ISIZE (its last 4 bytes): the inflated size modulo 2^32. Checked against the inflated bytes when
+    /// the file's checksum is computed, so on a resolved file it is exact below 4 GiB of text. Leaves the stream at its end.
+    /// </summary>
+    internal static uint GzipTrailerSize(Stream file)
+    {
+        Span<byte> trailer = stackalloc byte[4];
+        file.Seek(-4, SeekOrigin.End);
+        file.ReadExactly(trailer);
+        return BinaryPrimitives.ReadUInt32LittleEndian(trailer);
     }
 
     private static (List<string> Lines, bool Bom) ReadFirstLines(string path, bool isGzip, int count)

@@ -65,8 +65,9 @@ public static class SlicedCleanClicks
 
     /// <summary>
     /// Rows a file holds, estimated before it is read: its text size over the mean length of the lines in its first
-    /// <see cref="SampleBytes"/> (a gzip file's text size is the size its trailer records, when that is plausible, else
-    /// 10× the file), or ≈ 300 bytes a row when no line ends in the sample; Parquet ≈ 4× its size in text. Only decides
+    /// <see cref="SampleBytes"/> (a gzip file's text size is the size its trailer records when that cannot have wrapped,
+    /// else its size times the sample's compression ratio), or ≈ 300 bytes a row when no line ends in the sample (gzip
+    /// ≈ 10× smaller); Parquet ≈ 4× its size in text. Only decides
     /// whether to slice and how files are chunked for typing; the slices themselves are cut on the counted rows.
     /// </summary>
     public static long EstimatedRows(InputFile file)
@@ -100,11 +101,7 @@ public static class SlicedCleanClicks
         uint trailerSize = 0;
         if (file.Gzip)
         {
-            // ISIZE, the last 4 bytes: the text size modulo 2^32 (of the last member only, when members are concatenated).
-            Span<byte> trailer = stackalloc byte[4];
-            raw.Seek(-4, SeekOrigin.End);
-            raw.ReadExactly(trailer);
-            trailerSize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+            trailerSize = InputResolver.GzipTrailerSize(raw);
             raw.Seek(0, SeekOrigin.Begin);
         }
         using Stream text = file.Gzip ? new System.IO.Compression.GZipStream(raw, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true) : raw;
@@ -118,8 +115,8 @@ public static class SlicedCleanClicks
         double textBytes = file.Bytes;
         if (file.Gzip)
         {
-            // The trailer cannot have wrapped below 200 MB of gzip (text would be over 20× that); above, or when it is
-            // implausible (a concatenation), the sample's own compression ratio.
+            // The trailer (the text size modulo 2^32) cannot have wrapped below 200 MB of gzip: the text would be over
+            // 20× that. Above, or if it is smaller than the file, the sample's own compression ratio.
             textBytes = trailerSize >= file.Bytes && file.Bytes < 200L << 20
                 ? trailerSize
                 : file.Bytes * (read > 0 && raw.Position > 0 ? Math.Max(1.0, read / (double)raw.Position) : 10.0);
