@@ -72,12 +72,13 @@ public interface IEngine : IDisposable
     long? MemoryLimitBytes => null;
 
     /// <summary>
-    /// Writes a query's rows as scratch Parquet that only this run reads back (through <see cref="ParquetFiles"/>):
-    /// Hive-partitioned by <paramref name="partitionBy"/> when given, in no particular row order, file names the
-    /// engine's own. Returns rows written. Default: <see cref="WriteParquet"/>.
+    /// Writes a query's rows as one scratch Parquet file under <paramref name="directory"/> that only this run reads back
+    /// (through <see cref="ParquetFiles"/>), sorted by <paramref name="orderBy"/> when given (its row groups then cover
+    /// narrow ranges of it, which a reader's filter on it skips by their statistics), file names the engine's own.
+    /// Returns rows written. Default: <see cref="WriteParquet"/>.
     /// </summary>
-    long WriteScratchParquet(string selectSql, string directory, string? partitionBy) =>
-        WriteParquet(selectSql, directory, partitionBy is null ? [] : [partitionBy]);
+    long WriteScratchParquet(string selectSql, string directory, string? orderBy) =>
+        WriteParquet(orderBy is null ? selectSql : $"{selectSql} ORDER BY {orderBy}", directory, []);
 
     /// <summary>A FROM-clause relation reading exactly these Parquet files (no partition columns from their paths).</summary>
     string ParquetFiles(IReadOnlyList<string> files);

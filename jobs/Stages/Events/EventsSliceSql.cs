@@ -5,15 +5,24 @@ namespace Pipeline.Stages.Events;
 
 /// <summary>
 /// The SQL of a sliced full run (<see cref="SlicedCleanClicks"/>) that the one-pass run does not need: the typed rows
-/// written as scratch Parquet by day, the whole-history key work (duplicates by event id, rate bots, identities) on
+/// written as scratch Parquet sorted by time, the whole-history key work (duplicates by event id, rate bots, identities) on
 /// narrow columns, and each slice's rows. Everything else (typing, sessions, the marts) is <see cref="EventsSql"/>'s,
 /// unchanged, so both runs share one definition of the rules.
 /// </summary>
 public static class EventsSliceSql
 {
-    /// <summary>The valid typed rows with the UTC day they belong to (the scratch partition).</summary>
-    public static string ValidTyped(ISqlDialect d) =>
-        $"SELECT events_typed.*, {d.DateOf("occurred_at")} AS _day FROM events_typed WHERE reason_code IS NULL";
+    /// <summary>The valid typed rows (the scratch, written sorted by occurred_at).</summary>
+    public static string ValidTyped() => "SELECT * FROM events_typed WHERE reason_code IS NULL";
+
+    /// <summary>
+    /// The scratch rows of the UTC days <paramref name="first"/> to <paramref name="last"/>: a range of occurred_at,
+    /// which the sorted scratch files' row-group statistics narrow to the row groups that hold it.
+    /// </summary>
+    public static string DayRange(ISqlDialect d, string scratch, DateOnly first, DateOnly last)
+    {
+        static DateTimeOffset Midnight(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        return $"(SELECT * FROM {scratch} WHERE occurred_at >= {d.TimestampLiteral(Midnight(first))} AND occurred_at < {d.TimestampLiteral(Midnight(last.AddDays(1)))})";
+    }
 
     /// <summary>Valid typed rows per UTC day (to cut the history into slices of bounded size).</summary>
     public static string DayCounts(ISqlDialect d) =>

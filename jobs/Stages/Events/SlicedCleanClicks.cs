@@ -17,7 +17,8 @@ public sealed record SlicePlan(int Days, long RowBudget);
 /// the spilled copies of that table filled 65 GB of disk. Here the working state is bounded by a slice:
 /// <list type="number">
 /// <item>The input files are typed in chunks (whole files, each chunk within the row budget) and written as scratch
-/// Parquet by UTC day: compressed, and read back per slice by day.</item>
+/// Parquet, one file a chunk sorted by occurred_at: compressed, and read back per slice by a time range that the row
+/// groups' statistics narrow to the few that hold it.</item>
 /// <item>What reaches across the whole history needs narrow keys only: duplicates by event id (hashes first, then the
 /// ids of the few candidates), then per slice the rate-bot ids (a minute never crosses a day) and each anonymous id's
 /// last user_id, combined into the one-pass identity table.</item>
@@ -139,7 +140,7 @@ public static class SlicedCleanClicks
         var work = run.StagingPath(Path.Combine("_work", "clean-clicks"));
         try
         {
-            // 1. Typing, in chunks of whole files, to scratch Parquet by day.
+            // 1. Typing, in chunks of whole files, to scratch Parquet sorted by time.
             var byDay = new SortedDictionary<DateOnly, long>();
             var ranges = new List<object?[]>();
             long read = 0, rejected = 0, valid = 0;
@@ -163,19 +164,19 @@ public static class SlicedCleanClicks
                     var day = row[0] switch { DateOnly x => x, DateTime x => DateOnly.FromDateTime(x), var x => DateOnly.Parse(Convert.ToString(x, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture) };
                     byDay[day] = byDay.GetValueOrDefault(day) + Long(row[1]);
                 }
-                engine.WriteScratchParquet(EventsSliceSql.ValidTyped(d), Path.Combine(work, "typed", $"c{k}"), "_day");
+                engine.WriteScratchParquet(EventsSliceSql.ValidTyped(), Path.Combine(work, "typed", $"c{k}"), "occurred_at");
                 engine.WriteScratchParquet(EventsSql.Rejected(), Path.Combine(work, "rejected", $"c{k}"), null);
                 engine.Execute("DROP TABLE IF EXISTS events_typed");
                 step($"read and typed (chunk {k + 1} of {chunks.Count}: {chunks[k].Count} file(s))");
             }
             report.RowsRead = read;
             checkNotEmpty(report);
-            var dayFiles = ScratchFilesByDay(Path.Combine(work, "typed"));
+            var typedFiles = ScratchFiles(Path.Combine(work, "typed"));
             var slices = Slices(byDay, plan);
             run.Log.Info($"{read} row(s) read; {slices.Count} slice(s) of {(plan.Days > 0 ? $"{plan.Days} day(s)" : $"up to {plan.RowBudget} events")}", "clean-clicks");
 
             // 2. Duplicates over the whole history, on hashes of the ids.
-            var allValid = dayFiles.Count == 0 ? null : engine.ParquetFiles(dayFiles.Values.SelectMany(f => f).ToList());
+            var allValid = typedFiles.Count == 0 ? null : engine.ParquetFiles(typedFiles);
             engine.Materialize("events_duplicate_hashes", allValid is null ? "SELECT CAST(0 AS UBIGINT) AS h WHERE 1 = 0" : EventsSliceSql.DuplicateHashes(d, allValid));
             engine.Materialize("events_losers", allValid is null
                 ? $"SELECT CAST(NULL AS {d.StringType}) AS _source_file, CAST(NULL AS BIGINT) AS _source_line, CAST(NULL AS TIMESTAMP) AS occurred_at WHERE 1 = 0"
@@ -206,7 +207,7 @@ public static class SlicedCleanClicks
             created.Add("events_fast");
             foreach (var slice in slices)
             {
-                engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(SliceRelation(engine, dayFiles, slice)));
+                engine.Materialize("events_slice_firsts", EventsSliceSql.Firsts(SliceRelation(engine, typedFiles, slice)));
                 uaBots += Long(engine.Query(EventsSliceSql.UserAgentBots())[0][0]);
                 AddDays(EventsSliceSql.UserAgentBotDays(d, o), EventDays.Figure.UserAgentBots);
                 Append("events_fast", EventsSql.FastAnonymousIds(d, o, "events_slice_firsts"));
@@ -229,7 +230,7 @@ public static class SlicedCleanClicks
             {
                 var slice = slices[i];
                 var last = i == slices.Count - 1;
-                var relation = SliceRelation(engine, dayFiles, slice);
+                var relation = SliceRelation(engine, typedFiles, slice);
                 engine.Materialize("events_typed", EventsSliceSql.SliceTyped(relation, carry));
                 engine.Materialize("events_kept", EventsSliceSql.Kept(d));
                 engine.Materialize("events_sessionized", EventsSql.Sessionized(d, o, withBounds: true));
@@ -376,29 +377,15 @@ public static class SlicedCleanClicks
         return chunks;
     }
 
-    /// <summary>The scratch files of each day (<c>typed/c{chunk}/_day=YYYY-MM-DD/*.parquet</c>).</summary>
-    private static SortedDictionary<DateOnly, List<string>> ScratchFilesByDay(string typed)
-    {
-        var byDay = new SortedDictionary<DateOnly, List<string>>();
-        if (!Directory.Exists(typed))
-        {
-            return byDay;
-        }
-        foreach (var file in Directory.GetFiles(typed, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var folder = Path.GetFileName(Path.GetDirectoryName(file)!);
-            if (folder.StartsWith("_day=", StringComparison.Ordinal)
-                && DateOnly.TryParseExact(folder[5..], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-            {
-                (byDay.TryGetValue(day, out var list) ? list : byDay[day] = []).Add(file);
-            }
-        }
-        return byDay;
-    }
+    /// <summary>The scratch files of the typed rows (<c>typed/c{chunk}/*.parquet</c>), in chunk order.</summary>
+    private static List<string> ScratchFiles(string typed) =>
+        Directory.Exists(typed)
+            ? Directory.GetFiles(typed, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
+            : [];
 
-    /// <summary>The typed rows of a slice's days (a slice is cut from days that have rows, so it always has files).</summary>
-    private static string SliceRelation(IEngine engine, SortedDictionary<DateOnly, List<string>> dayFiles, Slice slice) =>
-        engine.ParquetFiles(dayFiles.Where(kv => kv.Key >= slice.First && kv.Key <= slice.Last).SelectMany(kv => kv.Value).ToList());
+    /// <summary>The typed rows of a slice's days (a slice is cut from days that have rows, so there are files).</summary>
+    private static string SliceRelation(IEngine engine, IReadOnlyList<string> typedFiles, Slice slice) =>
+        EventsSliceSql.DayRange(engine.Dialect, engine.ParquetFiles(typedFiles), slice.First, slice.Last);
 
     private static DateOnly Min(DateOnly a, DateOnly b) => a < b ? a : b;
 
