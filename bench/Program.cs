@@ -91,6 +91,13 @@ double RunSql(string sql)
     using var cmd = con.CreateCommand();
     cmd.CommandText = "SET TimeZone = 'UTC'";
     cmd.ExecuteNonQuery();
+    // BENCH_MEMORY_LIMIT holds the statement to the pipeline's engine.memory_limit (like for like: the stage runs under
+    // it and spills; DuckDB's own default is 80% of the machine's memory), spilling next to the baseline's output.
+    if (Environment.GetEnvironmentVariable("BENCH_MEMORY_LIMIT") is { Length: > 0 } limit)
+    {
+        cmd.CommandText = $"SET memory_limit = '{limit}'; SET temp_directory = '{Path.Combine(work, "baseline-tmp")}'";
+        cmd.ExecuteNonQuery();
+    }
     cmd.CommandText = sql;
     cmd.ExecuteNonQuery();
     return sw.Elapsed.TotalSeconds;

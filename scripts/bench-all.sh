@@ -151,6 +151,8 @@ BENCH_ONLY=baseline timed baseline-clicks dotnet bench/bin/Release/net10.0/Pipel
 # The same statement carrying the clean-events payload columns (what one writes to get the stage's table without its rules).
 if [ "$approx_events" -le 30000000 ]; then
   BENCH_CLICKS_BASELINE=payload BENCH_ONLY=baseline timed baseline-clicks-payload dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
+  # Again under the pipeline's memory limit (DuckDB's default is 80% of the machine's memory; the stage is held to the limit).
+  BENCH_MEMORY_LIMIT=$memory_limit BENCH_CLICKS_BASELINE=payload BENCH_ONLY=baseline timed baseline-clicks-payload-capped dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll clean-clicks "$data/cold" "$repeats"
 fi
 # The features statement reads what the cold run published for the cold run's snapshot date.
 as_of=$(ls "$work/out/customers/features" | sed -n 's/^as_of=//p' | sort | head -n 1)
