@@ -48,4 +48,20 @@ public class DuckDbEngineTests
         Assert.That(written, Is.Zero);
         Assert.That(Directory.GetFiles(_dir, "*.parquet", SearchOption.AllDirectories), Is.Empty);
     }
+
+    [Test]
+    public void Sorted_scratch_is_one_file_in_the_order_of_its_key_with_several_threads()
+    {
+        // The sliced clean-clicks run reads a slice's time range back from the chunks' scratch and relies on each row
+        // group holding a narrow, ascending range of the key (row-group statistics then skip the others). 7919 is
+        // prime and does not divide 600,000, so k is a permutation of 0..599,999 that arrives out of order.
+        const int rows = 600_000;
+        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
+        var written = engine.WriteScratchParquet($"SELECT CAST((i * 7919) % {rows} AS BIGINT) AS k, CAST(i AS VARCHAR) AS payload FROM range({rows}) t(i)", _dir, "k");
+
+        Assert.That(written, Is.EqualTo(rows));
+        Assert.That(Directory.GetFiles(_dir, "*.parquet", SearchOption.AllDirectories), Has.Length.EqualTo(1));
+        var keys = ParquetTable.Read(_dir).Select(r => (long)r["k"]!).ToList();
+        Assert.That(keys, Is.EqualTo(Enumerable.Range(0, rows).Select(i => (long)i)));
+    }
 }
