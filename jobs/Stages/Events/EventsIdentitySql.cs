@@ -95,5 +95,6 @@ public static class EventsIdentitySql
         SELECT {Columns} FROM {reread}
         """);
 
-    private static string Instant(ISqlDialect d, DateOnly day) => d.TimestampLiteral(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+    /// <summary>The start of a UTC day as a timestamp literal.</summary>
+    internal static string Instant(ISqlDialect d, DateOnly day) => d.TimestampLiteral(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
 }

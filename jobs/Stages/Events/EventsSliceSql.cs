@@ -18,11 +18,8 @@ public static class EventsSliceSql
     /// The scratch rows of the UTC days <paramref name="first"/> to <paramref name="last"/>: a range of occurred_at,
     /// which the sorted scratch files' row-group statistics narrow to the row groups that hold it.
     /// </summary>
-    public static string DayRange(ISqlDialect d, string scratch, DateOnly first, DateOnly last)
-    {
-        static DateTimeOffset Midnight(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-        return $"(SELECT * FROM {scratch} WHERE occurred_at >= {d.TimestampLiteral(Midnight(first))} AND occurred_at < {d.TimestampLiteral(Midnight(last.AddDays(1)))})";
-    }
+    public static string DayRange(ISqlDialect d, string scratch, DateOnly first, DateOnly last) =>
+        $"(SELECT * FROM {scratch} WHERE occurred_at >= {EventsIdentitySql.Instant(d, first)} AND occurred_at < {EventsIdentitySql.Instant(d, last.AddDays(1))})";
 
     /// <summary>Valid typed rows per UTC day (to cut the history into slices of bounded size).</summary>
     public static string DayCounts(ISqlDialect d) =>
