@@ -96,16 +96,16 @@ public interface IEngine : IDisposable
         return rows.Count;
     }
 
-    /// <summary>Like <see cref="WriteRows{T}"/> for untyped rows (one dictionary per row) with an explicit schema.</summary>
-    long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<LocalField> schema, string directory)
+    /// <summary>
+    /// Like <see cref="WriteRows{T}"/> for rows held column by column (<see cref="LocalColumn"/>: one typed array per
+    /// column), which is how a model writes one row per customer without an object per row. Default: one local
+    /// Parquet.Net file (DuckDB), written column by column.
+    /// </summary>
+    long WriteColumns(IReadOnlyList<LocalColumn> columns, int rowCount, string directory)
     {
         Directory.CreateDirectory(directory);
-        using var stream = File.Create(Path.Combine(directory, "part-0.parquet"));
-        var parquetSchema = new Parquet.Schema.ParquetSchema(schema.Select(f => f.DecimalType is { } dec
-            ? new Parquet.Schema.DecimalDataField(f.Name, dec.Precision, dec.Scale, isNullable: true)
-            : (Parquet.Schema.Field)new Parquet.Schema.DataField(f.Name, f.Type)).ToArray());
-        Parquet.Serialization.ParquetSerializer.SerializeUntypedAsync(rows, parquetSchema, stream).GetAwaiter().GetResult();
-        return rows.Count;
+        LocalParquet.Write(columns, rowCount, Path.Combine(directory, "part-0.parquet"));
+        return rowCount;
     }
 }
 

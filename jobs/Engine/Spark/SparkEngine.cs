@@ -227,8 +227,7 @@ public sealed partial class SparkEngine : IEngine
 
     public long WriteRows<T>(IReadOnlyCollection<T> rows, string directory) => WriteLocal(LocalRows.Columns(rows), rows.Count, directory);
 
-    public long WriteRows(IReadOnlyCollection<IDictionary<string, object?>> rows, IReadOnlyList<LocalField> schema, string directory) =>
-        WriteLocal(LocalRows.Columns(rows, schema), rows.Count, directory);
+    public long WriteColumns(IReadOnlyList<LocalColumn> columns, int rowCount, string directory) => WriteLocal(columns, rowCount, directory);
 
     /// <summary>
     /// Model outputs: Arrow IPC in LocalRelation chunks below the gRPC message limit, each written with

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
-using Parquet.Schema;
-using Parquet.Serialization;
 using Parquet.Serialization.Attributes;
 using Pipeline.Engine;
 using Pipeline.Core;
@@ -60,7 +58,7 @@ public static class LtvJob
             };
             var notOk = new List<string>();
             var horizons = c.HorizonsDays.Select(h => (Days: h, Periods: h / a.DaysPerUnit)).ToList();
-            var customerRows = new List<IDictionary<string, object?>>(customers.Count);
+            IReadOnlyList<LocalColumn> customerColumns = CustomerColumns([], [], [], horizons.Select(h => (h.Days, Array.Empty<double>(), Array.Empty<double>())).ToList());
             var paramRows = new List<ParamRow>();
             if (customers.Count == 0)
             {
@@ -78,25 +76,31 @@ public static class LtvJob
                 }
                 NoteIfNotOk(notOk, "full", bg.Diagnosis, gg.Diagnosis);
 
-                // Per customer predictions, in the base currency and the summary's time unit.
-                var values = customers.Select(s => ExpectedValue(gg.Fit.Parameters, s)).ToArray();
-                var clvs = horizons.Select(h =>
-                {
-                    var clvOptions = new ClvOptions((int)Math.Round(h.Periods), c.DiscountRatePerPeriod);
-                    return customers.Select((s, i) => Clv.CustomerLifetimeValue(bg.Fit.Parameters, values[i], s, clvOptions)).ToArray();
-                }).ToList();
-                for (var i = 0; i < customers.Count; i++)
+                // Per customer predictions, in the base currency and the summary's time unit, column by column.
+                var n = customers.Count;
+                var values = new double[n];
+                var pAlive = new double[n];
+                var expected = horizons.Select(_ => new double[n]).ToArray();
+                var clvs = horizons.Select(_ => new double[n]).ToArray();
+                var clvOptions = horizons.Select(h => new ClvOptions((int)Math.Round(h.Periods), c.DiscountRatePerPeriod)).ToArray();
+                for (var i = 0; i < n; i++)
                 {
                     var s = customers[i];
-                    customerRows.Add(CustomerRow(s, BgNbd.ProbabilityAlive(bg.Fit.Parameters, s.Frequency, s.Recency, s.T), values[i],
-                        horizons.Select((h, k) => (h.Days, BgNbd.ConditionalExpectedPurchases(bg.Fit.Parameters, h.Periods, s.Frequency, s.Recency, s.T), clvs[k][i])).ToList()));
+                    values[i] = ExpectedValue(gg.Fit.Parameters, s);
+                    pAlive[i] = BgNbd.ProbabilityAlive(bg.Fit.Parameters, s.Frequency, s.Recency, s.T);
+                    for (var k = 0; k < horizons.Count; k++)
+                    {
+                        expected[k][i] = BgNbd.ConditionalExpectedPurchases(bg.Fit.Parameters, horizons[k].Periods, s.Frequency, s.Recency, s.T);
+                        clvs[k][i] = Clv.CustomerLifetimeValue(bg.Fit.Parameters, values[i], s, clvOptions[k]);
+                    }
                 }
+                customerColumns = CustomerColumns(customers, pAlive, values, horizons.Select((h, k) => (h.Days, expected[k], clvs[k])).ToList());
                 paramRows.AddRange(ParamRows(bg, gg, a.TimeUnit, c.Penalizer, "full"));
                 report.Counts["repeat_buyers"] = bg.Fit.RepeatBuyers;
                 run.Log.Info(string.Create(CultureInfo.InvariantCulture,
                     $"fit of {customers.Count} customers in {report.Counts["fit_ms"] / 1000.0:0.00} s: BG/NBD r={bg.Fit.Parameters.R:0.####} alpha={bg.Fit.Parameters.Alpha:0.####} a={bg.Fit.Parameters.A:0.####} b={bg.Fit.Parameters.B:0.####} (LL {bg.Fit.LogLikelihood:0.0}; {Estimator(bg.Estimator)}, {bg.Diagnosis.Code}); Gamma-Gamma p={gg.Fit.Parameters.P:0.####} q={gg.Fit.Parameters.Q:0.####} gamma={gg.Fit.Parameters.Gamma:0.####} ({Estimator(gg.Estimator)}, {gg.Diagnosis.Code})"), "ltv");
             }
-            WriteUntyped(a, CustomersTable, customerRows, CustomersSchema(horizons.Select(h => h.Days).ToList()));
+            a.Run.Engine.WriteColumns(customerColumns, customers.Count, a.StagedPartition(CustomersTable));
 
             // Backtest on purchase days read from clean orders (the models' own data preparation builds the split).
             var calibrationEnd = a.AsOf.AddDays(-c.HoldoutDays);
@@ -175,8 +179,8 @@ public static class LtvJob
             a.Write(BacktestTable, backtestRows);
             a.Write(BucketsTable, bucketRows);
             a.Write(MetricsTable, metricRows);
-            report.RowsWritten = customerRows.Count;
-            run.Publish([(CustomersTable, customerRows.Count), (ParamsTable, paramRows.Count), (BacktestTable, backtestRows.Count),
+            report.RowsWritten = customers.Count;
+            run.Publish([(CustomersTable, customers.Count), (ParamsTable, paramRows.Count), (BacktestTable, backtestRows.Count),
                 (BucketsTable, bucketRows.Count), (MetricsTable, metricRows.Count)], replaceTables: false);
         });
     }
@@ -304,53 +308,31 @@ public static class LtvJob
         _ => DateOnly.Parse(Convert.ToString(value, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture),
     };
 
-    /// <summary>One <c>ltv/customers</c> row (keys as in <see cref="CustomersSchema"/>).</summary>
-    internal static Dictionary<string, object?> CustomerRow(CustomerSummary s, double pAlive, double expectedOrderValue,
-        IReadOnlyList<(int Days, double ExpectedPurchases, double Clv)> horizons)
+    /// <summary>
+    /// The <c>ltv/customers</c> columns, one value per customer: the summary, p_alive and the expected order value, then
+    /// expected purchases and CLV per horizon (so the columns depend on the configuration). Money is DECIMAL: the
+    /// monetary value to 6 decimals as customers/features has it, the rest in cents.
+    /// </summary>
+    internal static IReadOnlyList<LocalColumn> CustomerColumns(IReadOnlyList<CustomerSummary> customers, double[] pAlive, double[] expectedOrderValue,
+        IReadOnlyList<(int Days, double[] ExpectedPurchases, double[] Clv)> horizons)
     {
-        var row = new Dictionary<string, object?>
+        var columns = new List<LocalColumn>
         {
-            ["customer_id"] = s.CustomerId,
-            ["frequency"] = s.Frequency,
-            ["recency"] = s.Recency,
-            ["T"] = s.T,
-            ["monetary_value"] = Money6(s.MonetaryValue),
-            ["p_alive"] = pAlive,
-            ["expected_order_value"] = Money(expectedOrderValue),
+            new("customer_id", typeof(string), customers.Select(s => s.CustomerId).ToArray()),
+            new("frequency", typeof(int), customers.Select(s => s.Frequency).ToArray()),
+            new("recency", typeof(double), customers.Select(s => s.Recency).ToArray()),
+            new("T", typeof(double), customers.Select(s => s.T).ToArray()),
+            new("monetary_value", typeof(decimal?), customers.Select(s => Money6(s.MonetaryValue)).ToArray(), (18, 6)),
+            new("p_alive", typeof(double), pAlive),
+            new("expected_order_value", typeof(decimal?), expectedOrderValue.Select(Money).ToArray(), (18, 2)),
         };
         foreach (var h in horizons)
         {
-            row[$"expected_purchases_{h.Days}d"] = h.ExpectedPurchases;
-            row[$"clv_{h.Days}d"] = Money(h.Clv);
+            columns.Add(new($"expected_purchases_{h.Days}d", typeof(double), h.ExpectedPurchases));
+            columns.Add(new($"clv_{h.Days}d", typeof(decimal?), h.Clv.Select(Money).ToArray(), (18, 2)));
         }
-        return row;
+        return columns;
     }
-
-    /// <summary>The <c>ltv/customers</c> columns: fixed ones, then a pair per horizon (so the rows are untyped).</summary>
-    internal static ParquetSchema CustomersSchema(IReadOnlyList<int> horizonDays)
-    {
-        var fields = new List<Field>
-        {
-            new DataField<string>("customer_id"), new DataField<int>("frequency"), new DataField<double>("recency"), new DataField<double>("T"),
-            new DecimalDataField("monetary_value", 18, 6, isNullable: true), new DataField<double>("p_alive"), new DecimalDataField("expected_order_value", 18, 2, isNullable: true),
-        };
-        foreach (var days in horizonDays)
-        {
-            fields.Add(new DataField<double>($"expected_purchases_{days}d"));
-            fields.Add(new DecimalDataField($"clv_{days}d", 18, 2, isNullable: true));
-        }
-        return new ParquetSchema(fields);
-    }
-
-    /// <summary>
-    /// The schema handed to <see cref="Engine.IEngine.WriteRows(IReadOnlyCollection{IDictionary{string, object}}, IReadOnlyList{ValueTuple{string, Type}}, string)"/>:
-    /// Parquet.Net's CLR types as they are (strings are <c>ReadOnlyMemory&lt;char&gt;</c>; every engine takes them).
-    /// </summary>
-    internal static IReadOnlyList<LocalField> EngineSchema(ParquetSchema schema) =>
-        schema.GetDataFields().Select(f => new LocalField(f.Name, f.ClrType, f is DecimalDataField dec ? (dec.Precision, dec.Scale) : null)).ToList();
-
-    private static void WriteUntyped(AnalyticsRun a, string table, IReadOnlyCollection<IDictionary<string, object?>> rows, ParquetSchema schema) =>
-        a.Run.Engine.WriteRows(rows, EngineSchema(schema), a.StagedPartition(table));
 
     internal sealed class ParamRow
     {

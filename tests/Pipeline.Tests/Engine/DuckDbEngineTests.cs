@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using NUnit.Framework;
+using Pipeline.Engine;
 using Pipeline.Engine.DuckDb;
 using Pipeline.Tests.Support;
 
@@ -63,5 +64,40 @@ public class DuckDbEngineTests
         Assert.That(Directory.GetFiles(_dir, "*.parquet", SearchOption.AllDirectories), Has.Length.EqualTo(1));
         var keys = ParquetTable.Read(_dir).Select(r => (long)r["k"]!).ToList();
         Assert.That(keys, Is.EqualTo(Enumerable.Range(0, rows).Select(i => (long)i)));
+    }
+
+    [Test]
+    public void Columns_written_as_typed_arrays_read_back_with_their_declared_types()
+    {
+        // The ltv stage writes one row per customer this way: value types required, strings optional, a declared
+        // decimal an optional DECIMAL(p, s) holding exactly the amounts given.
+        LocalColumn[] columns =
+        [
+            new("id", typeof(string), new[] { "a", "Ç ☕", "" }),
+            new("n", typeof(int), new[] { 1, -2, int.MaxValue }),
+            new("x", typeof(double), new[] { 0.1, -1e300, double.Epsilon }),
+            new("money", typeof(decimal?), new decimal?[] { 28.31m, null, -0.01m }, (18, 2)),
+        ];
+        using IEngine engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
+        Assert.That(engine.WriteColumns(columns, 3, _dir), Is.EqualTo(3));
+
+        var types = engine.Query($"SELECT column_name, column_type, \"null\" FROM (DESCRIBE SELECT * FROM {engine.ParquetRelation(_dir)})")
+            .Select(r => $"{r[0]} {r[1]}").ToList();
+        Assert.That(types, Is.EqualTo(new[] { "id VARCHAR", "n INTEGER", "x DOUBLE", "money DECIMAL(18,2)" }));
+        var back = engine.Query($"SELECT id, n, x, money FROM {engine.ParquetRelation(_dir)}");
+        Assert.That(back.Select(r => r[0]), Is.EqualTo(new object[] { "a", "Ç ☕", "" }));
+        Assert.That(back.Select(r => r[1]), Is.EqualTo(new object[] { 1, -2, int.MaxValue }));
+        Assert.That(back.Select(r => r[2]), Is.EqualTo(new object[] { 0.1, -1e300, double.Epsilon }));
+        Assert.That(back.Select(r => r[3]), Is.EqualTo(new object?[] { 28.31m, null, -0.01m }));
+    }
+
+    [Test]
+    public void Columns_of_unequal_length_or_untyped_values_are_refused_by_name()
+    {
+        using IEngine engine = new DuckDbEngine(new DuckDbOptions(Threads: 1));
+        var e = Assert.Throws<ArgumentException>(() => engine.WriteColumns([new LocalColumn("n", typeof(int), new[] { 1, 2 })], 3, _dir))!;
+        Assert.That(e.Message, Does.Contain("column n has 2 values for 3 rows"));
+        e = Assert.Throws<ArgumentException>(() => engine.WriteColumns([new LocalColumn("n", typeof(int), new List<object?> { 1 })], 1, _dir))!;
+        Assert.That(e.Message, Does.Contain("column n"));
     }
 }

@@ -86,32 +86,29 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
     // ---- ltv ------------------------------------------------------------------------------------------------------
 
     [Test]
-    public void Ltv_customers_go_up_with_the_stage_s_parquet_schema()
+    public void Ltv_customers_go_up_column_by_column_with_the_stage_s_schema()
     {
-        int[] horizons = [90, 365];
-        var schema = LtvJob.EngineSchema(LtvJob.CustomersSchema(horizons));
-        Assert.That(schema.Single(f => f.Name == "customer_id").Type, Is.EqualTo(typeof(ReadOnlyMemory<char>)),
-            "Parquet.Net reports strings as ReadOnlyMemory<char>: the case that broke `ltv --engine spark`");
+        (int Days, double[] Expected, double[] Clv)[] horizons = [(90, [0.9, 1.9, 2.9], [135.004, 136.5, -1e30]), (365, [3.65, 4.65, 5.65], [547.5, 548.5, 549.5])];
         var summaries = new[]
         {
             new CustomerSummary("C0000001", 3, 40.5, 120, 55.25),
             new CustomerSummary("Ç-naïve ☕", 0, 0, 7, 0),
             new CustomerSummary("", 1, 1, 1, -3.5),
         };
-        var rows = summaries.Select((s, i) => (IDictionary<string, object?>)LtvJob.CustomerRow(s, 0.25 * (i + 1), 42.5 + i,
-            horizons.Select(d => (d, d / 100.0 + i, d * 1.5 + i)).ToList())).ToList();
-        // A value absent from a row's dictionary goes up as NULL.
-        rows[2].Remove("p_alive");
+        var columns = LtvJob.CustomerColumns(summaries, [0.25, 0.5, 0.75], [42.5, 43.5, double.NaN], horizons);
 
         using var engine = NewEngine();
-        var (arrowSchema, back) = Upload(engine, CustomersTables.LtvCustomers, target => engine.WriteRows(rows, schema, target), rows.Count);
+        var (arrowSchema, back) = Upload(engine, CustomersTables.LtvCustomers, target => engine.WriteColumns(columns, summaries.Length, target), summaries.Length);
 
         AssertSchema(CustomersTables.LtvCustomers, arrowSchema);
-        var expected = rows.Select(r => SpecColumns(CustomersTables.LtvCustomers).Select(c => r.TryGetValue(c.Name, out var v) ? v : null).ToArray()).ToList();
+        var expected = Enumerable.Range(0, summaries.Length).Select(i => columns.Select(c => c.Values[i]).ToArray()).ToList();
         AssertValues(back, expected);
         Assert.That(back[1][0], Is.EqualTo("Ç-naïve ☕"));
         Assert.That(back[2][0], Is.EqualTo(""));
-        Assert.That(back[2][5], Is.Null, "p_alive");
+        Assert.That(back[0][7], Is.EqualTo(0.9), "expected_purchases_90d");
+        Assert.That(back[0][8], Is.EqualTo(135.00m), "clv_90d in cents");
+        Assert.That(back[2][6], Is.Null, "an expected order value that is not a number goes up as NULL");
+        Assert.That(back[2][8], Is.Null, "so does an amount too large for DECIMAL(18, 2)");
     }
 
     [Test]
@@ -167,7 +164,7 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
         using var engine = NewEngine(maxUpload: 8_000);
         var target = Path.Combine(Dir, "other");
         var before = Uploads().Count;
-        Assert.That(engine.WriteRows(rows, schema, target), Is.EqualTo(rows.Count));
+        Assert.That(engine.WriteColumns(LocalRows.Columns(rows, schema), rows.Count, target), Is.EqualTo(rows.Count));
         var uploads = Uploads().Skip(before).ToList();
         Assert.That(uploads, Has.Count.GreaterThan(1), "several chunks");
 
@@ -207,9 +204,9 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
     {
         using var engine = NewEngine();
         var rows = new List<IDictionary<string, object?>> { new Dictionary<string, object?> { ["id"] = Guid.NewGuid() } };
-        var e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [new LocalField("id", typeof(Guid))], Path.Combine(Dir, "guid")))!;
+        var e = Assert.Throws<EngineException>(() => engine.WriteColumns(LocalRows.Columns(rows, [new LocalField("id", typeof(Guid))]), 1, Path.Combine(Dir, "guid")))!;
         Assert.That(e.Message, Does.Contain("Guid").And.Contain("(id)"));
-        e = Assert.Throws<EngineException>(() => engine.WriteRows(rows, [new LocalField("id", typeof(List<int>))], Path.Combine(Dir, "list")))!;
+        e = Assert.Throws<EngineException>(() => engine.WriteColumns(LocalRows.Columns(rows, [new LocalField("id", typeof(List<int>))]), 1, Path.Combine(Dir, "list")))!;
         Assert.That(e.Message, Does.Contain("List<Int32>"));
     }
 
