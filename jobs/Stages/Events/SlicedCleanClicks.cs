@@ -238,10 +238,8 @@ public static class SlicedCleanClicks
                 var sliceEnd = slice.Last.AddDays(1);
                 var closed = last ? null : EventsSliceSql.Closed(d, o, sliceEnd);
                 engine.Materialize("events_slice_clean", EventsSql.CleanEvents(d, o, closed, ordered: false));
-                Append("events_pending", "SELECT * FROM events_slice_clean");
                 Append("sessions_pending", EventsSql.Sessions(d, o, "events_slice_clean", ordered: false));
                 Append("events_too_long", EventsSql.TooLongEvents(closed));
-                engine.Execute("DROP TABLE IF EXISTS events_slice_clean");
                 DateOnly? final = null;
                 if (closed is not null)
                 {
@@ -259,7 +257,7 @@ public static class SlicedCleanClicks
                     engine.Materialize("events_carry", "SELECT * FROM events_carry_next");
                     engine.Execute("DROP TABLE IF EXISTS events_carry_next");
                 }
-                events += Flush("events_pending", "event_date", EventsSql.EventsOrder, eventsPath, final);
+                events += FlushEvents(final);
                 sessions += Flush("sessions_pending", "session_date", EventsSql.SessionsOrder, sessionsPath, final);
                 step($"slice {i + 1} of {slices.Count} ({slice.First:yyyy-MM-dd} to {slice.Last:yyyy-MM-dd}) sessionized and written");
             }
@@ -282,7 +280,7 @@ public static class SlicedCleanClicks
                     ? "SELECT * FROM events_too_long"
                     : "SELECT _source_file, _source_line, event_id, occurred_at, event_type FROM events_rejected WHERE 1 = 0"),
                 run.StagingPath(TableNames.QuarantineEvents), []);
-            foreach (var table in new[] { "events_too_long", "events_pending", "sessions_pending", "events_losers", "events_fast", "events_identities" })
+            foreach (var table in new[] { "events_slice_clean", "events_too_long", "events_pending", "sessions_pending", "events_losers", "events_fast", "events_identities" })
             {
                 engine.Execute($"DROP TABLE IF EXISTS {table}");
             }
@@ -305,6 +303,28 @@ public static class SlicedCleanClicks
                     $"{tooLong} in too-long sessions and {events} written do not add up");
             }
             return new Outcome(events, sessions, quarantined, ranges, days.SlicedRows());
+
+            // The slice's clean events are written from where they are: the days before `before` together with the
+            // (few) pending rows of earlier slices, and only the later days are kept as pending. Copying every slice's
+            // events into the pending table first cost a wide copy of the whole history (5.6 s at 10M events).
+            long FlushEvents(DateOnly? before)
+            {
+                var source = created.Contains("events_pending")
+                    ? "SELECT * FROM events_pending UNION ALL SELECT * FROM events_slice_clean"
+                    : "SELECT * FROM events_slice_clean";
+                var where = before is { } b ? $" WHERE event_date < {d.DateLiteral(b)}" : "";
+                var written = engine.WriteParquet($"SELECT * FROM ({source}) e{where} {EventsSql.EventsOrder}", eventsPath, ["event_date"]);
+                if (created.Contains("events_pending"))
+                {
+                    engine.Execute($"DELETE FROM events_pending{where}");
+                }
+                if (before is { } kept)
+                {
+                    Append("events_pending", $"SELECT * FROM events_slice_clean WHERE event_date >= {d.DateLiteral(kept)}");
+                }
+                engine.Execute("DROP TABLE IF EXISTS events_slice_clean");
+                return written;
+            }
 
             long Flush(string table, string dateColumn, string order, string path, DateOnly? before)
             {
