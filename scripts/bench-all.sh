@@ -2,7 +2,8 @@
 # The whole-pipeline benchmark (issue "Benchmarks and scale"). For one scale, in one run on this machine:
 #   1. generates the dataset once (cached under bench-data/<scale>/), holding the last day's events file back;
 #   2. `pipeline run` cold on everything else, then incremental after adding the held-back day's file
-#      (per-stage seconds and rows from the run manifests; whole-process wall, CPU and peak RSS from /usr/bin/time -v);
+#      (per-stage seconds and rows from the run manifests; whole-process wall, CPU and peak RSS from /usr/bin/time -v;
+#      the steps inside each stage from the --verbose log, kept as $work/run-*.err);
 #   3. the baseline statements on the same files: clean-orders and clean-clicks (bench/, best of BENCH_REPEATS) and
 #      the features aggregation (bench/Suite), each a single hand-written DuckDB statement;
 #   4. the pandas / scikit-learn / SciPy peer (scripts/peer/) on the same files and the run's LTV summary;
@@ -137,12 +138,12 @@ sampled() { # sampled NAME cmd...: timed, with the disk sampled
 }
 
 log "pipeline run, cold"
-sampled run-cold $pipeline run -q -c "$work/pipeline.json" || { log "cold run failed, see $work/run-cold.err"; exit 1; }
+sampled run-cold $pipeline run --verbose -c "$work/pipeline.json" || { log "cold run failed, see $work/run-cold.err"; exit 1; }
 ls "$work/out/_runs" >"$work/runs-cold.txt"
 
 log "pipeline run, incremental (+ $last_day)"
 ln "$data/events/$last_day" "$work/landing/events/"
-sampled run-incremental $pipeline run -q -c "$work/pipeline.json" || { log "incremental run failed, see $work/run-incremental.err"; exit 1; }
+sampled run-incremental $pipeline run --verbose -c "$work/pipeline.json" || { log "incremental run failed, see $work/run-incremental.err"; exit 1; }
 
 log "baseline statements"
 repeats=${BENCH_REPEATS:-1}

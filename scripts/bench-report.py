@@ -123,7 +123,8 @@ memory_limit = machine.get("memory_limit")
 proc = {n: gnu_time(n) for n in ["run-cold", "run-incremental", "baseline-orders", "baseline-clicks", "baseline-clicks-payload", "baseline-clicks-payload-capped", "baseline-features", "peer", "models", "peer-kmeans"]}
 
 rows = []
-for st in STAGES:
+# The compared stages first, then the rest of the nightly plan (kpis, alerts, experiments, report) as the run had them.
+for st in STAGES + [st for st in cold if st not in STAGES]:
     c = cold.get(st, {})
     sec = c.get("seconds")
     rows.append({
@@ -261,6 +262,27 @@ def fmt(v, digits=1):
     return str(v)
 
 
+
+def stage_steps(name, stage):
+    """The steps inside one stage from a run's --verbose log (JSON lines "what: 1.23 s"), repeated steps summed."""
+    sums, counts, order = {}, {}, []
+    for line in (read(name + ".err") or "").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        m = re.fullmatch(r"(.*): (\d+(?:\.\d+)?) s", entry.get("message", ""))
+        if entry.get("stage") != stage or entry.get("level") != "debug" or not m:
+            continue
+        what = re.sub(r"\(chunk \d+ of (\d+)\b.*\)$", r"(\1 chunks)", m.group(1))
+        what = re.sub(r"slice \d+ of (\d+) \([^)]*\)", r"\1 slices", what)
+        if what not in sums:
+            order.append(what)
+        sums[what] = sums.get(what, 0.0) + float(m.group(2))
+        counts[what] = counts.get(what, 0) + 1
+    return [(w, sums[w], counts[w]) for w in order]
+
+
 m = machine
 lines = [f"# Benchmark: {scale}", "",
          f"Run {m.get('started')} at commit `{m.get('commit')}` by `{m.get('invocation') or 'scripts/bench-all.sh --events ' + scale}`.", "",
@@ -308,7 +330,7 @@ for name, p in proc.items():
         lines.append(f"| {name} | {fmt(p['wall_s'], 2)} | {fmt(p['cpu_s'], 2)} | {fmt(p['peak_mb'])} | {p['exit']} |")
 lines += ["", "## Incremental run (one new day's events file)", "",
           "| step | status | seconds | rows read |", "|---|---|---:|---:|"]
-for st in STAGES:
+for st in STAGES + [st for st in inc if st not in STAGES]:
     e = inc.get(st)
     if e:
         lines.append(f"| {st} | {e['status']} | {fmt(e.get('seconds'), 2)} | {fmt(e.get('rows_read'))} |")
@@ -319,6 +341,16 @@ for label, key in (("cold", "cold_disk"), ("incremental", "incremental_disk")):
         lines.append(f"\nDisk at its peak during the {label} run (sampled every {disk['interval_s']} s): DuckDB spill (`_tmp`) "
                      f"{disk['spill_peak_bytes'] / 1e9:.2f} GB, staging (`_staging`: staged tables and clean-clicks' scratch Parquet) "
                      f"{disk['staging_peak_bytes'] / 1e9:.2f} GB, both together {disk['sum_peak_bytes'] / 1e9:.2f} GB.")
+
+steps = stage_steps("run-cold", "clean-clicks")
+if steps:
+    total = sum(sec for _, sec, _ in steps)
+    lines += ["", "## clean-clicks inside, cold run", "",
+              "Each step's wall time since the step before, from the run's `--verbose` log (`run-cold.err`); a step repeated per "
+              "typing chunk or per slice is summed.", "",
+              "| step | times | seconds | share |", "|---|---:|---:|---:|"]
+    for what, sec, n in steps:
+        lines.append(f"| {what} | {n} | {fmt(sec, 1)} | {fmt(100 * sec / total if total else None, 1)}% |")
 
 if isinstance(peer, dict) and peer.get("steps"):
     lines += ["", "## Peer agreement", "",
