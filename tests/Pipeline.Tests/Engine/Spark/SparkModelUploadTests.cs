@@ -143,11 +143,11 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
     [Test]
     public void Decimals_dates_instants_and_nullables_map_to_spark_s_arrow_types_in_every_chunk()
     {
-        var schema = new List<LocalField>
-        {
-            new("text", typeof(ReadOnlyMemory<char>)), new("amount", typeof(decimal)), new("maybe_amount", typeof(decimal?)), new("day", typeof(DateOnly)),
-            new("at", typeof(DateTime)), new("at_offset", typeof(DateTimeOffset?)), new("big", typeof(long)), new("ratio", typeof(float)), new("flag", typeof(bool?)),
-        };
+        (string Name, Type Type)[] schema =
+        [
+            ("text", typeof(ReadOnlyMemory<char>)), ("amount", typeof(decimal)), ("maybe_amount", typeof(decimal?)), ("day", typeof(DateOnly)),
+            ("at", typeof(DateTime)), ("at_offset", typeof(DateTimeOffset?)), ("big", typeof(long)), ("ratio", typeof(float)), ("flag", typeof(bool?)),
+        ];
         var rows = Enumerable.Range(0, 300).Select(i => (IDictionary<string, object?>)new Dictionary<string, object?>
         {
             ["text"] = i % 2 == 0 ? $"s{i}" : new ReadOnlyMemory<char>($"m{i}".ToCharArray()),
@@ -164,7 +164,7 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
         using var engine = NewEngine(maxUpload: 8_000);
         var target = Path.Combine(Dir, "other");
         var before = Uploads().Count;
-        Assert.That(engine.WriteColumns(LocalRows.Columns(rows, schema), rows.Count, target), Is.EqualTo(rows.Count));
+        Assert.That(engine.WriteColumns(BoxedColumns(rows, schema), rows.Count, target), Is.EqualTo(rows.Count));
         var uploads = Uploads().Skip(before).ToList();
         Assert.That(uploads, Has.Count.GreaterThan(1), "several chunks");
 
@@ -204,13 +204,17 @@ public sealed partial class SparkModelUploadTests : FakeSparkFixture
     {
         using var engine = NewEngine();
         var rows = new List<IDictionary<string, object?>> { new Dictionary<string, object?> { ["id"] = Guid.NewGuid() } };
-        var e = Assert.Throws<EngineException>(() => engine.WriteColumns(LocalRows.Columns(rows, [new LocalField("id", typeof(Guid))]), 1, Path.Combine(Dir, "guid")))!;
+        var e = Assert.Throws<EngineException>(() => engine.WriteColumns(BoxedColumns(rows, ("id", typeof(Guid))), 1, Path.Combine(Dir, "guid")))!;
         Assert.That(e.Message, Does.Contain("Guid").And.Contain("(id)"));
-        e = Assert.Throws<EngineException>(() => engine.WriteColumns(LocalRows.Columns(rows, [new LocalField("id", typeof(List<int>))]), 1, Path.Combine(Dir, "list")))!;
+        e = Assert.Throws<EngineException>(() => engine.WriteColumns(BoxedColumns(rows, ("id", typeof(List<int>))), 1, Path.Combine(Dir, "list")))!;
         Assert.That(e.Message, Does.Contain("List<Int32>"));
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------------
+
+    /// <summary>Untyped rows (a dictionary each) as columns of boxed values; a value missing from a row is NULL.</summary>
+    private static List<LocalColumn> BoxedColumns(IReadOnlyCollection<IDictionary<string, object?>> rows, params (string Name, Type Type)[] schema) =>
+        schema.Select(f => new LocalColumn(f.Name, f.Type, rows.Select(r => r.TryGetValue(f.Name, out var v) ? v : null).ToList())).ToList();
 
     private List<CreateDataFrameViewCommand> Uploads() => Fake.Requests<ExecutePlanRequest>()
         .Where(r => r.Plan.OpTypeCase == Plan.OpTypeOneofCase.Command && r.Plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView)
