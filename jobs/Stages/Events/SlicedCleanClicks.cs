@@ -238,7 +238,7 @@ public static class SlicedCleanClicks
                 var sliceEnd = slice.Last.AddDays(1);
                 var closed = last ? null : EventsSliceSql.Closed(d, o, sliceEnd);
                 engine.Materialize("events_slice_clean", EventsSql.CleanEvents(d, o, closed, ordered: false));
-                Append("sessions_pending", EventsSql.Sessions(d, o, "events_slice_clean", ordered: false));
+                engine.Materialize("sessions_slice", EventsSql.Sessions(d, o, "events_slice_clean", ordered: false));
                 Append("events_too_long", EventsSql.TooLongEvents(closed));
                 DateOnly? final = null;
                 if (closed is not null)
@@ -257,15 +257,13 @@ public static class SlicedCleanClicks
                     engine.Materialize("events_carry", "SELECT * FROM events_carry_next");
                     engine.Execute("DROP TABLE IF EXISTS events_carry_next");
                 }
-                events += FlushEvents(final);
-                sessions += Flush("sessions_pending", "session_date", EventsSql.SessionsOrder, sessionsPath, final);
+                events += Flush("events_slice_clean", "events_pending", "event_date", EventsSql.EventsOrder, eventsPath, final);
+                sessions += Flush("sessions_slice", "sessions_pending", "session_date", EventsSql.SessionsOrder, sessionsPath, final);
                 step($"slice {i + 1} of {slices.Count} ({slice.First:yyyy-MM-dd} to {slice.Last:yyyy-MM-dd}) sessionized and written");
             }
 
             // 5. The quarantine: the rejected rows of every chunk, and the events of too-long sessions.
-            var rejectedFiles = Directory.Exists(Path.Combine(work, "rejected"))
-                ? Directory.GetFiles(Path.Combine(work, "rejected"), "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
-                : [];
+            var rejectedFiles = ScratchFiles(Path.Combine(work, "rejected"));
             engine.Materialize("events_rejected", $"SELECT * FROM {engine.ParquetFiles(rejectedFiles)} r");
             var tooLong = created.Contains("events_too_long") ? Long(engine.Query("SELECT count(*) FROM events_too_long")[0][0]) : 0;
             if (tooLong > 0)
@@ -280,7 +278,7 @@ public static class SlicedCleanClicks
                     ? "SELECT * FROM events_too_long"
                     : "SELECT _source_file, _source_line, event_id, occurred_at, event_type FROM events_rejected WHERE 1 = 0"),
                 run.StagingPath(TableNames.QuarantineEvents), []);
-            foreach (var table in new[] { "events_slice_clean", "events_too_long", "events_pending", "sessions_pending", "events_losers", "events_fast", "events_identities" })
+            foreach (var table in new[] { "events_slice_clean", "sessions_slice", "events_too_long", "events_pending", "sessions_pending", "events_losers", "events_fast", "events_identities" })
             {
                 engine.Execute($"DROP TABLE IF EXISTS {table}");
             }
@@ -304,33 +302,24 @@ public static class SlicedCleanClicks
             }
             return new Outcome(events, sessions, quarantined, ranges, days.SlicedRows());
 
-            // The slice's clean events are written from where they are: the days before `before` together with the
-            // (few) pending rows of earlier slices, and only the later days are kept as pending. Copying every slice's
-            // events into the pending table first cost a wide copy of the whole history (5.6 s at 10M events).
-            long FlushEvents(DateOnly? before)
+            // A slice's rows (its clean events, its sessions) are written from their own table together with the
+            // (few) rows still pending from earlier slices, for the dates before `before` (all of them after the last
+            // slice); only the later dates' rows are kept as pending. Copying every slice's events into the pending
+            // table first cost a wide copy of the whole history (5.6 s at 10M events).
+            long Flush(string fresh, string pending, string dateColumn, string order, string path, DateOnly? before)
             {
-                var source = created.Contains("events_pending")
-                    ? "SELECT * FROM events_pending UNION ALL SELECT * FROM events_slice_clean"
-                    : "SELECT * FROM events_slice_clean";
-                var where = before is { } b ? $" WHERE event_date < {d.DateLiteral(b)}" : "";
-                var written = engine.WriteParquet($"SELECT * FROM ({source}) e{where} {EventsSql.EventsOrder}", eventsPath, ["event_date"]);
-                if (created.Contains("events_pending"))
+                var source = created.Contains(pending) ? $"SELECT * FROM {pending} UNION ALL SELECT * FROM {fresh}" : $"SELECT * FROM {fresh}";
+                var where = before is { } b ? $" WHERE {dateColumn} < {d.DateLiteral(b)}" : "";
+                var written = engine.WriteParquet($"SELECT * FROM ({source}) r{where} {order}", path, [dateColumn]);
+                if (created.Contains(pending))
                 {
-                    engine.Execute($"DELETE FROM events_pending{where}");
+                    engine.Execute($"DELETE FROM {pending}{where}");
                 }
                 if (before is { } kept)
                 {
-                    Append("events_pending", $"SELECT * FROM events_slice_clean WHERE event_date >= {d.DateLiteral(kept)}");
+                    Append(pending, $"SELECT * FROM {fresh} WHERE {dateColumn} >= {d.DateLiteral(kept)}");
                 }
-                engine.Execute("DROP TABLE IF EXISTS events_slice_clean");
-                return written;
-            }
-
-            long Flush(string table, string dateColumn, string order, string path, DateOnly? before)
-            {
-                var where = before is { } b ? $" WHERE {dateColumn} < {d.DateLiteral(b)}" : "";
-                var written = engine.WriteParquet($"SELECT * FROM {table}{where} {order}", path, [dateColumn]);
-                engine.Execute(before is null ? $"DELETE FROM {table}" : $"DELETE FROM {table}{where}");
+                engine.Execute($"DROP TABLE IF EXISTS {fresh}");
                 return written;
             }
         }
@@ -397,10 +386,10 @@ public static class SlicedCleanClicks
         return chunks;
     }
 
-    /// <summary>The scratch files of the typed rows (<c>typed/c{chunk}/*.parquet</c>), in chunk order.</summary>
-    private static List<string> ScratchFiles(string typed) =>
-        Directory.Exists(typed)
-            ? Directory.GetFiles(typed, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
+    /// <summary>The scratch files under one folder (<c>typed/c{chunk}/*.parquet</c>, <c>rejected/c{chunk}/*.parquet</c>), in chunk order.</summary>
+    private static List<string> ScratchFiles(string folder) =>
+        Directory.Exists(folder)
+            ? Directory.GetFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
             : [];
 
     /// <summary>The typed rows of a slice's days (a slice is cut from days that have rows, so there are files).</summary>
