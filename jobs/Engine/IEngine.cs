@@ -90,10 +90,8 @@ public interface IEngine : IDisposable
     /// </summary>
     long WriteRows<T>(IReadOnlyCollection<T> rows, string directory)
     {
-        Directory.CreateDirectory(directory);
-        using var stream = File.Create(Path.Combine(directory, "part-0.parquet"));
-        Parquet.Serialization.ParquetSerializer.SerializeAsync(rows, stream).GetAwaiter().GetResult();
-        return rows.Count;
+        // Column by column, like WriteColumns: the row serializer cost ≈ 0.5 s of rfm's 1.4 s at 83,500 customers.
+        return WriteColumns(LocalRows.Columns(rows), rows.Count, directory);
     }
 
     /// <summary>
