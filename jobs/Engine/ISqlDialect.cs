@@ -112,4 +112,11 @@ public interface ISqlDialect
     /// (Spark rejects <c>VARCHAR</c> without a length).
     /// </summary>
     string StringType => "VARCHAR";
+
+    /// <summary>
+    /// A type as the table declarations spell it (DuckDB's names, see <c>ColumnSpec.Type</c>) in this engine's casts:
+    /// DuckDB takes them as they are; Spark has <c>STRING</c> for <c>VARCHAR</c> and <c>TIMESTAMP</c> (an instant) for
+    /// <c>TIMESTAMP WITH TIME ZONE</c>.
+    /// </summary>
+    string CastType(string declared) => declared;
 }

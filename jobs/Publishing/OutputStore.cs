@@ -58,6 +58,13 @@ public sealed class OutputStore
     public static bool HasParquet(string dir) =>
         Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Any();
 
+    /// <summary>The values of a table's (first-level) Hive partition column that hold Parquet files, from the folder names: no file is opened.</summary>
+    public static IReadOnlyList<string> PartitionValues(string dir, string column) =>
+        !Directory.Exists(dir) ? [] : Directory.EnumerateDirectories(dir, column + "=*")
+            .Where(HasParquet)
+            .Select(p => Uri.UnescapeDataString(Path.GetFileName(p)[(column.Length + 1)..]))
+            .Order(StringComparer.Ordinal).ToList();
+
     /// <summary>Test hook: called between partition moves during publication (to simulate a crash mid-publish).</summary>
     public Action<string>? OnPartitionMoved { get; init; }
 

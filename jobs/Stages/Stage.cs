@@ -40,6 +40,13 @@ public sealed record TableSpec(string Name, string Grain, IReadOnlyList<string> 
 
     /// <summary>What the table is, in one or two sentences, for the table documentation.</summary>
     public string Description { get; init; } = "";
+
+    /// <summary>
+    /// A query with the table's declared columns and types and no rows: what a stage writes when it knows without
+    /// reading anything that the table is empty (binding a query over a large table is not free: it opens every file).
+    /// </summary>
+    public string EmptySelect(Engine.ISqlDialect d) =>
+        $"SELECT {string.Join(", ", Columns.Select(c => $"CAST(NULL AS {d.CastType(c.Type)}) AS {d.Id(c.Name)}"))} FROM (SELECT 1 AS one) z WHERE 1 = 0";
 }
 
 /// <summary>

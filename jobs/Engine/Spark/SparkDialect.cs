@@ -140,6 +140,13 @@ public sealed class SparkDialect : ISqlDialect
 
     public string StringType => "STRING";
 
+    public string CastType(string declared) => declared switch
+    {
+        "VARCHAR" => "STRING",
+        "TIMESTAMP WITH TIME ZONE" => "TIMESTAMP",
+        _ => declared,
+    };
+
     /// <summary>
     /// A strptime format (<c>%Y-%m-%d %H:%M</c>) as a Spark datetime pattern (<c>yyyy-M-d H:mm</c>). Numeric fields
     /// followed by a separator parse one or two digits, like strptime; fields directly followed by another field

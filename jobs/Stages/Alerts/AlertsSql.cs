@@ -59,6 +59,14 @@ public static class AlertsSql
         ORDER BY event_date NULLS LAST
         """;
 
+    /// <summary>The hours with events per day as clean-clicks counted them (clean/event_days' active_hours).</summary>
+    public static string EventHoursOfDays(string eventDaysRelation) =>
+        $"SELECT event_date, CAST(active_hours AS DOUBLE) AS hours FROM {eventDaysRelation} ORDER BY event_date NULLS LAST";
+
+    /// <summary>Days of clean/event_days with active_hours (NULL on days published before the column existed).</summary>
+    public static string DaysWithHours(string eventDaysRelation) =>
+        $"SELECT event_date FROM {eventDaysRelation} WHERE active_hours IS NOT NULL";
+
     /// <summary>clean/event_days: per UTC date, rows read, quarantined, unique valid rows (read − quarantined − duplicates) and bots.</summary>
     public static string EventDays(ISqlDialect d, string eventDaysRelation) => $"""
         SELECT event_date, CAST(rows_read AS DOUBLE) AS rows_read, CAST(rows_quarantined AS DOUBLE) AS rows_quarantined,

@@ -126,7 +126,7 @@ public static class CleanClicksJob
                 engine.Materialize("events_sessionized", EventsSql.Sessionized(d, options));
                 step("sessionized");
                 engine.Execute("DROP TABLE IF EXISTS events_kept");
-                var sessionized = Counted(EventsSql.SessionizedDays(d, options), EventDays.Figure.TooLong, EventDays.Figure.Kept);
+                var sessionized = Counted(EventsSql.SessionizedDays(d, options), EventDays.Figure.TooLong, EventDays.Figure.Kept, EventDays.Figure.ActiveHours);
                 report.RowsRead = Scalar(typed[0]);
                 report.Duplicates = Scalar(typed[2]) - Scalar(kept[0]);
                 report.BotsByRule["user_agent"] = Scalar(kept[1]);

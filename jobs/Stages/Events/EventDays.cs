@@ -22,7 +22,7 @@ namespace Pipeline.Stages.Events;
 internal sealed class EventDays(DateOnly dayZero)
 {
     /// <summary>The figures gathered per day.</summary>
-    internal enum Figure { Read, TypedQuarantined, Valid, Duplicates, Firsts, UserAgentBots, RateBots, TooLong, Kept }
+    internal enum Figure { Read, TypedQuarantined, Valid, Duplicates, Firsts, UserAgentBots, RateBots, TooLong, Kept, ActiveHours }
 
     private readonly SortedDictionary<DateOnly, long[]> _days = [];
 
@@ -79,6 +79,7 @@ internal sealed class EventDays(DateOnly dayZero)
                 Duplicates = f[(int)Figure.Duplicates],
                 BotsUserAgent = f[(int)Figure.UserAgentBots],
                 BotsEventRate = f[(int)Figure.RateBots],
+                ActiveHours = (int)f[(int)Figure.ActiveHours],
             };
             rows.Add(row);
         }
@@ -96,12 +97,19 @@ internal sealed class EventDays(DateOnly dayZero)
         if (from is { } start && publishedPath is not null && OutputStore.HasParquet(publishedPath))
         {
             var d = engine.Dialect;
+            var relation = engine.ParquetRelation(publishedPath);
+            // A table published before active_hours existed has no such column: its days keep NULL there.
+            var hasHours = engine.Query(d.DescribeColumns(relation)).Any(c => c[0] as string == "active_hours");
             foreach (var r in engine.Query(
-                $"SELECT event_date, rows_read, rows_kept, rows_quarantined, duplicates, bots_user_agent, bots_event_rate FROM {engine.ParquetRelation(publishedPath)} " +
+                $"SELECT event_date, rows_read, rows_kept, rows_quarantined, duplicates, bots_user_agent, bots_event_rate, {(hasHours ? "active_hours" : "CAST(NULL AS INTEGER)")} FROM {relation} " +
                 $"WHERE event_date < {d.DateLiteral(start)} ORDER BY event_date"))
             {
                 long L(int i) => Convert.ToInt64(r[i], CultureInfo.InvariantCulture);
-                all.Add(new EventDayRow { EventDate = AsDate(r[0]), RowsRead = L(1), RowsKept = L(2), RowsQuarantined = L(3), Duplicates = L(4), BotsUserAgent = L(5), BotsEventRate = L(6) });
+                all.Add(new EventDayRow
+                {
+                    EventDate = AsDate(r[0]), RowsRead = L(1), RowsKept = L(2), RowsQuarantined = L(3), Duplicates = L(4), BotsUserAgent = L(5), BotsEventRate = L(6),
+                    ActiveHours = r[7] is null ? null : Convert.ToInt32(r[7], CultureInfo.InvariantCulture),
+                });
             }
         }
         all.AddRange(rows);
@@ -126,4 +134,5 @@ public sealed class EventDayRow
     [System.Text.Json.Serialization.JsonPropertyName("duplicates")] public long Duplicates { get; set; }
     [System.Text.Json.Serialization.JsonPropertyName("bots_user_agent")] public long BotsUserAgent { get; set; }
     [System.Text.Json.Serialization.JsonPropertyName("bots_event_rate")] public long BotsEventRate { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("active_hours")] public int? ActiveHours { get; set; }
 }

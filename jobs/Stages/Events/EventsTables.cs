@@ -88,6 +88,7 @@ internal static class EventsTables
         new("duplicates", "BIGINT", "Later copies of an event id, dropped."),
         new("bots_user_agent", "BIGINT", "First copies dropped as bots by their user agent."),
         new("bots_event_rate", "BIGINT", "First copies dropped as bots by the rate rule (`events.max_events_per_minute`)."),
+        new("active_hours", "INTEGER", "Hours of the UTC day (0–24) with at least one kept event: a tracker that went quiet for part of a day shows here (the alerts watch it). NULL on days published before this column existed, until the next full run."),
     ])
     {
         Description = "The books of clean-clicks per day (read = kept + quarantined + duplicates + bots), for watching the data's health day by day: the alerts' bot share and quarantine share. An incremental run rewrites the days of its window.",

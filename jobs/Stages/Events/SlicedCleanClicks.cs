@@ -145,7 +145,7 @@ public static class SlicedCleanClicks
             var ranges = new List<object?[]>();
             long read = 0, rejected = 0, valid = 0;
             var days = new EventDays(o.MinValidDate);
-            void AddDays(string sql, EventDays.Figure figure) => days.Add(engine.Query(sql).Where(r => r[0] is not null).ToList(), figure);
+            void AddDays(string sql, params EventDays.Figure[] figures) => days.Add(engine.Query(sql).Where(r => r[0] is not null).ToList(), figures);
             var chunks = Chunks(files, plan.RowBudget);
             for (var k = 0; k < chunks.Count; k++)
             {
@@ -272,7 +272,7 @@ public static class SlicedCleanClicks
             }
             if (events > 0)
             {
-                AddDays(EventsSliceSql.WrittenDays(engine.ParquetRelation(eventsPath)), EventDays.Figure.Kept);
+                AddDays(EventsSliceSql.WrittenDays(d, engine.ParquetRelation(eventsPath)), EventDays.Figure.Kept, EventDays.Figure.ActiveHours);
             }
             var quarantined = engine.WriteParquet(EventsSql.Quarantine(d, o, created.Contains("events_too_long")
                     ? "SELECT * FROM events_too_long"

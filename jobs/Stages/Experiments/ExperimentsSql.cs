@@ -128,11 +128,15 @@ public static class ExperimentsSql
         return TypedInputSql.Quarantine(d, "assignments_typed", raw, o.RunId);
     }
 
-    /// <summary>Per experiment id: first and last usable exposure, exposures, exposures without a variant (clickstream and assignments).</summary>
+    /// <summary>
+    /// Per experiment id: first and last usable exposure, exposures, exposures without a variant (clickstream and
+    /// assignments); the exposure events without an experiment id make the last row, whose id is NULL (one scan of
+    /// the events for both).
+    /// </summary>
     public static string ExposureSpans(ISqlDialect d, string events, string? assignments) => $"""
         WITH x AS (
           SELECT experiment_id, variant, occurred_at FROM {events}
-          WHERE event_type = 'experiment_exposure' AND experiment_id IS NOT NULL
+          WHERE event_type = 'experiment_exposure'
           {(assignments is null ? "" : $"UNION ALL SELECT experiment_id, variant, assigned_at AS occurred_at FROM {assignments}")}
         )
         SELECT experiment_id,
@@ -143,12 +147,15 @@ public static class ExperimentsSql
         FROM x GROUP BY experiment_id ORDER BY experiment_id ASC NULLS LAST
         """;
 
-    /// <summary>Exposure events with no experiment id (they cannot be read out), and the last event time of the data.</summary>
-    public static string EventsHealth(string events) => $"""
-        SELECT sum(CASE WHEN event_type = 'experiment_exposure' AND experiment_id IS NULL THEN 1 ELSE 0 END) AS without_experiment,
-               max(occurred_at) AS data_end
-        FROM {events}
-        """;
+    /// <summary>The last event time of the data (an experiment whose window reaches it is still running).</summary>
+    public static string DataEnd(string events) => $"SELECT max(occurred_at) AS data_end FROM {events}";
+
+    /// <summary>The event_date partitions holding the instants [<paramref name="fromUs"/>, <paramref name="untilUs"/>) (UTC days).</summary>
+    private static string DaysBetween(ISqlDialect d, long fromUs, long untilUs)
+    {
+        static DateOnly Day(long us) => DateOnly.FromDateTime(DateTime.UnixEpoch.AddTicks(us * 10));
+        return $"event_date >= {d.DateLiteral(Day(fromUs))} AND event_date <= {d.DateLiteral(Day(untilUs - 1))}";
+    }
 
     /// <summary>
     /// One row per experiment × unit (see <c>ExperimentsTables.Units</c>): the unit's variant is its first exposure's
@@ -170,6 +177,13 @@ public static class ExperimentsSql
                      {d.EpochMicros("assigned_at")} AS us
               FROM {o.AssignmentsRelation}
             """;
+        // The event scans read only the days they can use (clean/events is partitioned by the UTC day of occurred_at):
+        // exposures inside a window, add-to-carts up to the last outcome end. Purchase events link orders to visitors
+        // whatever their day, so that scan stays whole.
+        var (exposureDays, outcomeDays) = o.Windows.Count == 0
+            ? ("false", "false")
+            : (DaysBetween(d, o.Windows.Min(w => w.StartUs), o.Windows.Max(w => w.EndUs)),
+               DaysBetween(d, o.Windows.Min(w => w.StartUs), o.Windows.Max(w => w.OutcomeEndUs)));
         return $"""
             WITH windows AS (
               {windows}
@@ -178,7 +192,7 @@ public static class ExperimentsSql
               SELECT experiment_id, variant, occurred_at, session_id, {UnitOfEvent} AS unit_id, customer_id IS NULL AS is_anonymous,
                      {d.EpochMicros("occurred_at")} AS us
               FROM {o.EventsRelation}
-              WHERE event_type = 'experiment_exposure' AND experiment_id IS NOT NULL AND variant IS NOT NULL{assignments}
+              WHERE event_type = 'experiment_exposure' AND experiment_id IS NOT NULL AND variant IS NOT NULL AND {exposureDays}{assignments}
             ),
             exposures AS (
               SELECT x.* FROM raw_exposures x JOIN windows w ON w.experiment_id = x.experiment_id
@@ -219,7 +233,7 @@ public static class ExperimentsSql
             ),
             carts AS (
               SELECT {UnitOfEvent} AS unit_id, {d.EpochMicros("occurred_at")} AS us
-              FROM {o.EventsRelation} WHERE event_type = 'add_to_cart'
+              FROM {o.EventsRelation} WHERE event_type = 'add_to_cart' AND {outcomeDays}
             ),
             unit_carts AS (
               SELECT u.experiment_id, u.unit_id, count(*) AS add_to_carts

@@ -146,13 +146,15 @@ public class SlicedCleanClicksTests
     {
         var output = Run(sliceDays < 0 ? "books-one-pass" : "books-sliced", sliceDays);
         var rows = ParquetTable.Read(Path.Combine(output, "clean", "event_days")).Select(r =>
-            $"{Day(r["event_date"]):dd}: {r["rows_read"]} = {r["rows_kept"]} + {r["rows_quarantined"]} + {r["duplicates"]} + {r["bots_user_agent"]} + {r["bots_event_rate"]}");
+            $"{Day(r["event_date"]):dd}: {r["rows_read"]} = {r["rows_kept"]} + {r["rows_quarantined"]} + {r["duplicates"]} + {r["bots_user_agent"]} + {r["bots_event_rate"]}; {r["active_hours"]} h");
+        // Hours with a kept event: the 1st 09 (b1, b2), 22 and 23 (E, a1, h1–h3); the 2nd all 24 (E every 20 minutes);
+        // the 3rd 00, 01, 02 (E) and 12 (b3); the 4th none (C quarantined, the rest dropped).
         Assert.That(rows, Is.EqualTo(new[]
         {
-            "01: 71 = 12 + 58 + 0 + 0 + 1",
-            "02: 209 = 80 + 58 + 1 + 0 + 70",
-            "03: 66 = 8 + 57 + 0 + 1 + 0",
-            "04: 7 = 0 + 5 + 1 + 0 + 1",
+            "01: 71 = 12 + 58 + 0 + 0 + 1; 3 h",
+            "02: 209 = 80 + 58 + 1 + 0 + 70; 24 h",
+            "03: 66 = 8 + 57 + 0 + 1 + 0; 4 h",
+            "04: 7 = 0 + 5 + 1 + 0 + 1; 0 h",
         }));
         var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(output, "_runs")).Single())).RootElement;
         Assert.That(manifest.GetProperty("stages")[0].GetProperty("rows_read").GetInt64(), Is.EqualTo(71 + 209 + 66 + 7 + 1));

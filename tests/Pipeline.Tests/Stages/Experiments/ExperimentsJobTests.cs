@@ -54,10 +54,10 @@ public class ExperimentsJobTests
         O3b,c3,2024-03-20T10:00:00Z,completed,70
         """;
 
-    private string Setup()
+    private string Setup(string events = Events, JsonObject? experiments = null)
     {
         Directory.CreateDirectory(_dir);
-        File.WriteAllText(Path.Combine(_dir, "events.csv"), Events.Replace("\r", "", StringComparison.Ordinal) + "\n");
+        File.WriteAllText(Path.Combine(_dir, "events.csv"), events.Replace("\r", "", StringComparison.Ordinal) + "\n");
         File.WriteAllText(Path.Combine(_dir, "orders.csv"), Orders.Replace("\r", "", StringComparison.Ordinal) + "\n");
         var config = new JsonObject
         {
@@ -69,7 +69,7 @@ public class ExperimentsJobTests
                 ["input"] = Path.Combine(_dir, "events.csv"),
                 ["columns"] = new JsonObject { ["variant"] = "variation_id" },
             },
-            ["experiments"] = new JsonObject { ["attribution_days"] = 7, ["cuped"] = true },
+            ["experiments"] = experiments ?? new JsonObject { ["attribution_days"] = 7, ["cuped"] = true },
         };
         var path = Path.Combine(_dir, "config.json");
         File.WriteAllText(path, config.ToJsonString());
@@ -77,9 +77,12 @@ public class ExperimentsJobTests
         {
             var r = PipelineCli.Run(verb, "-c", path);
             Assert.That(r.ExitCode, Is.Zero, $"{verb}: {r}");
+            _lastStderr = r.Stderr;
         }
         return path;
     }
+
+    private string _lastStderr = "";
 
     [Test]
     public void Units_take_the_first_exposure_exclude_switchers_and_count_outcomes_in_the_window()
@@ -149,5 +152,59 @@ public class ExperimentsJobTests
             Assert.That(summary["is_srm"], Is.False);
             Assert.That(summary["start_date"]?.ToString(), Does.StartWith("2024-03-01").Or.Contain("3/1/2024").Or.Contain("03/01/2024"));
         });
+    }
+
+    // The event scans read only the days of the windows (clean/events is partitioned by day): the borders, worked by
+    // hand. exp1 is declared 2024-03-02 … 03-03 with 2 attribution days, so exposures count on 03-02 00:00 … 03-04 00:00
+    // and outcomes until 03-06 00:00. v1's exposure on 03-01 23:59 is before the start (no unit); v2 is exposed at
+    // 03-02 00:00 exactly, adds to cart at 03-05 23:59:59 (counts) and at 03-06 00:00 (does not); v3 is exposed at
+    // 03-03 23:59:59 (counts), again at 03-04 00:00 (after the end: not an exposure of the window), and added to cart at
+    // 03-03 12:00, before its first exposure (does not count). e20 and e21 are exposures without an experiment id.
+    private const string BorderEvents = """
+        event_id,occurred_at,anonymous_id,user_id,event_type,page_url,order_id,experiment_id,variation_id
+        e01,2024-03-01T23:59:00Z,v1,,experiment_exposure,https://shop.example.com/,,exp1,control
+        e02,2024-03-02T00:00:00Z,v2,,experiment_exposure,https://shop.example.com/,,exp1,control
+        e03,2024-03-05T23:59:59Z,v2,,add_to_cart,https://shop.example.com/p,,,
+        e04,2024-03-06T00:00:00Z,v2,,add_to_cart,https://shop.example.com/p,,,
+        e05,2024-03-03T12:00:00Z,v3,,add_to_cart,https://shop.example.com/p,,,
+        e06,2024-03-03T23:59:59Z,v3,,experiment_exposure,https://shop.example.com/,,exp1,B
+        e07,2024-03-04T00:00:00Z,v3,,experiment_exposure,https://shop.example.com/,,exp1,control
+        e20,2024-03-02T08:00:00Z,v8,,experiment_exposure,https://shop.example.com/,,,control
+        e21,2024-03-20T08:00:00Z,v8,,experiment_exposure,https://shop.example.com/,,,B
+        """;
+
+    [Test]
+    public void Exposures_and_carts_count_exactly_to_the_day_borders_of_the_windows()
+    {
+        Setup(BorderEvents, new JsonObject
+        {
+            ["attribution_days"] = 2,
+            ["definitions"] = new JsonObject { ["exp1"] = new JsonObject { ["start"] = "2024-03-02", ["end"] = "2024-03-03" } },
+        });
+        var units = ParquetTable.Read(Path.Combine(Output, "experiments", "units"));
+        Assert.That(units, Has.Count.EqualTo(2), "v2 and v3; v1 was exposed before the start");
+        var v2 = units.Single(u => (string)u["variant"]! == "control");
+        var v3 = units.Single(u => (string)u["variant"]! == "B");
+        Assert.Multiple(() =>
+        {
+            Assert.That(v2["add_to_carts"], Is.EqualTo(1L), "03-05 23:59:59 counts, 03-06 00:00 does not");
+            Assert.That(v3["exposures"], Is.EqualTo(1L), "03-03 23:59:59 counts, 03-04 00:00 is after the end");
+            Assert.That(v3["is_excluded"], Is.False, "its control exposure is outside the window");
+            Assert.That(v3["add_to_carts"], Is.EqualTo(0L), "its cart came before its first exposure");
+            Assert.That(_lastStderr, Does.Contain("2 experiment exposure event(s) without an experiment_id were ignored"));
+        });
+    }
+
+    [Test]
+    public void Without_experiments_the_tables_are_empty_with_their_declared_columns()
+    {
+        Setup(string.Join("\n", Events.Split('\n').Where(l => !l.Contains("experiment", StringComparison.Ordinal) || l.StartsWith("event_id", StringComparison.Ordinal))));
+        var units = Path.Combine(Output, "experiments", "units");
+        Assert.That(ParquetTable.Read(units), Is.Empty);
+        using var engine = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        var actual = engine.Query($"DESCRIBE SELECT * FROM read_parquet('{units}/**/*.parquet')").Select(r => ((string)r[0]!, (string)r[1]!)).ToList();
+        Assert.That(actual, Is.EqualTo(Pipeline.Stages.Experiments.ExperimentsTables.Units.Columns.Select(c => (c.Name, c.Type)).ToList()));
+        Assert.That(ParquetTable.Read(Path.Combine(Output, "experiments", "summary")), Is.Empty);
+        Assert.That(_lastStderr, Does.Not.Contain("without an experiment_id"));
     }
 }
