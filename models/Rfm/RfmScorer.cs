@@ -51,9 +51,10 @@ public static class RfmScorer
             };
         }
 
-        var (recencyBins, recencyCuts) = Bin(recency, ids, options.RecencyCutPoints, "recency");
-        var (frequencyBins, frequencyCuts) = Bin(frequency, ids, options.FrequencyCutPoints, "frequency");
-        var (monetaryBins, monetaryCuts) = Bin(monetary, ids, options.MonetaryCutPoints, "monetary");
+        var idRanks = OrdinalRanks(ids);
+        var (recencyBins, recencyCuts) = Bin(recency, idRanks, options.RecencyCutPoints, "recency");
+        var (frequencyBins, frequencyCuts) = Bin(frequency, idRanks, options.FrequencyCutPoints, "frequency");
+        var (monetaryBins, monetaryCuts) = Bin(monetary, idRanks, options.MonetaryCutPoints, "monetary");
 
         var scores = new RfmScore[n];
         for (var i = 0; i < n; i++)
@@ -70,7 +71,52 @@ public static class RfmScorer
     }
 
     /// <summary>Bins 1..5 in ascending value order, and the cut points in force (null if none can be derived).</summary>
-    private static (int[] Bins, double[]? Cuts) Bin(double[] values, string[] ids, IReadOnlyList<double>? fixedCuts, string name)
+    /// <summary>Each id's position in ordinal order (the ids are unique): the tie-break of <see cref="RankOrder"/>, computed once.</summary>
+    private static int[] OrdinalRanks(string[] ids)
+    {
+        var sorted = (string[])ids.Clone();
+        var positions = Enumerable.Range(0, ids.Length).ToArray();
+        Array.Sort(sorted, positions, StringComparer.Ordinal);
+        var ranks = new int[ids.Length];
+        for (var p = 0; p < positions.Length; p++)
+        {
+            ranks[positions[p]] = p;
+        }
+        return ranks;
+    }
+
+    /// <summary>
+    /// The indices in stable rank order: by value, then by customer id (ordinal). Sorted on the values as keys, then
+    /// each run of equal values on the ids' ordinal ranks: a comparison delegate that fell back to comparing id
+    /// strings on every tie (frequency is mostly ties) took 1.9 s of the stage's 5.5 s at 835,000 customers.
+    /// </summary>
+    internal static int[] RankOrder(double[] values, int[] idRanks)
+    {
+        var n = values.Length;
+        var keys = (double[])values.Clone();
+        var order = Enumerable.Range(0, n).ToArray();
+        Array.Sort(keys, order);
+        var tie = new int[n];
+        for (int start = 0, end = 1; start < n; start = end, end = start + 1)
+        {
+            // double.CompareTo: equal values (and NaN with NaN) are one run, as Array.Sort groups them.
+            while (end < n && keys[end].CompareTo(keys[start]) == 0)
+            {
+                end++;
+            }
+            if (end - start > 1)
+            {
+                for (var p = start; p < end; p++)
+                {
+                    tie[p] = idRanks[order[p]];
+                }
+                Array.Sort(tie, order, start, end - start);
+            }
+        }
+        return order;
+    }
+
+    private static (int[] Bins, double[]? Cuts) Bin(double[] values, int[] idRanks, IReadOnlyList<double>? fixedCuts, string name)
     {
         var n = values.Length;
         var bins = new int[n];
@@ -90,12 +136,7 @@ public static class RfmScorer
 
         // Stable rank order: by value, then by customer id (ordinal), i.e. pandas rank(method="first") on
         // data presorted by id.
-        var order = Enumerable.Range(0, n).ToArray();
-        Array.Sort(order, (a, b) =>
-        {
-            var byValue = values[a].CompareTo(values[b]);
-            return byValue != 0 ? byValue : string.CompareOrdinal(ids[a], ids[b]);
-        });
+        var order = RankOrder(values, idRanks);
         for (var p = 0; p < n; p++)
         {
             bins[order[p]] = BinOfRank(p + 1, n);

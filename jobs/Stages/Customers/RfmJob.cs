@@ -24,14 +24,14 @@ public static class RfmJob
             var a = AnalyticsRun.Create(run, settings.TimeUnit);
             var customers = new List<RfmCustomer>();
             // Net revenue is DECIMAL(18,2) in customers/features: kept exact here for the published money columns; the
-            // model ranks on its double value (the same order: doubles of cents keep the order of the cents).
-            var netRevenue = new Dictionary<string, decimal>(StringComparer.Ordinal);
+            // model ranks on its double value (the same order: doubles of cents keep the order of the cents). Kept by
+            // position: the model's scores come back in the customers' order.
+            var netRevenue = new List<decimal>();
             run.Engine.ForEachRow(CustomersSql.RfmInputs(a.FeaturesRelation), r =>
             {
-                var id = r.GetString(0);
                 var revenue = Math.Round(Convert.ToDecimal(r.GetValue(3), CultureInfo.InvariantCulture), 2, MidpointRounding.AwayFromZero);
-                netRevenue[id] = revenue;
-                customers.Add(new RfmCustomer(id, Convert.ToDouble(r.GetValue(1), CultureInfo.InvariantCulture),
+                netRevenue.Add(revenue);
+                customers.Add(new RfmCustomer(r.GetString(0), Convert.ToDouble(r.GetValue(1), CultureInfo.InvariantCulture),
                     Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture), (double)revenue));
             });
             var c = settings.Rfm;
@@ -42,13 +42,12 @@ public static class RfmJob
                 FrequencyCutPoints = c.FrequencyCutPoints,
                 MonetaryCutPoints = c.MonetaryCutPoints,
             });
-            var byId = customers.ToDictionary(x => x.CustomerId, StringComparer.Ordinal);
-            var scores = result.Scores.Select(s => new ScoreRow
+            var scores = result.Scores.Select((s, i) => new ScoreRow
             {
-                CustomerId = s.CustomerId,
-                RecencyDays = byId[s.CustomerId].RecencyDays,
-                Frequency = byId[s.CustomerId].Frequency,
-                Monetary = Monetary(netRevenue[s.CustomerId], byId[s.CustomerId].Frequency, settings.Monetary),
+                CustomerId = SameCustomer(s.CustomerId, customers[i].CustomerId),
+                RecencyDays = customers[i].RecencyDays,
+                Frequency = customers[i].Frequency,
+                Monetary = Monetary(netRevenue[i], customers[i].Frequency, settings.Monetary),
                 RScore = s.R,
                 FScore = s.F,
                 MScore = s.M,
@@ -56,8 +55,8 @@ public static class RfmJob
                 Segment = s.SegmentName,
             }).ToList();
             // Segment revenue summed exactly from the customers' DECIMAL net revenue (the model's double sums are not money).
-            var segmentRevenue = result.Scores.GroupBy(s => s.SegmentName, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Sum(s => netRevenue[s.CustomerId]), StringComparer.Ordinal);
+            var segmentRevenue = result.Scores.Select((s, i) => (s.SegmentName, Revenue: netRevenue[i])).GroupBy(s => s.SegmentName, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Sum(s => s.Revenue), StringComparer.Ordinal);
             var totalRevenue = segmentRevenue.Values.Sum();
             var segments = result.Summary.Select(s => new SegmentRow
             {
@@ -85,6 +84,10 @@ public static class RfmJob
             run.Publish([(ScoresTable, scores.Count), (SegmentsTable, segments.Count), (CutPointsTable, cuts.Count)], replaceTables: false);
         });
     }
+
+    private static string SameCustomer(string scored, string read) => string.Equals(scored, read, StringComparison.Ordinal)
+        ? scored
+        : throw new InvalidOperationException($"rfm: the model's scores are not in the customers' order ({scored} where {read} was read)");
 
     /// <summary>rfm/scores' monetary: the total, or net revenue / purchases rounded half away from zero to cents (0 without purchases).</summary>
     internal static decimal Monetary(decimal netRevenue, int purchases, MonetaryBasis basis) => basis switch

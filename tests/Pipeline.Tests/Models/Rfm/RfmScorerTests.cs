@@ -316,4 +316,22 @@ public sealed class RfmScorerTests
                 Throws.ArgumentException.With.Message.Contains("exactly 4"));
         }
     }
+
+    /// <summary>
+    /// The rank order (value, then customer id in ordinal order) against LINQ's stable OrderBy/ThenBy on the same
+    /// data: many ties (as in frequency), ids whose ordinal order differs from their index order, −0 and +0.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(7)]
+    public void Rank_order_is_by_value_then_by_id_in_ordinal_order(int seed)
+    {
+        var random = new Random(seed);
+        const int n = 20_000;
+        var ids = Enumerable.Range(0, n).Select(i => $"C{random.Next(1_000_000_000):D9}-{i}").ToArray();
+        var values = Enumerable.Range(0, n).Select(_ => random.Next(8) switch { 0 => -0.0, 1 => 0.0, 2 => random.NextDouble() * 100, _ => random.Next(5) }).ToArray();
+        var ranks = ids.Select((id, i) => (id, i)).OrderBy(x => x.id, StringComparer.Ordinal).Select((x, p) => (x.i, p)).OrderBy(x => x.i).Select(x => x.p).ToArray();
+
+        var expected = Enumerable.Range(0, n).OrderBy(i => values[i]).ThenBy(i => ids[i], StringComparer.Ordinal).ToArray();
+        Assert.That(RfmScorer.RankOrder(values, ranks), Is.EqualTo(expected));
+    }
 }
