@@ -85,8 +85,10 @@ public static class ExperimentsJob
             }
             if (hasEvents && windows.Count > 0)
             {
-                var end = engine.Query(ExperimentsSql.DataEnd(events))[0][0];
-                dataEnd = end is null ? null : DateOnly.FromDateTime(Instant(end).UtcDateTime);
+                // The data's last day: clean/events' last event_date partition (the UTC day of its latest event), from
+                // the folder names, not a scan of the history.
+                var days = OutputStore.PartitionValues(eventsDir, "event_date");
+                dataEnd = days.Count == 0 ? null : DateOnly.ParseExact(days[^1], "yyyy-MM-dd", CultureInfo.InvariantCulture);
             }
             var options = new ExperimentsSqlOptions(events, engine.ParquetRelation(ordersDir), sessions, assignments,
                 windows.Select(w => w.Window).ToList(), x.CupedLookbackDays * MicrosPerDay);

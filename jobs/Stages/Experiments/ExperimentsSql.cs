@@ -147,9 +147,6 @@ public static class ExperimentsSql
         FROM x GROUP BY experiment_id ORDER BY experiment_id ASC NULLS LAST
         """;
 
-    /// <summary>The last event time of the data (an experiment whose window reaches it is still running).</summary>
-    public static string DataEnd(string events) => $"SELECT max(occurred_at) AS data_end FROM {events}";
-
     /// <summary>The event_date partitions holding the instants [<paramref name="fromUs"/>, <paramref name="untilUs"/>) (UTC days).</summary>
     private static string DaysBetween(ISqlDialect d, long fromUs, long untilUs)
     {

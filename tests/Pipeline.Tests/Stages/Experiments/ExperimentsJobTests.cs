@@ -151,6 +151,7 @@ public class ExperimentsJobTests
             Assert.That((double)summary["srm_p_value"]!, Is.EqualTo(0.654721).Within(1e-6));
             Assert.That(summary["is_srm"], Is.False);
             Assert.That(summary["start_date"]?.ToString(), Does.StartWith("2024-03-01").Or.Contain("3/1/2024").Or.Contain("03/01/2024"));
+            Assert.That(summary["status"], Is.EqualTo("running"), "its window ends 03-02, the day of the data's last event (e15)");
         });
     }
 
@@ -192,6 +193,8 @@ public class ExperimentsJobTests
             Assert.That(v3["is_excluded"], Is.False, "its control exposure is outside the window");
             Assert.That(v3["add_to_carts"], Is.EqualTo(0L), "its cart came before its first exposure");
             Assert.That(_lastStderr, Does.Contain("2 experiment exposure event(s) without an experiment_id were ignored"));
+            Assert.That(ParquetTable.Read(Path.Combine(Output, "experiments", "summary")).Single()["status"], Is.EqualTo("ended"),
+                "the window ended 03-03, the data on 03-20 (e21)");
         });
     }
 
