@@ -262,7 +262,6 @@ def fmt(v, digits=1):
     return str(v)
 
 
-
 def stage_steps(name, stage):
     """The steps inside one stage from a run's --verbose log (JSON lines "what: 1.23 s"), repeated steps summed."""
     sums, counts, order = {}, {}, []

@@ -64,6 +64,9 @@ public interface IEngine : IDisposable
     /// <summary>A FROM-clause relation reading a Parquet table directory written by <see cref="WriteParquet"/> (partition columns included).</summary>
     string ParquetRelation(string directory);
 
+    /// <summary>A relation's column names, in order (a published table may predate a column added since).</summary>
+    IReadOnlyList<string> ColumnNames(string relation) => Query(Dialect.DescribeColumns(relation)).Select(r => (string)r[0]!).ToList();
+
     /// <summary>
     /// The memory a stage may plan its working set for (DuckDB's <c>engine.memory_limit</c>), or null when the engine
     /// has no such bound on one machine (Spark: a cluster's executors). Stages that can work in slices (clean-clicks)

@@ -274,12 +274,12 @@ public static class AlertsJob
     /// </summary>
     internal static string EventHoursSql(IEngine engine, string eventsDir, string eventDaysDir)
     {
-        var d = engine.Dialect;
+        var days = engine.ParquetRelation(eventDaysDir);
         var fromDays = OutputStore.HasParquet(eventDaysDir)
-            && engine.Query(d.DescribeColumns(engine.ParquetRelation(eventDaysDir))).Any(c => c[0] as string == "active_hours")
+            && engine.ColumnNames(days).Contains("active_hours")
             && OutputStore.PartitionValues(eventsDir, "event_date").ToHashSet(StringComparer.Ordinal)
-                .IsSubsetOf(engine.Query(AlertsSql.DaysWithHours(engine.ParquetRelation(eventDaysDir))).Select(r => AsDate(r[0]!).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
-        return fromDays ? AlertsSql.EventHoursOfDays(engine.ParquetRelation(eventDaysDir)) : AlertsSql.EventHours(d, engine.ParquetRelation(eventsDir));
+                .IsSubsetOf(engine.Query(AlertsSql.DaysWithHours(days)).Select(r => AsDate(r[0]!).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
+        return fromDays ? AlertsSql.EventHoursOfDays(days) : AlertsSql.EventHours(engine.Dialect, engine.ParquetRelation(eventsDir));
     }
 
     /// <summary>Landing-page groups beyond the largest <see cref="MaxLandingGroups"/> (by sessions over the data) are watched together as this one.</summary>

@@ -53,7 +53,7 @@ public static class AlertsSql
 
     /// <summary>clean/events: per UTC date, the hours of the day with at least one kept event (a tracking gap lowers it).</summary>
     public static string EventHours(ISqlDialect d, string eventsRelation) => $"""
-        SELECT event_date, CAST(count(DISTINCT {d.IntegerDivide(d.EpochMicros("occurred_at"), "CAST(3600000000 AS BIGINT)")}) AS DOUBLE) AS hours
+        SELECT event_date, CAST(count(DISTINCT {TimeSql.HourOf(d, "occurred_at")}) AS DOUBLE) AS hours
         FROM {eventsRelation}
         GROUP BY event_date
         ORDER BY event_date NULLS LAST

@@ -99,7 +99,7 @@ internal sealed class EventDays(DateOnly dayZero)
             var d = engine.Dialect;
             var relation = engine.ParquetRelation(publishedPath);
             // A table published before active_hours existed has no such column: its days keep NULL there.
-            var hasHours = engine.Query(d.DescribeColumns(relation)).Any(c => c[0] as string == "active_hours");
+            var hasHours = engine.ColumnNames(relation).Contains("active_hours");
             foreach (var r in engine.Query(
                 $"SELECT event_date, rows_read, rows_kept, rows_quarantined, duplicates, bots_user_agent, bots_event_rate, {(hasHours ? "active_hours" : "CAST(NULL AS INTEGER)")} FROM {relation} " +
                 $"WHERE event_date < {d.DateLiteral(start)} ORDER BY event_date"))

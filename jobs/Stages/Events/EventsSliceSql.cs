@@ -65,9 +65,9 @@ public static class EventsSliceSql
     public static string TooLongDays(ISqlDialect d, EventsSqlOptions o) =>
         $"SELECT {EventsSql.DayIndex(d, o, "occurred_at")} AS day, count(*) AS n FROM events_too_long GROUP BY {EventsSql.DayIndex(d, o, "occurred_at")}";
 
-    /// <summary>The staged clean events per date (clean/event_days; a DATE, which <see cref="EventDays"/> also takes).</summary>
+    /// <summary>The staged clean events per date and their hours with events (clean/event_days; a DATE, which <see cref="EventDays"/> also takes).</summary>
     public static string WrittenDays(ISqlDialect d, string eventsRelation) =>
-        $"SELECT event_date AS day, count(*) AS n, count(DISTINCT {EventsSql.HourOf(d, "occurred_at")}) AS active_hours FROM {eventsRelation} GROUP BY event_date";
+        $"SELECT event_date AS day, count(*) AS n, count(DISTINCT {TimeSql.HourOf(d, "occurred_at")}) AS active_hours FROM {eventsRelation} GROUP BY event_date";
 
     /// <summary>A slice's first copies, narrow: what the rate rule and the identities need.</summary>
     public static string Firsts(string slice) => $"""

@@ -637,9 +637,6 @@ public static class EventsSql
     /// arithmetic on the epoch microseconds, ≈ 10× cheaper per row than a time-zone-aware cast to DATE, and exact for
     /// the timestamps it is used on (never before min_valid_date, so never negative).
     /// </summary>
-    /// <summary>The hour since the epoch of a timestamp: distinct per day, the day's hours with events (clean/event_days' active_hours).</summary>
-    public static string HourOf(ISqlDialect d, string timestamp) => d.IntegerDivide(d.EpochMicros(timestamp), "CAST(3600000000 AS BIGINT)");
-
     public static string DayIndex(ISqlDialect d, EventsSqlOptions o, string timestamp)
     {
         var zeroUs = (new DateTimeOffset(o.MinValidDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) - DateTimeOffset.UnixEpoch).Ticks / 10;
@@ -682,7 +679,7 @@ public static class EventsSql
         SELECT {DayIndex(d, o, "occurred_at")} AS day,
                CAST(sum(CASE WHEN is_too_long THEN 1 ELSE 0 END) AS BIGINT) AS too_long,
                CAST(sum(CASE WHEN is_too_long THEN 0 ELSE 1 END) AS BIGINT) AS kept,
-               CAST(count(DISTINCT CASE WHEN NOT is_too_long THEN {HourOf(d, "occurred_at")} END) AS BIGINT) AS active_hours
+               CAST(count(DISTINCT CASE WHEN NOT is_too_long THEN {TimeSql.HourOf(d, "occurred_at")} END) AS BIGINT) AS active_hours
         FROM events_sessionized
         GROUP BY {DayIndex(d, o, "occurred_at")}
         """;
