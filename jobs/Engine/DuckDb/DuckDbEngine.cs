@@ -590,9 +590,26 @@ public sealed class DuckDbEngine : IEngine
     /// Runs <paramref name="work"/> on each item, on up to <paramref name="threads"/> extra connections to this database
     /// (session time zone UTC; they see its main-schema tables, not the temp ones), and rethrows the first failure once
     /// all have stopped. Statements that run on one thread each (an ordered scan, a one-file COPY) keep the cores busy
-    /// this way.
+    /// this way. Meanwhile DuckDB's own thread pool is cut to none: <c>threads</c> counts the calling thread, so at N
+    /// threads DuckDB keeps N − 1 background threads, which take up the workers' tasks beside the workers' own threads
+    /// (N connections + N − 1 threads on N cores). Measured on 2 cores, two batches of 316,000 JSON lines read, numbered
+    /// and typed on two connections: 1.3× faster than one after the other with the pool, 1.9× without it.
     /// </summary>
     private void OnWorkerConnections<T>(IReadOnlyList<T> items, int threads, Action<DuckDBConnection, T> work)
+    {
+        var poolThreads = Threads();
+        Execute("SET threads = 1");
+        try
+        {
+            RunOnWorkerConnections(items, threads, work);
+        }
+        finally
+        {
+            Execute($"SET threads = {poolThreads.ToString(CultureInfo.InvariantCulture)}");
+        }
+    }
+
+    private void RunOnWorkerConnections<T>(IReadOnlyList<T> items, int threads, Action<DuckDBConnection, T> work)
     {
         var queue = new System.Collections.Concurrent.ConcurrentQueue<T>(items);
         var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();

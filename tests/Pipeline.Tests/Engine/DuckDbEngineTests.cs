@@ -42,6 +42,26 @@ public class DuckDbEngineTests
     }
 
     [Test]
+    public void The_thread_pool_is_given_back_after_the_worker_connections_finish_or_fail()
+    {
+        // The partitions are written on worker connections with DuckDB's pool cut to none meanwhile; every statement
+        // after them must have the configured threads again, also when a worker fails.
+        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
+        long Threads() => Convert.ToInt64(engine.Query("SELECT current_setting('threads')")[0][0], System.Globalization.CultureInfo.InvariantCulture);
+        const string Rows = "SELECT CAST(i % 3 AS INTEGER) AS part_no, i FROM range(30) t(i)";
+
+        Assert.That(engine.WriteParquet(Rows, Path.Combine(_dir, "ok"), ["part_no"]), Is.EqualTo(30));
+        Assert.That(Threads(), Is.EqualTo(2));
+
+        // A file where a partition's folder must go: that worker's write fails.
+        var blocked = Path.Combine(_dir, "blocked");
+        Directory.CreateDirectory(blocked);
+        File.WriteAllText(Path.Combine(blocked, "part_no=1"), "not a folder");
+        Assert.That(() => engine.WriteParquet(Rows, blocked, ["part_no"]), Throws.InstanceOf<IOException>());
+        Assert.That(Threads(), Is.EqualTo(2));
+    }
+
+    [Test]
     public void A_partitioned_write_of_no_rows_writes_no_file()
     {
         using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
