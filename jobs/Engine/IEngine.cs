@@ -58,13 +58,8 @@ public interface IEngine : IDisposable
     /// <summary>Streams a query's rows to a callback (for model inputs: no boxing of whole tables).</summary>
     void ForEachRow(string sql, Action<System.Data.IDataRecord> onRow);
 
-    /// <summary>
-    /// Writes a query's rows as zstd Parquet under <paramref name="directory"/>, Hive-partitioned by the given columns;
-    /// returns rows written. With <paramref name="orderBy"/> (an ORDER BY list over the query's columns, partition columns
-    /// included) every file holds its rows in that order, and the query itself need not sort: an engine that writes each
-    /// partition on its own sorts each one, not the whole table. Without it the files keep the query's own order.
-    /// </summary>
-    long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy, string? orderBy = null);
+    /// <summary>Writes a query's rows as zstd Parquet under <paramref name="directory"/>, Hive-partitioned by the given columns; returns rows written.</summary>
+    long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy);
 
     /// <summary>A FROM-clause relation reading a Parquet table directory written by <see cref="WriteParquet"/> (partition columns included).</summary>
     string ParquetRelation(string directory);

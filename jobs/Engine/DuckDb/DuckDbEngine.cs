@@ -209,36 +209,24 @@ public sealed class DuckDbEngine : IEngine
     /// compresses ~2x better than snappy on these tables at similar read speed. Partitioned tables are not written with
     /// COPY's PARTITION_BY: with more than one thread it appends each thread's chunks to a partition's file in whatever
     /// order the threads finish, ORDER BY notwithstanding (duckdb#14349; seen at 1.7M events: 9 of 61 daily files
-    /// differed between two runs of the same input). The rows are staged in a table, and each partition is written by
-    /// its own order-preserving COPY of a range of that table, sorted by <paramref name="orderBy"/> when given (the
-    /// table is then staged unsorted: 365 sorts of a day each cost less than one of the year's wide rows), else in the
-    /// statement's own order (staged in that order).
+    /// differed between two runs of the same input). The rows are staged in the statement's order, and each partition
+    /// is written by its own order-preserving (and still parallel) COPY of a range of that table.
     /// </summary>
-    public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy, string? orderBy = null)
+    public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy)
     {
         Directory.CreateDirectory(directory);
-        if (partitionBy.Count == 0)
-        {
-            long one = 0;
-            InInsertionOrder(() => one = CopyTo(orderBy is null ? selectSql : $"SELECT * FROM ({selectSql}) _w ORDER BY {orderBy}", Path.Combine(directory, "part-0.parquet")));
-            return one;
-        }
-        return WritePartitions(selectSql, directory, partitionBy, orderBy);
+        long written = 0;
+        InInsertionOrder(() => written = partitionBy.Count == 0
+            ? CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"))
+            : WritePartitions(selectSql, directory, partitionBy));
+        return written;
     }
 
-    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy, string? orderBy)
+    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy)
     {
         // In the main schema, so the worker connections see it.
         var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
-        var stage = $"CREATE OR REPLACE TABLE {staged} AS {selectSql}";
-        if (orderBy is null)
-        {
-            InInsertionOrder(() => Execute(stage));
-        }
-        else
-        {
-            Execute(stage);
-        }
+        Execute($"CREATE OR REPLACE TABLE {staged} AS {selectSql}");
         try
         {
             var columns = partitionBy.Select(Dialect.Id).ToList();
@@ -249,18 +237,17 @@ public sealed class DuckDbEngine : IEngine
             }
             var partitions = Query($"SELECT DISTINCT {string.Join(", ", columns.Select(c => $"CAST({c} AS VARCHAR)"))} FROM {staged}")
                 .OrderBy(v => string.Join("/", v.Select(x => x as string ?? "")), StringComparer.Ordinal).ToList();
-            var order = orderBy is null ? "" : $" ORDER BY {orderBy}";
             // A partition is usually one row group, which one thread encodes: the partitions are written concurrently.
             long written = 0;
-            InInsertionOrder(() => OnWorkerConnections(partitions, Threads(), (c, values) =>
+            OnWorkerConnections(partitions, Threads(), (c, values) =>
             {
                 // Typed equality (not on the text) so the scan skips the row groups outside the partition.
                 var where = string.Join(" AND ", columns.Select((col, i) =>
                     values[i] is string v ? $"{col} = CAST({Dialect.Str(v)} AS {types[0][i]})" : $"{col} IS NULL"));
                 var path = Path.Combine([directory, .. partitionBy.Select((p, i) => $"{p}={(values[i] is string v ? Uri.EscapeDataString(v) : "NULL")}")]);
                 Directory.CreateDirectory(path);
-                Interlocked.Add(ref written, CopyTo(c, $"SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM {staged} WHERE {where}{order}", Path.Combine(path, "part-0.parquet")));
-            }));
+                Interlocked.Add(ref written, CopyTo(c, $"SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM {staged} WHERE {where}", Path.Combine(path, "part-0.parquet")));
+            });
             return written;
         }
         finally

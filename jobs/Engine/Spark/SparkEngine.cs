@@ -181,15 +181,12 @@ public sealed partial class SparkEngine : IEngine
 
     // ------------------------------------------------------------------ Parquet
 
-    public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy, string? orderBy = null)
+    public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy)
     {
         Guard(selectSql);
-        // One global sort: Spark's partitioned writer keeps it (the order starts with the partition columns, so the
-        // writer needs no sort of its own).
-        var sql = orderBy is null ? selectSql : $"SELECT * FROM ({selectSql}) _w ORDER BY {orderBy}";
         Run(async () =>
         {
-            await _client.WriteParquetAsync(sql, ToUri(directory), partitionBy, SparkSaveMode.Overwrite, WriteOptions);
+            await _client.WriteParquetAsync(selectSql, ToUri(directory), partitionBy, SparkSaveMode.Overwrite, WriteOptions);
             return 0;
         });
         CleanWriterLeftovers(directory);

@@ -172,10 +172,9 @@ public static class CleanClicksJob
                 }
                 else
                 {
-                    // Written straight from the join (no materialised events_clean), each day's file sorted on its own
-                    // (not the year's wide rows in one sort); sessions are then aggregated from the staged files, which
-                    // read back only the columns they need.
-                    events = engine.WriteParquet(EventsSql.CleanEvents(d, options, ordered: false), run.StagingPath(EventsTable), ["event_date"], EventsSql.EventsSortKeys);
+                    // Written straight from the join (no materialised events_clean); sessions are then aggregated from the
+                    // staged files, which read back only the columns they need.
+                    events = engine.WriteParquet(EventsSql.CleanEvents(d, options), run.StagingPath(EventsTable), ["event_date"]);
                     step("clean events written");
                     // No kept event writes no file, and there is then nothing to read back: the (empty) query itself serves.
                     var cleanEvents = events > 0 ? engine.ParquetRelation(run.StagingPath(EventsTable)) : $"({EventsSql.CleanEvents(d, options)}) AS no_events";
@@ -183,7 +182,7 @@ public static class CleanClicksJob
                     {
                         DropJoinedTables(); // the sessions read the staged files, not these
                     }
-                    sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents, ordered: false), run.StagingPath(SessionsTable), ["session_date"], EventsSql.SessionsSortKeys);
+                    sessions = engine.WriteParquet(EventsSql.Sessions(d, options, cleanEvents), run.StagingPath(SessionsTable), ["session_date"]);
                     identities = CleanIdentities.WriteFull(run, engine, cleanEvents);
                     eventDays = EventDays.Write(engine, days.OnePassRows(null), run.StagingPath(EventDaysTable), null, null);
                     if (events == 0)

@@ -578,21 +578,11 @@ public static class EventsSql
         {(ordered ? SessionsOrder : "")}
         """;
 
-    /// <summary>
-    /// The order clean/events is written in (so that the same input writes the same files): the list a writer sorts
-    /// each partition by (<see cref="Pipeline.Engine.IEngine.WriteParquet"/>'s orderBy). Unique per event: a session's
-    /// events are numbered.
-    /// </summary>
-    public const string EventsSortKeys = "event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST";
+    /// <summary>The order clean/events is written in (so that the same input writes the same files).</summary>
+    public const string EventsOrder = "ORDER BY event_date ASC NULLS LAST, session_id ASC NULLS LAST, session_event_seq ASC NULLS LAST";
 
-    /// <summary>The same order as a clause, for the statements that sort themselves.</summary>
-    public const string EventsOrder = "ORDER BY " + EventsSortKeys;
-
-    /// <summary>The order sessions is written in (one row per session).</summary>
-    public const string SessionsSortKeys = "session_date ASC NULLS LAST, session_id ASC NULLS LAST";
-
-    /// <summary>The same order as a clause.</summary>
-    public const string SessionsOrder = "ORDER BY " + SessionsSortKeys;
+    /// <summary>The order sessions is written in.</summary>
+    public const string SessionsOrder = "ORDER BY session_date ASC NULLS LAST, session_id ASC NULLS LAST";
 
     /// <summary>
     /// Marts: one row per rejected row — row-level reasons plus the events of sessions that were too long (whose

@@ -257,8 +257,8 @@ public static class SlicedCleanClicks
                     engine.Materialize("events_carry", "SELECT * FROM events_carry_next");
                     engine.Execute("DROP TABLE IF EXISTS events_carry_next");
                 }
-                events += Flush("events_slice_clean", "events_pending", "event_date", EventsSql.EventsSortKeys, eventsPath, final);
-                sessions += Flush("sessions_slice", "sessions_pending", "session_date", EventsSql.SessionsSortKeys, sessionsPath, final);
+                events += Flush("events_slice_clean", "events_pending", "event_date", EventsSql.EventsOrder, eventsPath, final);
+                sessions += Flush("sessions_slice", "sessions_pending", "session_date", EventsSql.SessionsOrder, sessionsPath, final);
                 step($"slice {i + 1} of {slices.Count} ({slice.First:yyyy-MM-dd} to {slice.Last:yyyy-MM-dd}) sessionized and written");
             }
 
@@ -310,7 +310,7 @@ public static class SlicedCleanClicks
             {
                 var source = created.Contains(pending) ? $"SELECT * FROM {pending} UNION ALL SELECT * FROM {fresh}" : $"SELECT * FROM {fresh}";
                 var where = before is { } b ? $" WHERE {dateColumn} < {d.DateLiteral(b)}" : "";
-                var written = engine.WriteParquet($"SELECT * FROM ({source}) r{where}", path, [dateColumn], order);
+                var written = engine.WriteParquet($"SELECT * FROM ({source}) r{where} {order}", path, [dateColumn]);
                 if (created.Contains(pending))
                 {
                     engine.Execute($"DELETE FROM {pending}{where}");

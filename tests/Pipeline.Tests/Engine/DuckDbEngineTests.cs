@@ -42,27 +42,6 @@ public class DuckDbEngineTests
     }
 
     [Test]
-    public void A_partitioned_write_with_an_order_sorts_every_file_whatever_the_statement_order()
-    {
-        // The statement does not sort (its rows come in a scrambled order); the write sorts each partition by the given
-        // list, partition column first as the callers pass it. 200,000 rows a partition: more than one row group.
-        const int rows = 600_000;
-        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
-        var written = engine.WriteParquet(
-            $"SELECT CAST(i % 3 AS INTEGER) AS part_no, CAST((i * 7919) % {rows} AS BIGINT) AS k, sha256(CAST(i AS VARCHAR)) AS s FROM range({rows}) t(i)",
-            _dir, ["part_no"], "part_no ASC NULLS LAST, s DESC NULLS LAST");
-
-        Assert.That(written, Is.EqualTo(rows));
-        var expected = Enumerable.Range(0, rows)
-            .Select(i => (Part: (i % 3).ToString(System.Globalization.CultureInfo.InvariantCulture), K: (long)i * 7919 % rows,
-                S: Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))))
-            .OrderBy(x => x.Part, StringComparer.Ordinal).ThenByDescending(x => x.S, StringComparer.Ordinal)
-            .ToList();
-        var actual = ParquetTable.Read(_dir).Select(r => ((string)r["part_no"]!, (long)r["k"]!, (string)r["s"]!)).ToList();
-        Assert.That(actual, Is.EqualTo(expected));
-    }
-
-    [Test]
     public void The_thread_pool_is_given_back_after_the_worker_connections_finish_or_fail()
     {
         // The partitions are written on worker connections with DuckDB's pool cut to none meanwhile; every statement

@@ -313,9 +313,9 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         }
         else
         {
-            engine.WriteParquet(EventsSql.CleanEvents(d, o, ordered: false), Folder("clean/events"), ["event_date"], EventsSql.EventsSortKeys);
+            engine.WriteParquet(EventsSql.CleanEvents(d, o), Folder("clean/events"), ["event_date"]);
             DropJoinedTables();
-            engine.WriteParquet(EventsSql.Sessions(d, o, engine.ParquetRelation(Folder("clean/events")), ordered: false), Folder("clean/sessions"), ["session_date"], EventsSql.SessionsSortKeys);
+            engine.WriteParquet(EventsSql.Sessions(d, o, engine.ParquetRelation(Folder("clean/events"))), Folder("clean/sessions"), ["session_date"]);
             engine.WriteParquet(EventsIdentitySql.Ordered(EventsIdentitySql.Of(d, engine.ParquetRelation(Folder("clean/events")))), Folder("clean/identities"), []);
             // No kept event: the sessions are aggregated from the (empty) join itself, before the tables go.
         }
