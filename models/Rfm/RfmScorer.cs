@@ -70,7 +70,6 @@ public static class RfmScorer
         return new RfmResult(scores, cutPoints, Summarize(scores, customers));
     }
 
-    /// <summary>Bins 1..5 in ascending value order, and the cut points in force (null if none can be derived).</summary>
     /// <summary>Each id's position in ordinal order (the ids are unique): the tie-break of <see cref="RankOrder"/>, computed once.</summary>
     private static int[] OrdinalRanks(string[] ids)
     {
@@ -116,6 +115,7 @@ public static class RfmScorer
         return order;
     }
 
+    /// <summary>Bins 1..5 in ascending value order, and the cut points in force (null if none can be derived).</summary>
     private static (int[] Bins, double[]? Cuts) Bin(double[] values, int[] idRanks, IReadOnlyList<double>? fixedCuts, string name)
     {
         var n = values.Length;

@@ -148,7 +148,7 @@ public static class ExperimentsSql
         """;
 
     /// <summary>The event_date partitions holding the instants [<paramref name="fromUs"/>, <paramref name="untilUs"/>) (UTC days).</summary>
-    private static string DaysBetween(ISqlDialect d, long fromUs, long untilUs)
+    private static string EventDatesIn(ISqlDialect d, long fromUs, long untilUs)
     {
         static DateOnly Day(long us) => DateOnly.FromDateTime(DateTime.UnixEpoch.AddTicks(us * 10));
         return $"event_date >= {d.DateLiteral(Day(fromUs))} AND event_date <= {d.DateLiteral(Day(untilUs - 1))}";
@@ -179,8 +179,8 @@ public static class ExperimentsSql
         // whatever their day, so that scan stays whole.
         var (exposureDays, outcomeDays) = o.Windows.Count == 0
             ? ("false", "false")
-            : (DaysBetween(d, o.Windows.Min(w => w.StartUs), o.Windows.Max(w => w.EndUs)),
-               DaysBetween(d, o.Windows.Min(w => w.StartUs), o.Windows.Max(w => w.OutcomeEndUs)));
+            : (EventDatesIn(d, o.Windows.Min(w => w.StartUs), o.Windows.Max(w => w.EndUs)),
+               EventDatesIn(d, o.Windows.Min(w => w.StartUs), o.Windows.Max(w => w.OutcomeEndUs)));
         return $"""
             WITH windows AS (
               {windows}
