@@ -87,6 +87,33 @@ public interface IEngine : IDisposable
     string ParquetFiles(IReadOnlyList<string> files);
 
     /// <summary>
+    /// Writes <paramref name="selectSql"/>, a row-by-row projection of the raw input as <see cref="MaterializeFromRawInput"/>
+    /// takes it, as scratch Parquet under <paramref name="directory"/> (one or more files, names the engine's own, read
+    /// back through <see cref="ParquetFiles"/>), without a table in between. Returns rows written. Default: the raw
+    /// input registered and written by <see cref="WriteScratchParquet"/> unsorted. DuckDB writes JSON lines a batch of
+    /// consecutive input files to a file, each in the files' order, so the row groups follow the input's order.
+    /// </summary>
+    long WriteScratchFromRawInput(string rawName, RawInput input, string selectSql, string directory)
+    {
+        RegisterRawInput(rawName, input);
+        try
+        {
+            return WriteScratchParquet(selectSql, directory, null);
+        }
+        finally
+        {
+            DropRawInput(rawName);
+        }
+    }
+
+    /// <summary>
+    /// The row groups of scratch Parquet files, in file order, each with its rows and the range of the timestamp
+    /// <paramref name="column"/> from the files' statistics; null when the engine cannot read them (the caller then
+    /// has to assume any row group may hold any time).
+    /// </summary>
+    IReadOnlyList<RowGroupRange>? RowGroupRanges(IReadOnlyList<string> files, string column) => null;
+
+    /// <summary>
     /// Writes rows computed in this process (model outputs; column names from <c>[JsonPropertyName]</c>) as an
     /// unpartitioned Parquet table under <paramref name="directory"/>; returns rows written. Default: one local
     /// Parquet.Net file (DuckDB). Spark sends them as Arrow (LocalRelation) and writes them with WriteOperation.
@@ -149,3 +176,7 @@ public sealed class EngineException : Core.PipelineException
         ? Message + " (rerun with --verbose for details)"
         : Message;
 }
+
+/// <summary>One row group of a Parquet file: its rows and the range of a timestamp column in microseconds since the
+/// Unix epoch (both null when the column has no values there).</summary>
+public sealed record RowGroupRange(string File, long Rows, long? MinMicros, long? MaxMicros);

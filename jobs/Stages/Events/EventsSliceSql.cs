@@ -5,21 +5,30 @@ namespace Pipeline.Stages.Events;
 
 /// <summary>
 /// The SQL of a sliced full run (<see cref="SlicedCleanClicks"/>) that the one-pass run does not need: the typed rows
-/// written as scratch Parquet sorted by time, the whole-history key work (duplicates by event id, rate bots, identities) on
+/// written as scratch Parquet, the whole-history key work (duplicates by event id, rate bots, identities) on
 /// narrow columns, and each slice's rows. Everything else (typing, sessions, the marts) is <see cref="EventsSql"/>'s,
 /// unchanged, so both runs share one definition of the rules.
 /// </summary>
 public static class EventsSliceSql
 {
-    /// <summary>The valid typed rows (the scratch, written sorted by occurred_at).</summary>
-    public static string ValidTyped() => "SELECT * FROM events_typed WHERE reason_code IS NULL";
-
     /// <summary>
-    /// The scratch rows of the UTC days <paramref name="first"/> to <paramref name="last"/>: a range of occurred_at,
-    /// which the sorted scratch files' row-group statistics narrow to the row groups that hold it.
+    /// The typed rows as the scratch files hold them, valid and rejected together, with <c>valid_at</c>: occurred_at
+    /// of the valid rows only. The slices select their rows by a range of it, which the row groups' statistics narrow to
+    /// the row groups that hold it; a rejected row's time (year 1970, or 2099) would widen its row group's range of
+    /// occurred_at to the whole history.
     /// </summary>
+    public static string Scratch(string typed) =>
+        $"SELECT t.*, CASE WHEN t.reason_code IS NULL THEN t.occurred_at END AS valid_at FROM ({typed}) t";
+
+    /// <summary>The valid rows of the scratch.</summary>
+    public static string Valid(string scratch) => $"(SELECT * FROM {scratch} WHERE reason_code IS NULL)";
+
+    /// <summary>The rejected rows of the scratch (the quarantine's, with their reasons).</summary>
+    public static string Rejected(string scratch) => $"SELECT * FROM {scratch} s WHERE reason_code IS NOT NULL";
+
+    /// <summary>The valid scratch rows of the UTC days <paramref name="first"/> to <paramref name="last"/>: a range of valid_at.</summary>
     public static string DayRange(ISqlDialect d, string scratch, DateOnly first, DateOnly last) =>
-        $"(SELECT * FROM {scratch} WHERE occurred_at >= {EventsIdentitySql.Instant(d, first)} AND occurred_at < {EventsIdentitySql.Instant(d, last.AddDays(1))})";
+        $"(SELECT * FROM {scratch} WHERE valid_at >= {EventsIdentitySql.Instant(d, first)} AND valid_at < {EventsIdentitySql.Instant(d, last.AddDays(1))})";
 
     /// <summary>Valid typed rows per UTC day (to cut the history into slices of bounded size).</summary>
     public static string DayCounts(ISqlDialect d) =>

@@ -16,9 +16,11 @@ public sealed record SlicePlan(int Days, long RowBudget);
 /// The one-pass run holds every event in one table while it sorts them for dedup and sessions, and at 100M events
 /// the spilled copies of that table filled 65 GB of disk. Here the working state is bounded by a slice:
 /// <list type="number">
-/// <item>The input files are typed in chunks (whole files, each chunk within the row budget) and written as scratch
-/// Parquet, one file a chunk sorted by occurred_at: compressed, and read back per slice by a time range that the row
-/// groups' statistics narrow to the few that hold it.</item>
+/// <item>The input files are typed in chunks (whole files, each chunk within the row budget) straight into scratch
+/// Parquet, a file per batch of consecutive input files, in their order: compressed, and read back per slice by a
+/// time range that the row groups' statistics narrow to the few that hold it. That takes input files in time order,
+/// as exports come; a scratch file whose row groups the slices would each read (files in no order of time) is sorted
+/// by time first (<see cref="FilesToSort"/>).</item>
 /// <item>What reaches across the whole history needs narrow keys only: duplicates by event id (hashes first, then the
 /// ids of the few candidates), then per slice the rate-bot ids (a minute never crosses a day) and each anonymous id's
 /// last user_id, combined into the one-pass identity table.</item>
@@ -140,7 +142,7 @@ public static class SlicedCleanClicks
         var work = run.StagingPath(Path.Combine("_work", "clean-clicks"));
         try
         {
-            // 1. Typing, in chunks of whole files, to scratch Parquet sorted by time.
+            // 1. Typing, in chunks of whole files, straight to scratch Parquet (valid and rejected rows together).
             var byDay = new SortedDictionary<DateOnly, long>();
             var ranges = new List<object?[]>();
             long read = 0, rejected = 0, valid = 0;
@@ -152,7 +154,10 @@ public static class SlicedCleanClicks
                 var inChunk = chunks[k].Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
                 var part = new RawInput(raw.Groups.Select(g => g with { Files = g.Files.Where(inChunk.Contains).ToList() })
                     .Where(g => g.Files.Count > 0).ToList());
-                engine.MaterializeFromRawInput("events_typed", "events_raw", part, EventsSql.Typed(d, o));
+                var chunkFolder = Path.Combine(work, "typed", $"c{k}");
+                engine.WriteScratchFromRawInput("events_raw", part, EventsSliceSql.Scratch(EventsSql.Typed(d, o)), chunkFolder);
+                // The chunk's counts, from the narrow columns of its files.
+                engine.Execute($"CREATE OR REPLACE TEMP VIEW events_typed AS SELECT * FROM {engine.ParquetFiles(ScratchFiles(chunkFolder))} s");
                 var typedDays = engine.Query(EventsSql.TypedDays(d, o));
                 days.Add(typedDays.Where(r => r[0] is not null).ToList(), EventDays.Figure.Read, EventDays.Figure.TypedQuarantined, EventDays.Figure.Valid);
                 read += typedDays.Sum(r => Long(r[1]));
@@ -164,19 +169,17 @@ public static class SlicedCleanClicks
                     var day = row[0] switch { DateOnly x => x, DateTime x => DateOnly.FromDateTime(x), var x => DateOnly.Parse(Convert.ToString(x, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture) };
                     byDay[day] = byDay.GetValueOrDefault(day) + Long(row[1]);
                 }
-                engine.WriteScratchParquet(EventsSliceSql.ValidTyped(), Path.Combine(work, "typed", $"c{k}"), "occurred_at");
-                engine.WriteScratchParquet(EventsSql.Rejected(), Path.Combine(work, "rejected", $"c{k}"), null);
-                engine.Execute("DROP TABLE IF EXISTS events_typed");
+                engine.Execute("DROP VIEW IF EXISTS events_typed");
                 step($"read and typed (chunk {k + 1} of {chunks.Count}: {chunks[k].Count} file(s))");
             }
             report.RowsRead = read;
             checkNotEmpty(report);
-            var typedFiles = ScratchFiles(Path.Combine(work, "typed"));
             var slices = Slices(byDay, plan);
+            var typedFiles = SortedWhereNeeded(engine, ScratchFiles(Path.Combine(work, "typed")), slices, step);
             run.Log.Info($"{read} row(s) read; {slices.Count} slice(s) of {(plan.Days > 0 ? $"{plan.Days} day(s)" : $"up to {plan.RowBudget} events")}", "clean-clicks");
 
             // 2. Duplicates over the whole history, on hashes of the ids.
-            var allValid = typedFiles.Count == 0 ? null : engine.ParquetFiles(typedFiles);
+            var allValid = typedFiles.Count == 0 ? null : EventsSliceSql.Valid(engine.ParquetFiles(typedFiles));
             engine.Materialize("events_duplicate_hashes", allValid is null ? "SELECT CAST(0 AS UBIGINT) AS h WHERE 1 = 0" : EventsSliceSql.DuplicateHashes(d, allValid));
             engine.Materialize("events_losers", allValid is null
                 ? $"SELECT CAST(NULL AS {d.StringType}) AS _source_file, CAST(NULL AS BIGINT) AS _source_line, CAST(NULL AS TIMESTAMP) AS occurred_at WHERE 1 = 0"
@@ -263,8 +266,7 @@ public static class SlicedCleanClicks
             }
 
             // 5. The quarantine: the rejected rows of every chunk, and the events of too-long sessions.
-            var rejectedFiles = ScratchFiles(Path.Combine(work, "rejected"));
-            engine.Materialize("events_rejected", $"SELECT * FROM {engine.ParquetFiles(rejectedFiles)} r");
+            engine.Materialize("events_rejected", EventsSliceSql.Rejected(engine.ParquetFiles(typedFiles)));
             var tooLong = created.Contains("events_too_long") ? Long(engine.Query("SELECT count(*) FROM events_too_long")[0][0]) : 0;
             if (tooLong > 0)
             {
@@ -386,7 +388,68 @@ public static class SlicedCleanClicks
         return chunks;
     }
 
-    /// <summary>The scratch files under one folder (<c>typed/c{chunk}/*.parquet</c>, <c>rejected/c{chunk}/*.parquet</c>), in chunk order.</summary>
+    /// <summary>
+    /// Reads per row above which a scratch file is sorted: its row groups are read by this many slices on average. Typed
+    /// from input files in time order, a row group is read by one slice (two at a border); typed from files in no
+    /// order of time, every slice reads every row group.
+    /// </summary>
+    public const double MaxReadsPerRow = 2.0;
+
+    /// <summary>
+    /// The scratch files, with those whose rows the slices would read too often (<see cref="FilesToSort"/>) rewritten
+    /// sorted by valid_at, in the same order. All of them when the engine cannot tell its row groups' ranges.
+    /// </summary>
+    private static List<string> SortedWhereNeeded(IEngine engine, List<string> files, IReadOnlyList<Slice> slices, Action<string> step)
+    {
+        var ranges = engine.RowGroupRanges(files, "valid_at");
+        var toSort = (ranges is null ? files : FilesToSort(ranges, slices)).ToHashSet(StringComparer.Ordinal);
+        if (toSort.Count == 0)
+        {
+            return files;
+        }
+        var sorted = new List<string>();
+        foreach (var file in files)
+        {
+            if (!toSort.Contains(file))
+            {
+                sorted.Add(file);
+                continue;
+            }
+            // Beside the file, in a folder named after it: the files keep their order.
+            var folder = Path.ChangeExtension(file, null) + "-sorted";
+            engine.WriteScratchParquet($"SELECT * FROM {engine.ParquetFiles([file])} s", folder, "valid_at");
+            File.Delete(file);
+            sorted.AddRange(ScratchFiles(folder));
+        }
+        step($"{toSort.Count} of {files.Count} scratch file(s) sorted by time");
+        return sorted;
+    }
+
+    /// <summary>
+    /// The files whose row groups would be read more than <see cref="MaxReadsPerRow"/> times per row by the slices
+    /// (a row group is read by every slice its range of valid_at overlaps), and which sorting can help: more than one
+    /// row group. Input files not in time order make such files; sorting them bounds the slices' reading again.
+    /// </summary>
+    public static IReadOnlyList<string> FilesToSort(IReadOnlyList<RowGroupRange> rowGroups, IReadOnlyList<Slice> slices)
+    {
+        var bounds = slices.Select(s => (Start: Micros(s.First), End: Micros(s.Last.AddDays(1)))).ToList();
+        return rowGroups.GroupBy(g => g.File, StringComparer.Ordinal)
+            .Where(f => f.Count() > 1)
+            .Where(f =>
+            {
+                var rows = f.Sum(g => g.Rows);
+                var reads = f.Sum(g => g.MinMicros is { } min && g.MaxMicros is { } max
+                    ? g.Rows * bounds.Count(b => min < b.End && max >= b.Start)
+                    : 0);
+                return reads > MaxReadsPerRow * rows;
+            })
+            .Select(f => f.Key)
+            .ToList();
+
+        static long Micros(DateOnly day) => (day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - DateTime.UnixEpoch).Ticks / 10;
+    }
+
+    /// <summary>The scratch files under one folder (<c>typed/c{chunk}/*.parquet</c>), in chunk order.</summary>
     private static List<string> ScratchFiles(string folder) =>
         Directory.Exists(folder)
             ? Directory.GetFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()

@@ -87,6 +87,45 @@ public class DuckDbEngineTests
     }
 
     [Test]
+    public void Row_group_ranges_come_from_the_files_statistics()
+    {
+        // One thread keeps the rows in order: row groups of 122,880 rows hold i = 0..122879, 122880..245759 and
+        // 245760..299999, and t is i seconds after 2024-03-01 for i < 245,760 (NULL after): the third has no range.
+        using IEngine engine = new DuckDbEngine(new DuckDbOptions(Threads: 1));
+        engine.WriteScratchParquet(
+            "SELECT i, CASE WHEN i < 245760 THEN TIMESTAMPTZ '2024-03-01 00:00:00+00' + to_seconds(i) END AS t FROM range(300000) r(i)", _dir, null);
+        var file = Directory.GetFiles(_dir, "*.parquet").Single();
+        var start = (new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc) - DateTime.UnixEpoch).Ticks / 10;
+        const long second = 1_000_000;
+
+        Assert.That(engine.RowGroupRanges([file], "t"), Is.EqualTo(new[]
+        {
+            new RowGroupRange(file, 122_880, start, start + 122_879 * second),
+            new RowGroupRange(file, 122_880, start + 122_880 * second, start + 245_759 * second),
+            new RowGroupRange(file, 54_240, null, null),
+        }));
+        Assert.That(engine.RowGroupRanges([], "t"), Is.Empty);
+    }
+
+    [Test]
+    public void Consecutive_batches_keep_the_files_order_and_split_by_size()
+    {
+        // Sizes 10, 10, 10, 10, 40, 10, 10 bytes (100 in all) in 4 runs of 25: each file goes to the run its middle
+        // byte (5, 15, 25, 35, 60, 85, 95) falls in.
+        var files = new[] { 10, 10, 10, 10, 40, 10, 10 }.Select((size, i) =>
+        {
+            var path = Path.Combine(_dir, $"f{i}.jsonl");
+            File.WriteAllText(path, new string('x', size));
+            return path;
+        }).ToList();
+        var names = (List<IReadOnlyList<string>> batches) => batches.Select(b => string.Join(" ", b.Select(Path.GetFileNameWithoutExtension))).ToList();
+
+        Assert.That(names(DuckDbEngine.ConsecutiveBatches(files, 4)), Is.EqualTo(new[] { "f0 f1", "f2 f3", "f4", "f5 f6" }));
+        Assert.That(names(DuckDbEngine.ConsecutiveBatches(files, 1)), Is.EqualTo(new[] { "f0 f1 f2 f3 f4 f5 f6" }));
+        Assert.That(names(DuckDbEngine.ConsecutiveBatches(files[..2], 8)), Is.EqualTo(new[] { "f0", "f1" }), "no more runs than files");
+    }
+
+    [Test]
     public void Columns_written_as_typed_arrays_read_back_with_their_declared_types()
     {
         // The ltv stage writes one row per customer this way: value types required, strings optional, a declared

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using NUnit.Framework;
+using Pipeline.Engine;
 using Pipeline.Stages.Events;
 using Pipeline.Tests.Support;
 using static Pipeline.Tests.Support.TrackerLines;
@@ -205,6 +206,137 @@ public class SlicedCleanClicksTests
         Assert.That(manifest, Does.Contain($"\"rows_read\": {read}"));
         Assert.That(manifest, Does.Contain("\"duplicates\": 2"), "f1's second copy and a2's replay");
         Assert.That(events.Count, Is.EqualTo(read - 1 - 2 - 72 - 1 - cEvents), "minus the rejected row, the 2 duplicates, D's 72 and g1, and C");
+    }
+
+    /// <summary>Runs clean-clicks on <paramref name="dir"/>/events with two threads; the output folder and the verbose log.</summary>
+    private static (string Output, string Log) RunIn(string dir, string name, int sliceDays)
+    {
+        var config = Path.Combine(dir, name + ".json");
+        File.WriteAllText(config, $$"""
+            { "output": "{{name}}", "now": "2024-03-10T00:00:00Z", "engine": { "slice_days": {{sliceDays}}, "threads": 2 },
+              "quality": { "max_quarantine_share": 1 }, "events": { "input": "events/", "site_hosts": ["shop.example.com"] } }
+            """);
+        var r = PipelineCli.Run("clean-clicks", "-c", config, "--verbose");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        return (Path.Combine(dir, name), r.Stderr);
+    }
+
+    /// <summary>The sliced run's tables are the one-pass run's: the same rows, and the same files byte for byte.</summary>
+    private static void AssertSameTables(string onePass, string sliced)
+    {
+        Assert.That(Rows(Path.Combine(sliced, "quarantine", "events"), "run_id"), Is.EqualTo(Rows(Path.Combine(onePass, "quarantine", "events"), "run_id")));
+        foreach (var table in new[] { "clean/events", "sessions", "clean/identities", "clean/event_days" })
+        {
+            var files = Directory.GetFiles(Path.Combine(onePass, table), "*.parquet", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(onePass, f)).Order(StringComparer.Ordinal).ToList();
+            Assert.That(files, Is.Not.Empty);
+            Assert.That(Directory.GetFiles(Path.Combine(sliced, table), "*.parquet", SearchOption.AllDirectories).Length, Is.EqualTo(files.Count), table);
+            foreach (var f in files)
+            {
+                Assert.That(File.ReadAllBytes(Path.Combine(sliced, f)), Is.EqualTo(File.ReadAllBytes(Path.Combine(onePass, f))), f);
+            }
+        }
+    }
+
+    [Test]
+    public void Input_files_in_no_order_of_time_are_sorted_before_slicing_and_give_the_tables_of_one_pass()
+    {
+        // 260,000 events over four days in random order, in two files of unequal size (typed together into one scratch
+        // file): its three row groups each span the four days, so each of the four one-day slices would read all of
+        // them (4 reads a row, above 2). With duplicates across the files, logins, and a line of invalid UTF-8.
+        var dir = TestPaths.NewTempDir("sliced-unordered");
+        var events = Path.Combine(dir, "events");
+        Directory.CreateDirectory(events);
+        var random = new Random(20241205);
+        foreach (var (file, count) in new[] { ("events-a.jsonl", 150_000), ("events-b.jsonl", 110_000) })
+        {
+            using var stream = File.Create(Path.Combine(events, file));
+            for (var i = 0; i < count; i++)
+            {
+                var at = At(1, 0, 0).AddSeconds(random.Next(4 * 86_400));
+                var login = i % 50 == 0;
+                var id = file == "events-b.jsonl" && i % 10_000 == 0 ? $"events-a.jsonl-{i}" : $"{file}-{i}";
+                stream.Write(Encoding.UTF8.GetBytes(Line(id, at, $"anon-{random.Next(3000)}", login ? "login" : "page_view",
+                    login ? $"cust-{random.Next(1000)}" : null) + "\n"));
+                if (file == "events-a.jsonl" && i == 1000)
+                {
+                    stream.Write([(byte)'{', (byte)'"', 0xFF, 0xFE, (byte)'"', (byte)':', (byte)'1', (byte)'}', (byte)'\n']);
+                }
+            }
+        }
+
+        var (onePass, _) = RunIn(dir, "one-pass", -1);
+        var (sliced, log) = RunIn(dir, "sliced", 1);
+        Assert.That(log, Does.Contain("1 of 1 scratch file(s) sorted by time"));
+        AssertSameTables(onePass, sliced);
+        var quarantine = ParquetTable.Read(Path.Combine(sliced, "quarantine", "events"));
+        Assert.That(quarantine.Where(q => (string)q["reason_code"]! == "invalid_encoding").Select(q => (q["source_line"], Path.GetFileName((string)q["source_file"]!))),
+            Is.EqualTo(new[] { ((object?)1002L, "events-a.jsonl") }));
+        var manifest = File.ReadAllText(Directory.GetFiles(Path.Combine(sliced, "_runs"), "*.json").Single());
+        Assert.That(manifest, Does.Contain("\"rows_read\": 260001"));
+        Assert.That(manifest, Does.Contain("\"duplicates\": 11"), "events-b's copies of events-a's ids 0, 10,000, ..., 100,000");
+    }
+
+    [Test]
+    public void Batches_typed_straight_to_scratch_number_the_lines_after_a_rejected_one_as_one_pass_does()
+    {
+        // Four day files of similar size, so the batches go straight from the files to scratch Parquet on two
+        // connections; the 2nd's line 11 is not UTF-8, so its batch is typed again, numbered past it.
+        var dir = TestPaths.NewTempDir("sliced-batches");
+        var events = Path.Combine(dir, "events");
+        Directory.CreateDirectory(events);
+        for (var day = 1; day <= 4; day++)
+        {
+            using var stream = File.Create(Path.Combine(events, $"events-2024-03-0{day}.jsonl"));
+            for (var i = 0; i < 60; i++)
+            {
+                if (day == 2 && i == 10)
+                {
+                    stream.Write([(byte)'{', (byte)'"', 0xFF, (byte)'"', (byte)':', (byte)'1', (byte)'}', (byte)'\n']);
+                }
+                // Every 23 minutes from 00:00, four in a row from one of five visitors (one session each time).
+                stream.Write(Encoding.UTF8.GetBytes(Line($"d{day}-{i}", At(day, 0, 0).AddMinutes(23 * i + (day - 1) * 7), $"anon-{i / 4 % 5}",
+                    i == 30 ? "login" : "page_view", i == 30 ? $"cust-{day}" : null) + "\n"));
+            }
+        }
+
+        var (onePass, _) = RunIn(dir, "one-pass", -1);
+        var (sliced, log) = RunIn(dir, "sliced", 1);
+        Assert.That(log, Does.Not.Contain("sorted by time"), "one row group a file: nothing to sort");
+        AssertSameTables(onePass, sliced);
+        var quarantine = ParquetTable.Read(Path.Combine(sliced, "quarantine", "events"));
+        Assert.That(quarantine.Select(q => ((string)q["reason_code"]!, q["source_line"], Path.GetFileName((string)q["source_file"]!))),
+            Is.EqualTo(new[] { ("invalid_encoding", (object?)11L, "events-2024-03-02.jsonl") }));
+        Assert.That(ParquetTable.Read(Path.Combine(sliced, "clean", "events")).Count, Is.EqualTo(240), "every valid event kept");
+    }
+
+    [Test]
+    public void Scratch_files_are_sorted_when_the_slices_would_read_their_rows_more_than_twice()
+    {
+        var day = new DateOnly(2024, 3, 1);
+        var slices = Enumerable.Range(0, 4).Select(i => new SlicedCleanClicks.Slice(day.AddDays(i), day.AddDays(i))).ToList();
+        long At(int d, int hour) => (new DateTime(2024, 3, d, hour, 0, 0, DateTimeKind.Utc) - DateTime.UnixEpoch).Ticks / 10;
+        RowGroupRange[] groups =
+        [
+            // In time order: read by 1, 2 (ends at the 2nd's first instant) and 2 slices: 500 reads for 300 rows.
+            new("in-order", 100, At(1, 0), At(1, 23)),
+            new("in-order", 100, At(1, 23), At(2, 0)),
+            new("in-order", 100, At(2, 10), At(3, 5)),
+            // Shuffled: each row group spans the four days, 4 reads a row.
+            new("shuffled", 100, At(1, 0), At(4, 23)),
+            new("shuffled", 50, At(1, 1), At(4, 22)),
+            // One row group: sorting cannot narrow it.
+            new("single", 100, At(1, 0), At(4, 23)),
+            // Rejected rows only (no valid_at): no slice reads them.
+            new("rejected", 100, null, null),
+            new("rejected", 100, null, null),
+            // Just above: 201 reads for 100 rows.
+            new("borderline", 99, At(1, 0), At(2, 1)),
+            new("borderline", 1, At(1, 0), At(3, 1)),
+        ];
+        Assert.That(SlicedCleanClicks.FilesToSort(groups, slices), Is.EqualTo(new[] { "shuffled", "borderline" }));
+        Assert.That(SlicedCleanClicks.FilesToSort(groups.Where(g => g.File == "borderline").Select(g => g with { MaxMicros = g.MinMicros }).ToList(), slices),
+            Is.Empty, "both within the 1st: one read a row");
     }
 
     [Test]
