@@ -613,21 +613,14 @@ public sealed class DuckDbEngine : IEngine
         var threads = Threads();
         if (!JsonLinesSpread(input, threads))
         {
-            RegisterRawInput(rawName, input);
-            try
-            {
-                return WriteScratchParquet(selectSql, directory, null);
-            }
-            finally
-            {
-                DropRawInput(rawName);
-            }
+            return WithRawInput(rawName, input, () => WriteScratchParquet(selectSql, directory, null));
         }
         Directory.CreateDirectory(directory);
         var files = FilesType(input, Interlocked.Increment(ref _groupCounter));
         var batches = input.Groups.SelectMany(g => ConsecutiveBatches(g.Files, threads * 4).Select(b => (Group: g, Files: b))).ToList();
         var written = new long[batches.Count];
         var paths = batches.Select((_, i) => Path.Combine(directory, $"part-{i.ToString("0000", CultureInfo.InvariantCulture)}.parquet")).ToList();
+        // Nothing to take back after a rejected line: the batch's second COPY replaces its file.
         TypeJsonLinesInBatches(rawName, batches, files, threads,
             (c, i) => written[i] = CopyTo(c, selectSql, paths[i]),
             (_, _) => { });
@@ -728,27 +721,22 @@ public sealed class DuckDbEngine : IEngine
         var sizes = files.Select(f => Math.Max(1, new FileInfo(f).Length)).ToList();
         var total = (double)sizes.Sum();
         var runs = Math.Max(1, Math.Min(count, files.Count));
-        var batches = new List<IReadOnlyList<string>>();
-        var current = new List<string>();
-        var run = 0;
+        var batches = new List<List<string>>();
+        var last = -1;
         double before = 0;
         for (var i = 0; i < files.Count; i++)
         {
-            var target = Math.Min(runs - 1, (int)((before + sizes[i] / 2.0) / total * runs));
-            if (target > run && current.Count > 0)
+            // Middle bytes only grow, so a file's run is its predecessor's or a later one.
+            var run = Math.Min(runs - 1, (int)((before + sizes[i] / 2.0) / total * runs));
+            if (run != last)
             {
-                batches.Add(current);
-                current = [];
+                batches.Add([]);
+                last = run;
             }
-            run = Math.Max(run, target);
-            current.Add(files[i]);
+            batches[^1].Add(files[i]);
             before += sizes[i];
         }
-        if (current.Count > 0)
-        {
-            batches.Add(current);
-        }
-        return batches;
+        return batches.ConvertAll<IReadOnlyList<string>>(b => b);
     }
 
     /// <summary>
@@ -797,10 +785,20 @@ public sealed class DuckDbEngine : IEngine
             MaterializeJsonLinesInBatches(name, rawName, input, selectSql, threads);
             return;
         }
+        WithRawInput(rawName, input, () =>
+        {
+            Materialize(name, selectSql);
+            return 0;
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> with the raw input registered as <paramref name="rawName"/>, and frees it after.</summary>
+    private T WithRawInput<T>(string rawName, RawInput input, Func<T> body)
+    {
         RegisterRawInput(rawName, input);
         try
         {
-            Materialize(name, selectSql);
+            return body();
         }
         finally
         {
