@@ -726,8 +726,15 @@ public static class EventsSql
         ORDER BY reason_code ASC NULLS LAST, source_file ASC NULLS LAST, source_line ASC NULLS LAST
         """;
 
+    /// <summary>
+    /// The columns of a rejected row that <see cref="Quarantine"/> reads: where it came from, its raw text and the
+    /// parsed values to redact from it, and the reason. Only these are kept: the rejected rows are picked out of every
+    /// typed row, and each further column is read (decompressed) for all of them.
+    /// </summary>
+    public const string RejectedColumns = "_source_file, _source_line, _raw, anonymous_id_s, user_agent_s, ip_s, reason_code, reason_detail";
+
     /// <summary>The rejected rows of events_typed, kept small so events_typed can be dropped early.</summary>
-    public static string Rejected() => "SELECT * FROM events_typed WHERE reason_code IS NOT NULL";
+    public static string Rejected() => $"SELECT {RejectedColumns} FROM events_typed WHERE reason_code IS NOT NULL";
 
     public static string QuarantineByReason() =>
         "SELECT reason_code, count(*) AS n FROM events_rejected GROUP BY reason_code ORDER BY reason_code ASC NULLS LAST";

@@ -164,10 +164,12 @@ public static class SlicedCleanClicks
                 rejected += typedDays.Sum(r => Long(r[2]));
                 valid += typedDays.Sum(r => Long(r[3]));
                 ranges.AddRange(engine.Query(EventsSql.FileRanges()));
-                foreach (var row in engine.Query(EventsSliceSql.DayCounts(d)))
+                // The valid rows per day, which the slices are cut by, are the typed days' counts: a valid row's
+                // timestamp is never missing, before min_valid_date or in the future, so its day is never NULL.
+                foreach (var row in typedDays.Where(r => r[0] is not null && Long(r[3]) > 0))
                 {
-                    var day = row[0] switch { DateOnly x => x, DateTime x => DateOnly.FromDateTime(x), var x => DateOnly.Parse(Convert.ToString(x, CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture) };
-                    byDay[day] = byDay.GetValueOrDefault(day) + Long(row[1]);
+                    var day = o.MinValidDate.AddDays(checked((int)Long(row[0])));
+                    byDay[day] = byDay.GetValueOrDefault(day) + Long(row[3]);
                 }
                 engine.Execute("DROP VIEW IF EXISTS events_typed");
                 step($"read and typed (chunk {k + 1} of {chunks.Count}: {chunks[k].Count} file(s))");
