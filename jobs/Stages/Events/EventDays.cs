@@ -43,6 +43,10 @@ internal sealed class EventDays(DateOnly dayZero)
         }
     }
 
+    /// <summary>The days with a non-zero <paramref name="figure"/>, and its count.</summary>
+    public IReadOnlyDictionary<DateOnly, long> Counts(Figure figure) =>
+        _days.Where(kv => kv.Value[(int)figure] != 0).ToDictionary(kv => kv.Key, kv => kv.Value[(int)figure]);
+
     /// <summary>The rows of a one-pass run (duplicates = valid − first copies), from <paramref name="from"/> on when given.</summary>
     public List<EventDayRow> OnePassRows(DateOnly? from) => Rows(from, f =>
     {

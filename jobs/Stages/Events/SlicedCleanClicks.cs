@@ -143,7 +143,6 @@ public static class SlicedCleanClicks
         try
         {
             // 1. Typing, in chunks of whole files, straight to scratch Parquet (valid and rejected rows together).
-            var byDay = new SortedDictionary<DateOnly, long>();
             var ranges = new List<object?[]>();
             long read = 0, rejected = 0, valid = 0;
             var days = new EventDays(o.MinValidDate);
@@ -154,7 +153,8 @@ public static class SlicedCleanClicks
                 var inChunk = chunks[k].Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
                 var part = new RawInput(raw.Groups.Select(g => g with { Files = g.Files.Where(inChunk.Contains).ToList() })
                     .Where(g => g.Files.Count > 0).ToList());
-                var chunkFolder = Path.Combine(work, "typed", $"c{k}");
+                // Zero-padded, so the files list in chunk order (c10 would sort before c2).
+                var chunkFolder = Path.Combine(work, "typed", "c" + k.ToString("0000", CultureInfo.InvariantCulture));
                 engine.WriteScratchFromRawInput("events_raw", part, EventsSliceSql.Scratch(EventsSql.Typed(d, o)), chunkFolder);
                 // The chunk's counts, from the narrow columns of its files.
                 engine.Execute($"CREATE OR REPLACE TEMP VIEW events_typed AS SELECT * FROM {engine.ParquetFiles(ScratchFiles(chunkFolder))} s");
@@ -164,19 +164,14 @@ public static class SlicedCleanClicks
                 rejected += typedDays.Sum(r => Long(r[2]));
                 valid += typedDays.Sum(r => Long(r[3]));
                 ranges.AddRange(engine.Query(EventsSql.FileRanges()));
-                // The valid rows per day, which the slices are cut by, are the typed days' counts: a valid row's
-                // timestamp is never missing, before min_valid_date or in the future, so its day is never NULL.
-                foreach (var row in typedDays.Where(r => r[0] is not null && Long(r[3]) > 0))
-                {
-                    var day = o.MinValidDate.AddDays(checked((int)Long(row[0])));
-                    byDay[day] = byDay.GetValueOrDefault(day) + Long(row[3]);
-                }
                 engine.Execute("DROP VIEW IF EXISTS events_typed");
                 step($"read and typed (chunk {k + 1} of {chunks.Count}: {chunks[k].Count} file(s))");
             }
             report.RowsRead = read;
             checkNotEmpty(report);
-            var slices = Slices(byDay, plan);
+            // Cut by the valid rows per day as the books count them: a valid row's timestamp is never missing, before
+            // min_valid_date or in the future, so every valid row is on a day.
+            var slices = Slices(days.Counts(EventDays.Figure.Valid), plan);
             var typedFiles = SortedWhereNeeded(engine, ScratchFiles(Path.Combine(work, "typed")), slices, step);
             run.Log.Info($"{read} row(s) read; {slices.Count} slice(s) of {(plan.Days > 0 ? $"{plan.Days} day(s)" : $"up to {plan.RowBudget} events")}", "clean-clicks");
 
