@@ -67,16 +67,8 @@ dotnet build -c Release bench/Suite >/dev/null
 pipeline="dotnet jobs/bin/Release/net10.0/pipeline.dll"
 suite="dotnet bench/Suite/bin/Release/net10.0/Pipeline.Bench.Suite.dll"
 
-if [ ! -f "$data/ground_truth.json" ]; then
-  log "generating $data ($customers customers × $days days, faults)"
-  rm -rf "$data.tmp"
-  $pipeline generate --output "$data.tmp" --customers "$customers" --days "$days" --seed 1 --faults --legacy-defaults >&2
-  if [ -n "$gzip" ]; then
-    log "gzipping the generated files (gzip -1, $(nproc) at a time)"
-    find "$data.tmp" -name '*.jsonl' -o -name '*.csv' | xargs -r -P "$(nproc)" -n 8 gzip -1
-  fi
-  mv "$data.tmp" "$data"
-fi
+. scripts/bench-data.sh
+bench_generate "$data" "$customers" "$days" "$gzip" $pipeline
 
 # The cold view: every file but the last day's events (hard links, same bytes); the held-back file arrives later.
 last_day=$(ls "$data/events" | sort | tail -n 1)

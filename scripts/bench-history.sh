@@ -32,11 +32,11 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 name="history-${customers}-d${days}"
 data="bench-data/c${customers}-d${days}"
-# The 10M and 100M shops are bench-all.sh's folders, generated as it does (its generator flags; the 100M one gzipped,
-# ≈ 42 GB of JSON lines otherwise): the 100M year is the 100M history, its last 36 days ≈ 8M events.
-shared="" gzip=""
-[ "$customers" = 83500 ] && [ "$days" = 365 ] && data="bench-data/10M" && shared="--legacy-defaults"
-[ "$customers" = 835000 ] && [ "$days" = 365 ] && data="bench-data/100M" && shared="--legacy-defaults" && gzip=1
+# The 10M and 100M shops are bench-all.sh's folders (the 100M one gzipped, as bench-all.sh makes it): the 100M year is
+# the 100M history, its last 36 days ≈ 8M events.
+gzip=""
+[ "$customers" = 83500 ] && [ "$days" = 365 ] && data="bench-data/10M"
+[ "$customers" = 835000 ] && [ "$days" = 365 ] && data="bench-data/100M" && gzip=1
 work="$data/history"
 results="bench/results"
 mkdir -p "$results" bench-data
@@ -46,16 +46,8 @@ dotnet build -c Release jobs >/dev/null
 pipeline="dotnet jobs/bin/Release/net10.0/pipeline.dll"
 export PIPELINE_HASH_KEY=${PIPELINE_HASH_KEY:-bench-history}
 
-if [ ! -f "$data/ground_truth.json" ]; then
-  log "generating $data ($customers customers × $days days, faults)"
-  rm -rf "$data.tmp"
-  $pipeline generate --output "$data.tmp" --customers "$customers" --days "$days" --seed 1 --faults $shared >&2
-  if [ -n "$gzip" ]; then
-    log "gzipping the generated files (gzip -1, $(nproc) at a time)"
-    find "$data.tmp" -name '*.jsonl' -o -name '*.csv' | xargs -r -P "$(nproc)" -n 8 gzip -1
-  fi
-  mv "$data.tmp" "$data"
-fi
+. scripts/bench-data.sh
+bench_generate "$data" "$customers" "$days" "$gzip" $pipeline
 now=$(sed -n 's/.*"observation_end": *"\([^"]*\)".*/\1/p' "$data/ground_truth.json" | head -n 1)
 mapfile -t files < <(ls "$data/events" | sort)
 last=${files[-1]}

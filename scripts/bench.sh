@@ -18,9 +18,7 @@ else
 fi
 dotnet build -c Release jobs >/dev/null
 dotnet build -c Release bench >/dev/null
-if [ ! -f "$data/ground_truth.json" ]; then
-  echo "generating $data ..."
-  dotnet jobs/bin/Release/net10.0/pipeline.dll generate --output "$data" --customers "$customers" --days "$days" --seed 1 --faults --legacy-defaults
-fi
+. scripts/bench-data.sh
+bench_generate "$data" "$customers" "$days" "" dotnet jobs/bin/Release/net10.0/pipeline.dll
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 dotnet bench/bin/Release/net10.0/Pipeline.Bench.dll "$stage" "$data" "${BENCH_REPEATS:-3}"
