@@ -63,6 +63,12 @@ public sealed class RunManifest
     /// <summary><c>pipeline run</c> only: what happened to each stage, in order.</summary>
     public List<ManifestStep>? Steps { get; set; }
 
+    /// <summary>
+    /// kpis: a signature of each day of each table the published KPI rows were computed from (a partition's files, or a
+    /// digest of the day's rows). The next run recomputes only the days from the first one whose signature changed.
+    /// </summary>
+    public List<InputDay>? InputDays { get; set; }
+
     public static string HashConfig(PipelineConfig config) => Sha256Hex(JsonSerializer.Serialize(config, JsonOptions));
 
     /// <summary>Lower-case hex SHA-256 of a text's UTF-8 bytes: config hashes, fingerprints, settings hashes.</summary>
@@ -94,7 +100,11 @@ public sealed record ManifestInput(string Path, string Format, long Bytes, strin
 public sealed record ManifestOutput(string Table, string Path, long Rows, int Partitions);
 
 /// <summary>What <see cref="RunManifest.ReadSummary"/> reads back from a manifest.</summary>
-public sealed record ManifestSummary(string? RunId, string? Command, string? Status, string? Fingerprint, string? SettingsHash, List<ConsumedFile>? Consumed);
+public sealed record ManifestSummary(string? RunId, string? Command, string? Status, string? Fingerprint, string? SettingsHash, List<ConsumedFile>? Consumed,
+    string? Engine = null, List<InputDay>? InputDays = null);
+
+/// <summary>One day of one input table as a summary stage last saw it: <paramref name="Signature"/> changes when the day's rows may have.</summary>
+public sealed record InputDay(string Source, string Day, string Signature);
 
 /// <summary>An input file whose rows are in the published tables: its checksum, rows, and the range of its valid timestamps (null when none).</summary>
 public sealed record ConsumedFile(string Path, string Sha256, long Rows, DateTimeOffset? MinOccurredAt, DateTimeOffset? MaxOccurredAt);

@@ -167,4 +167,10 @@ public sealed class StageContext
 
     /// <summary>Records in the manifest which input files' rows are in the published tables (see <see cref="RunManifest.Consumed"/>).</summary>
     public void RecordConsumed(List<ConsumedFile> consumed) => _run.Manifest.Consumed = consumed;
+
+    /// <summary>Records in the manifest the signatures of the input days the published tables were computed from (see <see cref="RunManifest.InputDays"/>).</summary>
+    public void RecordInputDays(List<InputDay> days) => _run.Manifest.InputDays = days;
+
+    /// <summary>The engine this run uses, as its manifest names it.</summary>
+    public string EngineName => _run.Manifest.Engine;
 }

@@ -37,6 +37,7 @@ public static class TableNames
     public const string KpiDaily = "kpi/daily";
     public const string KpiChannels = "kpi/channels";
     public const string KpiCohorts = "kpi/cohorts";
+    public const string KpiPurchaseLinks = "kpi/purchase_links";
     public const string QuarantineAdSpend = "quarantine/ad_spend";
 
     public const string KpiAlerts = "kpi/alerts";

@@ -9,14 +9,17 @@ namespace Pipeline.Stages.Kpis;
 
 /// <summary>
 /// <c>pipeline kpis</c>: clean/orders + sessions (+ clean/events, + the optional ad spend input) → <c>kpi/daily</c>,
-/// <c>kpi/channels</c>, <c>kpi/cohorts</c> (and <c>quarantine/ad_spend</c> when there is a spend input). Every table is
-/// recomputed from the full clean tables and replaced whole, all published together.
+/// <c>kpi/channels</c>, <c>kpi/cohorts</c>, <c>kpi/purchase_links</c> (and <c>quarantine/ad_spend</c> when there is a
+/// spend input), all published together. A full run computes every row from the clean tables; a nightly run
+/// (<see cref="StageContext.Incremental"/>) recomputes the daily and channel rows from the first day whose inputs
+/// changed and keeps the published rows before it (<see cref="KpiIncrement"/>): the same rows a full run computes.
 /// </summary>
 public static class KpiJob
 {
     private const string DailyTable = TableNames.KpiDaily;
     private const string ChannelsTable = TableNames.KpiChannels;
     private const string CohortsTable = TableNames.KpiCohorts;
+    private const string LinksTable = TableNames.KpiPurchaseLinks;
     private const string AdSpendQuarantineTable = TableNames.QuarantineAdSpend;
 
     /// <param name="run">The stage's context; its input root holds clean/orders, sessions and clean/events.</param>
@@ -29,11 +32,11 @@ public static class KpiJob
         {
             throw PipelineException.Input($"no clean orders under {ordersDir}: run `pipeline clean-orders` first (or point --input at the output that has them)");
         }
-        var published = new List<(string Table, long Rows)>();
+        var published = new List<(string Table, long Rows, bool ReplaceTable)>();
         string? spendRelation = null;
         if (run.HasInput(KpiStage.AdSpendInput))
         {
-            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, settings)));
+            published.Add((AdSpendQuarantineTable, CleanAdSpend(run, settings), true));
             spendRelation = KpiSql.AdSpendKept;
         }
 
@@ -44,27 +47,60 @@ public static class KpiJob
             var kc = settings.Kpis;
             var sessionsDir = Path.Combine(root, TableNames.Sessions);
             var eventsDir = Path.Combine(root, TableNames.CleanEvents);
-            var options = new KpiSqlOptions(
-                OrdersRelation: engine.ParquetRelation(ordersDir),
-                SessionsRelation: OutputStore.HasParquet(sessionsDir) ? engine.ParquetRelation(sessionsDir) : null,
-                EventsRelation: OutputStore.HasParquet(eventsDir) ? engine.ParquetRelation(eventsDir) : null,
-                AdSpendRelation: spendRelation,
-                RepeatWindowDays: kc.RepeatWindowDays,
-                RepeatCohortDays: kc.RepeatCohortDays,
-                AttributionLookbackDays: kc.AttributionLookbackDays);
-            if (options.SessionsRelation is null)
+            var ordersRelation = engine.ParquetRelation(ordersDir);
+            var sessionsRelation = OutputStore.HasParquet(sessionsDir) ? engine.ParquetRelation(sessionsDir) : null;
+            var eventsRelation = OutputStore.HasParquet(eventsDir) ? engine.ParquetRelation(eventsDir) : null;
+            if (sessionsRelation is null)
             {
                 run.Log.Info($"no sessions under {sessionsDir}: session figures are 0 and every purchase is unattributed", "kpis");
             }
-            else if (options.EventsRelation is null)
+            else if (eventsRelation is null)
             {
                 run.Log.Info($"no clean events under {eventsDir}: purchases are attributed through their customer's sessions only", "kpis");
             }
             var Step = run.StepTimer("kpis");
 
-            var daily = engine.WriteParquet(KpiSql.Daily(d, options), run.StagingPath(DailyTable), []);
+            var current = KpiIncrement.Current(engine, root, ordersRelation, spendRelation);
+            var plan = KpiIncrement.Make(run, current);
+            long links = 0;
+            string? linksRelation = null;
+            if (plan.From is not null)
+            {
+                (links, linksRelation) = UpdateLinks(run, eventsRelation, ordersRelation, ref plan);
+            }
+            if (plan.From is null)
+            {
+                links = eventsRelation is null ? 0 : engine.WriteParquet(KpiSql.PurchaseLinks(d, eventsRelation, null), run.StagingPath(LinksTable), ["event_date"]);
+                linksRelation = OutputStore.HasParquet(run.StagingPath(LinksTable)) ? engine.ParquetRelation(run.StagingPath(LinksTable)) : null;
+                run.Log.Info($"every day recomputed ({plan.Reason})", "kpis");
+            }
+            else
+            {
+                run.Log.Info(plan.From == DateOnly.MaxValue
+                    ? $"no day recomputed: no input changed in a way the KPI rows see ({plan.Reason})"
+                    : $"days from {plan.From:yyyy-MM-dd} recomputed, the earlier ones kept ({plan.Reason}; {plan.EventDays.Count} event day(s) of purchase links re-read)", "kpis");
+            }
+            Step("kpi/purchase_links written");
+
+            var options = new KpiSqlOptions(
+                OrdersRelation: ordersRelation,
+                SessionsRelation: sessionsRelation,
+                LinksRelation: linksRelation,
+                AdSpendRelation: spendRelation,
+                RepeatWindowDays: kc.RepeatWindowDays,
+                RepeatCohortDays: kc.RepeatCohortDays,
+                AttributionLookbackDays: kc.AttributionLookbackDays,
+                FromDate: plan.From);
+            var dailySql = KpiSql.Daily(d, options);
+            var channelsSql = KpiSql.Channels(d, options);
+            if (plan.From is { } from)
+            {
+                dailySql = KpiSql.MergeFrom(d, dailySql, engine.ParquetRelation(run.PublishedPath(DailyTable)), from, byChannel: false);
+                channelsSql = KpiSql.MergeFrom(d, channelsSql, engine.ParquetRelation(run.PublishedPath(ChannelsTable)), from, byChannel: true);
+            }
+            var daily = engine.WriteParquet(dailySql, run.StagingPath(DailyTable), []);
             Step("kpi/daily written");
-            var channels = engine.WriteParquet(KpiSql.Channels(d, options), run.StagingPath(ChannelsTable), []);
+            var channels = engine.WriteParquet(channelsSql, run.StagingPath(ChannelsTable), []);
             Step("kpi/channels written");
             var span = engine.Query(KpiSql.OrderDateSpan(options.OrdersRelation))[0];
             var cohortSql = span[0] is null || span[1] is null
@@ -78,14 +114,66 @@ public static class KpiJob
             report.Counts["daily_rows"] = daily;
             report.Counts["channel_rows"] = channels;
             report.Counts["cohort_rows"] = cohorts;
+            report.Counts["purchase_link_rows_written"] = links;
 
             run.CheckStaged(DailyTable, daily);
             run.CheckStaged(ChannelsTable, channels);
             run.CheckStaged(CohortsTable, cohorts);
-            published.InsertRange(0, [(DailyTable, daily), (ChannelsTable, channels), (CohortsTable, cohorts)]);
+            run.CheckStaged(LinksTable, links);
+            published.InsertRange(0, [(DailyTable, daily, true), (ChannelsTable, channels, true), (CohortsTable, cohorts, true), (LinksTable, links, plan.From is null)]);
             run.Publish(published);
+            run.RecordInputDays(current);
             Step("published");
         });
+    }
+
+    /// <summary>
+    /// A nightly run's purchase links: the changed event days' links staged (the other days' partitions are kept),
+    /// the plan's day moved back to the earliest order those links, old and new, point to. Returns the rows staged and
+    /// the links as this run sees them. When a changed event day has no link any more, its published partition could
+    /// not be removed by a partial publication: the plan becomes a full one (and the caller restages every link).
+    /// </summary>
+    private static (long Rows, string? Relation) UpdateLinks(StageContext run, string? eventsRelation, string ordersRelation, ref KpiIncrement.Plan plan)
+    {
+        var engine = run.Engine;
+        var d = engine.Dialect;
+        var staged = run.StagingPath(LinksTable);
+        var publishedDir = run.PublishedPath(LinksTable);
+        var days = plan.EventDays;
+        static string Partition(DateOnly day) => "event_date=" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var rows = eventsRelation is null || days.Count == 0 ? 0 : engine.WriteParquet(KpiSql.PurchaseLinks(d, eventsRelation, days), staged, ["event_date"]);
+        if (days.Any(day => Directory.Exists(Path.Combine(publishedDir, Partition(day))) && !Directory.Exists(Path.Combine(staged, Partition(day)))))
+        {
+            if (Directory.Exists(staged))
+            {
+                Directory.Delete(staged, recursive: true);
+            }
+            plan = plan with { From = null, Reason = "a changed event day has no purchase link any more" };
+            return (0, null);
+        }
+        var published = OutputStore.HasParquet(publishedDir) ? engine.ParquetRelation(publishedDir) : null;
+        var stagedRelation = OutputStore.HasParquet(staged) ? engine.ParquetRelation(staged) : null;
+        DateOnly? earliest = null;
+        foreach (var (relation, from) in new[] { (published, plan.FirstSessionDay), (stagedRelation, null) })
+        {
+            if (relation is not null && engine.Query(KpiSql.EarliestLinkedOrder(d, relation, ordersRelation, days, from))[0][0] is { } v)
+            {
+                var day = AsDate(v);
+                earliest = earliest is null || day < earliest ? day : earliest;
+            }
+        }
+        plan = KpiIncrement.Widen(plan, earliest);
+        var parts = new List<string>();
+        if (published is not null)
+        {
+            var notChanged = days.Count == 0 ? "" : $" WHERE event_date NOT IN ({string.Join(", ", days.Select(d.DateLiteral))})";
+            parts.Add($"SELECT event_id, order_id, session_id, occurred_at, event_date FROM {published}{notChanged}");
+        }
+        if (stagedRelation is not null)
+        {
+            parts.Add($"SELECT event_id, order_id, session_id, occurred_at, event_date FROM {stagedRelation}");
+        }
+        return (rows, parts.Count == 0 ? null : "(" + string.Join(" UNION ALL ", parts) + ")");
     }
 
     /// <summary>

@@ -6,19 +6,24 @@ namespace Pipeline.Stages.Kpis;
 /// <summary>Inputs of the KPI queries.</summary>
 /// <param name="OrdersRelation">FROM-clause relation of clean/orders.</param>
 /// <param name="SessionsRelation">FROM-clause relation of sessions, or null when there are none.</param>
-/// <param name="EventsRelation">FROM-clause relation of clean/events (links purchase events' order_id to sessions), or null.</param>
+/// <param name="LinksRelation">FROM-clause relation of <c>kpi/purchase_links</c> (<see cref="KpiSql.PurchaseLinks"/>: purchase events' order_id → session), or null.</param>
 /// <param name="AdSpendRelation">Relation of typed, kept ad spend rows (<see cref="KpiSql.AdSpendKept"/>), or null: spend columns NULL.</param>
 /// <param name="RepeatWindowDays">N: a second purchase at most N days after the first is a repeat.</param>
 /// <param name="RepeatCohortDays">W: on day d, the cohort's first purchases are in (d − N − W, d − N].</param>
 /// <param name="AttributionLookbackDays">Sessions that started at most this many days before the order are candidates.</param>
+/// <param name="FromDate">
+/// Null: every row. A date: only the rows of <c>kpi/daily</c> and <c>kpi/channels</c> dated on or after it, each equal to
+/// the row a run without it computes (what only earlier days hold, the first sessions and purchases, is still read whole).
+/// </param>
 public sealed record KpiSqlOptions(
     string OrdersRelation,
     string? SessionsRelation,
-    string? EventsRelation,
+    string? LinksRelation,
     string? AdSpendRelation,
     int RepeatWindowDays,
     int RepeatCohortDays,
-    int AttributionLookbackDays);
+    int AttributionLookbackDays,
+    DateOnly? FromDate = null);
 
 /// <summary>Everything the ad spend staging SQL depends on besides the dialect.</summary>
 /// <param name="MinValidDate">Earlier dates are bad_date.</param>
@@ -79,10 +84,13 @@ public static class KpiSql
         return $"""
             WITH {OrdersInput(o)},
             {SessionsInput(d, o)},
+            {SessionsFrom(d, o)},
             {FirstPurchases("orders")},
             first_sessions AS (
               SELECT anonymous_key, min(session_date) AS first_session_date
-              FROM sessions GROUP BY anonymous_key
+              FROM sessions
+              {(o.FromDate is null ? "" : "WHERE anonymous_key IN (SELECT anonymous_key FROM sessions_from)")}
+              GROUP BY anonymous_key
             ),
             session_days AS (
               SELECT s.session_date AS kpi_date,
@@ -96,7 +104,7 @@ public static class KpiSql
                      sum(CASE WHEN s.checkouts > 0 THEN 1 ELSE 0 END) AS checkout_sessions,
                      sum(CASE WHEN s.purchases > 0 THEN 1 ELSE 0 END) AS purchase_sessions,
                      sum(CASE WHEN s.is_natural THEN 1 ELSE 0 END) AS natural_sessions
-              FROM sessions s JOIN first_sessions f ON f.anonymous_key = s.anonymous_key
+              FROM sessions_from s JOIN first_sessions f ON f.anonymous_key = s.anonymous_key
               GROUP BY s.session_date
             ),
             order_days AS (
@@ -105,7 +113,7 @@ public static class KpiSql
                      count(DISTINCT CASE WHEN is_purchase THEN customer_id END) AS customers,
                      {MoneySql.Sum("net_revenue")} AS revenue,
                      {MoneySql.Sum("CASE WHEN is_purchase THEN net_revenue ELSE 0 END")} AS purchase_revenue
-              FROM orders GROUP BY order_date
+              FROM orders {From(d, o, "WHERE", "order_date")} GROUP BY order_date
             ),
             first_purchase_days AS (
               SELECT first_date,
@@ -180,14 +188,14 @@ public static class KpiSql
     /// Marts: <c>kpi/channels</c>, grain: one row per UTC date × channel with sessions (by session start), attributed
     /// purchases (by order date) or spend. Attribution (last non-direct touch): a purchase's candidate sessions are
     /// its customer's sessions that started in [ordered_at − lookback, ordered_at], plus the session holding the
-    /// purchase event that carries its order_id (clean/events); the latest candidate that is not <c>direct</c> wins,
+    /// purchase event that carries its order_id (<see cref="PurchaseLinks"/>); the latest candidate that is not <c>direct</c> wins,
     /// else the latest direct one (ties: the greater session_id); a guest purchase has only the purchase-event session;
     /// no candidate → <c>unattributed</c>.
     /// </summary>
     public static string Channels(ISqlDialect d, KpiSqlOptions o)
     {
         var lookbackUs = ((long)o.AttributionLookbackDays * 86_400_000_000L).ToString(CultureInfo.InvariantCulture);
-        var links = o.EventsRelation is null
+        var links = o.LinksRelation is null
             ? $"""
               purchase_events AS (
                 SELECT CAST(NULL AS {d.StringType}) AS order_id, CAST(NULL AS {d.StringType}) AS session_id, CAST(NULL AS BIGINT) AS event_no
@@ -198,10 +206,15 @@ public static class KpiSql
               purchase_events AS (
                 SELECT order_id, session_id,
                        row_number() OVER (PARTITION BY order_id ORDER BY occurred_at ASC NULLS LAST, session_id ASC NULLS LAST) AS event_no
-                FROM {o.EventsRelation}
-                WHERE event_type = 'purchase' AND order_id IS NOT NULL AND session_id IS NOT NULL
+                FROM {o.LinksRelation}
+                {(o.FromDate is null ? "" : "WHERE order_id IN (SELECT order_id FROM purchases)")}
               )
               """;
+        // A candidate session started at most the lookback before its order (dated on or after FromDate): earlier
+        // session days cannot hold one (a day's margin for the dates' rounding).
+        var candidateDays = o.FromDate is { } from
+            ? $"AND s.session_date >= {d.DateLiteral(from.AddDays(-(o.AttributionLookbackDays + 2)))}"
+            : "";
         var spend = o.AdSpendRelation is null
             ? $"""
               spend AS (
@@ -212,7 +225,7 @@ public static class KpiSql
             : $"""
               spend AS (
                 SELECT spend_date AS kpi_date, channel, {MoneySql.Sum("spend")} AS spend
-                FROM {o.AdSpendRelation} GROUP BY spend_date, channel
+                FROM {o.AdSpendRelation} {From(d, o, "WHERE", "spend_date")} GROUP BY spend_date, channel
               )
               """;
         var spendValue = o.AdSpendRelation is null ? $"CAST(NULL AS {MoneySql.AmountType})" : $"coalesce(sp.spend, {MoneySql.Zero})";
@@ -220,19 +233,20 @@ public static class KpiSql
         return $"""
             WITH {OrdersInput(o)},
             {SessionsInput(d, o)},
-            {links},
+            {SessionsFrom(d, o)},
             {spend},
             {FirstPurchases("orders")},
             purchases AS (
               SELECT o.order_id, o.customer_id, o.ordered_at, o.order_date, o.net_revenue,
                      coalesce(fp.first_order_id = o.order_id, false) AS is_first_purchase
               FROM orders o LEFT JOIN first_purchases fp ON fp.customer_id = o.customer_id
-              WHERE o.is_purchase
+              WHERE o.is_purchase {From(d, o, "AND", "o.order_date")}
             ),
+            {links},
             candidates AS (
               SELECT p.order_id, s.session_id, s.started_at, s.channel
               FROM purchases p JOIN sessions s ON s.customer_id = p.customer_id
-              WHERE p.customer_id IS NOT NULL
+              WHERE p.customer_id IS NOT NULL {candidateDays}
                 AND {d.EpochMicros("s.started_at")} <= {d.EpochMicros("p.ordered_at")}
                 AND {d.EpochMicros("s.started_at")} >= {d.EpochMicros("p.ordered_at")} - {lookbackUs}
               UNION
@@ -251,10 +265,10 @@ public static class KpiSql
               FROM purchases p LEFT JOIN ranked r ON r.order_id = p.order_id AND r.touch_rank = 1
             ),
             day_sessions AS (
-              SELECT session_date AS kpi_date, count(*) AS sessions FROM sessions GROUP BY session_date
+              SELECT session_date AS kpi_date, count(*) AS sessions FROM sessions_from GROUP BY session_date
             ),
             channel_sessions AS (
-              SELECT session_date AS kpi_date, channel, count(*) AS sessions FROM sessions GROUP BY session_date, channel
+              SELECT session_date AS kpi_date, channel, count(*) AS sessions FROM sessions_from GROUP BY session_date, channel
             ),
             channel_orders AS (
               SELECT order_date AS kpi_date, channel, count(*) AS orders, {MoneySql.Sum("net_revenue")} AS revenue,
@@ -297,6 +311,87 @@ public static class KpiSql
             ORDER BY kpi_date ASC NULLS LAST, channel ASC NULLS LAST
             """;
     }
+
+    // ---- kpi/purchase_links, and the update of the dated marts from a day on ------------------------------------
+
+    /// <summary>
+    /// <c>kpi/purchase_links</c>, grain: one row per clean purchase event that carries an order id and a session id
+    /// (partitioned by <c>event_date</c>): what links an order to the session of its purchase event, kept so that
+    /// attribution does not scan every clean event, and a night's update re-reads only the event days that changed.
+    /// <paramref name="eventDays"/> null: every day; otherwise only those days' partitions.
+    /// </summary>
+    public static string PurchaseLinks(ISqlDialect d, string eventsRelation, IReadOnlyList<DateOnly>? eventDays) => $"""
+        SELECT event_id, order_id, session_id, occurred_at, event_date
+        FROM {eventsRelation}
+        WHERE event_type = 'purchase' AND order_id IS NOT NULL AND session_id IS NOT NULL
+          {(eventDays is null ? "" : $"AND event_date IN ({string.Join(", ", eventDays.Select(d.DateLiteral))})")}
+        ORDER BY event_date ASC NULLS LAST, order_id ASC NULLS LAST, occurred_at ASC NULLS LAST, session_id ASC NULLS LAST, event_id ASC NULLS LAST
+        """;
+
+    /// <summary>
+    /// The earliest order date among the orders that purchase links of the given event days point to, and of links
+    /// on or after <paramref name="linksFrom"/> (null: none): the orders whose attribution may change with those days.
+    /// </summary>
+    public static string EarliestLinkedOrder(ISqlDialect d, string linksRelation, string ordersRelation, IReadOnlyList<DateOnly> eventDays, DateOnly? linksFrom)
+    {
+        var days = new List<string>();
+        if (eventDays.Count > 0)
+        {
+            days.Add($"l.event_date IN ({string.Join(", ", eventDays.Select(d.DateLiteral))})");
+        }
+        if (linksFrom is { } f)
+        {
+            days.Add($"l.event_date >= {d.DateLiteral(f)}");
+        }
+        return $"""
+            SELECT min(o.order_date)
+            FROM {linksRelation} l JOIN {ordersRelation} o ON o.order_id = l.order_id
+            WHERE {(days.Count == 0 ? "false" : string.Join(" OR ", days))}
+            """;
+    }
+
+    /// <summary>
+    /// A dated mart updated from <paramref name="from"/> on: the rows <paramref name="fromSql"/> computes (those dated
+    /// on or after it, see <see cref="KpiSqlOptions.FromDate"/>) and the published rows dated before it, in the mart's
+    /// order (by date, then channel for <c>kpi/channels</c>).
+    /// </summary>
+    public static string MergeFrom(ISqlDialect d, string fromSql, string publishedRelation, DateOnly from, bool byChannel) => $"""
+        WITH computed AS (
+        {fromSql}
+        ),
+        kept AS (
+          SELECT * FROM {publishedRelation} WHERE kpi_date < {d.DateLiteral(from)}
+        )
+        SELECT * FROM computed
+        UNION ALL
+        SELECT * FROM kept
+        ORDER BY kpi_date ASC NULLS LAST{(byChannel ? ", channel ASC NULLS LAST" : "")}
+        """;
+
+    /// <summary>
+    /// One row per order date: the date as text, and a digest of its orders' columns the marts read (their count and
+    /// the XOR of one 64-bit hash per order: clean orders are unique by order_id, so no two rows cancel out).
+    /// </summary>
+    public static string OrderDayDigests(ISqlDialect d, string ordersRelation) => $"""
+        SELECT {d.ToText("order_date")} AS day,
+               {d.ToText("count(*)")} || ':' || {d.ToText($"bit_xor({d.Hash64("order_id, customer_id, ordered_at, is_purchase, net_revenue")})")} AS digest
+        FROM {ordersRelation}
+        GROUP BY order_date
+        ORDER BY day ASC NULLS LAST
+        """;
+
+    /// <summary>One row per spend date: a digest of its spend per channel (summed first, so the rows are unique).</summary>
+    public static string SpendDayDigests(ISqlDialect d, string spendRelation) => $"""
+        WITH spend AS (
+          SELECT spend_date, channel, {MoneySql.Sum("spend")} AS spend
+          FROM {spendRelation} GROUP BY spend_date, channel
+        )
+        SELECT {d.ToText("spend_date")} AS day,
+               {d.ToText("count(*)")} || ':' || {d.ToText($"bit_xor({d.Hash64("channel, spend")})")} AS digest
+        FROM spend
+        GROUP BY spend_date
+        ORDER BY day ASC NULLS LAST
+        """;
 
     // ---- kpi/cohorts ----------------------------------------------------------------------------------------------
 
@@ -463,6 +558,17 @@ public static class KpiSql
             FROM {o.SessionsRelation}
           )
           """;
+
+    /// <summary>The sessions whose rows are computed: those started on or after <see cref="KpiSqlOptions.FromDate"/>, or all.</summary>
+    private static string SessionsFrom(ISqlDialect d, KpiSqlOptions o) => $"""
+        sessions_from AS (
+          SELECT * FROM sessions {From(d, o, "WHERE", "session_date")}
+        )
+        """;
+
+    /// <summary>"<paramref name="keyword"/> column &gt;= FromDate", or nothing without one.</summary>
+    private static string From(ISqlDialect d, KpiSqlOptions o, string keyword, string column) =>
+        o.FromDate is { } from ? $"{keyword} {column} >= {d.DateLiteral(from)}" : "";
 
     /// <summary>Per customer: the first purchase (order id, date) and the date of the second, by (ordered_at, order_id).</summary>
     private static string FirstPurchases(string orders) => $"""

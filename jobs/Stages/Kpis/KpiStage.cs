@@ -23,9 +23,9 @@ public sealed class KpiStage : Stage<KpiSettings>
 
     public override StageKind Kind => StageKind.Summary;
 
-    public override string Description => "Recompute the KPI tables kpi/daily, kpi/channels (attribution, optional ad spend) and kpi/cohorts from the clean tables.";
+    public override string Description => "Compute the KPI tables kpi/daily, kpi/channels (attribution, optional ad spend) and kpi/cohorts from the clean tables; a nightly run recomputes only the days from the first whose inputs changed.";
 
-    public override IReadOnlyList<TableSpec> Writes { get; } = [KpiTables.Daily, KpiTables.Channels, KpiTables.Cohorts, KpiTables.AdSpendQuarantine];
+    public override IReadOnlyList<TableSpec> Writes { get; } = [KpiTables.Daily, KpiTables.Channels, KpiTables.Cohorts, KpiTables.PurchaseLinks, KpiTables.AdSpendQuarantine];
 
     public override IReadOnlyList<string> Reads { get; } = [TableNames.CleanOrders, TableNames.Sessions, TableNames.CleanEvents];
 

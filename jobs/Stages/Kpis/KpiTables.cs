@@ -1,6 +1,9 @@
 namespace Pipeline.Stages.Kpis;
 
-/// <summary>The tables the kpis stage publishes, each recomputed from the full clean tables and replaced whole.</summary>
+/// <summary>
+/// The tables the kpis stage publishes. A full run recomputes them from the clean tables; a nightly run recomputes the
+/// days from the first one whose inputs changed and keeps the rows before it (see <see cref="KpiIncrement"/>).
+/// </summary>
 internal static class KpiTables
 {
     public static readonly TableSpec Daily = new(TableNames.KpiDaily, "one row per UTC date that has a session or an order", ["kpi_date"], [],
@@ -70,6 +73,18 @@ internal static class KpiTables
     ])
     {
         Description = "Customer cohorts by first-purchase month: active customers, retention and revenue in each later month.",
+    };
+
+    public static readonly TableSpec PurchaseLinks = new(TableNames.KpiPurchaseLinks, "one row per clean purchase event with an order id and a session id", ["event_id"], ["event_date"],
+    [
+        new("event_id", "VARCHAR", "The purchase event (`clean/events.event_id`)."),
+        new("order_id", "VARCHAR", "The order the purchase event reports (`clean/events.order_id`)."),
+        new("session_id", "VARCHAR", "The session of the purchase event."),
+        new("occurred_at", "TIMESTAMP WITH TIME ZONE", "When the purchase event happened (UTC); an order's first event by time (then session_id) is its link."),
+        new("event_date", "DATE", "Partition: UTC date of `occurred_at`."),
+    ])
+    {
+        Description = "What links an order to the session of its purchase event, for the last-touch attribution of `kpi/channels`: read instead of every clean event, and re-read each night only for the event days that changed.",
     };
 
     public static readonly TableSpec AdSpendQuarantine = new(TableNames.QuarantineAdSpend, "one row per rejected ad spend row", ["source_file", "source_line"], [],

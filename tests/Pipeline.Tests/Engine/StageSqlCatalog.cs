@@ -80,7 +80,7 @@ public static class StageSqlCatalog
         {
             return new List<DateOnly> { new(2024, 5, 1), new(2024, 6, 1) };
         }
-        if (p.ParameterType == typeof(DateOnly))
+        if (p.ParameterType == typeof(DateOnly) || p.ParameterType == typeof(DateOnly?))
         {
             return new DateOnly(2024, 6, 1);
         }
@@ -158,7 +158,8 @@ public static class StageSqlCatalog
         {
             return
             [
-                ("orders, sessions, events, spend", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "events_table", "ad_spend_table", 90, 30, 30)),
+                ("orders, sessions, links, spend", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "links_table", "ad_spend_table", 90, 30, 30)),
+                ("the rows from a day", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "links_table", "ad_spend_table", 90, 30, 30, new DateOnly(2024, 6, 1))),
                 ("orders only", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", null, null, null, 60, 7, 14)),
             ];
         }

@@ -109,7 +109,11 @@ public sealed class ExecutingSparkRunTests
             File.Move(file + ".held", file);
         }
         var expected = AllStages.ToDictionary(s => s, s => s == "clean-orders" ? "skipped" : "succeeded");
-        var (duck, spark) = await RunBoth(config, expected, run => Assert.That(run.Stderr, Does.Contain("[clean-clicks] incremental: 2 new file(s)")));
+        var (duck, spark) = await RunBoth(config, expected, run =>
+        {
+            Assert.That(run.Stderr, Does.Contain("[clean-clicks] incremental: 2 new file(s)"));
+            Assert.That(run.Stderr, Does.Contain("[kpis] days from "), "kpis updates the days from the first changed one (the digests and links on each engine)");
+        });
 
         var comparison = OutputComparer.Compare(duck, spark);
         Assert.That(comparison.Differences, Is.Empty, string.Join("\n", comparison.Differences));

@@ -361,12 +361,23 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         engine.Query(TypedInputSql.Books("ad_spend_typed"));
         engine.Query(TypedInputSql.QuarantineByReason("ad_spend_typed"));
         engine.WriteParquet(KpiSql.AdSpendQuarantine(d, "run-1"), Folder("quarantine/ad_spend"), []);
-        // The KPI tables read the published Parquet tables and the kept ad spend.
+        // The KPI tables read the published Parquet tables, their own purchase links and the kept ad spend.
+        engine.WriteParquet(KpiSql.PurchaseLinks(d, engine.ParquetRelation(Folder("clean/events")), null), Folder("kpis/purchase_links"), ["event_date"]);
+        var links = engine.ParquetRelation(Folder("kpis/purchase_links"));
         var options = new KpiSqlOptions(engine.ParquetRelation(Folder("clean/orders")), engine.ParquetRelation(Folder("clean/sessions")),
-            engine.ParquetRelation(Folder("clean/events")), KpiSql.AdSpendKept, 90, 30, 30);
+            links, KpiSql.AdSpendKept, 90, 30, 30);
+        engine.Query(KpiSql.OrderDayDigests(d, options.OrdersRelation));
+        engine.Query(KpiSql.SpendDayDigests(d, KpiSql.AdSpendKept));
         engine.WriteParquet(KpiSql.Daily(d, options), Folder("kpis/daily"), []);
         engine.WriteParquet(KpiSql.Channels(d, options), Folder("kpis/channels"), []);
         engine.Query(KpiSql.OrderDateSpan(options.OrdersRelation));
         engine.WriteParquet(KpiSql.Cohorts(d, options, [new DateOnly(2024, 5, 1), new DateOnly(2024, 6, 1)]), Folder("kpis/cohorts"), []);
+        // A nightly update from a day: the changed event days' links, the orders they point to, the merged marts.
+        var day = new DateOnly(2024, 6, 1);
+        engine.WriteParquet(KpiSql.PurchaseLinks(d, engine.ParquetRelation(Folder("clean/events")), [day]), Folder("kpis/purchase_links_new"), ["event_date"]);
+        engine.Query(KpiSql.EarliestLinkedOrder(d, links, options.OrdersRelation, [day], day));
+        var fromDay = options with { FromDate = day };
+        engine.WriteParquet(KpiSql.MergeFrom(d, KpiSql.Daily(d, fromDay), engine.ParquetRelation(Folder("kpis/daily")), day, byChannel: false), Folder("kpis/daily_next"), []);
+        engine.WriteParquet(KpiSql.MergeFrom(d, KpiSql.Channels(d, fromDay), engine.ParquetRelation(Folder("kpis/channels")), day, byChannel: true), Folder("kpis/channels_next"), []);
     }
 }

@@ -472,7 +472,7 @@ internal sealed class SparkToDuckDbSql
                 or "lead" or "length" or "lower" or "upper" or "max" or "min" or "nullif" or "ntile" or "row_number" or "rank" or "dense_rank"
                 or "sum" or "substr" or "substring" or "trim" or "ltrim" or "rtrim" or "replace" or "month" or "year" or "unhex" or "round"
                 or "abs" or "sqrt" or "exp" or "ln" or "first_value" or "last_value" or "regexp_extract" or "to_json" or "stddev_samp"
-                or "stddev_pop" or "lpad" or "rpad" or "if" or "md5" or "sign" or "power" or "pow" or "dayofmonth" or "day" or "left" or "right":
+                or "stddev_pop" or "lpad" or "rpad" or "if" or "md5" or "sign" or "power" or "pow" or "dayofmonth" or "day" or "left" or "right" or "bit_xor":
                 text = $"{name}({string.Join(", ", args)})";
                 break;
             case "div":
@@ -551,8 +551,12 @@ internal sealed class SparkToDuckDbSql
                 text = $"epoch_us({args[0]})";
                 break;
             case "xxhash64":
-                Arity(1); // not Spark's values: the stages only compare hashes for equality
-                text = $"CAST(hash({args[0]}) >> 1 AS BIGINT)";
+                // Not Spark's values: the stages only compare hashes for equality (one value, or a row of several).
+                if (args.Count == 0)
+                {
+                    Arity(1);
+                }
+                text = $"CAST(hash({string.Join(", ", args)}) >> 1 AS BIGINT)";
                 break;
             case "get_json_object":
                 Arity(2); // NULL for text that is not JSON

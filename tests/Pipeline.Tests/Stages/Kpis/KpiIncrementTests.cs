@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using Pipeline.Tests.Support;
+
+namespace Pipeline.Tests.Stages.Kpis;
+
+/// <summary>
+/// The nightly kpis update (recompute from the first day whose inputs changed, keep the rows before it), checked night
+/// after night against a full recomputation from the same clean tables (<c>pipeline kpis --input</c>): the KPI files
+/// byte for byte. The nights change what the day bound must catch: new events only, late and amended orders, ad
+/// spend of an old day, and a purchase event that arrives weeks after its order and moves its attribution.
+/// </summary>
+public partial class KpiIncrementTests
+{
+    private const string RelinkedOrderDay = "2024-03-06";
+    private string _dir = "";
+    private string _data = "";
+    private readonly List<string> _held = [];
+    private string _relinked = "";
+
+    [OneTimeSetUp]
+    public void Generate()
+    {
+        _dir = TestPaths.NewTempDir("kpi-increment");
+        _data = Path.Combine(_dir, "data");
+        var gen = PipelineCli.Run("generate", "--output", _data, "--customers", "200", "--days", "30", "--seed", "5", "--start-date", "2024-03-01");
+        Assert.That(gen.ExitCode, Is.Zero, gen.ToString());
+        var events = Path.Combine(_data, "events");
+        Directory.CreateDirectory(Path.Combine(_dir, "held"));
+        foreach (var f in Directory.GetFiles(events).Order(StringComparer.Ordinal).TakeLast(4))
+        {
+            var held = Path.Combine(_dir, "held", Path.GetFileName(f));
+            File.Move(f, held);
+            _held.Add(held);
+        }
+        // One order of an early day loses its purchase event: until a later night brings one, only its customer's
+        // sessions can explain it.
+        var orders = File.ReadAllLines(Directory.GetFiles(Path.Combine(_data, "orders")).Single());
+        _relinked = orders.Skip(1).Select(l => l.Split(',')).First(c => c[2].StartsWith(RelinkedOrderDay, StringComparison.Ordinal) && c[3] == "completed")[0];
+        foreach (var f in Directory.GetFiles(events))
+        {
+            var lines = File.ReadAllLines(f);
+            File.WriteAllLines(f, lines.Where(l => !l.Contains($"\"order_id\":\"{_relinked}\"", StringComparison.Ordinal)));
+        }
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp() => Directory.Delete(_dir, recursive: true);
+
+    private string Config(int lookbackDays = 30) => WriteConfig("pipeline.json", $$"""
+        { "output": "out", "now": "2024-04-01T00:00:00Z",
+          "orders": { "input": "data/orders/" },
+          "events": { "input": "data/events/", "site_hosts": ["shop.example.com"] },
+          "kpis": { "ad_spend": { "input": "data/ad_spend/ad_spend.csv" }, "attribution_lookback_days": {{lookbackDays}} } }
+        """);
+
+    private string WriteConfig(string name, string json)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    /// <summary>Runs the night, then recomputes the KPIs in full from its clean tables; returns the day the night recomputed from (null: all).</summary>
+    private DateOnly? Night(string config, params string[] extra)
+    {
+        var r = PipelineCli.Run(["run", "-c", config, .. extra]);
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        // The stage's own lines ("[kpis] ..."); the run's summary line of the stage is "[kpis] succeeded ...".
+        var messages = r.Stderr.Split('\n').Where(l => l.StartsWith("[kpis] ", StringComparison.Ordinal)).Select(l => l["[kpis] ".Length..].TrimEnd()).ToList();
+        var full = Path.Combine(_dir, "full");
+        if (Directory.Exists(full))
+        {
+            Directory.Delete(full, recursive: true);
+        }
+        var reference = PipelineCli.Run("kpis", "-c", config, "-o", full, "-i", Path.Combine(_dir, "out"));
+        Assert.That(reference.ExitCode, Is.Zero, reference.ToString());
+        foreach (var table in new[] { "kpi/daily", "kpi/channels", "kpi/cohorts" })
+        {
+            Assert.That(File.ReadAllBytes(OnlyFile(Path.Combine(_dir, "out"), table)), Is.EqualTo(File.ReadAllBytes(OnlyFile(full, table))),
+                $"{table}: the nightly update is the full recomputation, byte for byte ({string.Join(" | ", messages)})");
+        }
+        Assert.That(Links(Path.Combine(_dir, "out")), Is.EqualTo(Links(full)), "kpi/purchase_links: the kept days and the re-read ones are every link");
+        if (messages.Any(m => m.StartsWith("every day recomputed", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        var from = messages.Select(m => FromDay().Match(m)).Single(m => m.Success);
+        return DateOnly.ParseExact(from.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"^days from (\d{4}-\d{2}-\d{2}) recomputed")]
+    private static partial Regex FromDay();
+
+    private static string OnlyFile(string output, string table) => Directory.GetFiles(Path.Combine(output, table), "*.parquet").Single();
+
+    private static List<string> Links(string output) => ParquetTable.Read(Path.Combine(output, "kpi", "purchase_links"))
+        .Select(r => string.Join('|', r["event_date"], r["event_id"], r["order_id"], r["session_id"], r["occurred_at"])).Order(StringComparer.Ordinal).ToList();
+
+    private void AddHeldDay(int i) => File.Move(_held[i], Path.Combine(_data, "events", Path.GetFileName(_held[i])));
+
+    private long EmailOrdersOn(string day) => ParquetTable.Read(Path.Combine(_dir, "out", "kpi", "channels"))
+        .Where(r => $"{r["kpi_date"]:yyyy-MM-dd}" == day && (string)r["channel"]! == "email").Sum(r => (long)r["orders"]!);
+
+    [Test]
+    public void Each_night_recomputes_from_the_first_changed_day_and_equals_a_full_recomputation()
+    {
+        var config = Config();
+        Assert.That(Night(config), Is.Null, "the first run computes every day");
+
+        // 1. A new day of events: only the clean-clicks window's days change.
+        AddHeldDay(0);
+        var from = Night(config);
+        Assert.That(from, Is.GreaterThan(new DateOnly(2024, 3, 20)), "new events only: the days before the clean-clicks window are kept");
+
+        // 2. Orders amended: a late order placed on March 3rd, an amount corrected on an order of March 5th.
+        AddHeldDay(1);
+        var ordersFile = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
+        var lines = File.ReadAllLines(ordersFile).ToList();
+        var amended = lines.FindIndex(l => l.Split(',')[2].StartsWith("2024-03-05", StringComparison.Ordinal));
+        var cells = lines[amended].Split(',');
+        cells[5] = (decimal.Parse(cells[5], CultureInfo.InvariantCulture) + 10m).ToString("0.00", CultureInfo.InvariantCulture);
+        lines[amended] = string.Join(',', cells);
+        var late = lines[1].Split(',');
+        late[0] = "O09999999";
+        late[2] = "2024-03-03T09:30:00Z";
+        lines.Add(string.Join(',', late));
+        File.WriteAllLines(ordersFile, lines);
+        Assert.That(Night(config), Is.EqualTo(new DateOnly(2024, 3, 3)), "the late order's day");
+
+        // 3. Ad spend of March 8th corrected.
+        AddHeldDay(2);
+        var spendFile = Path.Combine(_data, "ad_spend", "ad_spend.csv");
+        var spend = File.ReadAllLines(spendFile).ToList();
+        var row = spend.FindIndex(l => l.StartsWith("2024-03-08,", StringComparison.Ordinal));
+        var spendCells = spend[row].Split(',');
+        spendCells[3] = (decimal.Parse(spendCells[3], CultureInfo.InvariantCulture) + 1m).ToString("0.00", CultureInfo.InvariantCulture);
+        spend[row] = string.Join(',', spendCells);
+        File.WriteAllLines(spendFile, spend);
+        Assert.That(Night(config), Is.EqualTo(new DateOnly(2024, 3, 8)), "the corrected spend's day");
+
+        // 4. The purchase event of an order of March 6th arrives with the last day, in an e-mail session: the order's
+        //    last non-direct touch becomes that session, on a day far before every changed partition.
+        var emailBefore = EmailOrdersOn(RelinkedOrderDay);
+        var lastDay = Path.GetFileName(_held[3])["events-".Length..^".jsonl".Length];
+        File.AppendAllText(_held[3], JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["event_id"] = "E-RELINK-1", ["occurred_at"] = $"{lastDay}T12:00:00.000Z", ["anonymous_id"] = "a-relinked-order", ["user_id"] = null,
+            ["event_type"] = "purchase", ["page_url"] = "https://shop.example.com/checkout/confirmation?utm_source=newsletter&utm_medium=email",
+            ["referrer_url"] = null, ["product_id"] = null, ["order_id"] = _relinked, ["search_term"] = null,
+            ["user_agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+            ["ip"] = "192.0.2.200", ["device_type"] = "desktop", ["session_id"] = "s-relinked",
+        }) + "\n");
+        AddHeldDay(3);
+        Assert.That(Night(config), Is.EqualTo(DateOnly.ParseExact(RelinkedOrderDay, "yyyy-MM-dd", CultureInfo.InvariantCulture)), "the relinked order's day");
+        Assert.That(EmailOrdersOn(RelinkedOrderDay), Is.EqualTo(emailBefore + 1), "the order moved to the e-mail channel on its own day");
+
+        // 5. Another attribution lookback: the KPIs are not the same function of their inputs any more.
+        Assert.That(Night(Config(lookbackDays: 14)), Is.Null, "changed KPI settings recompute every day");
+        // 6. --full-refresh recomputes every day.
+        Assert.That(Night(Config(lookbackDays: 14), "--full-refresh"), Is.Null, "--full-refresh recomputes every day");
+    }
+}
