@@ -21,6 +21,7 @@ public static class KpiJob
     private const string CohortsTable = TableNames.KpiCohorts;
     private const string LinksTable = TableNames.KpiPurchaseLinks;
     private const string AdSpendQuarantineTable = TableNames.QuarantineAdSpend;
+    private const string FirstPurchasesTable = "kpi_first_purchases";
 
     /// <param name="run">The stage's context; its input root holds clean/orders, sessions and clean/events.</param>
     /// <param name="settings">The KPI settings.</param>
@@ -90,7 +91,11 @@ public static class KpiJob
                 RepeatWindowDays: kc.RepeatWindowDays,
                 RepeatCohortDays: kc.RepeatCohortDays,
                 AttributionLookbackDays: kc.AttributionLookbackDays,
-                FromDate: plan.From);
+                FromDate: plan.From,
+                FirstPurchasesRelation: FirstPurchasesTable);
+            // Each customer's first purchases, over every order: read by all three marts, computed once.
+            engine.Materialize(FirstPurchasesTable, KpiSql.FirstPurchasesOf(ordersRelation));
+            Step("first purchases");
             var dailySql = KpiSql.Daily(d, options);
             var channelsSql = KpiSql.Channels(d, options);
             if (plan.From is { } from)

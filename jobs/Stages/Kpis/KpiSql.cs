@@ -11,6 +11,10 @@ namespace Pipeline.Stages.Kpis;
 /// <param name="RepeatWindowDays">N: a second purchase at most N days after the first is a repeat.</param>
 /// <param name="RepeatCohortDays">W: on day d, the cohort's first purchases are in (d − N − W, d − N].</param>
 /// <param name="AttributionLookbackDays">Sessions that started at most this many days before the order are candidates.</param>
+/// <param name="FirstPurchasesRelation">
+/// A table of <see cref="KpiSql.FirstPurchasesOf"/>'s rows, computed once for the stage's three statements; null: each
+/// statement computes them from <paramref name="OrdersRelation"/>.
+/// </param>
 /// <param name="FromDate">
 /// Null: every row. A date: only the rows of <c>kpi/daily</c> and <c>kpi/channels</c> dated on or after it, each equal to
 /// the row a run without it computes (what only earlier days hold, the first sessions and purchases, is still read whole).
@@ -23,7 +27,8 @@ public sealed record KpiSqlOptions(
     int RepeatWindowDays,
     int RepeatCohortDays,
     int AttributionLookbackDays,
-    DateOnly? FromDate = null);
+    DateOnly? FromDate = null,
+    string? FirstPurchasesRelation = null);
 
 /// <summary>Everything the ad spend staging SQL depends on besides the dialect.</summary>
 /// <param name="MinValidDate">Earlier dates are bad_date.</param>
@@ -85,7 +90,7 @@ public static class KpiSql
             WITH {OrdersInput(o)},
             {SessionsInput(d, o)},
             {SessionsFrom(d, o)},
-            {FirstPurchases("orders")},
+            {FirstPurchases(o)},
             first_sessions AS (
               SELECT anonymous_key, min(session_date) AS first_session_date
               FROM sessions
@@ -235,7 +240,7 @@ public static class KpiSql
             {SessionsInput(d, o)},
             {SessionsFrom(d, o)},
             {spend},
-            {FirstPurchases("orders")},
+            {FirstPurchases(o)},
             purchases AS (
               SELECT o.order_id, o.customer_id, o.ordered_at, o.order_date, o.net_revenue,
                      coalesce(fp.first_order_id = o.order_id, false) AS is_first_purchase
@@ -412,7 +417,7 @@ public static class KpiSql
             calendar AS (
               {calendar}
             ),
-            {FirstPurchases("orders")},
+            {FirstPurchases(o)},
             customer_cohorts AS (
               SELECT customer_id, {MonthStart("first_date")} AS cohort_month FROM first_purchases
             ),
@@ -570,8 +575,25 @@ public static class KpiSql
     private static string From(ISqlDialect d, KpiSqlOptions o, string keyword, string column) =>
         o.FromDate is { } from ? $"{keyword} {column} >= {d.DateLiteral(from)}" : "";
 
-    /// <summary>Per customer: the first purchase (order id, date) and the date of the second, by (ordered_at, order_id).</summary>
-    private static string FirstPurchases(string orders) => $"""
+    /// <summary>
+    /// One row per customer with a purchase: the first purchase (order id, date) and the date of the second, by
+    /// (ordered_at, order_id) over the whole of clean/orders (what <see cref="KpiSqlOptions.FirstPurchasesRelation"/> holds).
+    /// </summary>
+    public static string FirstPurchasesOf(string ordersRelation) => $"""
+        WITH {FirstPurchaseCtes(ordersRelation)}
+        SELECT customer_id, first_order_id, first_date, second_date FROM first_purchases
+        """;
+
+    /// <summary>The <c>first_purchases</c> CTE: read from the options' table, or computed from the <c>orders</c> CTE.</summary>
+    private static string FirstPurchases(KpiSqlOptions o) => o.FirstPurchasesRelation is { } relation
+        ? $"""
+          first_purchases AS (
+            SELECT customer_id, first_order_id, first_date, second_date FROM {relation}
+          )
+          """
+        : FirstPurchaseCtes("orders");
+
+    private static string FirstPurchaseCtes(string orders) => $"""
         purchase_ranks AS (
           SELECT customer_id, order_id, order_date,
                  row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at ASC NULLS LAST, order_id ASC NULLS LAST) AS purchase_no

@@ -159,7 +159,7 @@ public static class StageSqlCatalog
             return
             [
                 ("orders, sessions, links, spend", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "links_table", "ad_spend_table", 90, 30, 30)),
-                ("the rows from a day", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "links_table", "ad_spend_table", 90, 30, 30, new DateOnly(2024, 6, 1))),
+                ("the rows from a day", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", "sessions_table", "links_table", "ad_spend_table", 90, 30, 30, new DateOnly(2024, 6, 1), "first_purchases_table")),
                 ("orders only", new Pipeline.Stages.Kpis.KpiSqlOptions("clean_orders_table", null, null, null, 60, 7, 14)),
             ];
         }

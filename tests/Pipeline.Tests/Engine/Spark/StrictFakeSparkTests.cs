@@ -376,7 +376,8 @@ public sealed class StrictFakeSparkTests : FakeSparkFixture
         var day = new DateOnly(2024, 6, 1);
         engine.WriteParquet(KpiSql.PurchaseLinks(d, engine.ParquetRelation(Folder("clean/events")), [day]), Folder("kpis/purchase_links_new"), ["event_date"]);
         engine.Query(KpiSql.EarliestLinkedOrder(d, links, options.OrdersRelation, [day], day));
-        var fromDay = options with { FromDate = day };
+        engine.Materialize("kpi_first_purchases", KpiSql.FirstPurchasesOf(options.OrdersRelation));
+        var fromDay = options with { FromDate = day, FirstPurchasesRelation = "kpi_first_purchases" };
         engine.WriteParquet(KpiSql.MergeFrom(d, KpiSql.Daily(d, fromDay), engine.ParquetRelation(Folder("kpis/daily")), day, byChannel: false), Folder("kpis/daily_next"), []);
         engine.WriteParquet(KpiSql.MergeFrom(d, KpiSql.Channels(d, fromDay), engine.ParquetRelation(Folder("kpis/channels")), day, byChannel: true), Folder("kpis/channels_next"), []);
     }
