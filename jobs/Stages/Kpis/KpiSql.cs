@@ -216,7 +216,7 @@ public static class KpiSql
               )
               """;
         // A candidate session started at most the lookback before its order (dated on or after FromDate): earlier
-        // session days cannot hold one (a day's margin for the dates' rounding).
+        // session days cannot hold one (two days' margin: the lookback counts in microseconds, the dates in days).
         var candidateDays = o.FromDate is { } from
             ? $"AND s.session_date >= {d.DateLiteral(from.AddDays(-(o.AttributionLookbackDays + 2)))}"
             : "";
