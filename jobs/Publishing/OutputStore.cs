@@ -60,10 +60,14 @@ public sealed class OutputStore
 
     /// <summary>The values of a table's (first-level) Hive partition column that hold Parquet files, from the folder names: no file is opened.</summary>
     public static IReadOnlyList<string> PartitionValues(string dir, string column) =>
+        PartitionFolders(dir, column).Select(p => p.Value).ToList();
+
+    /// <summary>The folders of <see cref="PartitionValues"/>, each with its value, in the values' order.</summary>
+    public static IReadOnlyList<(string Value, string Folder)> PartitionFolders(string dir, string column) =>
         !Directory.Exists(dir) ? [] : Directory.EnumerateDirectories(dir, column + "=*")
             .Where(HasParquet)
-            .Select(p => Uri.UnescapeDataString(Path.GetFileName(p)[(column.Length + 1)..]))
-            .Order(StringComparer.Ordinal).ToList();
+            .Select(p => (Value: Uri.UnescapeDataString(Path.GetFileName(p)[(column.Length + 1)..]), Folder: p))
+            .OrderBy(p => p.Value, StringComparer.Ordinal).ToList();
 
     /// <summary>Test hook: called between partition moves during publication (to simulate a crash mid-publish).</summary>
     public Action<string>? OnPartitionMoved { get; init; }

@@ -110,26 +110,11 @@ internal static class KpiIncrement
     /// One signature per Hive partition folder (<c>column=value</c>): its Parquet files' names, sizes and write times.
     /// A partition a run rewrote gets new files, and a copied output new times: both read as changed, never the reverse.
     /// </summary>
-    internal static IEnumerable<InputDay> PartitionSignatures(string source, string tableDir, string column)
-    {
-        if (!Directory.Exists(tableDir))
-        {
-            yield break;
-        }
-        var prefix = column + "=";
-        foreach (var dir in Directory.GetDirectories(tableDir).Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(dir);
-            if (!name.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-            var files = Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal)
+    internal static IEnumerable<InputDay> PartitionSignatures(string source, string tableDir, string column) =>
+        OutputStore.PartitionFolders(tableDir, column).Select(p => new InputDay(source, p.Value, string.Join(';',
+            Directory.GetFiles(p.Folder, "*.parquet").Order(StringComparer.Ordinal)
                 .Select(f => new FileInfo(f))
-                .Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}"));
-            yield return new InputDay(source, Uri.UnescapeDataString(name[prefix.Length..]), string.Join(';', files));
-        }
-    }
+                .Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}")))));
 
     private static string Text(object? v) => v switch
     {

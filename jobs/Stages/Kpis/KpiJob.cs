@@ -145,9 +145,10 @@ public static class KpiJob
         var staged = run.StagingPath(LinksTable);
         var publishedDir = run.PublishedPath(LinksTable);
         var days = plan.EventDays;
-        static string Partition(DateOnly day) => "event_date=" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var rows = eventsRelation is null || days.Count == 0 ? 0 : engine.WriteParquet(KpiSql.PurchaseLinks(d, eventsRelation, days), staged, ["event_date"]);
-        if (days.Any(day => Directory.Exists(Path.Combine(publishedDir, Partition(day))) && !Directory.Exists(Path.Combine(staged, Partition(day)))))
+        var restaged = OutputStore.PartitionValues(staged, "event_date").ToHashSet(StringComparer.Ordinal);
+        var changed = days.Select(day => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).ToHashSet(StringComparer.Ordinal);
+        if (OutputStore.PartitionValues(publishedDir, "event_date").Any(day => changed.Contains(day) && !restaged.Contains(day)))
         {
             if (Directory.Exists(staged))
             {
@@ -168,17 +169,7 @@ public static class KpiJob
             }
         }
         plan = KpiIncrement.Widen(plan, earliest);
-        var parts = new List<string>();
-        if (published is not null)
-        {
-            var notChanged = days.Count == 0 ? "" : $" WHERE event_date NOT IN ({string.Join(", ", days.Select(d.DateLiteral))})";
-            parts.Add($"SELECT event_id, order_id, session_id, occurred_at, event_date FROM {published}{notChanged}");
-        }
-        if (stagedRelation is not null)
-        {
-            parts.Add($"SELECT event_id, order_id, session_id, occurred_at, event_date FROM {stagedRelation}");
-        }
-        return (rows, parts.Count == 0 ? null : "(" + string.Join(" UNION ALL ", parts) + ")");
+        return (rows, published is null && stagedRelation is null ? null : KpiSql.UpdatedLinks(d, published, stagedRelation, days));
     }
 
     /// <summary>

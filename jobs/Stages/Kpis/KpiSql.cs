@@ -329,7 +329,7 @@ public static class KpiSql
         SELECT event_id, order_id, session_id, occurred_at, event_date
         FROM {eventsRelation}
         WHERE event_type = 'purchase' AND order_id IS NOT NULL AND session_id IS NOT NULL
-          {(eventDays is null ? "" : $"AND event_date IN ({string.Join(", ", eventDays.Select(d.DateLiteral))})")}
+          {(eventDays is null ? "" : $"AND event_date IN ({DateList(d, eventDays)})")}
         ORDER BY event_date ASC NULLS LAST, order_id ASC NULLS LAST, occurred_at ASC NULLS LAST, session_id ASC NULLS LAST, event_id ASC NULLS LAST
         """;
 
@@ -342,7 +342,7 @@ public static class KpiSql
         var days = new List<string>();
         if (eventDays.Count > 0)
         {
-            days.Add($"l.event_date IN ({string.Join(", ", eventDays.Select(d.DateLiteral))})");
+            days.Add($"l.event_date IN ({DateList(d, eventDays)})");
         }
         if (linksFrom is { } f)
         {
@@ -353,6 +353,27 @@ public static class KpiSql
             FROM {linksRelation} l JOIN {ordersRelation} o ON o.order_id = l.order_id
             WHERE {(days.Count == 0 ? "false" : string.Join(" OR ", days))}
             """;
+    }
+
+    /// <summary>
+    /// The purchase links as a nightly update sees them: the published ones but those of the changed event days, and
+    /// the staged links of those days (either relation may be absent: no published links yet, no link on those days).
+    /// </summary>
+    public static string UpdatedLinks(ISqlDialect d, string? publishedRelation, string? stagedRelation, IReadOnlyList<DateOnly> changedDays)
+    {
+        const string columns = "event_id, order_id, session_id, occurred_at, event_date";
+        var parts = new List<string>();
+        if (publishedRelation is not null)
+        {
+            parts.Add($"SELECT {columns} FROM {publishedRelation}{(changedDays.Count == 0 ? "" : $" WHERE event_date NOT IN ({DateList(d, changedDays)})")}");
+        }
+        if (stagedRelation is not null)
+        {
+            parts.Add($"SELECT {columns} FROM {stagedRelation}");
+        }
+        return parts.Count == 0
+            ? throw new ArgumentException("neither published nor staged purchase links")
+            : "(" + string.Join(" UNION ALL ", parts) + ")";
     }
 
     /// <summary>
@@ -563,6 +584,8 @@ public static class KpiSql
             FROM {o.SessionsRelation}
           )
           """;
+
+    private static string DateList(ISqlDialect d, IReadOnlyList<DateOnly> days) => string.Join(", ", days.Select(d.DateLiteral));
 
     /// <summary>The sessions whose rows are computed: those started on or after <see cref="KpiSqlOptions.FromDate"/>, or all.</summary>
     private static string SessionsFrom(ISqlDialect d, KpiSqlOptions o) => $"""
