@@ -134,6 +134,11 @@ for st in STAGES + [st for st in cold if st not in STAGES]:
         "input_mb_per_s": round(c["input_bytes"] / 1e6 / sec, 1) if sec and c.get("input_bytes") else None,
     })
 base_sum = sum(v for v in baseline.values() if v) if all(baseline.values()) else None
+# Issue #15's sum is orders + the clicks *payload* statement + features; the key-only sum above is the stricter one.
+def payload_sum(clicks_s):
+    return round(base_sum - baseline["clean-clicks"] + clicks_s, 2) if base_sum and clicks_s else None
+base_sum_payload = payload_sum(clicks_payload_s)
+base_sum_payload_capped = payload_sum(clicks_payload_capped_s)
 cold_proc = proc["run-cold"] or {}
 peer_wall = (proc["peer"] or {}).get("wall_s") if ps else None
 relational = sum(cold.get(s, {}).get("seconds") or 0 for s in ["clean-orders", "clean-clicks", "features"])
@@ -150,6 +155,10 @@ summary = {
     "relational_stages_s": round(relational, 2),
     "baseline_sum_s": round(base_sum, 2) if base_sum else None,
     "full_run_vs_baseline_sum": ratio(cold_proc.get("wall_s"), base_sum),
+    "baseline_sum_payload_s": base_sum_payload,
+    "full_run_vs_baseline_sum_payload": ratio(cold_proc.get("wall_s"), base_sum_payload),
+    "baseline_sum_payload_capped_s": base_sum_payload_capped,
+    "full_run_vs_baseline_sum_payload_capped": ratio(cold_proc.get("wall_s"), base_sum_payload_capped),
     "relational_vs_baseline_sum": ratio(relational, base_sum),
     "peer_wall_s": peer_wall,
     "peer_vs_full_run": ratio(peer_wall, cold_proc.get("wall_s")),
@@ -198,8 +207,16 @@ seg = cold.get("segment", {}).get("counts", {})
 targets = []
 def target(name, ok, measured):
     targets.append({"target": name, "met": ok, "measured": measured})
+if summary["full_run_vs_baseline_sum_payload"]:
+    target("full run within 1.5× of the sum of the baseline statements (orders, clicks payload, features)",
+           summary["full_run_vs_baseline_sum_payload"] <= 1.5,
+           f"{summary['full_run_vs_baseline_sum_payload']}× ({summary['full_run_wall_s']} s vs {summary['baseline_sum_payload_s']} s)")
+if summary["full_run_vs_baseline_sum_payload_capped"]:
+    target(f"the same, the payload statement under the same memory limit ({memory_limit})",
+           summary["full_run_vs_baseline_sum_payload_capped"] <= 1.5,
+           f"{summary['full_run_vs_baseline_sum_payload_capped']}× ({summary['full_run_wall_s']} s vs {summary['baseline_sum_payload_capped_s']} s)")
 if summary["full_run_vs_baseline_sum"]:
-    target("full run within 1.5× of the sum of the baseline statements", summary["full_run_vs_baseline_sum"] <= 1.5,
+    target("the same, with the key-only clicks statement (the lower bound)", summary["full_run_vs_baseline_sum"] <= 1.5,
            f"{summary['full_run_vs_baseline_sum']}× ({summary['full_run_wall_s']} s vs {summary['baseline_sum_s']} s)")
 if summary["peer_vs_full_run"]:
     target("≥ 4× faster than the pandas peer", summary["peer_vs_full_run"] >= 4,
@@ -315,7 +332,7 @@ lines += ["",
           "(start-up, lock, every stage) from `/usr/bin/time -v`. Baselines are single hand-written DuckDB statements on the "
           "same files (clean-orders and clean-clicks: `bench/`; features: `bench/Suite`, on the run's own clean/orders and "
           "sessions); rfm, segment and ltv are model code with no SQL baseline. Two clean-clicks baselines: the key-only statement "
-          "(reads and writes only event_id, time, type, ids and the session id: the lower bound, used in the sums) and the payload "
+          "(reads and writes only event_id, time, type, ids and the session id: the lower bound, used in this table's sum; the targets below also sum with the payload statement, as issue #15 defines it) and the payload "
           "statement (`BENCH_CLICKS_BASELINE=payload`: the same dedup + sessionization writing the clean-events columns, i.e. "
           "the statement one would write to get the stage's table without its other rules), run twice: with DuckDB's default memory "
           "limit (80% of the machine's memory) and, like for like, under the pipeline's engine.memory_limit (`BENCH_MEMORY_LIMIT`). The peer's steps: clean-orders = read + clean "
