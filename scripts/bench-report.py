@@ -216,7 +216,9 @@ if summary["full_run_vs_baseline_sum_payload_capped"]:
            summary["full_run_vs_baseline_sum_payload_capped"] <= 1.5,
            f"{summary['full_run_vs_baseline_sum_payload_capped']}× ({summary['full_run_wall_s']} s vs {summary['baseline_sum_payload_capped_s']} s)")
 if summary["full_run_vs_baseline_sum"]:
-    target("the same, with the key-only clicks statement (the lower bound)", summary["full_run_vs_baseline_sum"] <= 1.5,
+    target(("the same, with the key-only clicks statement (the lower bound)" if summary["full_run_vs_baseline_sum_payload"]
+            else "full run within 1.5× of the sum of the baseline statements, with the key-only clicks statement (the lower bound; no payload statement at this scale)"),
+           summary["full_run_vs_baseline_sum"] <= 1.5,
            f"{summary['full_run_vs_baseline_sum']}× ({summary['full_run_wall_s']} s vs {summary['baseline_sum_s']} s)")
 if summary["peer_vs_full_run"]:
     target("≥ 4× faster than the pandas peer", summary["peer_vs_full_run"] >= 4,

@@ -72,7 +72,10 @@ public interface ISqlDialect
     /// <summary>Replaces every match of the pattern.</summary>
     string RegexReplaceAll(string expr, string pattern, string replacement);
 
-    /// <summary>A fast 64-bit hash of a value (not cryptographic; equal values hash equal, unequal ones may collide).</summary>
+    /// <summary>
+    /// A fast 64-bit hash of a value, or of several given as a comma-separated list (<c>"a, b"</c>: both engines' hash
+    /// functions take any number of arguments). Not cryptographic: equal inputs hash equal, unequal ones may collide.
+    /// </summary>
     string Hash64(string expr);
 
     /// <summary>Lower-case hex SHA-256 of a string's UTF-8 bytes.</summary>

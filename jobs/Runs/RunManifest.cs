@@ -25,6 +25,16 @@ public sealed class RunManifest
     public required string RunId { get; init; }
     public required string Command { get; init; }
     public string Version { get; init; } = typeof(RunManifest).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>
+    /// The build of the pipeline that wrote the manifest: its assembly's module version id, which a deterministic build
+    /// derives from the code (the same code, the same id). <see cref="Version"/> only changes with a release; a stage
+    /// that carries published rows forward from its inputs alone (kpis) recomputes them in full after any code change.
+    /// </summary>
+    public string Build { get; init; } = CurrentBuild;
+
+    /// <summary>This process's <see cref="Build"/>.</summary>
+    public static readonly string CurrentBuild = typeof(RunManifest).Assembly.ManifestModule.ModuleVersionId.ToString("N");
     public required string Engine { get; init; }
     public required string ConfigHash { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
@@ -101,7 +111,7 @@ public sealed record ManifestOutput(string Table, string Path, long Rows, int Pa
 
 /// <summary>What <see cref="RunManifest.ReadSummary"/> reads back from a manifest.</summary>
 public sealed record ManifestSummary(string? RunId, string? Command, string? Status, string? Fingerprint, string? SettingsHash, List<ConsumedFile>? Consumed,
-    string? Engine = null, List<InputDay>? InputDays = null);
+    string? Engine = null, List<InputDay>? InputDays = null, string? Build = null);
 
 /// <summary>One day of one input table as a summary stage last saw it: <paramref name="Signature"/> changes when the day's rows may have.</summary>
 public sealed record InputDay(string Source, string Day, string Signature);

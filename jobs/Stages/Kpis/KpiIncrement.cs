@@ -78,6 +78,11 @@ internal static class KpiIncrement
         {
             return Full("the KPI settings or the engine changed");
         }
+        if (previous.Build != RunManifest.CurrentBuild)
+        {
+            // A fix to a KPI's formula changes no setting and no column: the kept days would keep the old formula's values.
+            return Full("the pipeline's code changed since the KPI tables were published");
+        }
         var old = before.ToDictionary(x => (x.Source, x.Day), x => x.Signature);
         var now = current.ToDictionary(x => (x.Source, x.Day), x => x.Signature);
         if (!old.TryGetValue((Root, ""), out var oldRoot) || oldRoot != now[(Root, "")])

@@ -216,9 +216,10 @@ public static class KpiSql
               )
               """;
         // A candidate session started at most the lookback before its order (dated on or after FromDate): earlier
-        // session days cannot hold one (two days' margin: the lookback counts in microseconds, the dates in days).
+        // session days cannot hold one (two days' margin: the lookback counts in microseconds, the dates in days). A
+        // lookback longer than the calendar reaches back to its first day.
         var candidateDays = o.FromDate is { } from
-            ? $"AND s.session_date >= {d.DateLiteral(from.AddDays(-(o.AttributionLookbackDays + 2)))}"
+            ? $"AND s.session_date >= {d.DateLiteral(DateOnly.FromDayNumber((int)Math.Max(0, (long)from.DayNumber - o.AttributionLookbackDays - 2)))}"
             : "";
         var spend = o.AdSpendRelation is null
             ? $"""

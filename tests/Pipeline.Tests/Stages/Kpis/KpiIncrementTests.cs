@@ -2,6 +2,11 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
+using Pipeline.Engine.DuckDb;
+using Pipeline.Publishing;
+using Pipeline.Runs;
+using Pipeline.Stages;
+using Pipeline.Stages.Kpis;
 using Pipeline.Tests.Support;
 
 namespace Pipeline.Tests.Stages.Kpis;
@@ -10,7 +15,8 @@ namespace Pipeline.Tests.Stages.Kpis;
 /// The nightly kpis update (recompute from the first day whose inputs changed, keep the rows before it), checked night
 /// after night against a full recomputation from the same clean tables (<c>pipeline kpis --input</c>): the KPI files
 /// byte for byte. The nights change what the day bound must catch: new events only, late and amended orders, ad
-/// spend of an old day, and a purchase event that arrives weeks after its order and moves its attribution.
+/// spend of an old day, and a purchase event that arrives weeks after its order and moves its attribution; then what
+/// must recompute every day: other KPI settings, --full-refresh, a new build of the pipeline.
 /// </summary>
 public partial class KpiIncrementTests
 {
@@ -19,6 +25,7 @@ public partial class KpiIncrementTests
     private string _data = "";
     private readonly List<string> _held = [];
     private string _relinked = "";
+    private List<string> _messages = [];
 
     [OneTimeSetUp]
     public void Generate()
@@ -70,6 +77,7 @@ public partial class KpiIncrementTests
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         // The stage's own lines ("[kpis] ..."); the run's summary line of the stage is "[kpis] succeeded ...".
         var messages = r.Stderr.Split('\n').Where(l => l.StartsWith("[kpis] ", StringComparison.Ordinal)).Select(l => l["[kpis] ".Length..].TrimEnd()).ToList();
+        _messages = messages;
         var full = Path.Combine(_dir, "full");
         if (Directory.Exists(full))
         {
@@ -98,6 +106,18 @@ public partial class KpiIncrementTests
 
     private static List<string> Links(string output) => ParquetTable.Read(Path.Combine(output, "kpi", "purchase_links"))
         .Select(r => string.Join('|', r["event_date"], r["event_id"], r["order_id"], r["session_id"], r["occurred_at"])).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Adds 1.00 to the amount of the first order placed on <paramref name="day"/>.</summary>
+    private void AmendOrderOn(string day)
+    {
+        var ordersFile = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
+        var lines = File.ReadAllLines(ordersFile).ToList();
+        var amended = lines.FindIndex(l => l.Split(',')[2].StartsWith(day, StringComparison.Ordinal));
+        var cells = lines[amended].Split(',');
+        cells[5] = (decimal.Parse(cells[5], CultureInfo.InvariantCulture) + 1m).ToString("0.00", CultureInfo.InvariantCulture);
+        lines[amended] = string.Join(',', cells);
+        File.WriteAllLines(ordersFile, lines);
+    }
 
     private void AddHeldDay(int i) => File.Move(_held[i], Path.Combine(_data, "events", Path.GetFileName(_held[i])));
 
@@ -161,5 +181,31 @@ public partial class KpiIncrementTests
         Assert.That(Night(Config(lookbackDays: 14)), Is.Null, "changed KPI settings recompute every day");
         // 6. --full-refresh recomputes every day.
         Assert.That(Night(Config(lookbackDays: 14), "--full-refresh"), Is.Null, "--full-refresh recomputes every day");
+
+        // 7. The same settings and columns, another build of the pipeline (a KPI formula fixed, say): the kept days would
+        //    hold the old code's values. First an amended order alone, which is recomputed from its day; then another
+        //    with the publishing run's manifest made to come from another build.
+        AmendOrderOn("2024-03-12");
+        Assert.That(Night(Config(lookbackDays: 14)), Is.EqualTo(new DateOnly(2024, 3, 12)), "the same build: from the amended order's day");
+        var store = new OutputStore(Path.Combine(_dir, "out"));
+        var manifest = store.ManifestPath(store.PublishedBy(TableNames.KpiDaily)!);
+        var json = File.ReadAllText(manifest);
+        Assert.That(json, Does.Contain($"\"build\": \"{RunManifest.CurrentBuild}\""), "the manifest names the build that wrote it");
+        File.WriteAllText(manifest, json.Replace(RunManifest.CurrentBuild, new string('0', RunManifest.CurrentBuild.Length), StringComparison.Ordinal));
+        AmendOrderOn("2024-03-14");
+        Assert.That(Night(Config(lookbackDays: 14)), Is.Null, "another build recomputes every day");
+        Assert.That(_messages, Has.Some.Contains("the pipeline's code changed"), string.Join(" | ", _messages));
+    }
+
+    [Test]
+    public void A_lookback_longer_than_the_calendar_bounds_the_candidate_sessions_at_its_first_day()
+    {
+        // The config only asks for a positive lookback; from 2024-03-10 a billion days back is before year 1.
+        var sql = KpiSql.Channels(DuckDbDialect.Instance,
+            new KpiSqlOptions("orders", "sessions", "links", null, 90, 30, 1_000_000_000, new DateOnly(2024, 3, 10)));
+        Assert.That(sql, Does.Contain("s.session_date >= DATE '0001-01-01'"));
+        var week = KpiSql.Channels(DuckDbDialect.Instance,
+            new KpiSqlOptions("orders", "sessions", "links", null, 90, 30, 7, new DateOnly(2024, 3, 10)));
+        Assert.That(week, Does.Contain("s.session_date >= DATE '2024-03-01'"), "7 days back and two days' margin");
     }
 }
