@@ -195,6 +195,13 @@ public partial class KpiIncrementTests
         AmendOrderOn("2024-03-14");
         Assert.That(Night(Config(lookbackDays: 14)), Is.Null, "another build recomputes every day");
         Assert.That(_messages, Has.Some.Contains("the pipeline's code changed"), string.Join(" | ", _messages));
+
+        // 8. Every order of March 16th deleted: a day that is no longer there at all is a changed day too.
+        var orders = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
+        var kept = File.ReadAllLines(orders).Where(l => !l.Split(',')[2].StartsWith("2024-03-16", StringComparison.Ordinal)).ToList();
+        Assert.That(kept, Has.Count.LessThan(File.ReadAllLines(orders).Length), "the fixture has orders on March 16th");
+        File.WriteAllLines(orders, kept);
+        Assert.That(Night(Config(lookbackDays: 14)), Is.EqualTo(new DateOnly(2024, 3, 16)), "the deleted day");
     }
 
     [Test]
