@@ -28,13 +28,11 @@ public sealed class RunManifest
 
     /// <summary>
     /// The build of the pipeline that wrote the manifest: its assembly's module version id, which a deterministic build
-    /// derives from the code (the same code, the same id). <see cref="Version"/> only changes with a release; a stage
-    /// that carries published rows forward from its inputs alone (kpis) recomputes them in full after any code change.
+    /// derives from its inputs (the same code built in the same place, the same id; another build at worst costs one
+    /// full recomputation). <see cref="Version"/> only changes with a release; a stage that carries published rows
+    /// forward from its inputs alone (kpis) recomputes them in full after any code change.
     /// </summary>
     public string Build { get; init; } = CurrentBuild;
-
-    /// <summary>This process's <see cref="Build"/>.</summary>
-    public static readonly string CurrentBuild = typeof(RunManifest).Assembly.ManifestModule.ModuleVersionId.ToString("N");
     public required string Engine { get; init; }
     public required string ConfigHash { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
@@ -78,6 +76,9 @@ public sealed class RunManifest
     /// digest of the day's rows). The next run recomputes only the days from the first one whose signature changed.
     /// </summary>
     public List<InputDay>? InputDays { get; set; }
+
+    /// <summary>This process's <see cref="Build"/>.</summary>
+    public static readonly string CurrentBuild = typeof(RunManifest).Assembly.ManifestModule.ModuleVersionId.ToString("N");
 
     public static string HashConfig(PipelineConfig config) => Sha256Hex(JsonSerializer.Serialize(config, JsonOptions));
 
