@@ -51,6 +51,18 @@ public partial class KpiIncrementTests
             var lines = File.ReadAllLines(f);
             File.WriteAllLines(f, lines.Where(l => !l.Contains($"\"order_id\":\"{_relinked}\"", StringComparison.Ordinal)));
         }
+        // A new customer whose one order (March 25th, 10:00) has one touch: an e-mail session 6 days and 23.5 hours
+        // before it, on March 18th. With a 7-day lookback only the candidate sessions' day bound can lose it.
+        File.AppendAllText(Directory.GetFiles(Path.Combine(_data, "orders")).Single(),
+            "O09900001,C0999999,2024-03-25T10:00:00Z,completed,USD,50.00,0.00,0.00,0.00,,c0999999@example.com,email\n");
+        File.AppendAllText(Path.Combine(events, "events-2024-03-18.jsonl"), JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["event_id"] = "E-LOOKBACK-1", ["occurred_at"] = "2024-03-18T10:30:00.000Z", ["anonymous_id"] = "a-lookback-edge", ["user_id"] = "C0999999",
+            ["event_type"] = "page_view", ["page_url"] = "https://shop.example.com/?utm_source=newsletter&utm_medium=email",
+            ["referrer_url"] = null, ["product_id"] = null, ["order_id"] = null, ["search_term"] = null,
+            ["user_agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+            ["ip"] = "192.0.2.201", ["device_type"] = "desktop", ["session_id"] = "s-lookback-edge",
+        }) + "\n");
     }
 
     [OneTimeTearDown]
@@ -202,6 +214,15 @@ public partial class KpiIncrementTests
         Assert.That(kept, Has.Count.LessThan(File.ReadAllLines(orders).Length), "the fixture has orders on March 16th");
         File.WriteAllLines(orders, kept);
         Assert.That(Night(Config(lookbackDays: 14)), Is.EqualTo(new DateOnly(2024, 3, 16)), "the deleted day");
+
+        // 9. A 7-day lookback and a night recomputed from March 25th: the session day bound (from, less the lookback and
+        //    two days' margin) must still reach the e-mail session of March 18th that is the new customer's one touch.
+        Assert.That(Night(Config(lookbackDays: 7)), Is.Null, "another lookback recomputes every day");
+        var email = EmailOrdersOn("2024-03-25");
+        Assert.That(email, Is.GreaterThanOrEqualTo(1), "the new customer's order is an e-mail order");
+        AmendOrderOn("2024-03-25");
+        Assert.That(Night(Config(lookbackDays: 7)), Is.EqualTo(new DateOnly(2024, 3, 25)), "from the amended order's day");
+        Assert.That(EmailOrdersOn("2024-03-25"), Is.EqualTo(email), "still attributed to its e-mail session");
     }
 
     [Test]
