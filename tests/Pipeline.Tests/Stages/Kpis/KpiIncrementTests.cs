@@ -15,8 +15,9 @@ namespace Pipeline.Tests.Stages.Kpis;
 /// The nightly kpis update (recompute from the first day whose inputs changed, keep the rows before it), checked night
 /// after night against a full recomputation from the same clean tables (<c>pipeline kpis --input</c>): the KPI files
 /// byte for byte. The nights change what the day bound must catch: new events only, late and amended orders, ad
-/// spend of an old day, and a purchase event that arrives weeks after its order and moves its attribution; then what
-/// must recompute every day: other KPI settings, --full-refresh, a new build of the pipeline.
+/// spend of an old day, a purchase event that arrives weeks after its order and moves its attribution, a whole order
+/// day deleted, and a touch at the far end of the attribution lookback; and what must recompute every day: other KPI
+/// settings, --full-refresh, a new build of the pipeline.
 /// </summary>
 public partial class KpiIncrementTests
 {
