@@ -120,14 +120,14 @@ public partial class KpiIncrementTests
     private static List<string> Links(string output) => ParquetTable.Read(Path.Combine(output, "kpi", "purchase_links"))
         .Select(r => string.Join('|', r["event_date"], r["event_id"], r["order_id"], r["session_id"], r["occurred_at"])).Order(StringComparer.Ordinal).ToList();
 
-    /// <summary>Adds 1.00 to the amount of the first order placed on <paramref name="day"/>.</summary>
-    private void AmendOrderOn(string day)
+    /// <summary>Adds <paramref name="by"/> to the amount of the first order placed on <paramref name="day"/>.</summary>
+    private void AmendOrderOn(string day, decimal by = 1m)
     {
         var ordersFile = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
         var lines = File.ReadAllLines(ordersFile).ToList();
         var amended = lines.FindIndex(l => l.Split(',')[2].StartsWith(day, StringComparison.Ordinal));
         var cells = lines[amended].Split(',');
-        cells[5] = (decimal.Parse(cells[5], CultureInfo.InvariantCulture) + 1m).ToString("0.00", CultureInfo.InvariantCulture);
+        cells[5] = (decimal.Parse(cells[5], CultureInfo.InvariantCulture) + by).ToString("0.00", CultureInfo.InvariantCulture);
         lines[amended] = string.Join(',', cells);
         File.WriteAllLines(ordersFile, lines);
     }
@@ -150,17 +150,12 @@ public partial class KpiIncrementTests
 
         // 2. Orders amended: a late order placed on March 3rd, an amount corrected on an order of March 5th.
         AddHeldDay(1);
+        AmendOrderOn("2024-03-05", by: 10m);
         var ordersFile = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
-        var lines = File.ReadAllLines(ordersFile).ToList();
-        var amended = lines.FindIndex(l => l.Split(',')[2].StartsWith("2024-03-05", StringComparison.Ordinal));
-        var cells = lines[amended].Split(',');
-        cells[5] = (decimal.Parse(cells[5], CultureInfo.InvariantCulture) + 10m).ToString("0.00", CultureInfo.InvariantCulture);
-        lines[amended] = string.Join(',', cells);
-        var late = lines[1].Split(',');
+        var late = File.ReadLines(ordersFile).Skip(1).First().Split(',');
         late[0] = "O09999999";
         late[2] = "2024-03-03T09:30:00Z";
-        lines.Add(string.Join(',', late));
-        File.WriteAllLines(ordersFile, lines);
+        File.AppendAllText(ordersFile, string.Join(',', late) + "\n");
         Assert.That(Night(config), Is.EqualTo(new DateOnly(2024, 3, 3)), "the late order's day");
 
         // 3. Ad spend of March 8th corrected.
