@@ -45,7 +45,7 @@ public partial class KpiIncrementTests
         }
         // One order of an early day loses its purchase event: until a later night brings one, only its customer's
         // sessions can explain it.
-        var orders = File.ReadAllLines(Directory.GetFiles(Path.Combine(_data, "orders")).Single());
+        var orders = File.ReadAllLines(OrdersFile);
         _relinked = orders.Skip(1).Select(l => l.Split(',')).First(c => c[2].StartsWith(RelinkedOrderDay, StringComparison.Ordinal) && c[3] == "completed")[0];
         foreach (var f in Directory.GetFiles(events))
         {
@@ -54,7 +54,7 @@ public partial class KpiIncrementTests
         }
         // A new customer whose one order (March 25th, 10:00) has one touch: an e-mail session 6 days and 23.5 hours
         // before it, on March 18th. With a 7-day lookback only the candidate sessions' day bound can lose it.
-        File.AppendAllText(Directory.GetFiles(Path.Combine(_data, "orders")).Single(),
+        File.AppendAllText(OrdersFile,
             "O09900001,C0999999,2024-03-25T10:00:00Z,completed,USD,50.00,0.00,0.00,0.00,,c0999999@example.com,email\n");
         File.AppendAllText(Path.Combine(events, "events-2024-03-18.jsonl"), JsonSerializer.Serialize(new Dictionary<string, object?>
         {
@@ -123,14 +123,16 @@ public partial class KpiIncrementTests
     /// <summary>Adds <paramref name="by"/> to the amount of the first order placed on <paramref name="day"/>.</summary>
     private void AmendOrderOn(string day, decimal by = 1m)
     {
-        var ordersFile = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
-        var lines = File.ReadAllLines(ordersFile).ToList();
+        var lines = File.ReadAllLines(OrdersFile).ToList();
         var amended = lines.FindIndex(l => l.Split(',')[2].StartsWith(day, StringComparison.Ordinal));
         var cells = lines[amended].Split(',');
         cells[5] = (decimal.Parse(cells[5], CultureInfo.InvariantCulture) + by).ToString("0.00", CultureInfo.InvariantCulture);
         lines[amended] = string.Join(',', cells);
-        File.WriteAllLines(ordersFile, lines);
+        File.WriteAllLines(OrdersFile, lines);
     }
+
+    /// <summary>The generated shop's one orders file.</summary>
+    private string OrdersFile => Directory.GetFiles(Path.Combine(_data, "orders")).Single();
 
     private void AddHeldDay(int i) => File.Move(_held[i], Path.Combine(_data, "events", Path.GetFileName(_held[i])));
 
@@ -151,11 +153,10 @@ public partial class KpiIncrementTests
         // 2. Orders amended: a late order placed on March 3rd, an amount corrected on an order of March 5th.
         AddHeldDay(1);
         AmendOrderOn("2024-03-05", by: 10m);
-        var ordersFile = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
-        var late = File.ReadLines(ordersFile).Skip(1).First().Split(',');
+        var late = File.ReadLines(OrdersFile).Skip(1).First().Split(',');
         late[0] = "O09999999";
         late[2] = "2024-03-03T09:30:00Z";
-        File.AppendAllText(ordersFile, string.Join(',', late) + "\n");
+        File.AppendAllText(OrdersFile, string.Join(',', late) + "\n");
         Assert.That(Night(config), Is.EqualTo(new DateOnly(2024, 3, 3)), "the late order's day");
 
         // 3. Ad spend of March 8th corrected.
@@ -205,10 +206,10 @@ public partial class KpiIncrementTests
         Assert.That(_messages, Has.Some.Contains("the pipeline's code changed"), string.Join(" | ", _messages));
 
         // 8. Every order of March 16th deleted: a day that is no longer there at all is a changed day too.
-        var orders = Directory.GetFiles(Path.Combine(_data, "orders")).Single();
-        var kept = File.ReadAllLines(orders).Where(l => !l.Split(',')[2].StartsWith("2024-03-16", StringComparison.Ordinal)).ToList();
-        Assert.That(kept, Has.Count.LessThan(File.ReadAllLines(orders).Length), "the fixture has orders on March 16th");
-        File.WriteAllLines(orders, kept);
+        var all = File.ReadAllLines(OrdersFile);
+        var kept = all.Where(l => !l.Split(',')[2].StartsWith("2024-03-16", StringComparison.Ordinal)).ToList();
+        Assert.That(kept, Has.Count.LessThan(all.Length), "the fixture has orders on March 16th");
+        File.WriteAllLines(OrdersFile, kept);
         Assert.That(Night(Config(lookbackDays: 14)), Is.EqualTo(new DateOnly(2024, 3, 16)), "the deleted day");
 
         // 9. A 7-day lookback and a night recomputed from March 25th: the session day bound (from, less the lookback and
