@@ -17,7 +17,7 @@ namespace Pipeline.Tests.Stages.Kpis;
 /// byte for byte. The nights change what the day bound must catch: new events only, late and amended orders, ad
 /// spend of an old day, a purchase event that arrives weeks after its order and moves its attribution, a whole order
 /// day deleted, and a touch at the far end of the attribution lookback; and what must recompute every day: other KPI
-/// settings, --full-refresh, a new build of the pipeline.
+/// settings, --full-refresh, a new build of the pipeline, an event day that lost every purchase link.
 /// </summary>
 public partial class KpiIncrementTests
 {
@@ -220,6 +220,19 @@ public partial class KpiIncrementTests
         AmendOrderOn("2024-03-25");
         Assert.That(Night(Config(lookbackDays: 7)), Is.EqualTo(new DateOnly(2024, 3, 25)), "from the amended order's day");
         Assert.That(EmailOrdersOn("2024-03-25"), Is.EqualTo(email), "still attributed to its e-mail session");
+
+        // 10. The newest events file sent again without its purchase events: its day's links are all gone. A partial
+        //     publication replaces only the partitions it stages and would keep that day's old links, so the night
+        //     recomputes every day and restages every link.
+        var newest = Path.Combine(_data, "events", Path.GetFileName(_held[3]));
+        var newestDay = Path.GetFileName(newest)["events-".Length..^".jsonl".Length];
+        Assert.That(Directory.Exists(Path.Combine(_dir, "out", "kpi", "purchase_links", $"event_date={newestDay}")), Is.True,
+            "the newest day has purchase links before");
+        File.WriteAllLines(newest, File.ReadAllLines(newest).Where(l => !l.Contains("\"event_type\":\"purchase\"", StringComparison.Ordinal)));
+        Assert.That(Night(Config(lookbackDays: 7)), Is.Null, "a changed event day without links recomputes every day");
+        Assert.That(_messages, Has.Some.Contains("no purchase link any more"), string.Join(" | ", _messages));
+        Assert.That(Directory.Exists(Path.Combine(_dir, "out", "kpi", "purchase_links", $"event_date={newestDay}")), Is.False,
+            "the day's partition is gone");
     }
 
     [Test]
