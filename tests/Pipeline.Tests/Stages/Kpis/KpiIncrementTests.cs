@@ -236,6 +236,40 @@ public partial class KpiIncrementTests
     }
 
     [Test]
+    public void A_changed_session_day_alone_widens_the_day_to_the_orders_its_links_and_later_ones_point_to()
+    {
+        // Links (event day → order): an order of March 2nd bought on the 9th, one of the 5th on the 10th, one of the 8th
+        // on the 8th. Orders placed on their own day.
+        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 1));
+        engine.Execute("""
+            CREATE TABLE links AS SELECT * FROM (VALUES
+              (DATE '2024-03-09', 'O1'), (DATE '2024-03-10', 'O2'), (DATE '2024-03-08', 'O3')) v(event_date, order_id);
+            CREATE TABLE orders AS SELECT * FROM (VALUES
+              ('O1', DATE '2024-03-02'), ('O2', DATE '2024-03-05'), ('O3', DATE '2024-03-08')) v(order_id, order_date);
+            """);
+        DateOnly? Earliest(IReadOnlyList<DateOnly> eventDays, DateOnly? sessionDay) =>
+            engine.Query(KpiSql.EarliestLinkedOrder(DuckDbDialect.Instance, "links", "orders", eventDays, sessionDay))[0][0] as DateOnly?;
+        var march = (int day) => new DateOnly(2024, 3, day);
+
+        // No changed event day: a session day of the 10th reaches the link of the 10th only (order of the 5th); of the
+        // 9th, also the order of the 2nd; of the 11th, nothing.
+        Assert.That(Earliest([], march(10)), Is.EqualTo(march(5)));
+        Assert.That(Earliest([], march(9)), Is.EqualTo(march(2)));
+        Assert.That(Earliest([], march(11)), Is.Null);
+        Assert.That(Earliest([], null), Is.Null, "nothing changed, nothing to widen");
+        // With the event day of the 8th changed too: either reaches.
+        Assert.That(Earliest([march(8)], march(10)), Is.EqualTo(march(5)));
+        Assert.That(Earliest([march(8)], null), Is.EqualTo(march(8)));
+
+        // The plan moves back, never forward.
+        var plan = new KpiIncrement.Plan(march(10), [], march(10), "test");
+        Assert.That(KpiIncrement.Widen(plan, march(5)).From, Is.EqualTo(march(5)));
+        Assert.That(KpiIncrement.Widen(plan, march(12)).From, Is.EqualTo(march(10)));
+        Assert.That(KpiIncrement.Widen(plan, null).From, Is.EqualTo(march(10)));
+        Assert.That(KpiIncrement.Widen(plan with { From = null }, march(5)).From, Is.Null, "a full plan stays full");
+    }
+
+    [Test]
     public void A_lookback_longer_than_the_calendar_bounds_the_candidate_sessions_at_its_first_day()
     {
         // The config only asks for a positive lookback; from 2024-03-10 a billion days back is before year 1.
