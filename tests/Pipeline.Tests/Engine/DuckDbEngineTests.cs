@@ -42,6 +42,58 @@ public class DuckDbEngineTests
     }
 
     [Test]
+    public void Sorting_each_partition_or_the_whole_table_writes_the_same_files()
+    {
+        // The same rows (part_no = i / 200,000, s = sha256(i)) staged in two orders: by i, so each partition's rows are
+        // together and each partition is sorted alone; and by i × 7919 mod 600,000 (a permutation), so every vector holds
+        // every partition and the table is sorted whole. Either way the files hold the statement's order, byte for byte.
+        const int rows = 600_000;
+        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
+        string Rows(string i) => $"SELECT CAST({i} // 200000 AS INTEGER) AS part_no, sha256(CAST({i} AS VARCHAR)) AS s FROM range({rows}) t(j)";
+        var together = Path.Combine(_dir, "together");
+        var scattered = Path.Combine(_dir, "scattered");
+        Assert.That(engine.WriteParquet($"{Rows("j")} ORDER BY part_no, s", together, ["part_no"]), Is.EqualTo(rows));
+        Assert.That(engine.WriteParquet($"{Rows("(j * 7919) % 600000")} ORDER BY part_no, s", scattered, ["part_no"]), Is.EqualTo(rows));
+
+        var expected = Enumerable.Range(0, rows)
+            .Select(i => (Part: (i / 200_000).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                S: Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))))
+            .OrderBy(x => x.Part, StringComparer.Ordinal).ThenBy(x => x.S, StringComparer.Ordinal)
+            .ToList();
+        Assert.That(ParquetTable.Read(together).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList(), Is.EqualTo(expected));
+        foreach (var part in new[] { "part_no=0", "part_no=1", "part_no=2" })
+        {
+            Assert.That(File.ReadAllBytes(Path.Combine(together, part, "part-0.parquet")), Is.EqualTo(File.ReadAllBytes(Path.Combine(scattered, part, "part-0.parquet"))), part);
+        }
+    }
+
+    [Test]
+    public void Rows_in_the_order_of_the_partition_column_count_as_clustered_and_rows_in_no_order_do_not()
+    {
+        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
+        engine.Execute("SET preserve_insertion_order = true");
+        // 200,000 rows in 100 partitions: in order, each vector (2,048 rows) holds one or two of them; in a permuted order
+        // each holds nearly all 100.
+        engine.Execute("CREATE TABLE main.in_order AS SELECT CAST(j // 2000 AS INTEGER) AS p FROM range(200000) t(j)");
+        engine.Execute("CREATE TABLE main.permuted AS SELECT CAST(((j * 7919) % 200000) // 2000 AS INTEGER) AS p FROM range(200000) t(j)");
+        // A day's files that also hold a few events of other days: one row in 50 is from another partition.
+        engine.Execute("CREATE TABLE main.mostly AS SELECT CAST(CASE WHEN j % 50 = 0 THEN (j * 7919) % 200000 ELSE j END // 2000 AS INTEGER) AS p FROM range(200000) t(j)");
+        Assert.That(engine.ClusteredBy("main.in_order", "p", 100), Is.True);
+        Assert.That(engine.ClusteredBy("main.permuted", "p", 100), Is.False);
+        Assert.That(engine.ClusteredBy("main.mostly", "p", 100), Is.False, "≈ 40 strays per vector: 40 more fetches each");
+    }
+
+    [Test]
+    public void An_order_by_a_column_that_is_not_written_sorts_the_whole_table()
+    {
+        using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
+        Assert.That(engine.WriteParquet("SELECT CAST(j // 1000 AS INTEGER) AS part_no, j * 2 AS x FROM range(3000) t(j) ORDER BY part_no, j DESC", _dir, ["part_no"]),
+            Is.EqualTo(3000));
+        var expected = Enumerable.Range(0, 3000).Select(j => (Part: j / 1000, X: 2L * j)).OrderBy(r => r.Part).ThenByDescending(r => r.X).ToList();
+        Assert.That(ParquetTable.Read(_dir).Select(r => (int.Parse((string)r["part_no"]!, System.Globalization.CultureInfo.InvariantCulture), (long)r["x"]!)).ToList(), Is.EqualTo(expected));
+    }
+
+    [Test]
     public void The_thread_pool_is_given_back_after_the_worker_connections_finish_or_fail()
     {
         // The partitions are written on worker connections with DuckDB's pool cut to none meanwhile; every statement
