@@ -284,7 +284,7 @@ public sealed class DuckDbEngine : IEngine
     /// Whether the staged rows are clustered by <paramref name="column"/> enough for one scan per partition: a
     /// partition's scan costs about one fetch per vector (2,048 rows) holding any of its rows, so the vectors' distinct
     /// values, summed, are the fetches all partitions make. Rows staged from files of a day each come close to one per
-    /// vector (ten million events: 4,872 vectors, 5,314 fetches); rows in no order of the column make every partition
+    /// vector (ten million events: 4,872 vectors, ≈ 5,300 fetches); rows in no order of the column make every partition
     /// fetch from every vector (24× the time at ten million events in 365 partitions).
     /// </summary>
     internal bool ClusteredBy(string staged, string column, int partitions)
