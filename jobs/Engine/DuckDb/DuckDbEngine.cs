@@ -252,11 +252,12 @@ public sealed class DuckDbEngine : IEngine
                 .OrderBy(v => string.Join("/", v.Select(x => x as string ?? "")), StringComparer.Ordinal).ToList();
             if (!sortedWhole && !ClusteredBy(staged, columns[0], partitions.Count))
             {
-                // Each partition's scan would read most of the table: sort it whole after all (the statement's order).
+                // Each partition's scan would read most of the table: sort it whole after all (by the statement's own
+                // ORDER BY, the text Split took off).
                 // Each partition is still sorted as it is written: a sort hands COPY other chunks than a scan does, and
                 // a partition of more than a row group would be cut into row groups elsewhere (other bytes).
                 var sorted = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
-                Execute($"CREATE TABLE {sorted} AS SELECT * FROM {staged} ORDER BY {selectSql[(unordered.Length + "ORDER BY ".Length)..]}");
+                Execute($"CREATE TABLE {sorted} AS SELECT * FROM {staged} {selectSql[unordered.Length..]}");
                 Execute($"DROP TABLE {staged}");
                 Execute($"ALTER TABLE {sorted} RENAME TO {staged["main.".Length..]}");
             }

@@ -30,11 +30,7 @@ public class DuckDbEngineTests
             _dir, ["part_no"]);
 
         Assert.That(written, Is.EqualTo(rows));
-        var expected = Enumerable.Range(0, rows)
-            .Select(i => (Part: (i % 3).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                S: Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))))
-            .OrderBy(x => x.Part, StringComparer.Ordinal).ThenBy(x => x.S, StringComparer.Ordinal)
-            .ToList();
+        var expected = PartsAndHashes(rows, i => i % 3);
         Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "part_no=0", "part_no=1", "part_no=2" }));
         // ParquetTable reads the partition folders in name order and each file in row order.
         var actual = ParquetTable.Read(_dir).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList();
@@ -55,17 +51,20 @@ public class DuckDbEngineTests
         Assert.That(engine.WriteParquet($"{Rows("j")} ORDER BY part_no, s", together, ["part_no"]), Is.EqualTo(rows));
         Assert.That(engine.WriteParquet($"{Rows("(j * 7919) % 600000")} ORDER BY part_no, s", scattered, ["part_no"]), Is.EqualTo(rows));
 
-        var expected = Enumerable.Range(0, rows)
-            .Select(i => (Part: (i / 200_000).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                S: Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))))
-            .OrderBy(x => x.Part, StringComparer.Ordinal).ThenBy(x => x.S, StringComparer.Ordinal)
-            .ToList();
+        var expected = PartsAndHashes(rows, i => i / 200_000);
         Assert.That(ParquetTable.Read(together).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList(), Is.EqualTo(expected));
         foreach (var part in new[] { "part_no=0", "part_no=1", "part_no=2" })
         {
             Assert.That(File.ReadAllBytes(Path.Combine(together, part, "part-0.parquet")), Is.EqualTo(File.ReadAllBytes(Path.Combine(scattered, part, "part-0.parquet"))), part);
         }
     }
+
+    /// <summary>(part, lower-hex SHA-256 of i's text) for i below <paramref name="rows"/>, in (part, hash) order: what the write statements above produce.</summary>
+    private static List<(string Part, string S)> PartsAndHashes(int rows, Func<int, int> part) => Enumerable.Range(0, rows)
+        .Select(i => (Part: part(i).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            S: Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))))
+        .OrderBy(x => x.Part, StringComparer.Ordinal).ThenBy(x => x.S, StringComparer.Ordinal)
+        .ToList();
 
     [Test]
     public void Rows_in_the_order_of_the_partition_column_count_as_clustered_and_rows_in_no_order_do_not()

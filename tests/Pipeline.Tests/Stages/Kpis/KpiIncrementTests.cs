@@ -56,14 +56,8 @@ public partial class KpiIncrementTests
         // before it, on March 18th. With a 7-day lookback only the candidate sessions' day bound can lose it.
         File.AppendAllText(OrdersFile,
             "O09900001,C0999999,2024-03-25T10:00:00Z,completed,USD,50.00,0.00,0.00,0.00,,c0999999@example.com,email\n");
-        File.AppendAllText(Path.Combine(events, "events-2024-03-18.jsonl"), JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["event_id"] = "E-LOOKBACK-1", ["occurred_at"] = "2024-03-18T10:30:00.000Z", ["anonymous_id"] = "a-lookback-edge", ["user_id"] = "C0999999",
-            ["event_type"] = "page_view", ["page_url"] = "https://shop.example.com/?utm_source=newsletter&utm_medium=email",
-            ["referrer_url"] = null, ["product_id"] = null, ["order_id"] = null, ["search_term"] = null,
-            ["user_agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-            ["ip"] = "192.0.2.201", ["device_type"] = "desktop", ["session_id"] = "s-lookback-edge",
-        }) + "\n");
+        File.AppendAllText(Path.Combine(events, "events-2024-03-18.jsonl"),
+            EmailEvent("E-LOOKBACK-1", "2024-03-18T10:30:00.000Z", "a-lookback-edge", "C0999999", "page_view", "/", null, "192.0.2.201", "s-lookback-edge"));
     }
 
     [OneTimeTearDown]
@@ -131,6 +125,17 @@ public partial class KpiIncrementTests
         File.WriteAllLines(OrdersFile, lines);
     }
 
+    /// <summary>One raw event line, as the generator writes them, of a desktop visitor who came from the newsletter.</summary>
+    private static string EmailEvent(string eventId, string occurredAt, string anonymousId, string? userId, string eventType, string path,
+        string? orderId, string ip, string sessionId) => JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["event_id"] = eventId, ["occurred_at"] = occurredAt, ["anonymous_id"] = anonymousId, ["user_id"] = userId,
+            ["event_type"] = eventType, ["page_url"] = $"https://shop.example.com{path}?utm_source=newsletter&utm_medium=email",
+            ["referrer_url"] = null, ["product_id"] = null, ["order_id"] = orderId, ["search_term"] = null,
+            ["user_agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+            ["ip"] = ip, ["device_type"] = "desktop", ["session_id"] = sessionId,
+        }) + "\n";
+
     /// <summary>The generated shop's one orders file.</summary>
     private string OrdersFile => Directory.GetFiles(Path.Combine(_data, "orders")).Single();
 
@@ -174,14 +179,8 @@ public partial class KpiIncrementTests
         //    last non-direct touch becomes that session, on a day far before every changed partition.
         var emailBefore = EmailOrdersOn(RelinkedOrderDay);
         var lastDay = Path.GetFileName(_held[3])["events-".Length..^".jsonl".Length];
-        File.AppendAllText(_held[3], JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["event_id"] = "E-RELINK-1", ["occurred_at"] = $"{lastDay}T12:00:00.000Z", ["anonymous_id"] = "a-relinked-order", ["user_id"] = null,
-            ["event_type"] = "purchase", ["page_url"] = "https://shop.example.com/checkout/confirmation?utm_source=newsletter&utm_medium=email",
-            ["referrer_url"] = null, ["product_id"] = null, ["order_id"] = _relinked, ["search_term"] = null,
-            ["user_agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-            ["ip"] = "192.0.2.200", ["device_type"] = "desktop", ["session_id"] = "s-relinked",
-        }) + "\n");
+        File.AppendAllText(_held[3],
+            EmailEvent("E-RELINK-1", $"{lastDay}T12:00:00.000Z", "a-relinked-order", null, "purchase", "/checkout/confirmation", _relinked, "192.0.2.200", "s-relinked"));
         AddHeldDay(3);
         Assert.That(Night(config), Is.EqualTo(DateOnly.ParseExact(RelinkedOrderDay, "yyyy-MM-dd", CultureInfo.InvariantCulture)), "the relinked order's day");
         Assert.That(EmailOrdersOn(RelinkedOrderDay), Is.EqualTo(emailBefore + 1), "the order moved to the e-mail channel on its own day");
@@ -225,14 +224,12 @@ public partial class KpiIncrementTests
         //     publication replaces only the partitions it stages and would keep that day's old links, so the night
         //     recomputes every day and restages every link.
         var newest = Path.Combine(_data, "events", Path.GetFileName(_held[3]));
-        var newestDay = Path.GetFileName(newest)["events-".Length..^".jsonl".Length];
-        Assert.That(Directory.Exists(Path.Combine(_dir, "out", "kpi", "purchase_links", $"event_date={newestDay}")), Is.True,
-            "the newest day has purchase links before");
+        var newestLinks = Path.Combine(_dir, "out", "kpi", "purchase_links", $"event_date={Path.GetFileName(newest)["events-".Length..^".jsonl".Length]}");
+        Assert.That(Directory.Exists(newestLinks), Is.True, "the newest day has purchase links before");
         File.WriteAllLines(newest, File.ReadAllLines(newest).Where(l => !l.Contains("\"event_type\":\"purchase\"", StringComparison.Ordinal)));
         Assert.That(Night(Config(lookbackDays: 7)), Is.Null, "a changed event day without links recomputes every day");
         Assert.That(_messages, Has.Some.Contains("no purchase link any more"), string.Join(" | ", _messages));
-        Assert.That(Directory.Exists(Path.Combine(_dir, "out", "kpi", "purchase_links", $"event_date={newestDay}")), Is.False,
-            "the day's partition is gone");
+        Assert.That(Directory.Exists(newestLinks), Is.False, "the day's partition is gone");
     }
 
     [Test]
