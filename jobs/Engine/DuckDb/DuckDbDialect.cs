@@ -48,7 +48,19 @@ public sealed class DuckDbDialect : ISqlDialect
 
     public string DateLiteral(DateOnly value) => $"DATE '{value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}'";
 
-    public string DateOf(string timestampExpr) => $"CAST(timezone('UTC', {timestampExpr}) AS DATE)";
+    /// <remarks>
+    /// Days since 1970 by floor division of the microseconds (DuckDB's <c>//</c> truncates toward zero, hence the
+    /// modulo): a tenth of the time of <c>timezone('UTC', …)</c>, which goes through ICU for every row (0.7 s of the
+    /// 10M clean events' write). Infinite timestamps have no epoch; they, and only they, take the ICU path.
+    /// </remarks>
+    public string DateOf(string timestampExpr)
+    {
+        var us = $"epoch_us({timestampExpr})";
+        return $"coalesce(DATE '1970-01-01' + CAST(({us} - (({us} % {MicrosPerDay}) + {MicrosPerDay}) % {MicrosPerDay}) // {MicrosPerDay} AS INTEGER), " +
+               $"CAST(timezone('UTC', {timestampExpr}) AS DATE))";
+    }
+
+    private const string MicrosPerDay = "CAST(86400000000 AS BIGINT)";
 
     public string FullMatch(string expr, string pattern) => $"regexp_full_match({expr}, {Str(pattern)})";
 

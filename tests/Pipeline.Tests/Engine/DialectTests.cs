@@ -132,6 +132,26 @@ public sealed class DialectTests
         Assert.That(engine.Query($"SELECT {d.IsAscii(d.Str(value))}")[0][0], Is.EqualTo(expected));
     }
 
+    [TestCase("2024-03-05 23:59:59.999999+00", "2024-03-05")]
+    [TestCase("2024-03-06 00:00:00+00", "2024-03-06")]
+    [TestCase("2024-03-06 01:30:00+05", "2024-03-05")]
+    [TestCase("1970-01-01 00:00:00+00", "1970-01-01")]
+    [TestCase("1969-12-31 23:59:59.999999+00", "1969-12-31")]
+    [TestCase("1969-12-31 00:00:00+00", "1969-12-31")]
+    [TestCase("1960-02-29 12:00:00+00", "1960-02-29")]
+    [TestCase("0001-01-01 00:00:00+00", "0001-01-01")]
+    [TestCase("infinity", "infinity")]
+    [TestCase("-infinity", "-infinity")]
+    public void DuckDb_date_of_is_the_utc_calendar_date(string timestamp, string expected)
+    {
+        // Floor division on the epoch: the days before 1970 are where truncation would be off by one.
+        using var engine = new DuckDbEngine(new DuckDbOptions());
+        var d = engine.Dialect;
+        var date = engine.Query($"SELECT CAST({d.DateOf($"TIMESTAMPTZ {d.Str(timestamp)}")} AS VARCHAR), {d.DateOf("CAST(NULL AS TIMESTAMPTZ)")}")[0];
+        Assert.That(date[0], Is.EqualTo(expected));
+        Assert.That(date[1], Is.Null);
+    }
+
     [Test]
     public void DuckDb_days_between_counts_from_start_to_end()
     {
