@@ -61,6 +61,25 @@ public interface IEngine : IDisposable
     /// <summary>Writes a query's rows as zstd Parquet under <paramref name="directory"/>, Hive-partitioned by the given columns; returns rows written.</summary>
     long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy);
 
+    /// <summary>
+    /// Materialises a query as a table that <see cref="WriteTableParquet"/> can write without copying it first (DuckDB:
+    /// in the main schema, which the connections writing the partitions see; temp tables are per connection).
+    /// Default: <see cref="Materialize"/>.
+    /// </summary>
+    void MaterializeShared(string name, string selectSql) => Materialize(name, selectSql);
+
+    /// <summary>
+    /// Writes the rows of <paramref name="table"/> (made by <see cref="MaterializeShared"/>) in the order
+    /// <paramref name="orderBy"/> (an ORDER BY clause), the same files as <see cref="WriteParquet"/> of
+    /// <c>SELECT * FROM table ORDER BY …</c>, and drops the table. Returns rows written. Default: exactly that.
+    /// </summary>
+    long WriteTableParquet(string table, string orderBy, string directory, IReadOnlyList<string> partitionBy)
+    {
+        var written = WriteParquet($"SELECT * FROM {Dialect.Id(table)} {orderBy}", directory, partitionBy);
+        Execute($"DROP TABLE IF EXISTS {Dialect.Id(table)}");
+        return written;
+    }
+
     /// <summary>A FROM-clause relation reading a Parquet table directory written by <see cref="WriteParquet"/> (partition columns included).</summary>
     string ParquetRelation(string directory);
 

@@ -149,6 +149,9 @@ public sealed class DuckDbEngine : IEngine
     public void Materialize(string name, string selectSql) =>
         Execute($"CREATE OR REPLACE TEMP TABLE {Dialect.Id(name)} AS {selectSql}");
 
+    public void MaterializeShared(string name, string selectSql) =>
+        Execute($"CREATE OR REPLACE TABLE main.{Dialect.Id(name)} AS {selectSql}");
+
     public IReadOnlyList<object?[]> Query(string sql)
     {
         using var timer = Dump(_connection, sql);
@@ -224,7 +227,32 @@ public sealed class DuckDbEngine : IEngine
         return written;
     }
 
-    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy)
+    /// <remarks>
+    /// Partitioned, the table is the staged table itself when it can be written a partition at a time (the order's
+    /// first key is the partition column): a slice of the sliced clean-clicks run was otherwise copied once more
+    /// (0.95 s of a 16 s slice of 8M events).
+    /// </remarks>
+    public long WriteTableParquet(string table, string orderBy, string directory, IReadOnlyList<string> partitionBy)
+    {
+        var name = "main." + Dialect.Id(table);
+        Directory.CreateDirectory(directory);
+        long written = 0;
+        try
+        {
+            InInsertionOrder(() => written = partitionBy.Count == 0
+                ? CopyTo($"SELECT * FROM {name} {orderBy}", Path.Combine(directory, "part-0.parquet"))
+                : WritePartitions($"SELECT * FROM {name} {orderBy}", directory, partitionBy, name));
+        }
+        finally
+        {
+            Execute($"DROP TABLE IF EXISTS {name}");
+        }
+        return written;
+    }
+
+    /// <param name="table">The main-schema table <paramref name="selectSql"/> reads all of, in its order, when it may
+    /// serve as the staged table (it is dropped or replaced), or null to stage the statement's rows.</param>
+    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy, string? table = null)
     {
         // In the main schema, so the worker connections see it.
         var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
@@ -239,7 +267,14 @@ public sealed class DuckDbEngine : IEngine
             }
         }
         var sortedWhole = unordered == selectSql;
-        Execute($"CREATE OR REPLACE TABLE {staged} AS {unordered}");
+        if (table is not null && !sortedWhole)
+        {
+            staged = table;
+        }
+        else
+        {
+            Execute($"CREATE OR REPLACE TABLE {staged} AS {unordered}");
+        }
         try
         {
             var columns = partitionBy.Select(Dialect.Id).ToList();
