@@ -302,13 +302,12 @@ public static class SlicedCleanClicks
             }
             return new Outcome(events, sessions, quarantined, ranges, days.SlicedRows());
 
-            // A slice's rows (its clean events, its sessions) are written from their own table together with the
-            // (few) rows still pending from earlier slices, for the dates before `before` (all of them after the last
-            // slice); only the later dates' rows are kept as pending. Copying every slice's events into the pending
-            // table first cost a wide copy of the whole history (5.6 s at 10M events).
-            // Writes the dates before `before` (all when null) of the slice's rows (`fresh`) and the rows pending from
-            // slices before; the rest wait in `pending`. The pending rows (a day or two) join the slice's table, which is
-            // then written as it is, without a copy of the slice.
+            // A slice's rows (its clean events, its sessions: `fresh`) are written together with the (few) rows still
+            // pending from earlier slices, for the dates before `before` (all of them after the last slice); only the
+            // later dates' rows wait in `pending`. The pending rows (a day or two) join the slice's table and the later
+            // dates leave it, so the table is written as it is: copying every slice's events into the pending table cost
+            // a wide copy of the whole history (5.6 s at 10M events), and staging a copy of each slice for the write
+            // 0.95 s of a 16 s slice of 8M events.
             long Flush(string fresh, string pending, string dateColumn, string order, string path, DateOnly? before)
             {
                 if (created.Remove(pending))
