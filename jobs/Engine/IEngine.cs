@@ -75,9 +75,15 @@ public interface IEngine : IDisposable
     /// </summary>
     long WriteTableParquet(string table, string orderBy, string directory, IReadOnlyList<string> partitionBy)
     {
-        var written = WriteParquet($"SELECT * FROM {Dialect.Id(table)} {orderBy}", directory, partitionBy);
-        Execute($"DROP TABLE IF EXISTS {Dialect.Id(table)}");
-        return written;
+        // Bare names, as the stages name their tables (Spark's engine recognises its cached views by them).
+        try
+        {
+            return WriteParquet($"SELECT * FROM {table} {orderBy}", directory, partitionBy);
+        }
+        finally
+        {
+            Execute($"DROP TABLE IF EXISTS {table}");
+        }
     }
 
     /// <summary>A FROM-clause relation reading a Parquet table directory written by <see cref="WriteParquet"/> (partition columns included).</summary>

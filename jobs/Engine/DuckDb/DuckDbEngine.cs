@@ -150,7 +150,14 @@ public sealed class DuckDbEngine : IEngine
         Execute($"CREATE OR REPLACE TEMP TABLE {Dialect.Id(name)} AS {selectSql}");
 
     public void MaterializeShared(string name, string selectSql) =>
-        Execute($"CREATE OR REPLACE TABLE main.{Dialect.Id(name)} AS {selectSql}");
+        Execute($"CREATE OR REPLACE TABLE {Shared(name)} AS {selectSql}");
+
+    /// <summary>
+    /// A shared table's name with its catalog: the temp catalog's schema is also called <c>main</c>, so <c>main.x</c>
+    /// would name a temp table <c>x</c> if there were one, while the worker connections read the shared one.
+    /// </summary>
+    private string Shared(string name) =>
+        $"{Dialect.Id((string)Scalar(_connection, "SELECT current_database()")!)}.main.{Dialect.Id(name)}";
 
     public IReadOnlyList<object?[]> Query(string sql)
     {
@@ -234,14 +241,14 @@ public sealed class DuckDbEngine : IEngine
     /// </remarks>
     public long WriteTableParquet(string table, string orderBy, string directory, IReadOnlyList<string> partitionBy)
     {
-        var name = "main." + Dialect.Id(table);
+        var name = Shared(table);
         Directory.CreateDirectory(directory);
         long written = 0;
         try
         {
             InInsertionOrder(() => written = partitionBy.Count == 0
                 ? CopyTo($"SELECT * FROM {name} {orderBy}", Path.Combine(directory, "part-0.parquet"))
-                : WritePartitions($"SELECT * FROM {name} {orderBy}", directory, partitionBy, name));
+                : WritePartitions($"SELECT * FROM {name} {orderBy}", directory, partitionBy, (name, Dialect.Id(table))));
         }
         finally
         {
@@ -250,12 +257,14 @@ public sealed class DuckDbEngine : IEngine
         return written;
     }
 
-    /// <param name="table">The main-schema table <paramref name="selectSql"/> reads all of, in its order, when it may
-    /// serve as the staged table (it is dropped or replaced), or null to stage the statement's rows.</param>
-    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy, string? table = null)
+    /// <param name="table">The shared table <paramref name="selectSql"/> reads all of, in its order, when it may
+    /// serve as the staged table (it is dropped or replaced): its qualified name and its name alone (for a rename); or
+    /// null to stage the statement's rows.</param>
+    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy, (string Qualified, string Name)? table = null)
     {
         // In the main schema, so the worker connections see it.
         var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
+        var stagedName = staged["main.".Length..];
         var (unordered, within) = PartitionOrder.Split(selectSql, partitionBy);
         if (within is not null)
         {
@@ -267,9 +276,9 @@ public sealed class DuckDbEngine : IEngine
             }
         }
         var sortedWhole = unordered == selectSql;
-        if (table is not null && !sortedWhole)
+        if (table is { } shared && !sortedWhole)
         {
-            staged = table;
+            (staged, stagedName) = shared;
         }
         else
         {
@@ -294,7 +303,7 @@ public sealed class DuckDbEngine : IEngine
                 var sorted = $"main._write_{Interlocked.Increment(ref _groupCounter)}";
                 Execute($"CREATE TABLE {sorted} AS SELECT * FROM {staged} {selectSql[unordered.Length..]}");
                 Execute($"DROP TABLE {staged}");
-                Execute($"ALTER TABLE {sorted} RENAME TO {staged["main.".Length..]}");
+                Execute($"ALTER TABLE {sorted} RENAME TO {stagedName}");
             }
             // A partition is usually one row group, which one thread encodes: the partitions are written concurrently.
             long written = 0;

@@ -59,28 +59,35 @@ public class DuckDbEngineTests
         }
     }
 
-    [TestCase("j")]
-    [TestCase("(j * 7919) % 600000")]
-    public void A_shared_table_is_written_as_it_is_the_same_files_as_its_statement_and_dropped(string i)
+    [TestCase("j", true)]
+    [TestCase("(j * 7919) % 600000", false)]
+    public void A_shared_table_is_written_as_it_is_the_same_files_as_its_statement_and_dropped(string i, bool clustered)
     {
-        // The sliced clean-clicks run writes each slice's table itself (no staged copy), after moving the rows of dates
-        // that are not final yet out of it: the files must be those of the statement over the remaining rows, whether
-        // the table is in partition order (written a partition at a time) or not (sorted whole first).
+        // The sliced clean-clicks run writes each slice's table itself (no staged copy), after appending the rows still
+        // pending from earlier slices and moving out those of dates that are not final yet: the files must be those of
+        // the statement over the remaining rows, whether the table is in partition order (written a partition at a
+        // time) or not (sorted whole first, into a table that takes its name).
         const int rows = 600_000;
         using var engine = new DuckDbEngine(new DuckDbOptions(Threads: 2));
-        var select = $"SELECT CAST({i} // 200000 AS INTEGER) AS part_no, sha256(CAST({i} AS VARCHAR)) AS s FROM range({rows}) t(j)";
+        var select = $"SELECT CAST({i} // 100000 AS INTEGER) AS part_no, sha256(CAST({i} AS VARCHAR)) AS s FROM range({rows}) t(j)";
         var fromStatement = Path.Combine(_dir, "statement");
         var fromTable = Path.Combine(_dir, "table");
-        Assert.That(engine.WriteParquet($"SELECT * FROM ({select}) r WHERE part_no < 2 ORDER BY part_no, s", fromStatement, ["part_no"]), Is.EqualTo(400_000));
-        engine.MaterializeShared("slice_rows", select);
-        engine.Execute("DELETE FROM slice_rows WHERE part_no >= 2");
+        Assert.That(engine.WriteParquet($"SELECT * FROM ({select}) r WHERE part_no < 4 ORDER BY part_no, s", fromStatement, ["part_no"]), Is.EqualTo(400_000));
+        // A temp table of the same name must not be what the write reads, drops or renames.
+        engine.Materialize("slice_rows", "SELECT 1 AS other");
+        engine.MaterializeShared("slice_rows", $"SELECT * FROM ({select}) r WHERE s >= '1'");
+        engine.Execute($"INSERT INTO memory.main.slice_rows SELECT * FROM ({select}) r WHERE s < '1'");
+        engine.Execute("DELETE FROM memory.main.slice_rows WHERE part_no >= 4");
+        Assert.That(engine.ClusteredBy("memory.main.slice_rows", "part_no", 4), Is.EqualTo(clustered), "the path under test");
 
         Assert.That(engine.WriteTableParquet("slice_rows", "ORDER BY part_no, s", fromTable, ["part_no"]), Is.EqualTo(400_000));
-        Assert.That(engine.Query("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'slice_rows'")[0][0], Is.EqualTo(0L), "the table is dropped");
-        Assert.That(Directory.GetDirectories(fromTable).Select(Path.GetFileName), Is.EquivalentTo(new[] { "part_no=0", "part_no=1" }));
-        var expected = PartsAndHashes(rows, n => n / 200_000).Where(r => r.Part != "2").ToList();
+        Assert.That(engine.Query("SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND (table_name = 'slice_rows' OR table_name LIKE '\\_write\\_%' ESCAPE '\\')")[0][0],
+            Is.EqualTo(0L), "the table and any staged copy are dropped");
+        Assert.That(engine.Query("SELECT other FROM slice_rows")[0][0], Is.EqualTo(1), "the temp table is untouched");
+        Assert.That(Directory.GetDirectories(fromTable).Select(Path.GetFileName), Is.EquivalentTo(new[] { "part_no=0", "part_no=1", "part_no=2", "part_no=3" }));
+        var expected = PartsAndHashes(rows, n => n / 100_000).Where(r => string.CompareOrdinal(r.Part, "4") < 0).ToList();
         Assert.That(ParquetTable.Read(fromTable).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList(), Is.EqualTo(expected));
-        foreach (var part in new[] { "part_no=0", "part_no=1" })
+        foreach (var part in new[] { "part_no=0", "part_no=1", "part_no=2", "part_no=3" })
         {
             Assert.That(File.ReadAllBytes(Path.Combine(fromTable, part, "part-0.parquet")), Is.EqualTo(File.ReadAllBytes(Path.Combine(fromStatement, part, "part-0.parquet"))), part);
         }
