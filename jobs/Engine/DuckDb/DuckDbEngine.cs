@@ -37,6 +37,7 @@ public sealed class DuckDbEngine : IEngine
             Execute($"SET memory_limit = {Dialect.Str(options.MemoryLimit)}");
         }
         _memoryLimitBytes = Scalar(_connection, "SELECT current_setting('memory_limit')") is string limit ? ParseSize(limit) : null;
+        _catalog = Dialect.Id((string)Scalar(_connection, "SELECT current_database()")!);
         if (!string.IsNullOrEmpty(options.TempDirectory))
         {
             Directory.CreateDirectory(options.TempDirectory);
@@ -45,6 +46,9 @@ public sealed class DuckDbEngine : IEngine
     }
 
     private readonly long? _memoryLimitBytes;
+
+    /// <summary>The database's own catalog (the in-memory one), quoted: what <see cref="Shared"/> names tables in.</summary>
+    private readonly string _catalog;
 
     /// <summary>DuckDB's way of printing a size (<c>5.0 GiB</c>, <c>512.0 MiB</c>, <c>6GB</c>) in bytes; null if unreadable.</summary>
     internal static long? ParseSize(string text)
@@ -156,8 +160,7 @@ public sealed class DuckDbEngine : IEngine
     /// A shared table's name with its catalog: the temp catalog's schema is also called <c>main</c>, so <c>main.x</c>
     /// would name a temp table <c>x</c> if there were one, while the worker connections read the shared one.
     /// </summary>
-    private string Shared(string name) =>
-        $"{Dialect.Id((string)Scalar(_connection, "SELECT current_database()")!)}.main.{Dialect.Id(name)}";
+    private string Shared(string name) => $"{_catalog}.main.{Dialect.Id(name)}";
 
     public IReadOnlyList<object?[]> Query(string sql)
     {
@@ -224,15 +227,8 @@ public sealed class DuckDbEngine : IEngine
     /// then other columns is staged unsorted, and each partition's rows are sorted as they are written
     /// (<see cref="PartitionOrder"/>): the same rows in the same order, without sorting the whole table.
     /// </summary>
-    public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy)
-    {
-        Directory.CreateDirectory(directory);
-        long written = 0;
-        InInsertionOrder(() => written = partitionBy.Count == 0
-            ? CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"))
-            : WritePartitions(selectSql, directory, partitionBy));
-        return written;
-    }
+    public long WriteParquet(string selectSql, string directory, IReadOnlyList<string> partitionBy) =>
+        Write(selectSql, directory, partitionBy, null);
 
     /// <remarks>
     /// Partitioned, the table is the staged table itself when it can be written a partition at a time (the order's
@@ -242,25 +238,31 @@ public sealed class DuckDbEngine : IEngine
     public long WriteTableParquet(string table, string orderBy, string directory, IReadOnlyList<string> partitionBy)
     {
         var name = Shared(table);
-        Directory.CreateDirectory(directory);
-        long written = 0;
         try
         {
-            InInsertionOrder(() => written = partitionBy.Count == 0
-                ? CopyTo($"SELECT * FROM {name} {orderBy}", Path.Combine(directory, "part-0.parquet"))
-                : WritePartitions($"SELECT * FROM {name} {orderBy}", directory, partitionBy, (name, Dialect.Id(table))));
+            return Write($"SELECT * FROM {name} {orderBy}", directory, partitionBy, (name, Dialect.Id(table)));
         }
         finally
         {
             Execute($"DROP TABLE IF EXISTS {name}");
         }
+    }
+
+    /// <summary><see cref="WriteParquet"/> and <see cref="WriteTableParquet"/>: one file, or a partitioned write.</summary>
+    private long Write(string selectSql, string directory, IReadOnlyList<string> partitionBy, (string Qualified, string Name)? table)
+    {
+        Directory.CreateDirectory(directory);
+        long written = 0;
+        InInsertionOrder(() => written = partitionBy.Count == 0
+            ? CopyTo(selectSql, Path.Combine(directory, "part-0.parquet"))
+            : WritePartitions(selectSql, directory, partitionBy, table));
         return written;
     }
 
     /// <param name="table">The shared table <paramref name="selectSql"/> reads all of, in its order, when it may
     /// serve as the staged table (it is dropped or replaced): its qualified name and its name alone (for a rename); or
     /// null to stage the statement's rows.</param>
-    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy, (string Qualified, string Name)? table = null)
+    private long WritePartitions(string selectSql, string directory, IReadOnlyList<string> partitionBy, (string Qualified, string Name)? table)
     {
         // In the main schema, so the worker connections see it.
         var staged = $"main._write_{Interlocked.Increment(ref _groupCounter)}";

@@ -32,9 +32,7 @@ public class DuckDbEngineTests
         Assert.That(written, Is.EqualTo(rows));
         var expected = PartsAndHashes(rows, i => i % 3);
         Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "part_no=0", "part_no=1", "part_no=2" }));
-        // ParquetTable reads the partition folders in name order and each file in row order.
-        var actual = ParquetTable.Read(_dir).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList();
-        Assert.That(actual, Is.EqualTo(expected));
+        Assert.That(PartsAndHashesIn(_dir), Is.EqualTo(expected));
     }
 
     [Test]
@@ -52,11 +50,8 @@ public class DuckDbEngineTests
         Assert.That(engine.WriteParquet($"{Rows("(j * 7919) % 600000")} ORDER BY part_no, s", scattered, ["part_no"]), Is.EqualTo(rows));
 
         var expected = PartsAndHashes(rows, i => i / 200_000);
-        Assert.That(ParquetTable.Read(together).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList(), Is.EqualTo(expected));
-        foreach (var part in new[] { "part_no=0", "part_no=1", "part_no=2" })
-        {
-            Assert.That(File.ReadAllBytes(Path.Combine(together, part, "part-0.parquet")), Is.EqualTo(File.ReadAllBytes(Path.Combine(scattered, part, "part-0.parquet"))), part);
-        }
+        Assert.That(PartsAndHashesIn(together), Is.EqualTo(expected));
+        AssertSameFiles(together, scattered, ["part_no=0", "part_no=1", "part_no=2"]);
     }
 
     [TestCase("j", true)]
@@ -86,11 +81,8 @@ public class DuckDbEngineTests
         Assert.That(engine.Query("SELECT other FROM slice_rows")[0][0], Is.EqualTo(1), "the temp table is untouched");
         Assert.That(Directory.GetDirectories(fromTable).Select(Path.GetFileName), Is.EquivalentTo(new[] { "part_no=0", "part_no=1", "part_no=2", "part_no=3" }));
         var expected = PartsAndHashes(rows, n => n / 100_000).Where(r => string.CompareOrdinal(r.Part, "4") < 0).ToList();
-        Assert.That(ParquetTable.Read(fromTable).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList(), Is.EqualTo(expected));
-        foreach (var part in new[] { "part_no=0", "part_no=1", "part_no=2", "part_no=3" })
-        {
-            Assert.That(File.ReadAllBytes(Path.Combine(fromTable, part, "part-0.parquet")), Is.EqualTo(File.ReadAllBytes(Path.Combine(fromStatement, part, "part-0.parquet"))), part);
-        }
+        Assert.That(PartsAndHashesIn(fromTable), Is.EqualTo(expected));
+        AssertSameFiles(fromTable, fromStatement, ["part_no=0", "part_no=1", "part_no=2", "part_no=3"]);
     }
 
     /// <summary>(part, lower-hex SHA-256 of i's text) for i below <paramref name="rows"/>, in (part, hash) order: what the write statements above produce.</summary>
@@ -99,6 +91,19 @@ public class DuckDbEngineTests
             S: Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))))
         .OrderBy(x => x.Part, StringComparer.Ordinal).ThenBy(x => x.S, StringComparer.Ordinal)
         .ToList();
+
+    /// <summary>The (part_no, s) rows of a written table, partition folders in name order, each file in row order.</summary>
+    private static List<(string Part, string S)> PartsAndHashesIn(string directory) =>
+        ParquetTable.Read(directory).Select(r => ((string)r["part_no"]!, (string)r["s"]!)).ToList();
+
+    /// <summary>Each partition's file is the same bytes in both tables.</summary>
+    private static void AssertSameFiles(string directory, string other, IEnumerable<string> partitions)
+    {
+        foreach (var part in partitions)
+        {
+            Assert.That(File.ReadAllBytes(Path.Combine(directory, part, "part-0.parquet")), Is.EqualTo(File.ReadAllBytes(Path.Combine(other, part, "part-0.parquet"))), part);
+        }
+    }
 
     [Test]
     public void Rows_in_the_order_of_the_partition_column_count_as_clustered_and_rows_in_no_order_do_not()
