@@ -8,12 +8,36 @@ namespace Pipeline.Stages;
 /// </summary>
 public static class TypedInputSql
 {
-    /// <summary>E-mail-shaped text, redacted from what the quarantine tables and the search terms keep.</summary>
-    internal const string EmailPattern = "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+    /// <summary>
+    /// E-mail-shaped text, redacted from what the quarantine tables and the free-text columns keep. The <c>@</c> may be
+    /// percent-encoded (<c>%40</c>): that is how an address comes out of a URL's query string or a form post.
+    /// </summary>
+    internal const string EmailPattern = "[A-Za-z0-9._%+-]+(@|%40)[A-Za-z0-9.-]+\\.[A-Za-z]{2,}";
+
+    /// <summary>True when <paramref name="text"/> may hold an e-mail address: the cheap test before the pattern.</summary>
+    internal static string MayHoldEmail(string text) => $"({text} LIKE '%@%' OR instr({text}, '%40') > 0)";
+
+    /// <summary><paramref name="text"/> with e-mail-shaped text replaced by <c>&lt;email redacted&gt;</c> (free text: search terms, paths, campaign names).</summary>
+    internal static string WithoutEmails(ISqlDialect d, string text) =>
+        $"CASE WHEN {MayHoldEmail(text)} THEN {d.RegexReplaceAll(text, EmailPattern, "<email redacted>")} ELSE {text} END";
+
+    /// <summary>
+    /// An identifier (customer, order, event or product id) with e-mail-shaped text in it replaced by the keyed hash of
+    /// its text, so that it still joins and counts as one value (for a lower-case address: its <c>email_key</c>); other
+    /// identifiers as they are. One id for one text: ids that differ only in case stay apart, as they were. Needs
+    /// <c>CROSS JOIN _hmac_key k</c> in scope.
+    /// </summary>
+    internal static string PseudonymousId(ISqlDialect d, string id) =>
+        $"CASE WHEN {MayHoldEmail(id)} AND {d.RegexContains(id, EmailPattern)} THEN {d.HmacHex(id)} ELSE {id} END";
+
+    /// <summary>
+    /// A JSON string value as it is written in the text, escapes included (<c>\"</c> does not end it), without its quotes.
+    /// </summary>
+    private const string JsonStringBody = "(?:[^\"\\\\]|\\\\.)*";
 
     /// <summary><paramref name="raw"/> with the JSON string value of each of <paramref name="keys"/> replaced by <c>&lt;redacted&gt;</c>.</summary>
     internal static string RedactJsonValues(ISqlDialect d, string raw, IEnumerable<string> keys) =>
-        keys.Aggregate(raw, (r, key) => d.RegexReplaceAll(r, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"[^\"]*", "\"" + key + "\":\"<redacted>"));
+        keys.Aggregate(raw, (r, key) => d.RegexReplaceAll(r, "\"" + EscapeRegex(key) + "\"\\s*:\\s*\"" + JsonStringBody, "\"" + key + "\":\"<redacted>"));
 
     /// <summary>A literal as a regular expression that matches it (RE2 and Java both read the backslash escapes).</summary>
     internal static string EscapeRegex(string literal)

@@ -107,7 +107,7 @@ public static class EventsSliceSql
     /// human anonymous ids only, each with its last user_id and its key.
     /// </summary>
     public static string Identities(ISqlDialect d) => $"""
-        SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
+        SELECT i.anon_src, {TypedInputSql.PseudonymousId(d, "i.stitched_customer")} AS stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
         FROM (
           SELECT p.anon_src, max_by(p.user_id_s, p.user_us) AS stitched_customer
           FROM events_identity_parts p

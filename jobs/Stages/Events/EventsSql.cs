@@ -66,6 +66,18 @@ public static class EventsSql
 
     private const string EmailPattern = TypedInputSql.EmailPattern;
     private const string Ipv4Pattern = "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}";
+
+    /// <summary>
+    /// IPv6-shaped text in a rejected row's raw text: hex groups joined by at least three colons (<c>2001:db8::7</c>,
+    /// <c>::ffff:</c> before an IPv4 address). Times have two colons at most, so they stay.
+    /// </summary>
+    private const string Ipv6Pattern = "[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){3,7}";
+
+    /// <summary>
+    /// A word with a digit in it, in the raw text of a row the reader could not split into fields (not a JSON object):
+    /// its fields cannot be told apart, so its ids (anonymous, user, event; trackers' ids all have digits) go by shape.
+    /// </summary>
+    private const string DigitWordPattern = "[A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*";
     private const string UserAgentPattern = "(Mozilla|Opera|Dalvik|curl|Wget|python-requests)/[0-9][^\"\\t\\n]*";
     private const string HostPattern = "^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:@]+)";
     private const string PathPattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)";
@@ -149,9 +161,7 @@ public static class EventsSql
                    -- An exposure's experiment and variant (NULL on every other event).
                    CASE WHEN event_type = 'experiment_exposure' THEN experiment_id_s END AS experiment_id,
                    CASE WHEN event_type = 'experiment_exposure' THEN variant_s END AS variant,
-                   -- The e-mail pattern needs an '@': the regex only runs on the few terms that have one.
-                   CASE WHEN search_term_s LIKE '%@%' THEN {d.RegexReplaceAll("search_term_s", EmailPattern, "<email redacted>")}
-                        ELSE search_term_s END AS search_term
+                   {TypedInputSql.WithoutEmails(d, "search_term_s")} AS search_term
             FROM classified
             """;
     }
@@ -367,7 +377,7 @@ public static class EventsSql
     public static string Identities(ISqlDialect d, EventsSqlOptions o)
     {
         var hashed = $"""
-            SELECT i.anon_src, i.stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
+            SELECT i.anon_src, {TypedInputSql.PseudonymousId(d, "i.stitched_customer")} AS stitched_customer, {d.HmacHex("i.anon_src")} AS anonymous_key
             FROM (
               SELECT anon_src, max_by(user_id_s, CASE WHEN user_id_s IS NOT NULL THEN {d.EpochMicros("occurred_at")} END) AS stitched_customer
               FROM events_kept WHERE bot_rule IS NULL GROUP BY anon_src
@@ -503,7 +513,7 @@ public static class EventsSql
               $"WHEN t.ip_s LIKE '%:%' THEN {d.HmacHex(d.RegexExtract("lower(t.ip_s)", "^([0-9a-f]*:[0-9a-f]*:[0-9a-f]*)", 1) + " || '::/48'")} END"
             : $"CAST(NULL AS {d.StringType})";
         return $"""
-            SELECT t.event_id,
+            SELECT {TypedInputSql.PseudonymousId(d, "t.event_id")} AS event_id,
                    n.occurred_at,
                    {d.DateOf("n.occurred_at")} AS event_date,
                    t.event_type,
@@ -512,22 +522,22 @@ public static class EventsSql
                    n.session_id,
                    CAST(n.session_event_seq AS INTEGER) AS session_event_seq,
                    t.page_host,
-                   t.page_path,
+                   {TypedInputSql.WithoutEmails(d, "t.page_path")} AS page_path,
                    t.referrer_host,
                    n.session_channel AS channel,
                    n.session_channel IN ('organic_search', 'organic_social', 'referral', 'direct') AS is_natural,
-                   t.utm_source,
-                   t.utm_medium,
-                   t.utm_campaign,
-                   t.product_id_s AS product_id,
-                   t.order_id_s AS order_id,
+                   {TypedInputSql.WithoutEmails(d, "t.utm_source")} AS utm_source,
+                   {TypedInputSql.WithoutEmails(d, "t.utm_medium")} AS utm_medium,
+                   {TypedInputSql.WithoutEmails(d, "t.utm_campaign")} AS utm_campaign,
+                   {TypedInputSql.PseudonymousId(d, "t.product_id_s")} AS product_id,
+                   {TypedInputSql.PseudonymousId(d, "t.order_id_s")} AS order_id,
                    t.search_term,
-                   t.device_type,
+                   {TypedInputSql.WithoutEmails(d, "t.device_type")} AS device_type,
                    CAST(round(n.engaged_seconds, 3) AS DOUBLE) AS engaged_seconds,
                    n.is_page_view,
                    {ipKey} AS network_key,
-                   t.experiment_id,
-                   t.variant
+                   {TypedInputSql.WithoutEmails(d, "t.experiment_id")} AS experiment_id,
+                   {TypedInputSql.WithoutEmails(d, "t.variant")} AS variant
             FROM events_sessionized n
             JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
             JOIN events_identities i ON i.anon_src = t.anon_src
@@ -600,6 +610,7 @@ public static class EventsSql
         // Rows the reader could not parse have no parsed values to replace: redact JSON values of the identifier keys
         // and anything that looks like a browser user agent.
         raw = d.RegexReplaceAll(TypedInputSql.RedactJsonValues(d, raw, o.IdentifierKeys ?? ["anonymous_id", "user_agent", "ip"]), UserAgentPattern, "<user_agent redacted>");
+        raw = $"CASE WHEN reason_code IN ('malformed_row', 'invalid_encoding') AND NOT (ltrim(_raw) LIKE '{{%') THEN {d.RegexReplaceAll(raw, DigitWordPattern, "#")} ELSE {raw} END";
         var rebuilt = "'{\"event_id\":\"' || x.event_id || '\",\"occurred_at\":\"' || " + d.TimestampText("x.occurred_at") + " || '\",\"event_type\":\"' || x.event_type || '\"}'";
         return $"""
             WITH rejected AS (
@@ -613,7 +624,7 @@ public static class EventsSql
             )
             SELECT CAST(_source_file AS {d.StringType}) AS source_file,
                    _source_line AS source_line,
-                   {d.RegexReplaceAll(d.RegexReplaceAll("raw_text", EmailPattern, "<email redacted>"), Ipv4Pattern, "<ip redacted>")} AS raw,
+                   {d.RegexReplaceAll(d.RegexReplaceAll(d.RegexReplaceAll("raw_text", EmailPattern, "<email redacted>"), Ipv4Pattern, "<ip redacted>"), Ipv6Pattern, "<ip redacted>")} AS raw,
                    reason_code,
                    {d.RegexReplaceAll("reason_detail", EmailPattern, "<email redacted>")} AS reason_detail,
                    {d.Str(o.RunId)} AS run_id

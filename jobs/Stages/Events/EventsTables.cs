@@ -5,25 +5,25 @@ internal static class EventsTables
 {
     public static readonly TableSpec Events = new(TableNames.CleanEvents, "one row per kept event", ["event_id"], ["event_date"],
     [
-        new("event_id", "VARCHAR", "The event's id."),
+        new("event_id", "VARCHAR", "The event's id (an id with e-mail-shaped text in it: its keyed hash)."),
         new("occurred_at", "TIMESTAMP WITH TIME ZONE", "When the event happened (UTC)."),
         new("event_type", "VARCHAR", "Canonical event type (page_view, product_view, add_to_cart, purchase, …)."),
         new("anonymous_key", "VARCHAR", "HMAC-SHA256 of the anonymous id."),
-        new("customer_id", "VARCHAR", "The customer's id, stitched across the visitor's events; NULL when unknown."),
+        new("customer_id", "VARCHAR", "The customer's id, stitched across the visitor's events; NULL when unknown. A user id with e-mail-shaped text in it is its keyed hash, as in clean/orders."),
         new("session_id", "VARCHAR", "The session the event belongs to."),
         new("session_event_seq", "INTEGER", "Position of the event in its session (1 = landing)."),
         new("page_host", "VARCHAR", "Host of the page."),
-        new("page_path", "VARCHAR", "Path of the page."),
+        new("page_path", "VARCHAR", "Path of the page (e-mail-shaped text redacted)."),
         new("referrer_host", "VARCHAR", "Host of the referrer."),
         new("channel", "VARCHAR", "The session's channel."),
         new("is_natural", "BOOLEAN", "The session's channel is organic search, organic social, referral or direct."),
-        new("utm_source", "VARCHAR", "The event's own utm_source."),
-        new("utm_medium", "VARCHAR", "The event's own utm_medium."),
-        new("utm_campaign", "VARCHAR", "The event's own utm_campaign."),
-        new("product_id", "VARCHAR", "Product of a product event."),
-        new("order_id", "VARCHAR", "Order of a purchase event."),
-        new("search_term", "VARCHAR", "Search term (e-mail-shaped text redacted)."),
-        new("device_type", "VARCHAR", "Device type (desktop, mobile, tablet, …)."),
+        new("utm_source", "VARCHAR", "The event's own utm_source (e-mail-shaped text redacted)."),
+        new("utm_medium", "VARCHAR", "The event's own utm_medium (e-mail-shaped text redacted)."),
+        new("utm_campaign", "VARCHAR", "The event's own utm_campaign (e-mail-shaped text redacted)."),
+        new("product_id", "VARCHAR", "Product of a product event (an id with e-mail-shaped text in it: its keyed hash)."),
+        new("order_id", "VARCHAR", "Order of a purchase event (an id with e-mail-shaped text in it: its keyed hash)."),
+        new("search_term", "VARCHAR", "Search term (e-mail-shaped text redacted, percent-encoded too)."),
+        new("device_type", "VARCHAR", "Device type (desktop, mobile, tablet, …; e-mail-shaped text redacted)."),
         new("engaged_seconds", "DOUBLE", "Engaged time credited to the event, in seconds: a page view's (Snowplow's page-ping formula), or, in a session without pings, the time to the next event."),
         new("is_page_view", "BOOLEAN", "The event stands for a page view of its session: a page_view, or the first ping of a page view whose page_view event is not in the session (an earlier session's, or lost)."),
         new("network_key", "VARCHAR", "HMAC of the IP's /24 or /48 network when `events.ip` is `network_key`, else NULL."),
@@ -95,7 +95,7 @@ internal static class EventsTables
     };
 
     public static readonly TableSpec Quarantine = new(TableNames.QuarantineEvents, "one row per rejected input row", ["source_file", "source_line"], [],
-        QuarantineTables.With("The row as text: its own anonymous id, user agent and IP replaced by `<… redacted>`, any e-mail or IPv4-shaped text redacted."))
+        QuarantineTables.With("The row as text: its own anonymous id, user agent and IP replaced by `<… redacted>`, any e-mail-, IPv4- or IPv6-shaped text redacted; in a line that is not a JSON object every word with a digit in it is `#`."))
     {
         Description = "Every event row that was not kept (bots and duplicates are counted, not quarantined), with its reason code.",
     };

@@ -182,7 +182,7 @@ public static class ExperimentsJob
             quarantined = engine.WriteParquet(ExperimentsSql.AssignmentsQuarantine(d, options), run.StagingPath(TableNames.QuarantineAssignments), []);
             run.CheckStaged(TableNames.QuarantineAssignments, report.RowsQuarantined);
             run.CheckQualityGates(report, "assignment", settings.Quality.MaxQuarantineShare);
-            engine.Materialize(AssignmentsKeptTable, ExperimentsSql.AssignmentsKept(events));
+            engine.Materialize(AssignmentsKeptTable, ExperimentsSql.AssignmentsKept(d, events));
         });
         return quarantined;
     }

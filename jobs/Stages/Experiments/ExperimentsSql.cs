@@ -102,10 +102,13 @@ public static class ExperimentsSql
     /// The kept assignments as the readout reads them: the unit is the row's user_id, else the customer its anonymous key
     /// is stitched to in clean/events (the customer of its latest event there), else the anonymous key itself.
     /// </summary>
-    public static string AssignmentsKept(string eventsRelation) => $"""
+    /// <remarks>Experiment ids, variants and user ids as clean/events has them (e-mail-shaped text redacted, an e-mail
+    /// id keyed), so that they meet the exposure events and the customers.</remarks>
+    public static string AssignmentsKept(ISqlDialect d, string eventsRelation) => $"""
         WITH kept AS (
-          SELECT experiment_id_s AS experiment_id, variant_s AS variant, assigned_at, user_id_s, anonymous_key
-          FROM assignments_typed WHERE is_kept
+          SELECT {TypedInputSql.WithoutEmails(d, "experiment_id_s")} AS experiment_id, {TypedInputSql.WithoutEmails(d, "variant_s")} AS variant,
+                 assigned_at, {TypedInputSql.PseudonymousId(d, "user_id_s")} AS user_id_s, anonymous_key
+          FROM assignments_typed CROSS JOIN _hmac_key k WHERE is_kept
         ),
         stitched AS (
           SELECT e.anonymous_key, max_by(e.customer_id, e.occurred_at) AS customer_id

@@ -196,8 +196,8 @@ public static class OrdersSql
                      END AS customer_order_seq
               FROM valued v LEFT JOIN email_keys ek ON ek.email = v.email
             )
-            SELECT order_id,
-                   customer_id,
+            SELECT {TypedInputSql.PseudonymousId(d, "order_id")} AS order_id,
+                   {TypedInputSql.PseudonymousId(d, "customer_id")} AS customer_id,
                    ordered_at,
                    {d.DateOf("ordered_at")} AS order_date,
                    status,
@@ -215,9 +215,9 @@ public static class OrdersSql
                    coalesce(customer_order_seq = 1, false) AS is_first_order,
                    CAST(line_count AS INTEGER) AS line_count,
                    email_key,
-                   channel,
+                   {TypedInputSql.WithoutEmails(d, "channel")} AS channel,
                    source_file
-            FROM sequenced
+            FROM sequenced CROSS JOIN _hmac_key k
             ORDER BY order_date ASC NULLS LAST, order_id ASC NULLS LAST
             """;
     }

@@ -5,8 +5,8 @@ internal static class OrdersTables
 {
     public static readonly TableSpec Clean = new(TableNames.CleanOrders, "one row per order", ["order_id"], ["order_date"],
     [
-        new("order_id", "VARCHAR", "The order's id."),
-        new("customer_id", "VARCHAR", "The customer's id; NULL for guests."),
+        new("order_id", "VARCHAR", "The order's id (an id with e-mail-shaped text in it: its keyed hash)."),
+        new("customer_id", "VARCHAR", "The customer's id; NULL for guests. An id with e-mail-shaped text in it is its keyed hash (for a lower-case address: its `email_key`)."),
         new("ordered_at", "TIMESTAMP WITH TIME ZONE", "When the order was placed (UTC)."),
         new("status", "VARCHAR", "Canonical status (`returned` for credit notes)."),
         new("currency", "VARCHAR", "The order's own currency (ISO 4217 code)."),
@@ -23,7 +23,7 @@ internal static class OrdersTables
         new("is_first_order", "BOOLEAN", "`customer_order_seq = 1`."),
         new("line_count", "INTEGER", "Lines aggregated (1 for order-level input)."),
         new("email_key", "VARCHAR", "HMAC-SHA256 (hex) of the lower-cased, trimmed e-mail; NULL when absent."),
-        new("channel", "VARCHAR", "The order's channel as given, lower-cased."),
+        new("channel", "VARCHAR", "The order's channel as given, lower-cased (e-mail-shaped text redacted)."),
         new("source_file", "VARCHAR", "The input file the order came from."),
         new("order_date", "DATE", "Partition: UTC date of `ordered_at`."),
     ])
