@@ -16,7 +16,10 @@ public class NightlyScriptTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private (int Code, string Stderr) Nightly(params string[] args)
+    private (int Code, string Stderr) Nightly(params string[] args) => Nightly(new Dictionary<string, string>(), args);
+
+    /// <param name="env">Environment variables set (or, with an empty value, removed) on top of the test's defaults.</param>
+    private (int Code, string Stderr) Nightly(Dictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "scripts", "nightly.sh"));
@@ -28,6 +31,10 @@ public class NightlyScriptTests
         psi.Environment["PIPELINE_BIN"] = "dotnet " + Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
         psi.Environment["PIPELINE_HASH_KEY"] = PipelineCli.TestKey;
         psi.Environment.Remove("PIPELINE_LOG_FORMAT");
+        foreach (var (name, value) in env)
+        {
+            psi.Environment[name] = value;
+        }
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         p.StandardOutput.ReadToEnd();
@@ -98,5 +105,28 @@ public class NightlyScriptTests
             holder.Kill();
             holder.WaitForExit();
         }
+    }
+
+    [Test]
+    public void A_lock_file_that_cannot_be_opened_or_a_wrong_program_is_a_configuration_error_not_a_held_lock()
+    {
+        // Exit 5 means another nightly holds the lock, and the documented systemd unit counts it as success: a lock
+        // path that is a directory must not look like that, or the nightly would never run and nobody would hear of it.
+        var config = Path.Combine(TestPaths.RepoRoot, "data-samples", "shop.json");
+        var lockDir = Directory.CreateDirectory(Path.Combine(_dir, "lock-is-a-directory")).FullName;
+        var badLock = Nightly(new Dictionary<string, string> { ["PIPELINE_NIGHTLY_LOCK"] = lockDir }, config, "-o", Path.Combine(_dir, "out"));
+        Assert.That(badLock.Code, Is.EqualTo(2), badLock.Stderr);
+        Assert.That(badLock.Stderr.Trim(), Is.EqualTo($"nightly: cannot open the lock file {lockDir} (PIPELINE_NIGHTLY_LOCK)"));
+
+        // A PIPELINE_BIN that names no program: 2 as well (the shell's 127 is in no table of exit codes), logged as an error.
+        var badBin = Nightly(new Dictionary<string, string> { ["PIPELINE_BIN"] = "/nonexistent/pipeline" }, config, "-o", Path.Combine(_dir, "out"));
+        Assert.That(badBin.Code, Is.EqualTo(2), badBin.Stderr);
+        var logged = LogLines().Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.That(logged.Select(e => (e.GetProperty("level").GetString(), e.GetProperty("message").GetString())), Is.EqualTo(new[]
+        {
+            ("error", $"cannot open the lock file {lockDir} (PIPELINE_NIGHTLY_LOCK)"),
+            ("error", "PIPELINE_BIN '/nonexistent/pipeline' is not a command"),
+        }));
+        Assert.That(Directory.Exists(Path.Combine(_dir, "out")), Is.False, "nothing ran");
     }
 }
