@@ -33,6 +33,11 @@ public sealed class HashKey
         var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrEmpty(env))
         {
+            if (string.IsNullOrWhiteSpace(env))
+            {
+                // Blank is a template that lost its value, not a key: every id would be keyed with a space.
+                throw PipelineException.Config($"{EnvironmentVariable} is set but blank: set it to the key, or unset it to use privacy.key_file or {Path.Combine("<output>", "_keys", "hash.key")}");
+            }
             return new HashKey(Encoding.UTF8.GetBytes(env), "environment variable " + EnvironmentVariable);
         }
         if (configuredFile is not null)

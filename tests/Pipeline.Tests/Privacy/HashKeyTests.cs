@@ -3,6 +3,7 @@ using System.Text;
 using NUnit.Framework;
 using Pipeline.Engine.DuckDb;
 using Pipeline.Privacy;
+using Pipeline.Tests.Support;
 
 namespace Pipeline.Tests.Privacy;
 
@@ -56,6 +57,26 @@ public class HashKeyTests
         {
             Environment.SetEnvironmentVariable(HashKey.EnvironmentVariable, previous);
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void A_blank_key_in_the_environment_is_a_configuration_error()
+    {
+        var output = TestPaths.NewTempDir("blank-key");
+        try
+        {
+            var r = PipelineCli.RunProcess(new Dictionary<string, string> { [HashKey.EnvironmentVariable] = "   " },
+                "clean-orders", "-c", Path.Combine(TestPaths.RepoRoot, "data-samples", "shop.json"), "-o", output);
+            Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+            var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(lines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)).Single(), Does.StartWith("error: PIPELINE_HASH_KEY is set but blank"));
+            Assert.That(lines, Has.None.Contains(" at Pipeline."), "no stack trace");
+            Assert.That(Directory.Exists(Path.Combine(output, "clean")), Is.False, "nothing published");
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
         }
     }
 }
