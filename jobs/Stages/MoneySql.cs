@@ -44,6 +44,22 @@ internal static class MoneySql
     public static string ToBase(string amount, string rate) =>
         Cents($"CAST({amount} AS DECIMAL(19,2)) * CAST({rate} AS {RateType})");
 
+    /// <summary>
+    /// True when a DECIMAL expression, rounded to cents, fits <see cref="AmountType"/> (|value| &lt; 10^16), false when
+    /// it does not or is NULL. It never raises: the range test is a try-cast, so it can guard <see cref="Cents"/> and
+    /// <see cref="ToBase"/> (whose casts raise on such a value) whatever order an engine evaluates it in.
+    /// </summary>
+    public static string FitsAmount(ISqlDialect d, string decimalExpr) =>
+        $"({d.TryDecimal($"round({decimalExpr}, 2)", 18, 2)} IS NOT NULL)";
+
+    /// <summary>
+    /// <see cref="FitsAmount"/> of <see cref="ToBase"/>(<paramref name="amount"/>, <paramref name="rate"/>): the same
+    /// exact product, with the amount's cast made a try-cast (an amount beyond DECIMAL(19,2) does not fit either).
+    /// <paramref name="rate"/> must already be a valid <see cref="RateType"/> value (or NULL: then false).
+    /// </summary>
+    public static string ToBaseFits(ISqlDialect d, string amount, string rate) =>
+        FitsAmount(d, $"{d.TryDecimal(amount, 19, 2)} * CAST({rate} AS {RateType})");
+
     /// <summary>The exact sum of an amount expression, as <see cref="AmountType"/> (NULL over no rows).</summary>
     public static string Sum(string amountExpr) => $"CAST(sum({amountExpr}) AS {AmountType})";
 

@@ -513,6 +513,9 @@ public static class KpiSql
             ($"NOT {d.FullMatch("currency", "[A-Z]{3}")} OR NOT fx_known", "'unknown_currency'",
                 $"'currency ' || {Quoted("currency")} || ' is not the base currency and has no FX rates'"),
             ("fx_rate IS NULL", "'missing_fx_rate'", "'no FX rate for ' || currency || ' on or before the spend date'"),
+            // spend_base's cast would raise on a converted spend beyond DECIMAL(18,2): the row is rejected instead.
+            ($"NOT {MoneySql.ToBaseFits(d, "round(spend, 2)", "fx_rate")}", "'spend_out_of_range'",
+                "'spend in the base currency (spend times the FX rate) does not fit decimal(18,2)'"),
         };
         var reasonCode = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
         var reasonDetail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";

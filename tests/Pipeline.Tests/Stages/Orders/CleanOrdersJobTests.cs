@@ -273,6 +273,99 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void Line_amounts_that_would_overflow_decimal_18_2_are_quarantined_and_the_run_goes_on()
+    {
+        // decimal(18,2) holds |x| < 10^16. Before, one such line failed the whole run (a DuckDB conversion error).
+        const string h = "order_id,customer_id,ordered_at,quantity,unit_price";
+        var dir = Path.Combine(_dir, "big");
+        Write("big/a.csv", h + "\n" +
+            "L1,C1,2024-03-01T10:00:00Z,1,2\n" +                          // 2 line: 2.00
+            "L3,C1,2024-03-01T10:00:00Z,100000000,100000000\n" +          // 3 the line alone is 10^16: out of range
+            "L4,C1,2024-03-01T10:00:00Z,50000000,100000000\n" +           // 4 5·10^15 each, fine alone,
+            "L4,C1,2024-03-01T10:00:00Z,50000000,100000000\n" +           // 5 but the order's gross is 10^16: both out of range
+            "L5,C1,2024-03-01T10:00:00Z,100,99999999999999.9999\n" +      // 6 100 × 99 999 999 999 999.9999 = 9 999 999 999 999 999.99: fits
+            "L6,C1,2024-03-01T10:00:00Z,1,10\n" +                         // 7 L6's first delivery: 10.00
+            "L7,C1,2024-03-01T10:00:00Z,-60000000,100000000\n" +          // 8 returns 6·10^15 each,
+            "L7,C1,2024-03-01T10:00:00Z,-60000000,100000000\n");          // 9 refunded 1.2·10^16: both out of range
+        Write("big/b.csv", h + "\n" +
+            "L6,C1,2024-03-01T10:00:00Z,60000000,100000000\n" +           // 2 L6 again: 1.2·10^16 in all, out of range,
+            "L6,C1,2024-03-01T10:00:00Z,60000000,100000000\n");           // 3 so a.csv's valid delivery is kept
+        var (_, orders, quarantine, stage) = Clean("-i", dir, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(orders.Select(o => o["order_id"]), Is.EquivalentTo(new[] { "L1", "L5", "L6" }));
+            Assert.That(Order(orders, "L1")["gross_amount"], Is.EqualTo(2.00m));
+            Assert.That(Order(orders, "L5")["gross_amount"], Is.EqualTo(9999999999999999.99m));
+            Assert.That(Order(orders, "L5")["net_revenue"], Is.EqualTo(9999999999999999.99m));
+            Assert.That(Order(orders, "L6")["gross_amount"], Is.EqualTo(10.00m));
+            Assert.That(quarantine.Select(q => (Path.GetFileName((string)q["source_file"]!), (long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[]
+                {
+                    ("a.csv", 3L, "amount_out_of_range"), ("a.csv", 4L, "amount_out_of_range"), ("a.csv", 5L, "amount_out_of_range"),
+                    ("a.csv", 8L, "amount_out_of_range"), ("a.csv", 9L, "amount_out_of_range"),
+                    ("b.csv", 2L, "amount_out_of_range"), ("b.csv", 3L, "amount_out_of_range"),
+                }));
+            Assert.That(quarantine.Single(q => (long)q["source_line"]! == 3 && ((string)q["source_file"]!).EndsWith("a.csv", StringComparison.Ordinal))["reason_detail"],
+                Is.EqualTo("quantity * unit_price does not fit decimal(18,2)"));
+            // The books balance: 10 lines read = 3 kept + 7 quarantined, no duplicates (b.csv's L6 was rejected, not a newer version).
+            Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(10));
+            Assert.That(stage.GetProperty("rows_written").GetInt64(), Is.EqualTo(3));
+            Assert.That(stage.GetProperty("rows_quarantined").GetInt64(), Is.EqualTo(7));
+            Assert.That(stage.GetProperty("duplicates").GetInt64(), Is.EqualTo(0));
+        });
+    }
+
+    [Test]
+    public void Net_revenue_that_an_fx_rate_would_push_past_decimal_18_2_is_quarantined()
+    {
+        // A rate of 99 999 999 (valid: positive, below 10^10). net = round((gross − refunded) × rate, 2) must be < 10^16.
+        var fx = Write("fx-big.csv", "date,currency,rate\n2024-03-01,EUR,99999999\n");
+        var input = Write("fx-big-orders.csv", Header + "\n" +
+            "X1,C1,2024-03-01T10:00:00Z,,EUR,99999999999,,,\n" +                    // 2 ≈ 10^19: out of range
+            "X2,C1,2024-03-01T10:00:00Z,,EUR,100000001,,,\n" +                      // 3 (10^8 + 1)(10^8 − 1) = 10^16 − 1: fits
+            "X3,C1,2024-03-01T10:00:00Z,,EUR,100000002,,,\n" +                      // 4 (10^8 + 2)(10^8 − 1) = 10^16 + 10^8 − 2: out of range
+            "X4,C1,2024-03-01T10:00:00Z,refunded,EUR,99999999999,,,\n" +            // 5 all refunded: (gross − refunded) × rate = 0
+            "X5,C1,2024-03-01T10:00:00Z,partially_refunded,EUR,100000003,,2,\n" +   // 6 (100 000 003 − 2) × rate = 10^16 − 1: fits
+            "X6,C1,2024-03-01T10:00:00Z,,USD,10,,,\n");                             // 7 the base currency: 10.00
+        var config = Write("fx-big.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"quality\": { \"max_quarantine_share\": 1 }, \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var (_, orders, quarantine, stage) = Clean("-i", input, "-c", config);
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (2L, "amount_out_of_range"), (4L, "amount_out_of_range") }));
+            Assert.That(Order(orders, "X2")["net_revenue"], Is.EqualTo(9999999999999999.00m));
+            Assert.That(Order(orders, "X4")["gross_amount"], Is.EqualTo(99999999999.00m));
+            Assert.That(Order(orders, "X4")["net_revenue"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "X5")["net_revenue"], Is.EqualTo(9999999999999999.00m));
+            Assert.That(Order(orders, "X6")["net_revenue"], Is.EqualTo(10.00m));
+            Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(6));
+            Assert.That(stage.GetProperty("quarantined_by_reason").GetProperty("amount_out_of_range").GetInt64(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void A_line_level_order_whose_net_revenue_would_overflow_is_quarantined_line_by_line()
+    {
+        // EUR at 99 999 999. The order's rate is its first line's, applied to the sum of its lines.
+        var fx = Write("fx-lines.csv", "date,currency,rate\n2024-03-01,EUR,99999999\n");
+        var input = Write("fx-lines.csv.d/lines.csv", "order_id,customer_id,ordered_at,quantity,unit_price,currency\n" +
+            "N1,C1,2024-03-01T10:00:00Z,1,100000001,EUR\n" +   // 2 (10^8 + 1)(10^8 − 1) = 10^16 − 1: fits
+            "N2,C1,2024-03-01T10:00:00Z,1,100000001,EUR\n" +   // 3 with line 4: 100 000 002 × rate = 10^16 + 10^8 − 2,
+            "N2,C1,2024-03-01T10:00:00Z,1,1,EUR\n" +           // 4 so both lines are out of range
+            "N3,C1,2024-03-01T10:00:00Z,1,100000001,USD\n" +   // 5 first line in USD: the order's rate is 1,
+            "N3,C1,2024-03-01T10:00:00Z,1,1,EUR\n");           // 6 net = 100 000 002.00
+        var config = Write("fx-lines.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"quality\": { \"max_quarantine_share\": 1 }, \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", config);
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (3L, "amount_out_of_range"), (4L, "amount_out_of_range") }));
+            Assert.That(Order(orders, "N1")["net_revenue"], Is.EqualTo(9999999999999999.00m));
+            Assert.That(Order(orders, "N3")["net_revenue"], Is.EqualTo(100000002.00m));
+        });
+    }
+
+    [Test]
     public void An_fx_table_giving_one_currency_two_rates_on_one_date_is_an_input_error()
     {
         // Which of two rates applied would depend on the engine's row order: the table is refused (exit 3), not guessed from.
