@@ -123,3 +123,38 @@ public interface ISqlDialect
     /// </summary>
     string CastType(string declared) => declared;
 }
+
+/// <summary>
+/// The offset rule both dialects' <see cref="ISqlDialect.ParseTimestamp"/> apply, written once from portable SQL and
+/// <see cref="ISqlDialect.FullMatch"/>: a numeric UTC offset beyond ±18:00 (java.time's and ISO 8601's range), or with
+/// minutes or seconds of 60 or more, makes the value no timestamp. DuckDB's cast would read <c>+99:99</c> as 99 h 99 min
+/// and <c>+24:00</c> as a day; Spark's cast already refuses them (ZoneOffset), and the rule makes both say so alike.
+/// </summary>
+internal static class TimestampOffsets
+{
+    /// <summary>A value ending in a numeric offset after a time (<c>…:ss[.f]±hh[[:]mm[[:]ss]]</c>).</summary>
+    private const string HasOffset = ".*:[0-9]+(\\.[0-9]*)?[+-][0-9]{2}(:?[0-9]{2}){0,2}";
+
+    /// <summary>The same with an offset in range: up to 17:59:59, or exactly 18:00[:00].</summary>
+    private const string ValidOffset = ".*:[0-9]+(\\.[0-9]*)?[+-]((0[0-9]|1[0-7])(:?[0-5][0-9]){0,2}|18(:?00){0,2})";
+
+    /// <summary>
+    /// True when the trimmed string <paramref name="s"/> ends in an out-of-range offset. Runs on every timestamp of every
+    /// input (10M events), so the usual shapes are decided without a regex: a value ending in <c>Z</c> by one suffix
+    /// test; one ending in <c>±hh:mm</c> by comparing its two-digit fields as text; a value with no sign where an offset's
+    /// would be (naive ISO values, dates) by three one-character tests. Only the rare <c>±hh</c>, <c>±hhmm</c> and
+    /// <c>±hh:mm:ss</c> endings (of a value with a time) take the two regexes.
+    /// </summary>
+    public static string Invalid(ISqlDialect d, string s)
+    {
+        string At(int fromEnd) => $"substr({s}, -{fromEnd}, 1)";
+        string Sign(int fromEnd) => $"{At(fromEnd)} IN ('+', '-')";
+        var hh = $"substr({s}, -5, 2)";
+        var mm = $"substr({s}, -2, 2)";
+        return $"(CASE WHEN {s} LIKE '%Z' THEN false " +
+               $"WHEN {Sign(6)} AND {At(3)} = ':' THEN {hh} > '18' OR {mm} > '59' OR ({hh} = '18' AND {mm} <> '00') " +
+               $"WHEN ({Sign(3)} OR {Sign(5)} OR ({Sign(9)} AND {At(6)} = ':')) AND {s} LIKE '%:%' " +
+               $"THEN {d.FullMatch(s, HasOffset)} AND NOT {d.FullMatch(s, ValidOffset)} " +
+               "ELSE false END)";
+    }
+}

@@ -72,7 +72,12 @@ public sealed class SparkDialect : ISqlDialect
             ? $"ELSE try_cast({normalized} AS TIMESTAMP) "
             : $"WHEN {expr} RLIKE {Str(OffsetPattern)} THEN try_cast({normalized} AS TIMESTAMP) " +
               $"ELSE {InZone($"try_cast({expr} AS TIMESTAMP)")} ";
-        return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
+        // An out-of-range offset is no timestamp in any form (see TimestampOffsets). Epochs are digits only and never
+        // have one: without a custom format the test comes after them, so they do not pay for it.
+        var badOffset = $"WHEN {TimestampOffsets.Invalid(this, expr)} THEN NULL ";
+        return customFormat is null
+            ? $"(CASE WHEN {expr} IS NULL THEN NULL {epochs}{badOffset}{iso}END)"
+            : $"(CASE WHEN {expr} IS NULL THEN NULL {badOffset}{custom}{epochs}{iso}END)";
     }
 
     public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);

@@ -109,6 +109,18 @@ public sealed class DialectTests
         });
     }
 
+    [Test]
+    public void The_offset_rule_takes_a_regex_only_for_rare_offset_shapes()
+    {
+        // DuckDB reads UTC timestamps without any regex; the offset rule keeps values ending in Z, in ±hh:mm or in no
+        // offset at all off the regexes (they run on every event): only ±hh, ±hhmm and ±hh:mm:ss endings reach them.
+        var sql = DuckDbDialect.Instance.ParseTimestamp("v", "UTC", null);
+        var rare = sql.IndexOf("v LIKE '%:%' THEN", StringComparison.Ordinal);
+        Assert.That(rare, Is.GreaterThan(0), sql);
+        Assert.That(sql.IndexOf("regexp", StringComparison.Ordinal), Is.GreaterThan(rare), sql);
+        Assert.That(sql.IndexOf("WHEN v LIKE '%Z' THEN false", StringComparison.Ordinal), Is.InRange(0, rare), sql);
+    }
+
     [TestCase("%Y-%m-%d %H:%M:%S", "yyyy-M-d H:m:s")]
     [TestCase("%Y%m%d", "yyyyMMdd")]
     [TestCase("%d/%m/%Y %H:%M", "d/M/yyyy H:m")]

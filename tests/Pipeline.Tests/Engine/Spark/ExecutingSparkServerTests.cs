@@ -102,6 +102,50 @@ public sealed class ExecutingSparkServerTests
         Assert.That(spark.Query($"SELECT {spark.Dialect.TimestampText("CAST(NULL AS TIMESTAMP)")} IS NULL").Single().Single(), Is.EqualTo(true));
     }
 
+    // 2024-03-01T10:00:00Z is epoch 1 709 287 200 s; an offset +hh:mm means hh:mm earlier in UTC.
+    [TestCase("2024-03-01T10:00:00Z", 1_709_287_200L)]
+    [TestCase("2024-03-01T10:00:00+18:00", 1_709_222_400L)]      // − 64 800 s: the largest offset there is
+    [TestCase("2024-03-01T10:00:00-18:00", 1_709_352_000L)]      // + 64 800 s
+    [TestCase("2024-03-01T10:00:00+05:30", 1_709_267_400L)]      // − 19 800 s
+    [TestCase("2024-03-01T10:00:00+0800", 1_709_258_400L)]       // − 28 800 s
+    [TestCase("2024-03-01T10:00:00+08", 1_709_258_400L)]
+    [TestCase("2024-03-01T10:00:00.5-0130", 1_709_292_600L)]     // + 5 400 s (the half second is truncated below)
+    [TestCase("2024-03-01 10:00:00", 1_709_287_200L)]
+    [TestCase("2024-03-01", 1_709_251_200L)]
+    [TestCase("1709287200", 1_709_287_200L)]
+    [TestCase("2024-03-01T10:00:00+99:99", null)]                // DuckDB's cast read 99 h 99 min: 2024-02-26 05:21
+    [TestCase("2024-03-01T10:00:00+24:00", null)]                // a whole day
+    [TestCase("2024-03-01T10:00:00-24:00", null)]
+    [TestCase("2024-03-01T10:00:00+18:30", null)]                // beyond ±18:00
+    [TestCase("2024-03-01T10:00:00-18:01", null)]
+    [TestCase("2024-03-01T10:00:00-19:00", null)]
+    [TestCase("2024-03-01T10:00:00+08:60", null)]                // minutes ≥ 60
+    [TestCase("2024-03-01T10:00:00+0860", null)]
+    [TestCase("2024-03-01T10:00:00+99", null)]
+    [TestCase("2024-03-01T10:00:00+24", null)]
+    [TestCase("2024-03-01T10:00:00+08:00:60", null)]             // seconds ≥ 60
+    public void Both_dialects_read_offsets_up_to_18_hours_and_refuse_impossible_ones(string value, long? expectedSeconds)
+    {
+        // Spark's own cast refuses these offsets (java.time's ZoneOffset); DuckDB's, which the executing fake runs, reads
+        // them. The dialects' offset rule makes both engines refuse them, in a UTC source zone, another zone, and with
+        // a custom format.
+        using var spark = NewEngine();
+        using var duck = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        foreach (var engine in new IEngine[] { spark, duck })
+        {
+            var d = engine.Dialect;
+            foreach (var (zone, format) in new[] { ("UTC", (string?)null), ("Asia/Shanghai", null), ("UTC", "%d/%m/%Y %H:%M") })
+            {
+                var parsed = engine.Query($"SELECT {d.EpochMicros(d.ParseTimestamp(d.Str(value), zone, format))}").Single().Single();
+                var seconds = parsed is null ? (long?)null : Convert.ToInt64(parsed, System.Globalization.CultureInfo.InvariantCulture) / 1_000_000;
+                // Values without an offset are read in the source zone: Shanghai is 8 h ahead of UTC.
+                var expected = zone == "UTC" || expectedSeconds is null || value.EndsWith('Z') || value.Length > 19 || value.All(char.IsAsciiDigit)
+                    ? expectedSeconds : expectedSeconds - 28_800;
+                Assert.That(seconds, Is.EqualTo(expected), $"{engine.Name}, {zone}, {format}: {value}");
+            }
+        }
+    }
+
     [Test]
     public void The_dialect_s_hmac_over_the_uploaded_key_equals_dotnet_hmacsha256()
     {

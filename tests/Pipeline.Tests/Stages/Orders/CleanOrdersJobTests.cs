@@ -89,6 +89,27 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void Impossible_utc_offsets_are_bad_timestamps()
+    {
+        var input = Write("offsets.csv", Header + "\n" +
+            "U1,C1,2024-03-01T10:00:00+99:99,,,1,,,\n" +   // 2 was read as 2024-02-26 05:21Z
+            "U2,C1,2024-03-01T10:00:00+24:00,,,1,,,\n" +   // 3 was a day earlier
+            "U3,C1,2024-03-01T10:00:00-24:00,,,1,,,\n" +   // 4 was a day later
+            "U4,C1,2024-03-01T10:00:00+0860,,,1,,,\n" +    // 5 minutes ≥ 60
+            "U5,C1,2024-03-01T10:00:00-18:00,,,1,,,\n" +   // 6 the largest offset: 2024-03-02 04:00Z
+            "U6,C1,2024-03-01T10:00:00+0530,,,1,,,\n");    // 7 04:30Z
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (2L, "bad_timestamp"), (3L, "bad_timestamp"), (4L, "bad_timestamp"), (5L, "bad_timestamp") }));
+            Assert.That(AsUtc(Order(orders, "U5")["ordered_at"]), Is.EqualTo(Utc("2024-03-02T04:00:00Z")));
+            Assert.That(Order(orders, "U5")["order_date"], Is.EqualTo("2024-03-02"));
+            Assert.That(AsUtc(Order(orders, "U6")["ordered_at"]), Is.EqualTo(Utc("2024-03-01T04:30:00Z")));
+        });
+    }
+
+    [Test]
     public void Statuses_refunds_and_cancellations_give_net_revenue()
     {
         var input = Write("st.csv", Header + "\n" +
