@@ -22,13 +22,18 @@ public interface ISqlDialect
     /// <param name="customFormat">Optional strptime format tried first.</param>
     string ParseTimestamp(string expr, string sourceTimeZone, string? customFormat);
 
-    /// <summary>String → DECIMAL(18,4), NULL when not a plain decimal number.</summary>
+    /// <summary>
+    /// A trimmed string → DECIMAL(18,4), NULL when it is not a plain decimal number (<see cref="DecimalText.Pattern"/>,
+    /// the forms docs/inputs.md lists: each engine's cast alone reads more, e.g. DuckDB's <c>1_000</c>) or does not fit
+    /// (|value| ≥ 10^14). Extra decimals are rounded half away from zero.
+    /// </summary>
     string TryDecimal(string expr);
 
     /// <summary>
-    /// String (or number) → DECIMAL(<paramref name="precision"/>,<paramref name="scale"/>), NULL when it is not a plain
-    /// decimal number or does not fit. Extra decimals are rounded half away from zero by both engines' casts; stages
-    /// that round on purpose read wider and round explicitly.
+    /// A number, or text already known to be a plain decimal number (see <see cref="DecimalText"/>), →
+    /// DECIMAL(<paramref name="precision"/>,<paramref name="scale"/>), NULL when it does not fit. No check of the text's
+    /// form: the engines' casts differ there. Extra decimals are rounded half away from zero by both engines' casts;
+    /// stages that round on purpose read wider and round explicitly.
     /// </summary>
     string TryDecimal(string expr, int precision, int scale);
 
@@ -157,4 +162,22 @@ internal static class TimestampOffsets
                $"THEN {d.FullMatch(s, HasOffset)} AND NOT {d.FullMatch(s, ValidOffset)} " +
                "ELSE false END)";
     }
+}
+
+/// <summary>
+/// The text of a plain decimal number, as docs/inputs.md promises to read amounts, spend and FX rates on every engine:
+/// an optional sign, digits with an optional fraction (<c>.5</c> and <c>5.</c> too), an optional exponent. No thousands
+/// separators (<c>1,000</c>, <c>1_000</c>, <c>1 000</c>), currency signs, decimal commas, <c>NaN</c> or <c>Infinity</c>.
+/// </summary>
+public static class DecimalText
+{
+    /// <summary>The whole text (for <see cref="ISqlDialect.FullMatch"/>).</summary>
+    public const string Pattern = "[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?";
+
+    /// <summary>
+    /// True when the plain decimal number <paramref name="text"/> is below zero: a minus sign and a digit other than 0
+    /// before any exponent. Read from the text because a tiny negative value (<c>-1e-9</c>) reads as 0 at 4 decimals.
+    /// </summary>
+    public static string IsNegative(ISqlDialect d, string text) =>
+        $"({text} LIKE '-%' AND NOT {d.FullMatch(text, "-[0.]*([eE][+-]?[0-9]+)?")})";
 }

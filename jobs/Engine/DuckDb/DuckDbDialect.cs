@@ -39,7 +39,8 @@ public sealed class DuckDbDialect : ISqlDialect
             : $"(CASE WHEN {expr} IS NULL THEN NULL {badOffset}{custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+    // The form is checked first: the cast alone reads more than docs/inputs.md accepts (see DecimalText).
+    public string TryDecimal(string expr) => $"(CASE WHEN {FullMatch(expr, DecimalText.Pattern)} THEN {TryDecimal(expr, 18, 4)} END)";
 
     public string TryDecimal(string expr, int precision, int scale) =>
         $"TRY_CAST({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";

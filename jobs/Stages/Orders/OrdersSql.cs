@@ -46,18 +46,19 @@ public static class OrdersSql
             ? new List<Rule>
             {
                 new("quantity_s IS NULL OR unit_price_s IS NULL", "missing_amount", "'a line needs quantity and unit_price'"),
-                new("quantity IS NULL OR quantity = 0 OR quantity <> round(quantity, 0)", "bad_quantity", $"'quantity ' || {Quoted(d, "quantity_s")} || ' is not a non-zero whole number'"),
-                new("unit_price IS NULL OR unit_price < 0", "bad_amount", $"'unit_price ' || {Quoted(d, "unit_price_s")} || ' is not a non-negative number'"),
+                new($"(quantity IS NULL AND NOT {d.FullMatch("quantity_s", DecimalText.Pattern)}) OR quantity = 0 OR quantity <> round(quantity, 0)", "bad_quantity",
+                    $"'quantity ' || {Quoted(d, "quantity_s")} || ' is not a non-zero whole number'"),
+                new(MoneySql.NotNonNegative(d, "unit_price", "unit_price_s"), "bad_amount", $"'unit_price ' || {Quoted(d, "unit_price_s")} || ' is not a non-negative number'"),
             }
             : new List<Rule>
             {
                 new("total_s IS NULL", "missing_amount", "'total_amount is empty'"),
-                new("total_amount IS NULL OR total_amount < 0", "bad_amount", $"'total_amount ' || {Quoted(d, "total_s")} || ' is not a non-negative number'"),
+                new(MoneySql.NotNonNegative(d, "total_amount", "total_s"), "bad_amount", $"'total_amount ' || {Quoted(d, "total_s")} || ' is not a non-negative number'"),
                 new("status = 'partially_refunded' AND refunded_s IS NULL", "missing_amount", "'a partially_refunded order needs refunded_amount'"),
                 new("refunded_amount > total_amount", "bad_amount", "'refunded_amount exceeds total_amount'"),
             };
         var optionalAmounts = new[] { "discount", "shipping", "tax", "refunded" }
-            .Select(a => new Rule($"{a}_s IS NOT NULL AND ({a}_amount IS NULL OR {a}_amount < 0)", "bad_amount",
+            .Select(a => new Rule($"{a}_s IS NOT NULL AND {MoneySql.NotNonNegative(d, a + "_amount", a + "_s")}", "bad_amount",
                 $"'{a}_amount ' || {Quoted(d, a + "_s")} || ' is not a non-negative number'"));
         var rules = new List<Rule>
         {
@@ -75,8 +76,14 @@ public static class OrdersSql
         };
         rules.AddRange(amountRules);
         rules.AddRange(optionalAmounts);
-        // Last: values that are numbers but would overflow a published DECIMAL(18,2) (each amount read fits: it is read
-        // as a DECIMAL(18,4)). Order level: the net revenue; line level: each line's value here, its order's sums below.
+        // Last: numbers out of range. First those too large to read (a DECIMAL(18,4) holds 14 digits before the point),
+        rules.AddRange((o.LineLevel ? new[] { "quantity", "unit_price" } : ["total_amount"])
+            .Concat(["discount_amount", "shipping_amount", "tax_amount", "refunded_amount"])
+            .Select(c => (Value: c, Text: c.Replace("_amount", "", StringComparison.Ordinal) + "_s"))
+            .Select(c => new Rule(MoneySql.TooLargeToRead(c.Value, c.Text), OutOfRange,
+                $"'{c.Value} ' || {Quoted(d, c.Text)} || ' is too large: numbers are read with at most 14 digits before the point'")));
+        // then those that would overflow a published DECIMAL(18,2). Order level: the net revenue; line level: each line's
+        // value here, its order's sums below.
         rules.Add(o.LineLevel
             ? new Rule($"NOT {MoneySql.FitsAmount(d, LineValue)}", OutOfRange, "'quantity * unit_price does not fit decimal(18,2)'")
             : new Rule($"NOT {MoneySql.ToBaseFits(d, $"round(total_amount, 2) - round({OrderRefunded}, 2)", "fx_rate")}", OutOfRange,

@@ -99,7 +99,7 @@ public sealed class DialectTests
             Assert.That(d.FullMatch("s", "[A-Z]{3}"), Is.EqualTo("(s RLIKE '^(?:[A-Z]{3})\\\\z')"));
             Assert.That(d.RegexExtract("s", "a(b)", 1), Is.EqualTo("NULLIF(regexp_extract(s, 'a(b)', 1), '')"));
             Assert.That(d.RegexReplaceAll("s", "x", "$1\\"), Is.EqualTo("regexp_replace(s, 'x', '\\\\$1\\\\\\\\')"));
-            Assert.That(d.TryDecimal("v"), Is.EqualTo("try_cast(v AS DECIMAL(18,4))"));
+            Assert.That(d.TryDecimal("v"), Is.EqualTo($"(CASE WHEN {d.FullMatch("v", DecimalText.Pattern)} THEN try_cast(v AS DECIMAL(18,4)) END)"));
             Assert.That(d.EpochMicros("ts"), Is.EqualTo("unix_micros(ts)"));
             Assert.That(d.IsAscii("s"), Is.EqualTo("(octet_length(s) = length(s))"), "bytes = code points only for ASCII");
             Assert.That(d.HmacHex("s"), Does.StartWith("sha2(concat(k.opad, unhex(sha2(concat(k.ipad, CAST(s AS BINARY)), 256))), 256)"));

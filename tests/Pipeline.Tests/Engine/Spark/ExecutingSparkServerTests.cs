@@ -102,6 +102,40 @@ public sealed class ExecutingSparkServerTests
         Assert.That(spark.Query($"SELECT {spark.Dialect.TimestampText("CAST(NULL AS TIMESTAMP)")} IS NULL").Single().Single(), Is.EqualTo(true));
     }
 
+    [TestCase("1234.5", "1234.5000")]
+    [TestCase("-3", "-3.0000")]
+    [TestCase("1e3", "1000.0000")]
+    [TestCase("2.5E-2", "0.0250")]
+    [TestCase("+7", "7.0000")]
+    [TestCase(".5", "0.5000")]
+    [TestCase("5.", "5.0000")]
+    [TestCase("-1e-9", "0.0000")]          // a number (negative: the stages test its sign on the text)
+    [TestCase("1.00005", "1.0001")]        // half away from zero at 4 decimals
+    [TestCase("99999999999999.9999", "99999999999999.9999")]
+    [TestCase("1e14", null)]               // 15 digits before the point: does not fit
+    [TestCase("1_000", null)]              // DuckDB's cast read 1000
+    [TestCase("1,000", null)]
+    [TestCase("12,50", null)]
+    [TestCase("$12", null)]
+    [TestCase("1 000", null)]
+    [TestCase("0x10", null)]
+    [TestCase("NaN", null)]
+    [TestCase("Infinity", null)]
+    [TestCase("1e", null)]
+    [TestCase(".", null)]
+    [TestCase("", null)]
+    public void Both_dialects_read_only_plain_decimal_numbers(string text, string? expected)
+    {
+        using var spark = NewEngine();
+        using var duck = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        foreach (var engine in new IEngine[] { spark, duck })
+        {
+            var d = engine.Dialect;
+            var value = engine.Query($"SELECT {d.ToText(d.TryDecimal(d.Str(text)))}").Single().Single();
+            Assert.That(value, Is.EqualTo(expected), $"{engine.Name}: '{text}'");
+        }
+    }
+
     // 2024-03-01T10:00:00Z is epoch 1 709 287 200 s; an offset +hh:mm means hh:mm earlier in UTC.
     [TestCase("2024-03-01T10:00:00Z", 1_709_287_200L)]
     [TestCase("2024-03-01T10:00:00+18:00", 1_709_222_400L)]      // − 64 800 s: the largest offset there is

@@ -134,6 +134,25 @@ public class AdSpendFxTests
     }
 
     [Test]
+    public void Spend_is_read_in_the_documented_forms_only()
+    {
+        var r = Run(withFx: true, Fx, """
+            date,channel,campaign,spend,currency
+            2024-03-04,paid_search,a,1_000,USD
+            2024-03-04,paid_search,b,-1e-9,USD
+            2024-03-04,paid_search,c,1e14,USD
+            2024-03-04,paid_search,d,2.5e1,USD
+            2024-03-04,paid_search,e,1,USD
+            2024-03-04,paid_search,f,+1.00,USD
+            """);
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        // 1_000 is no plain number, -1e-9 is negative (it read as 0.00), 1e14 is a number too large to read;
+        // 2.5e1 + 1 + 1.00 = 27.00.
+        Assert.That(Channel("2024-03-04")["spend"], Is.EqualTo(27.00m));
+        Assert.That(Quarantined(), Is.EqualTo(new Dictionary<long, string> { [2] = "bad_spend", [3] = "bad_spend", [4] = "spend_out_of_range" }));
+    }
+
+    [Test]
     public void Without_an_fx_table_only_base_currency_spend_is_kept()
     {
         var r = Run(withFx: false);

@@ -399,6 +399,18 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void An_fx_rate_that_is_not_a_plain_decimal_number_is_an_input_error()
+    {
+        // DuckDB's cast read 1_10 as 110; docs/inputs.md reads rates in the same forms as amounts.
+        var fx = Write("fx-form.csv", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1_10\n");
+        var input = Write("fx-form-orders.csv", Header + "\nF1,C1,2024-03-04T12:00:00Z,,EUR,100,,,\n");
+        var config = Write("fx-form.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var r = PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
+        Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
+        Assert.That(r.Stderr, Does.Contain("FX table: 1 row(s)").And.Contain("(first at line 3)"));
+    }
+
+    [Test]
     public void Rejected_rows_are_quarantined_with_their_line_and_reason()
     {
         var input = Write("bad.csv", Header + "\n" +
@@ -432,6 +444,42 @@ public class CleanOrdersJobTests
             Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(13));
             Assert.That(stage.GetProperty("rows_quarantined").GetInt64(), Is.EqualTo(11));
             Assert.That(stage.GetProperty("quarantined_by_reason").GetProperty("bad_timestamp").GetInt64(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void Amounts_are_read_in_the_documented_forms_only_and_a_tiny_negative_is_negative()
+    {
+        // docs/inputs.md: an optional sign, digits with an optional fraction, an optional exponent; nothing else.
+        var input = Write("forms.csv", Header + "\n" +
+            "A1,C1,2024-03-01T10:00:00Z,,,1_000,,,\n" +               // 2 bad_amount (DuckDB's cast read 1000.00)
+            "A2,C1,2024-03-01T10:00:00Z,,,-1e-9,,,\n" +               // 3 bad_amount: negative (it read as 0.00)
+            "A3,C1,2024-03-01T10:00:00Z,,,1e3,-0.00001,,\n" +         // 4 bad_amount: the discount is negative
+            "A4,C1,2024-03-01T10:00:00Z,,,\"1,000\",,,\n" +           // 5 bad_amount: a thousands separator
+            "A5,C1,2024-03-01T10:00:00Z,,,1e14,,,\n" +                // 6 a number, but 15 digits before the point: amount_out_of_range
+            "A6,C1,2024-03-01T10:00:00Z,,,-1e20,,,\n" +               // 7 too large, but negative first: bad_amount
+            "A7,C1,2024-03-01T10:00:00Z,,,1e3,,,\n" +                 // 8 1000.00
+            "A8,C1,2024-03-01T10:00:00Z,,,2.5E-1,-0.000,,\n" +        // 9 0.25 (2.5E-1), a negative zero discount is 0.00
+            "A9,C1,2024-03-01T10:00:00Z,,,-0,,,\n" +                  // 10 0.00: zero is not negative
+            "A10,C1,2024-03-01T10:00:00Z,,,.5,,,\n");                 // 11 0.50
+        var jsonl = Write("forms.jsonl",
+            "{\"order_id\":\"J1\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":1e3}\n" +       // 1000.00
+            "{\"order_id\":\"J2\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":-1e-9}\n");      // bad_amount
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", Config());
+        var (_, jsonOrders, jsonQuarantine, _) = Clean("-i", jsonl, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)), Is.EquivalentTo(new[]
+            {
+                (2L, "bad_amount"), (3L, "bad_amount"), (4L, "bad_amount"), (5L, "bad_amount"), (6L, "amount_out_of_range"), (7L, "bad_amount"),
+            }));
+            Assert.That(Order(orders, "A7")["gross_amount"], Is.EqualTo(1000.00m));
+            Assert.That(Order(orders, "A8")["gross_amount"], Is.EqualTo(0.25m));
+            Assert.That(Order(orders, "A8")["discount_amount"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "A9")["gross_amount"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "A10")["gross_amount"], Is.EqualTo(0.50m));
+            Assert.That(Order(jsonOrders, "J1")["gross_amount"], Is.EqualTo(1000.00m));
+            Assert.That(jsonQuarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)), Is.EqualTo(new[] { (2L, "bad_amount") }));
         });
     }
 
