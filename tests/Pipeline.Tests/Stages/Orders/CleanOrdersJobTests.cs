@@ -533,6 +533,28 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void A_json_line_with_a_key_twice_is_a_malformed_row()
+    {
+        // Before, DuckDB kept the first value (1000.00 here) and Spark the last (7.00). A key twice inside a nested
+        // object is not a top-level key twice: D2 is read.
+        var jsonl = Write("dup.jsonl",
+            "{\"order_id\":\"D1\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":1e3,\"total_amount\":7}\n" +
+            "{\"order_id\":\"D2\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":5,\"meta\":{\"a\":1,\"a\":2}}\n" +
+            "{\"order_id\":\"D3\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"note\":\"x\",\"total_amount\":6,\"note\":\"x\"}\n");
+        var (_, orders, quarantine, stage) = Clean("-i", jsonl, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(orders.Select(o => o["order_id"]), Is.EqualTo(new[] { "D2" }));
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!, (string)q["reason_detail"]!)), Is.EquivalentTo(new[]
+            {
+                (1L, "malformed_row", "duplicate key total_amount"),
+                (3L, "malformed_row", "duplicate key note"),   // any key twice, even one the pipeline does not read
+            }));
+            Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(3));
+        });
+    }
+
+    [Test]
     public void Rerunning_on_the_same_input_gives_the_same_table()
     {
         var input = Write("rerun.csv", Header + "\n" +
