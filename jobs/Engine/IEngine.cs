@@ -176,8 +176,13 @@ public sealed record ColumnProjection(string Canonical, string? Source);
 /// <param name="Quote">CSV quote character.</param>
 /// <param name="HeaderColumns">CSV/Parquet column names in file order (all are read as strings).</param>
 /// <param name="Projection">Canonical column → source column name (null: absent, read as NULL), in output order.</param>
+/// <param name="RejectDuplicateKeys">
+/// JSON lines: a line whose object has a top-level key twice is a <c>malformed_row</c> ("duplicate key k", the first key
+/// seen again) instead of being read; without it the engines keep one of the values (DuckDB the first, Spark the
+/// last). It costs a second parse of each line: for small inputs (orders), not for the clickstream.
+/// </param>
 public sealed record RawFileGroup(string Format, IReadOnlyList<string> Files, char Delimiter, char Quote, IReadOnlyList<string> HeaderColumns,
-    IReadOnlyList<ColumnProjection> Projection);
+    IReadOnlyList<ColumnProjection> Projection, bool RejectDuplicateKeys = false);
 
 /// <summary>
 /// An engine failure, with the engine's first message line (never the SQL text, which may be long). The engine that

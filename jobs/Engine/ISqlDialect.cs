@@ -22,13 +22,18 @@ public interface ISqlDialect
     /// <param name="customFormat">Optional strptime format tried first.</param>
     string ParseTimestamp(string expr, string sourceTimeZone, string? customFormat);
 
-    /// <summary>String → DECIMAL(18,4), NULL when not a plain decimal number.</summary>
+    /// <summary>
+    /// A trimmed string → DECIMAL(18,4), NULL when it is not a plain decimal number (<see cref="DecimalText.Pattern"/>,
+    /// the forms docs/inputs.md lists: each engine's cast alone reads more, e.g. DuckDB's <c>1_000</c>) or does not fit
+    /// (|value| ≥ 10^14). Extra decimals are rounded half away from zero.
+    /// </summary>
     string TryDecimal(string expr);
 
     /// <summary>
-    /// String (or number) → DECIMAL(<paramref name="precision"/>,<paramref name="scale"/>), NULL when it is not a plain
-    /// decimal number or does not fit. Extra decimals are rounded half away from zero by both engines' casts; stages
-    /// that round on purpose read wider and round explicitly.
+    /// A number, or text already known to be a plain decimal number (see <see cref="DecimalText"/>), →
+    /// DECIMAL(<paramref name="precision"/>,<paramref name="scale"/>), NULL when it does not fit. No check of the text's
+    /// form: the engines' casts differ there. Extra decimals are rounded half away from zero by both engines' casts;
+    /// stages that round on purpose read wider and round explicitly.
     /// </summary>
     string TryDecimal(string expr, int precision, int scale);
 
@@ -122,4 +127,57 @@ public interface ISqlDialect
     /// <c>TIMESTAMP WITH TIME ZONE</c>.
     /// </summary>
     string CastType(string declared) => declared;
+}
+
+/// <summary>
+/// The offset rule both dialects' <see cref="ISqlDialect.ParseTimestamp"/> apply, written once from portable SQL and
+/// <see cref="ISqlDialect.FullMatch"/>: a numeric UTC offset beyond ±18:00 (java.time's and ISO 8601's range), or with
+/// minutes or seconds of 60 or more, makes the value no timestamp. DuckDB's cast would read <c>+99:99</c> as 99 h 99 min
+/// and <c>+24:00</c> as a day; Spark's cast already refuses them (ZoneOffset), and the rule makes both say so alike.
+/// </summary>
+internal static class TimestampOffsets
+{
+    /// <summary>A value ending in a numeric offset after a time (<c>…:ss[.f]±hh[[:]mm[[:]ss]]</c>).</summary>
+    private const string HasOffset = ".*:[0-9]+(\\.[0-9]*)?[+-][0-9]{2}(:?[0-9]{2}){0,2}";
+
+    /// <summary>The same with an offset in range: up to 17:59:59, or exactly 18:00[:00].</summary>
+    private const string ValidOffset = ".*:[0-9]+(\\.[0-9]*)?[+-]((0[0-9]|1[0-7])(:?[0-5][0-9]){0,2}|18(:?00){0,2})";
+
+    /// <summary>
+    /// True when the trimmed string <paramref name="s"/> ends in an out-of-range offset. Runs on every timestamp of every
+    /// input (10M events), so the usual shapes are decided without a regex: a value ending in <c>Z</c> by one suffix
+    /// test; one ending in <c>±hh:mm</c> by comparing its two-digit fields as text; a value with no sign where an offset's
+    /// would be (naive ISO values, dates) by three one-character tests. Only the rare <c>±hh</c>, <c>±hhmm</c> and
+    /// <c>±hh:mm:ss</c> endings (of a value with a time) take the two regexes.
+    /// </summary>
+    public static string Invalid(ISqlDialect d, string s)
+    {
+        string At(int fromEnd) => $"substr({s}, -{fromEnd}, 1)";
+        string Sign(int fromEnd) => $"{At(fromEnd)} IN ('+', '-')";
+        var hh = $"substr({s}, -5, 2)";
+        var mm = $"substr({s}, -2, 2)";
+        return $"(CASE WHEN {s} LIKE '%Z' THEN false " +
+               $"WHEN {Sign(6)} AND {At(3)} = ':' THEN {hh} > '18' OR {mm} > '59' OR ({hh} = '18' AND {mm} <> '00') " +
+               $"WHEN ({Sign(3)} OR {Sign(5)} OR ({Sign(9)} AND {At(6)} = ':')) AND {s} LIKE '%:%' " +
+               $"THEN {d.FullMatch(s, HasOffset)} AND NOT {d.FullMatch(s, ValidOffset)} " +
+               "ELSE false END)";
+    }
+}
+
+/// <summary>
+/// The text of a plain decimal number, as docs/inputs.md promises to read amounts, spend and FX rates on every engine:
+/// an optional sign, digits with an optional fraction (<c>.5</c> and <c>5.</c> too), an optional exponent. No thousands
+/// separators (<c>1,000</c>, <c>1_000</c>, <c>1 000</c>), currency signs, decimal commas, <c>NaN</c> or <c>Infinity</c>.
+/// </summary>
+public static class DecimalText
+{
+    /// <summary>The whole text (for <see cref="ISqlDialect.FullMatch"/>).</summary>
+    public const string Pattern = "[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?";
+
+    /// <summary>
+    /// True when the plain decimal number <paramref name="text"/> is below zero: a minus sign and a digit other than 0
+    /// before any exponent. Read from the text because a tiny negative value (<c>-1e-9</c>) reads as 0 at 4 decimals.
+    /// </summary>
+    public static string IsNegative(ISqlDialect d, string text) =>
+        $"({text} LIKE '-%' AND NOT {d.FullMatch(text, "-[0.]*([eE][+-]?[0-9]+)?")})";
 }

@@ -44,6 +44,36 @@ internal static class MoneySql
     public static string ToBase(string amount, string rate) =>
         Cents($"CAST({amount} AS DECIMAL(19,2)) * CAST({rate} AS {RateType})");
 
+    /// <summary>
+    /// True when a DECIMAL expression, rounded to cents, fits <see cref="AmountType"/> (|value| &lt; 10^16), false when
+    /// it does not or is NULL. It never raises: the range test is a try-cast, so it can guard <see cref="Cents"/> and
+    /// <see cref="ToBase"/> (whose casts raise on such a value) whatever order an engine evaluates it in.
+    /// </summary>
+    public static string FitsAmount(ISqlDialect d, string decimalExpr) =>
+        $"({d.TryDecimal($"round({decimalExpr}, 2)", 18, 2)} IS NOT NULL)";
+
+    /// <summary>
+    /// <see cref="FitsAmount"/> of <see cref="ToBase"/>(<paramref name="amount"/>, <paramref name="rate"/>): the same
+    /// exact product, with the amount's cast made a try-cast (an amount beyond DECIMAL(19,2) does not fit either).
+    /// <paramref name="rate"/> must already be a valid <see cref="RateType"/> value (or NULL: then false).
+    /// </summary>
+    public static string ToBaseFits(ISqlDialect d, string amount, string rate) =>
+        FitsAmount(d, $"{d.TryDecimal(amount, 19, 2)} * CAST({rate} AS {RateType})");
+
+    /// <summary>
+    /// An amount read with <see cref="ISqlDialect.TryDecimal(string)"/> (<paramref name="value"/>) from the text
+    /// <paramref name="text"/> is not a non-negative number: the text is not a plain decimal number, or it is a negative
+    /// one, however small (<c>-1e-9</c> reads as 0). A number too large to read is not caught here: see <see cref="TooLargeToRead"/>.
+    /// </summary>
+    public static string NotNonNegative(ISqlDialect d, string value, string text) =>
+        $"(({value} IS NULL AND NOT {d.FullMatch(text, DecimalText.Pattern)}) OR {DecimalText.IsNegative(d, text)})";
+
+    /// <summary>
+    /// Text given but no value read: after the form checks, a plain decimal number beyond what
+    /// <see cref="ISqlDialect.TryDecimal(string)"/> holds (|value| ≥ 10^14).
+    /// </summary>
+    public static string TooLargeToRead(string value, string text) => $"({text} IS NOT NULL AND {value} IS NULL)";
+
     /// <summary>The exact sum of an amount expression, as <see cref="AmountType"/> (NULL over no rows).</summary>
     public static string Sum(string amountExpr) => $"CAST(sum({amountExpr}) AS {AmountType})";
 
@@ -70,7 +100,11 @@ internal static class MoneySql
 
     /// <summary>A rate read from text: parsed wide, then rounded half away from zero to <see cref="RateScale"/> decimals.</summary>
     public static string Rate(ISqlDialect d, string stringExpr) =>
-        $"CAST(round({d.TryDecimal(stringExpr, 38, 12)}, {RateScale.ToString(CultureInfo.InvariantCulture)}) AS {RateType})";
+        $"CAST(round({WideRate(d, stringExpr)}, {RateScale.ToString(CultureInfo.InvariantCulture)}) AS {RateType})";
+
+    /// <summary>A rate's text read wide (DECIMAL(38,12)), NULL unless it is a plain decimal number (<see cref="DecimalText"/>), as amounts are.</summary>
+    private static string WideRate(ISqlDialect d, string stringExpr) =>
+        $"(CASE WHEN {d.FullMatch(stringExpr, DecimalText.Pattern)} THEN {d.TryDecimal(stringExpr, 38, 12)} END)";
 
     /// <summary>
     /// The CTEs <c>fx_rates</c> (with an FX table), <c>rated</c> and <c>with_fx</c> over the CTE <c>parsed</c>: each row's
@@ -124,7 +158,7 @@ internal static class MoneySql
     public static string InvalidFxRows(ISqlDialect d) => $"""
         WITH fx AS (
           SELECT _source_line, _parse_error, upper(trim(currency)) AS fx_currency, {d.TryDate("trim(" + d.Id("date") + ")")} AS fx_date,
-                 {ValidRate(d)} AS rate_ok, {d.TryDecimal("trim(rate)", 38, 12)} AS wide_rate
+                 {ValidRate(d)} AS rate_ok, {WideRate(d, "trim(rate)")} AS wide_rate
           FROM fx_raw
         ),
         conflicts AS (
@@ -141,7 +175,7 @@ internal static class MoneySql
 
     private static string ValidRate(ISqlDialect d)
     {
-        var wide = d.TryDecimal("trim(rate)", 38, 12);
+        var wide = WideRate(d, "trim(rate)");
         var scale = RateScale.ToString(CultureInfo.InvariantCulture);
         return $"coalesce({wide} IS NOT NULL AND round({wide}, {scale}) > 0 AND {wide} < 10000000000, false)";
     }

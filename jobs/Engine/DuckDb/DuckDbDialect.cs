@@ -31,10 +31,16 @@ public sealed class DuckDbDialect : ISqlDialect
             ? $"ELSE TRY_CAST({expr} AS TIMESTAMPTZ) "
             : $"WHEN regexp_full_match({expr}, '.*[0-9][T ][0-9]{{1,2}}:[0-9]{{2}}.*(Z|z|[+-][0-9]{{2}}(:?[0-9]{{2}})?| ?UTC)') THEN TRY_CAST({expr} AS TIMESTAMPTZ) " +
               $"ELSE timezone({Str(sourceTimeZone)}, TRY_CAST({expr} AS TIMESTAMP)) ";
-        return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
+        // An out-of-range offset is no timestamp in any form (see TimestampOffsets). Epochs are digits only and never
+        // have one: without a custom format the test comes after them, so they do not pay for it.
+        var badOffset = $"WHEN {TimestampOffsets.Invalid(this, expr)} THEN NULL ";
+        return customFormat is null
+            ? $"(CASE WHEN {expr} IS NULL THEN NULL {epochs}{badOffset}{iso}END)"
+            : $"(CASE WHEN {expr} IS NULL THEN NULL {badOffset}{custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+    // The form is checked first: the cast alone reads more than docs/inputs.md accepts (see DecimalText).
+    public string TryDecimal(string expr) => $"(CASE WHEN {FullMatch(expr, DecimalText.Pattern)} THEN {TryDecimal(expr, 18, 4)} END)";
 
     public string TryDecimal(string expr, int precision, int scale) =>
         $"TRY_CAST({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";

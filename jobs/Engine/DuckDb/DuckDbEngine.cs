@@ -430,7 +430,7 @@ public sealed class DuckDbEngine : IEngine
             parts.AddRange(group.Format switch
             {
                 "csv" => RegisterCsv(group, group.Projection, id, files),
-                "jsonl" => RegisterJsonLines(group, group.Projection, id, files),
+                "jsonl" => RegisterJsonLines(group, id, files),
                 "parquet" => [RegisterParquet(group, group.Projection, files)],
                 _ => throw new ArgumentException($"unknown format {group.Format}", nameof(input)),
             });
@@ -521,10 +521,10 @@ public sealed class DuckDbEngine : IEngine
     /// Here all files are numbered in one ordered pass into a lines table; <see cref="MaterializeFromRawInput"/> avoids
     /// that table when the files can be spread over the threads.
     /// </summary>
-    private List<string> RegisterJsonLines(RawFileGroup g, IReadOnlyList<ColumnProjection> projection, int id, string files)
+    private List<string> RegisterJsonLines(RawFileGroup g, int id, string files)
     {
         List<string> parts = [];
-        InInsertionOrder(() => parts = NumberedJsonRows(_connection, g.Files, projection, $"_raw_good_{id}", $"_raw_rej_{id}", $"_raw_rejscan_{id}", files));
+        InInsertionOrder(() => parts = NumberedJsonRows(_connection, g.Files, g, $"_raw_good_{id}", $"_raw_rej_{id}", $"_raw_rejscan_{id}", files));
         return parts;
     }
 
@@ -533,7 +533,7 @@ public sealed class DuckDbEngine : IEngine
     /// <paramref name="connection"/>, with insertion order preserved) and returns the raw rows as two relations: the
     /// parsed good lines, numbered past any rejected ones, and the lines the reader rejected.
     /// </summary>
-    private List<string> NumberedJsonRows(DuckDBConnection connection, IReadOnlyList<string> fileList, IReadOnlyList<ColumnProjection> projection,
+    private List<string> NumberedJsonRows(DuckDBConnection connection, IReadOnlyList<string> fileList, RawFileGroup g,
         string good, string rejects, string scans, string files)
     {
         Exec(connection, $"""
@@ -541,7 +541,7 @@ public sealed class DuckDbEngine : IEngine
             SELECT row_number() OVER () AS _ord, CAST(filename AS {files}) AS _source_file, line
             FROM {JsonLinesReader(fileList, rejects, scans)}
             """);
-        return [JsonObjects(NumberedLines(good, rejects, scans, files), projection), JsonRejects(rejects, scans, files, projection)];
+        return [JsonObjects(NumberedLines(good, rejects, scans, files), g), JsonRejects(rejects, scans, files, g.Projection)];
     }
 
     /// <summary>
@@ -579,9 +579,10 @@ public sealed class DuckDbEngine : IEngine
     /// only ever sees valid text (_json), because DuckDB does not promise to evaluate CASE branches lazily. One parse per
     /// line for all the keys (json_extract_string with a list of paths), instead of one per key.
     /// </summary>
-    private string JsonObjects(string lines, IReadOnlyList<ColumnProjection> projection)
+    private string JsonObjects(string lines, RawFileGroup g)
     {
         var d = Dialect;
+        var projection = g.Projection;
         var sources = projection.Where(p => p.Source is not null).Select(p => p.Source!).Distinct().ToList();
         // json_transform to a struct of strings reads the values as json_extract_string does (the first of duplicate
         // keys, keys matched case-sensitively, escapes decoded, objects/arrays/numbers as their JSON text) in ≈ 40% less
@@ -603,12 +604,17 @@ public sealed class DuckDbEngine : IEngine
                 (p.Source is null ? "CAST(NULL AS VARCHAR)" : $"_vals[{sources.IndexOf(p.Source) + 1}]") + " AS " + d.Id(p.Canonical)));
         }
         var isObject = $"coalesce(json_valid(r.line), false) AND starts_with(ltrim(r.line), '{EmptyObject[1]}')";
+        // A key the object has twice (json_transform would silently take the first value): the first such key, in order.
+        var duplicate = g.RejectDuplicateKeys
+            ? "CASE WHEN _is_object THEN list_filter(json_keys(_json), lambda k: len(list_filter(json_keys(_json), lambda x: x = k)) > 1)[1] END"
+            : "CAST(NULL AS VARCHAR)";
         return $"""
             SELECT _source_file, _source_line, line AS _raw,
-                   CASE WHEN NOT _is_object THEN 'malformed_row' END AS _parse_error,
-                   CASE WHEN NOT _is_object THEN 'not a JSON object' END AS _parse_detail, {projected}
+                   CASE WHEN NOT _is_object OR _duplicate_key IS NOT NULL THEN 'malformed_row' END AS _parse_error,
+                   CASE WHEN NOT _is_object THEN 'not a JSON object' WHEN _duplicate_key IS NOT NULL THEN 'duplicate key ' || _duplicate_key END AS _parse_detail,
+                   {projected}
             FROM (
-              SELECT o.*, {values} AS _vals
+              SELECT o.*, {values} AS _vals, {duplicate} AS _duplicate_key
               FROM (
                 SELECT r.*, {isObject} AS _is_object, CASE WHEN {isObject} THEN r.line ELSE {EmptyObject} END AS _json
                 FROM ({lines}) r
@@ -687,7 +693,7 @@ public sealed class DuckDbEngine : IEngine
             {
                 retract(c, b);
                 var good = $"_raw_good_{k}";
-                var parts = NumberedJsonRows(c, b.Files, b.Group.Projection, good, $"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact", files);
+                var parts = NumberedJsonRows(c, b.Files, b.Group, good, $"_raw_rej_{k}_exact", $"_raw_rejscan_{k}_exact", files);
                 Exec(c, $"CREATE OR REPLACE TEMP VIEW {view} AS {string.Join(" UNION ALL ", parts)}");
                 write(c, i);
                 Exec(c, $"DROP TABLE {good}");
@@ -847,7 +853,7 @@ public sealed class DuckDbEngine : IEngine
                  lag(CAST(filename AS {files})) OVER () AS _prev, line
           FROM {JsonLinesReader(fileList, rejects, scans)}
         )
-        """, g.Projection);
+        """, g);
 
     /// <summary>
     /// Whether every thread can be kept busy with whole files: at least one file per thread, and none larger than an

@@ -72,10 +72,16 @@ public sealed class SparkDialect : ISqlDialect
             ? $"ELSE try_cast({normalized} AS TIMESTAMP) "
             : $"WHEN {expr} RLIKE {Str(OffsetPattern)} THEN try_cast({normalized} AS TIMESTAMP) " +
               $"ELSE {InZone($"try_cast({expr} AS TIMESTAMP)")} ";
-        return $"(CASE WHEN {expr} IS NULL THEN NULL {custom}{epochs}{iso}END)";
+        // An out-of-range offset is no timestamp in any form (see TimestampOffsets). Epochs are digits only and never
+        // have one: without a custom format the test comes after them, so they do not pay for it.
+        var badOffset = $"WHEN {TimestampOffsets.Invalid(this, expr)} THEN NULL ";
+        return customFormat is null
+            ? $"(CASE WHEN {expr} IS NULL THEN NULL {epochs}{badOffset}{iso}END)"
+            : $"(CASE WHEN {expr} IS NULL THEN NULL {badOffset}{custom}{epochs}{iso}END)";
     }
 
-    public string TryDecimal(string expr) => TryDecimal(expr, 18, 4);
+    // The form is checked first: the cast alone reads more than docs/inputs.md accepts (see DecimalText).
+    public string TryDecimal(string expr) => $"(CASE WHEN {FullMatch(expr, DecimalText.Pattern)} THEN {TryDecimal(expr, 18, 4)} END)";
 
     public string TryDecimal(string expr, int precision, int scale) =>
         $"try_cast({expr} AS DECIMAL({precision.ToString(CultureInfo.InvariantCulture)},{scale.ToString(CultureInfo.InvariantCulture)}))";

@@ -410,13 +410,18 @@ public sealed partial class SparkEngine : IEngine
                 var projected = string.Join(", ", g.Projection.Select(p =>
                     (p.Source is null ? "CAST(NULL AS STRING)" : $"_j.{d.Id(p.Source)}") + " AS " + d.Id(p.Canonical)));
                 var parsed = schema is null ? "CAST(NULL AS STRUCT<x: STRING>)" : $"CASE WHEN _is_object THEN from_json(value, {d.Str(schema)}) END";
+                // A key the object has twice (from_json would silently take the last value): the first such key, in order.
+                var duplicate = g.RejectDuplicateKeys
+                    ? "CASE WHEN _is_object THEN try_element_at(filter(json_object_keys(value), k -> size(filter(json_object_keys(value), x -> x = k)) > 1), 1) END"
+                    : "CAST(NULL AS STRING)";
                 return $"""
                     SELECT _source_file, _source_line, value AS _raw,
-                           CASE WHEN instr(value, {replacement}) > 0 THEN 'invalid_encoding' WHEN NOT _is_object THEN 'malformed_row' END AS _parse_error,
-                           CASE WHEN instr(value, {replacement}) > 0 THEN 'the line is not valid UTF-8' WHEN NOT _is_object THEN 'not a JSON object' END AS _parse_detail,
+                           CASE WHEN instr(value, {replacement}) > 0 THEN 'invalid_encoding' WHEN NOT _is_object OR _duplicate_key IS NOT NULL THEN 'malformed_row' END AS _parse_error,
+                           CASE WHEN instr(value, {replacement}) > 0 THEN 'the line is not valid UTF-8' WHEN NOT _is_object THEN 'not a JSON object'
+                                WHEN _duplicate_key IS NOT NULL THEN concat('duplicate key ', _duplicate_key) END AS _parse_detail,
                            {(projected.Length == 0 ? Nulls(g.Projection) : projected)}
                     FROM (
-                      SELECT n.*, {parsed} AS _j
+                      SELECT n.*, {parsed} AS _j, {duplicate} AS _duplicate_key
                       FROM (
                         SELECT {sourceFile} AS _source_file, {line} AS _source_line, value,
                                coalesce(ltrim(value) LIKE '{OpenBrace}%' AND get_json_object(value, '$') IS NOT NULL, false) AS _is_object

@@ -509,10 +509,15 @@ public static class KpiSql
             ("channel_s IS NULL", "'missing_channel'", "'channel is empty'"),
             ("channel IS NULL", "'unknown_channel'", $"'channel ' || {Quoted("channel_s")} || ' is not one of {string.Join(", ", ChannelVocabulary)} (or a known synonym)'"),
             ("spend_s IS NULL", "'missing_spend'", "'spend is empty'"),
-            ("spend IS NULL OR spend < 0", "'bad_spend'", $"'spend ' || {Quoted("spend_s")} || ' is not a non-negative number'"),
+            (MoneySql.NotNonNegative(d, "spend", "spend_s"), "'bad_spend'", $"'spend ' || {Quoted("spend_s")} || ' is not a non-negative number'"),
             ($"NOT {d.FullMatch("currency", "[A-Z]{3}")} OR NOT fx_known", "'unknown_currency'",
                 $"'currency ' || {Quoted("currency")} || ' is not the base currency and has no FX rates'"),
             ("fx_rate IS NULL", "'missing_fx_rate'", "'no FX rate for ' || currency || ' on or before the spend date'"),
+            (MoneySql.TooLargeToRead("spend", "spend_s"), "'spend_out_of_range'",
+                $"'spend ' || {Quoted("spend_s")} || ' is too large: numbers are read with at most 14 digits before the point'"),
+            // spend_base's cast would raise on a converted spend beyond DECIMAL(18,2): the row is rejected instead.
+            ($"NOT {MoneySql.ToBaseFits(d, "round(spend, 2)", "fx_rate")}", "'spend_out_of_range'",
+                "'spend in the base currency (spend times the FX rate) does not fit decimal(18,2)'"),
         };
         var reasonCode = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Code}")) + " END";
         var reasonDetail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";

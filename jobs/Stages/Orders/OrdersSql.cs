@@ -46,18 +46,19 @@ public static class OrdersSql
             ? new List<Rule>
             {
                 new("quantity_s IS NULL OR unit_price_s IS NULL", "missing_amount", "'a line needs quantity and unit_price'"),
-                new("quantity IS NULL OR quantity = 0 OR quantity <> round(quantity, 0)", "bad_quantity", $"'quantity ' || {Quoted(d, "quantity_s")} || ' is not a non-zero whole number'"),
-                new("unit_price IS NULL OR unit_price < 0", "bad_amount", $"'unit_price ' || {Quoted(d, "unit_price_s")} || ' is not a non-negative number'"),
+                new($"(quantity IS NULL AND NOT {d.FullMatch("quantity_s", DecimalText.Pattern)}) OR quantity = 0 OR quantity <> round(quantity, 0)", "bad_quantity",
+                    $"'quantity ' || {Quoted(d, "quantity_s")} || ' is not a non-zero whole number'"),
+                new(MoneySql.NotNonNegative(d, "unit_price", "unit_price_s"), "bad_amount", $"'unit_price ' || {Quoted(d, "unit_price_s")} || ' is not a non-negative number'"),
             }
             : new List<Rule>
             {
                 new("total_s IS NULL", "missing_amount", "'total_amount is empty'"),
-                new("total_amount IS NULL OR total_amount < 0", "bad_amount", $"'total_amount ' || {Quoted(d, "total_s")} || ' is not a non-negative number'"),
+                new(MoneySql.NotNonNegative(d, "total_amount", "total_s"), "bad_amount", $"'total_amount ' || {Quoted(d, "total_s")} || ' is not a non-negative number'"),
                 new("status = 'partially_refunded' AND refunded_s IS NULL", "missing_amount", "'a partially_refunded order needs refunded_amount'"),
                 new("refunded_amount > total_amount", "bad_amount", "'refunded_amount exceeds total_amount'"),
             };
         var optionalAmounts = new[] { "discount", "shipping", "tax", "refunded" }
-            .Select(a => new Rule($"{a}_s IS NOT NULL AND ({a}_amount IS NULL OR {a}_amount < 0)", "bad_amount",
+            .Select(a => new Rule($"{a}_s IS NOT NULL AND {MoneySql.NotNonNegative(d, a + "_amount", a + "_s")}", "bad_amount",
                 $"'{a}_amount ' || {Quoted(d, a + "_s")} || ' is not a non-negative number'"));
         var rules = new List<Rule>
         {
@@ -75,6 +76,18 @@ public static class OrdersSql
         };
         rules.AddRange(amountRules);
         rules.AddRange(optionalAmounts);
+        // Last: numbers out of range. First those too large to read (a DECIMAL(18,4) holds 14 digits before the point),
+        rules.AddRange((o.LineLevel ? new[] { "quantity", "unit_price" } : ["total_amount"])
+            .Concat(["discount_amount", "shipping_amount", "tax_amount", "refunded_amount"])
+            .Select(c => (Value: c, Text: c.Replace("_amount", "", StringComparison.Ordinal) + "_s"))
+            .Select(c => new Rule(MoneySql.TooLargeToRead(c.Value, c.Text), OutOfRange,
+                $"'{c.Value} ' || {Quoted(d, c.Text)} || ' is too large: numbers are read with at most 14 digits before the point'")));
+        // then those that would overflow a published DECIMAL(18,2). Order level: the net revenue; line level: each line's
+        // value here, its order's sums below.
+        rules.Add(o.LineLevel
+            ? new Rule($"NOT {MoneySql.FitsAmount(d, LineValue)}", OutOfRange, "'quantity * unit_price does not fit decimal(18,2)'")
+            : new Rule($"NOT {MoneySql.ToBaseFits(d, $"round(total_amount, 2) - round({OrderRefunded}, 2)", "fx_rate")}", OutOfRange,
+                "'net revenue in the base currency (total less refunded, times the FX rate) does not fit decimal(18,2)'"));
         var reasonCode = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {(r.CodeIsExpression ? r.Code : d.Str(r.Code))}")) + " END";
         var reasonDetail = "CASE " + string.Join(" ", rules.Select(r => $"WHEN {r.Condition} THEN {r.Detail}")) + " END";
         var ts = (string e) => d.ParseTimestamp(e, o.SourceTimeZone, o.TimestampFormat);
@@ -103,10 +116,53 @@ public static class OrdersSql
             ),
             {fxJoin}
             checked AS (
-              SELECT with_fx.*, {reasonCode} AS reason_code, {reasonDetail} AS reason_detail
+              SELECT with_fx.*, {reasonCode} AS {(o.LineLevel ? "row_reason_code" : "reason_code")}, {reasonDetail} AS {(o.LineLevel ? "row_reason_detail" : "reason_detail")}
               FROM with_fx
+            ){(o.LineLevel ? ",\n" + OrderSumsCtes(d) + "\nSELECT * FROM order_checked" : "\nSELECT * FROM checked")}
+            """;
+    }
+
+    /// <summary>
+    /// Line level: the CTEs <c>order_sums</c> and <c>order_checked</c> over <c>checked</c>. The lines of an order that one
+    /// file delivers are what <see cref="CleanOrders"/> aggregates (only the latest file's lines are kept): over the lines
+    /// that passed the row checks, their sums and the order's net revenue must fit DECIMAL(18,2) as CleanOrders
+    /// computes them; otherwise each of those lines is <c>amount_out_of_range</c>, and an earlier delivery of the order,
+    /// if any, is kept instead (duplicates are decided among valid rows). Every line's value fits (a row check), so the
+    /// sums cannot overflow.
+    /// </summary>
+    private static string OrderSumsCtes(ISqlDialect d)
+    {
+        const string window = "OVER (PARTITION BY order_id_s, _source_file)";
+        string Valid(string e) => $"CASE WHEN row_reason_code IS NULL THEN {e} END";
+        var gross = "order_sales - coalesce(order_discount, 0) + coalesce(order_shipping, 0) + coalesce(order_tax, 0)";
+        var refunded = "order_returns + coalesce(order_refunded, 0)";
+        var checks = new (string Fits, string Detail)[]
+        {
+            (MoneySql.FitsAmount(d, gross), d.Str("the gross amount of the order's lines in this file does not fit decimal(18,2)")),
+            (MoneySql.FitsAmount(d, refunded), d.Str("the returns and refunds of the order's lines in this file do not fit decimal(18,2)")),
+            (MoneySql.ToBaseFits(d, $"round({gross}, 2) - round({refunded}, 2)", "order_fx_rate"),
+                d.Str("the net revenue in the base currency of the order's lines in this file does not fit decimal(18,2)")),
+        };
+        var code = "CASE WHEN row_reason_code IS NOT NULL THEN row_reason_code " +
+                   string.Join(" ", checks.Select(c => $"WHEN NOT {c.Fits} THEN {d.Str(OutOfRange)}")) + " END";
+        var detail = "CASE WHEN row_reason_code IS NOT NULL THEN row_reason_detail " +
+                     string.Join(" ", checks.Select(c => $"WHEN NOT {c.Fits} THEN {c.Detail}")) + " END";
+        return $"""
+            order_sums AS (
+              SELECT checked.*,
+                     sum({Valid($"CASE WHEN quantity > 0 THEN {LineValue} ELSE 0 END")}) {window} AS order_sales,
+                     sum({Valid($"CASE WHEN quantity < 0 THEN -{LineValue} ELSE 0 END")}) {window} AS order_returns,
+                     max({Valid("discount_amount")}) {window} AS order_discount,
+                     max({Valid("shipping_amount")}) {window} AS order_shipping,
+                     max({Valid("tax_amount")}) {window} AS order_tax,
+                     max({Valid("refunded_amount")}) {window} AS order_refunded,
+                     min_by({Valid("fx_rate")}, {Valid("_source_line")}) {window} AS order_fx_rate
+              FROM checked
+            ),
+            order_checked AS (
+              SELECT order_sums.*, {code} AS reason_code, {detail} AS reason_detail
+              FROM order_sums
             )
-            SELECT * FROM checked
             """;
     }
 
@@ -160,9 +216,7 @@ public static class OrdersSql
               SELECT order_id_s AS order_id, customer_id_s AS customer_id, ordered_at, status, currency,
                      total_amount AS sales_amount, CAST(0 AS DECIMAL(18,4)) AS returns_amount,
                      coalesce(discount_amount, 0) AS discount_amount, coalesce(shipping_amount, 0) AS shipping_amount,
-                     coalesce(tax_amount, 0) AS tax_amount,
-                     CASE WHEN refunded_amount IS NOT NULL THEN refunded_amount
-                          WHEN status IN ('refunded', 'returned') THEN total_amount ELSE 0 END AS refunded_extra,
+                     coalesce(tax_amount, 0) AS tax_amount, {OrderRefunded} AS refunded_extra,
                      fx_rate, email_s AS email, channel_s AS channel, 1 AS line_count, CAST(_source_file AS {d.StringType}) AS source_file
               FROM orders_deduplicated WHERE is_kept
               """;
@@ -239,6 +293,12 @@ public static class OrdersSql
     // quantity × unit_price, exact: DECIMAL(19,4) × DECIMAL(18,4) is DECIMAL(37,8) in DuckDB (two DECIMAL(18,4) would
     // make a DECIMAL(18,8), which overflows from 10^10) and DECIMAL(38,8) in Spark.
     private const string LineValue = "(CAST(quantity AS DECIMAL(19,4)) * unit_price)";
+
+    // What an order-level row refunds: refunded_amount when given, the whole total for a refunded or returned order, else 0.
+    private const string OrderRefunded =
+        "CASE WHEN refunded_amount IS NOT NULL THEN refunded_amount WHEN status IN ('refunded', 'returned') THEN total_amount ELSE 0 END";
+
+    private const string OutOfRange = "amount_out_of_range";
 
     private static string Quoted(ISqlDialect d, string expr) => $"'\"' || coalesce({expr}, '') || '\"'";
 

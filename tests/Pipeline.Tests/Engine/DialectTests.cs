@@ -99,7 +99,7 @@ public sealed class DialectTests
             Assert.That(d.FullMatch("s", "[A-Z]{3}"), Is.EqualTo("(s RLIKE '^(?:[A-Z]{3})\\\\z')"));
             Assert.That(d.RegexExtract("s", "a(b)", 1), Is.EqualTo("NULLIF(regexp_extract(s, 'a(b)', 1), '')"));
             Assert.That(d.RegexReplaceAll("s", "x", "$1\\"), Is.EqualTo("regexp_replace(s, 'x', '\\\\$1\\\\\\\\')"));
-            Assert.That(d.TryDecimal("v"), Is.EqualTo("try_cast(v AS DECIMAL(18,4))"));
+            Assert.That(d.TryDecimal("v"), Is.EqualTo($"(CASE WHEN {d.FullMatch("v", DecimalText.Pattern)} THEN try_cast(v AS DECIMAL(18,4)) END)"));
             Assert.That(d.EpochMicros("ts"), Is.EqualTo("unix_micros(ts)"));
             Assert.That(d.IsAscii("s"), Is.EqualTo("(octet_length(s) = length(s))"), "bytes = code points only for ASCII");
             Assert.That(d.HmacHex("s"), Does.StartWith("sha2(concat(k.opad, unhex(sha2(concat(k.ipad, CAST(s AS BINARY)), 256))), 256)"));
@@ -107,6 +107,18 @@ public sealed class DialectTests
             Assert.That(d.ParseTimestamp("v", "Europe/Paris", "%d/%m/%Y %H:%M"),
                 Does.Contain("try_to_timestamp(v, 'd/M/yyyy H:m')").And.Contain("to_utc_timestamp("));
         });
+    }
+
+    [Test]
+    public void The_offset_rule_takes_a_regex_only_for_rare_offset_shapes()
+    {
+        // DuckDB reads UTC timestamps without any regex; the offset rule keeps values ending in Z, in ±hh:mm or in no
+        // offset at all off the regexes (they run on every event): only ±hh, ±hhmm and ±hh:mm:ss endings reach them.
+        var sql = DuckDbDialect.Instance.ParseTimestamp("v", "UTC", null);
+        var rare = sql.IndexOf("v LIKE '%:%' THEN", StringComparison.Ordinal);
+        Assert.That(rare, Is.GreaterThan(0), sql);
+        Assert.That(sql.IndexOf("regexp", StringComparison.Ordinal), Is.GreaterThan(rare), sql);
+        Assert.That(sql.IndexOf("WHEN v LIKE '%Z' THEN false", StringComparison.Ordinal), Is.InRange(0, rare), sql);
     }
 
     [TestCase("%Y-%m-%d %H:%M:%S", "yyyy-M-d H:m:s")]

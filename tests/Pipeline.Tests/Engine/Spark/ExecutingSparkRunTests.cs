@@ -168,6 +168,36 @@ public sealed class ExecutingSparkRunTests
         Assert.That(sessions, Is.EquivalentTo(new[] { "1 15 0", "1 15 0", "2 20 0", "2 15 0", "1 360 2" }));
     }
 
+    [Test]
+    public async Task An_order_json_line_with_a_key_twice_is_a_malformed_row_on_the_executing_strict_fake_as_on_duckdb()
+    {
+        // Spark's from_json keeps the last of duplicate keys and DuckDB's json_transform the first: orders reject the line.
+        var input = Path.Combine(_dir, "dup.jsonl");
+        File.WriteAllLines(input, [
+            """{"order_id":"D1","ordered_at":"2024-03-01T10:00:00Z","total_amount":1e3,"total_amount":7}""",
+            """{"order_id":"D2","ordered_at":"2024-03-01T10:00:00Z","total_amount":5,"meta":{"a":1,"a":2}}""",
+            """{"order_id":"D3","ordered_at":"2024-03-01T10:00:00Z","x":1,"total_amount":6,"x":2}""",
+        ]);
+        var config = Path.Combine(_dir, "dup.json");
+        File.WriteAllText(config, """{ "now": "2024-06-01T00:00:00Z", "quality": { "max_quarantine_share": 1 } }""");
+        var duck = Path.Combine(_dir, "duckdb");
+        var spark = Path.Combine(_dir, "spark");
+        var duckRun = PipelineCli.Run("clean-orders", "-i", input, "-o", duck, "-c", config);
+        Assert.That(duckRun.ExitCode, Is.EqualTo(0), duckRun.ToString());
+        await using (var server = await FakeSparkServer.StartAsync(new ExecutingSparkBackend()))
+        {
+            var sparkRun = PipelineCli.Run("clean-orders", "-i", input, "-o", spark, "-c", config, "--engine", "spark", "--remote", server.Remote);
+            Assert.That(sparkRun.ExitCode, Is.EqualTo(0), sparkRun + LastStatement(server));
+        }
+        foreach (var output in new[] { duck, spark })
+        {
+            Assert.That(ParquetTable.Read(Path.Combine(output, "clean", "orders")).Select(o => o["order_id"]), Is.EqualTo(new[] { "D2" }), output);
+            Assert.That(ParquetTable.Read(Path.Combine(output, "quarantine", "orders"))
+                    .Select(q => (Convert.ToInt64(q["source_line"], CultureInfo.InvariantCulture), (string)q["reason_code"]!, (string)q["reason_detail"]!)),
+                Is.EquivalentTo(new[] { (1L, "malformed_row", "duplicate key total_amount"), (3L, "malformed_row", "duplicate key x") }), output);
+        }
+    }
+
     // ------------------------------------------------------------------ runs
 
     /// <summary>

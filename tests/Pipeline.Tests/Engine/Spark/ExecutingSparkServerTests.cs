@@ -102,6 +102,84 @@ public sealed class ExecutingSparkServerTests
         Assert.That(spark.Query($"SELECT {spark.Dialect.TimestampText("CAST(NULL AS TIMESTAMP)")} IS NULL").Single().Single(), Is.EqualTo(true));
     }
 
+    [TestCase("1234.5", "1234.5000")]
+    [TestCase("-3", "-3.0000")]
+    [TestCase("1e3", "1000.0000")]
+    [TestCase("2.5E-2", "0.0250")]
+    [TestCase("+7", "7.0000")]
+    [TestCase(".5", "0.5000")]
+    [TestCase("5.", "5.0000")]
+    [TestCase("-1e-9", "0.0000")]          // a number (negative: the stages test its sign on the text)
+    [TestCase("1.00005", "1.0001")]        // half away from zero at 4 decimals
+    [TestCase("99999999999999.9999", "99999999999999.9999")]
+    [TestCase("1e14", null)]               // 15 digits before the point: does not fit
+    [TestCase("1_000", null)]              // DuckDB's cast read 1000
+    [TestCase("1,000", null)]
+    [TestCase("12,50", null)]
+    [TestCase("$12", null)]
+    [TestCase("1 000", null)]
+    [TestCase("0x10", null)]
+    [TestCase("NaN", null)]
+    [TestCase("Infinity", null)]
+    [TestCase("1e", null)]
+    [TestCase(".", null)]
+    [TestCase("", null)]
+    public void Both_dialects_read_only_plain_decimal_numbers(string text, string? expected)
+    {
+        using var spark = NewEngine();
+        using var duck = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        foreach (var engine in new IEngine[] { spark, duck })
+        {
+            var d = engine.Dialect;
+            var value = engine.Query($"SELECT {d.ToText(d.TryDecimal(d.Str(text)))}").Single().Single();
+            Assert.That(value, Is.EqualTo(expected), $"{engine.Name}: '{text}'");
+        }
+    }
+
+    // 2024-03-01T10:00:00Z is epoch 1 709 287 200 s; an offset +hh:mm means hh:mm earlier in UTC.
+    [TestCase("2024-03-01T10:00:00Z", 1_709_287_200L)]
+    [TestCase("2024-03-01T10:00:00+18:00", 1_709_222_400L)]      // − 64 800 s: the largest offset there is
+    [TestCase("2024-03-01T10:00:00-18:00", 1_709_352_000L)]      // + 64 800 s
+    [TestCase("2024-03-01T10:00:00+05:30", 1_709_267_400L)]      // − 19 800 s
+    [TestCase("2024-03-01T10:00:00+0800", 1_709_258_400L)]       // − 28 800 s
+    [TestCase("2024-03-01T10:00:00+08", 1_709_258_400L)]
+    [TestCase("2024-03-01T10:00:00.5-0130", 1_709_292_600L)]     // + 5 400 s (the half second is truncated below)
+    [TestCase("2024-03-01 10:00:00", 1_709_287_200L)]
+    [TestCase("2024-03-01", 1_709_251_200L)]
+    [TestCase("1709287200", 1_709_287_200L)]
+    [TestCase("2024-03-01T10:00:00+99:99", null)]                // DuckDB's cast read 99 h 99 min: 2024-02-26 05:21
+    [TestCase("2024-03-01T10:00:00+24:00", null)]                // a whole day
+    [TestCase("2024-03-01T10:00:00-24:00", null)]
+    [TestCase("2024-03-01T10:00:00+18:30", null)]                // beyond ±18:00
+    [TestCase("2024-03-01T10:00:00-18:01", null)]
+    [TestCase("2024-03-01T10:00:00-19:00", null)]
+    [TestCase("2024-03-01T10:00:00+08:60", null)]                // minutes ≥ 60
+    [TestCase("2024-03-01T10:00:00+0860", null)]
+    [TestCase("2024-03-01T10:00:00+99", null)]
+    [TestCase("2024-03-01T10:00:00+24", null)]
+    [TestCase("2024-03-01T10:00:00+08:00:60", null)]             // seconds ≥ 60
+    public void Both_dialects_read_offsets_up_to_18_hours_and_refuse_impossible_ones(string value, long? expectedSeconds)
+    {
+        // Spark's own cast refuses these offsets (java.time's ZoneOffset); DuckDB's, which the executing fake runs, reads
+        // them. The dialects' offset rule makes both engines refuse them, in a UTC source zone, another zone, and with
+        // a custom format.
+        using var spark = NewEngine();
+        using var duck = new Pipeline.Engine.DuckDb.DuckDbEngine(new Pipeline.Engine.DuckDb.DuckDbOptions(Threads: 1));
+        foreach (var engine in new IEngine[] { spark, duck })
+        {
+            var d = engine.Dialect;
+            foreach (var (zone, format) in new[] { ("UTC", (string?)null), ("Asia/Shanghai", null), ("UTC", "%d/%m/%Y %H:%M") })
+            {
+                var parsed = engine.Query($"SELECT {d.EpochMicros(d.ParseTimestamp(d.Str(value), zone, format))}").Single().Single();
+                var seconds = parsed is null ? (long?)null : Convert.ToInt64(parsed, System.Globalization.CultureInfo.InvariantCulture) / 1_000_000;
+                // Values without an offset are read in the source zone: Shanghai is 8 h ahead of UTC.
+                var expected = zone == "UTC" || expectedSeconds is null || value.EndsWith('Z') || value.Length > 19 || value.All(char.IsAsciiDigit)
+                    ? expectedSeconds : expectedSeconds - 28_800;
+                Assert.That(seconds, Is.EqualTo(expected), $"{engine.Name}, {zone}, {format}: {value}");
+            }
+        }
+    }
+
     [Test]
     public void The_dialect_s_hmac_over_the_uploaded_key_equals_dotnet_hmacsha256()
     {

@@ -355,6 +355,35 @@ public class CleanClicksJobTests
     }
 
     [Test]
+    public void Impossible_utc_offsets_are_bad_timestamps_and_valid_ones_shift_the_time()
+    {
+        var o = Clean(Write("offsets.jsonl", [
+            new("o1", "2024-03-01T10:00:00+99:99", "a", "page_view"),   // was read as 2024-02-26 05:21Z
+            new("o2", "2024-03-01T10:00:00+24:00", "a", "page_view"),   // was a day earlier
+            new("o3", "2024-03-01T10:00:00-24:00", "a", "page_view"),   // was a day later
+            new("o4", "2024-03-01T10:00:00+08:60", "a", "page_view"),   // minutes ≥ 60
+            new("o5", "2024-03-01T10:00:00+18:00", "b", "page_view"),   // the largest offset: 2024-02-29 16:00Z
+            new("o6", "2024-03-01T10:00:00-05:30", "c", "page_view"),   // 15:30Z
+            new("o7", "2024-03-01T10:00:00Z", "d", "page_view"),
+        ]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(o.Quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (1L, "bad_timestamp"), (2L, "bad_timestamp"), (3L, "bad_timestamp"), (4L, "bad_timestamp") }));
+            Assert.That(AsUtc(E(o, "o5")["occurred_at"]), Is.EqualTo(new DateTime(2024, 2, 29, 16, 0, 0, DateTimeKind.Utc)));
+            Assert.That(AsUtc(E(o, "o6")["occurred_at"]), Is.EqualTo(new DateTime(2024, 3, 1, 15, 30, 0, DateTimeKind.Utc)));
+            Assert.That(AsUtc(E(o, "o7")["occurred_at"]), Is.EqualTo(new DateTime(2024, 3, 1, 10, 0, 0, DateTimeKind.Utc)));
+        });
+    }
+
+    private static DateTime AsUtc(object? v) => v switch
+    {
+        DateTime d => d.Kind == DateTimeKind.Local ? d.ToUniversalTime() : DateTime.SpecifyKind(d, DateTimeKind.Utc),
+        DateTimeOffset t => t.UtcDateTime,
+        _ => throw new AssertionException($"not a timestamp: {v}"),
+    };
+
+    [Test]
     public void A_run_whose_every_row_is_rejected_publishes_empty_tables_and_its_quarantine()
     {
         var input = Write("all-bad.jsonl", [new("b1", "not a time", "a1", "page_view"), new("b2", "2024-03-01T10:00:00Z", "a1", "teleport")]);

@@ -53,14 +53,14 @@ public class AdSpendFxTests
         2024-03-04,paid_search,promo,3.333,USD
         """;
 
-    private CliResult Run(bool withFx)
+    private CliResult Run(bool withFx, string fxTable = Fx, string spendTable = Spend)
     {
         var fx = Path.Combine(_dir, "fx.csv");
-        File.WriteAllText(fx, Fx);
+        File.WriteAllText(fx, fxTable);
         var orders = Path.Combine(_dir, "orders.csv");
         File.WriteAllText(orders, withFx ? Orders : Orders.Replace(",EUR,", ",USD,", StringComparison.Ordinal));
         var spend = Path.Combine(_dir, "spend.csv");
-        File.WriteAllText(spend, Spend);
+        File.WriteAllText(spend, spendTable);
         var fxSection = withFx ? $$""", "fx": { "input": "{{fx}}" }""" : "";
         var config = Path.Combine(_dir, "config.json");
         File.WriteAllText(config, $$"""
@@ -116,6 +116,40 @@ public class AdSpendFxTests
         });
         // GBP has no rates (line 6); 02-29 is before EUR's first rate (line 7).
         Assert.That(Quarantined(), Is.EqualTo(new Dictionary<long, string> { [6] = "unknown_currency", [7] = "missing_fx_rate" }));
+    }
+
+    [Test]
+    public void Spend_that_its_fx_rate_would_push_past_decimal_18_2_is_quarantined_not_fatal()
+    {
+        // XAU at 99 999 999: 100 000 002 × 99 999 999 = 10^16 + 10^8 − 2, beyond decimal(18,2) (< 10^16). Before, its
+        // conversion failed the whole kpis run.
+        var r = Run(withFx: true, Fx + "\n2024-03-01,XAU,99999999\n", """
+            date,channel,campaign,spend,currency
+            2024-03-04,paid_search,gold,100000002,XAU
+            2024-03-04,paid_search,brand,2.50,USD
+            """);
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        Assert.That(Channel("2024-03-04")["spend"], Is.EqualTo(2.50m));
+        Assert.That(Quarantined(), Is.EqualTo(new Dictionary<long, string> { [2] = "spend_out_of_range" }));
+    }
+
+    [Test]
+    public void Spend_is_read_in_the_documented_forms_only()
+    {
+        var r = Run(withFx: true, Fx, """
+            date,channel,campaign,spend,currency
+            2024-03-04,paid_search,a,1_000,USD
+            2024-03-04,paid_search,b,-1e-9,USD
+            2024-03-04,paid_search,c,1e14,USD
+            2024-03-04,paid_search,d,2.5e1,USD
+            2024-03-04,paid_search,e,1,USD
+            2024-03-04,paid_search,f,+1.00,USD
+            """);
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        // 1_000 is no plain number, -1e-9 is negative (it read as 0.00), 1e14 is a number too large to read;
+        // 2.5e1 + 1 + 1.00 = 27.00.
+        Assert.That(Channel("2024-03-04")["spend"], Is.EqualTo(27.00m));
+        Assert.That(Quarantined(), Is.EqualTo(new Dictionary<long, string> { [2] = "bad_spend", [3] = "bad_spend", [4] = "spend_out_of_range" }));
     }
 
     [Test]

@@ -89,6 +89,27 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void Impossible_utc_offsets_are_bad_timestamps()
+    {
+        var input = Write("offsets.csv", Header + "\n" +
+            "U1,C1,2024-03-01T10:00:00+99:99,,,1,,,\n" +   // 2 was read as 2024-02-26 05:21Z
+            "U2,C1,2024-03-01T10:00:00+24:00,,,1,,,\n" +   // 3 was a day earlier
+            "U3,C1,2024-03-01T10:00:00-24:00,,,1,,,\n" +   // 4 was a day later
+            "U4,C1,2024-03-01T10:00:00+0860,,,1,,,\n" +    // 5 minutes ≥ 60
+            "U5,C1,2024-03-01T10:00:00-18:00,,,1,,,\n" +   // 6 the largest offset: 2024-03-02 04:00Z
+            "U6,C1,2024-03-01T10:00:00+0530,,,1,,,\n");    // 7 04:30Z
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (2L, "bad_timestamp"), (3L, "bad_timestamp"), (4L, "bad_timestamp"), (5L, "bad_timestamp") }));
+            Assert.That(AsUtc(Order(orders, "U5")["ordered_at"]), Is.EqualTo(Utc("2024-03-02T04:00:00Z")));
+            Assert.That(Order(orders, "U5")["order_date"], Is.EqualTo("2024-03-02"));
+            Assert.That(AsUtc(Order(orders, "U6")["ordered_at"]), Is.EqualTo(Utc("2024-03-01T04:30:00Z")));
+        });
+    }
+
+    [Test]
     public void Statuses_refunds_and_cancellations_give_net_revenue()
     {
         var input = Write("st.csv", Header + "\n" +
@@ -273,6 +294,99 @@ public class CleanOrdersJobTests
     }
 
     [Test]
+    public void Line_amounts_that_would_overflow_decimal_18_2_are_quarantined_and_the_run_goes_on()
+    {
+        // decimal(18,2) holds |x| < 10^16. Before, one such line failed the whole run (a DuckDB conversion error).
+        const string h = "order_id,customer_id,ordered_at,quantity,unit_price";
+        var dir = Path.Combine(_dir, "big");
+        Write("big/a.csv", h + "\n" +
+            "L1,C1,2024-03-01T10:00:00Z,1,2\n" +                          // 2 line: 2.00
+            "L3,C1,2024-03-01T10:00:00Z,100000000,100000000\n" +          // 3 the line alone is 10^16: out of range
+            "L4,C1,2024-03-01T10:00:00Z,50000000,100000000\n" +           // 4 5·10^15 each, fine alone,
+            "L4,C1,2024-03-01T10:00:00Z,50000000,100000000\n" +           // 5 but the order's gross is 10^16: both out of range
+            "L5,C1,2024-03-01T10:00:00Z,100,99999999999999.9999\n" +      // 6 100 × 99 999 999 999 999.9999 = 9 999 999 999 999 999.99: fits
+            "L6,C1,2024-03-01T10:00:00Z,1,10\n" +                         // 7 L6's first delivery: 10.00
+            "L7,C1,2024-03-01T10:00:00Z,-60000000,100000000\n" +          // 8 returns 6·10^15 each,
+            "L7,C1,2024-03-01T10:00:00Z,-60000000,100000000\n");          // 9 refunded 1.2·10^16: both out of range
+        Write("big/b.csv", h + "\n" +
+            "L6,C1,2024-03-01T10:00:00Z,60000000,100000000\n" +           // 2 L6 again: 1.2·10^16 in all, out of range,
+            "L6,C1,2024-03-01T10:00:00Z,60000000,100000000\n");           // 3 so a.csv's valid delivery is kept
+        var (_, orders, quarantine, stage) = Clean("-i", dir, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(orders.Select(o => o["order_id"]), Is.EquivalentTo(new[] { "L1", "L5", "L6" }));
+            Assert.That(Order(orders, "L1")["gross_amount"], Is.EqualTo(2.00m));
+            Assert.That(Order(orders, "L5")["gross_amount"], Is.EqualTo(9999999999999999.99m));
+            Assert.That(Order(orders, "L5")["net_revenue"], Is.EqualTo(9999999999999999.99m));
+            Assert.That(Order(orders, "L6")["gross_amount"], Is.EqualTo(10.00m));
+            Assert.That(quarantine.Select(q => (Path.GetFileName((string)q["source_file"]!), (long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[]
+                {
+                    ("a.csv", 3L, "amount_out_of_range"), ("a.csv", 4L, "amount_out_of_range"), ("a.csv", 5L, "amount_out_of_range"),
+                    ("a.csv", 8L, "amount_out_of_range"), ("a.csv", 9L, "amount_out_of_range"),
+                    ("b.csv", 2L, "amount_out_of_range"), ("b.csv", 3L, "amount_out_of_range"),
+                }));
+            Assert.That(quarantine.Single(q => (long)q["source_line"]! == 3 && ((string)q["source_file"]!).EndsWith("a.csv", StringComparison.Ordinal))["reason_detail"],
+                Is.EqualTo("quantity * unit_price does not fit decimal(18,2)"));
+            // The books balance: 10 lines read = 3 kept + 7 quarantined, no duplicates (b.csv's L6 was rejected, not a newer version).
+            Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(10));
+            Assert.That(stage.GetProperty("rows_written").GetInt64(), Is.EqualTo(3));
+            Assert.That(stage.GetProperty("rows_quarantined").GetInt64(), Is.EqualTo(7));
+            Assert.That(stage.GetProperty("duplicates").GetInt64(), Is.EqualTo(0));
+        });
+    }
+
+    [Test]
+    public void Net_revenue_that_an_fx_rate_would_push_past_decimal_18_2_is_quarantined()
+    {
+        // A rate of 99 999 999 (valid: positive, below 10^10). net = round((gross − refunded) × rate, 2) must be < 10^16.
+        var fx = Write("fx-big.csv", "date,currency,rate\n2024-03-01,EUR,99999999\n");
+        var input = Write("fx-big-orders.csv", Header + "\n" +
+            "X1,C1,2024-03-01T10:00:00Z,,EUR,99999999999,,,\n" +                    // 2 ≈ 10^19: out of range
+            "X2,C1,2024-03-01T10:00:00Z,,EUR,100000001,,,\n" +                      // 3 (10^8 + 1)(10^8 − 1) = 10^16 − 1: fits
+            "X3,C1,2024-03-01T10:00:00Z,,EUR,100000002,,,\n" +                      // 4 (10^8 + 2)(10^8 − 1) = 10^16 + 10^8 − 2: out of range
+            "X4,C1,2024-03-01T10:00:00Z,refunded,EUR,99999999999,,,\n" +            // 5 all refunded: (gross − refunded) × rate = 0
+            "X5,C1,2024-03-01T10:00:00Z,partially_refunded,EUR,100000003,,2,\n" +   // 6 (100 000 003 − 2) × rate = 10^16 − 1: fits
+            "X6,C1,2024-03-01T10:00:00Z,,USD,10,,,\n");                             // 7 the base currency: 10.00
+        var config = Write("fx-big.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"quality\": { \"max_quarantine_share\": 1 }, \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var (_, orders, quarantine, stage) = Clean("-i", input, "-c", config);
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (2L, "amount_out_of_range"), (4L, "amount_out_of_range") }));
+            Assert.That(Order(orders, "X2")["net_revenue"], Is.EqualTo(9999999999999999.00m));
+            Assert.That(Order(orders, "X4")["gross_amount"], Is.EqualTo(99999999999.00m));
+            Assert.That(Order(orders, "X4")["net_revenue"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "X5")["net_revenue"], Is.EqualTo(9999999999999999.00m));
+            Assert.That(Order(orders, "X6")["net_revenue"], Is.EqualTo(10.00m));
+            Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(6));
+            Assert.That(stage.GetProperty("quarantined_by_reason").GetProperty("amount_out_of_range").GetInt64(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void A_line_level_order_whose_net_revenue_would_overflow_is_quarantined_line_by_line()
+    {
+        // EUR at 99 999 999. The order's rate is its first line's, applied to the sum of its lines.
+        var fx = Write("fx-lines.csv", "date,currency,rate\n2024-03-01,EUR,99999999\n");
+        var input = Write("fx-lines.csv.d/lines.csv", "order_id,customer_id,ordered_at,quantity,unit_price,currency\n" +
+            "N1,C1,2024-03-01T10:00:00Z,1,100000001,EUR\n" +   // 2 (10^8 + 1)(10^8 − 1) = 10^16 − 1: fits
+            "N2,C1,2024-03-01T10:00:00Z,1,100000001,EUR\n" +   // 3 with line 4: 100 000 002 × rate = 10^16 + 10^8 − 2,
+            "N2,C1,2024-03-01T10:00:00Z,1,1,EUR\n" +           // 4 so both lines are out of range
+            "N3,C1,2024-03-01T10:00:00Z,1,100000001,USD\n" +   // 5 first line in USD: the order's rate is 1,
+            "N3,C1,2024-03-01T10:00:00Z,1,1,EUR\n");           // 6 net = 100 000 002.00
+        var config = Write("fx-lines.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"quality\": { \"max_quarantine_share\": 1 }, \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", config);
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)),
+                Is.EquivalentTo(new[] { (3L, "amount_out_of_range"), (4L, "amount_out_of_range") }));
+            Assert.That(Order(orders, "N1")["net_revenue"], Is.EqualTo(9999999999999999.00m));
+            Assert.That(Order(orders, "N3")["net_revenue"], Is.EqualTo(100000002.00m));
+        });
+    }
+
+    [Test]
     public void An_fx_table_giving_one_currency_two_rates_on_one_date_is_an_input_error()
     {
         // Which of two rates applied would depend on the engine's row order: the table is refused (exit 3), not guessed from.
@@ -282,6 +396,18 @@ public class CleanOrdersJobTests
         var r = PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
         Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
         Assert.That(r.Stderr, Does.Contain("FX table: 2 row(s)").And.Contain("two different rates on one date (first at line 3)"));
+    }
+
+    [Test]
+    public void An_fx_rate_that_is_not_a_plain_decimal_number_is_an_input_error()
+    {
+        // DuckDB's cast read 1_10 as 110; docs/inputs.md reads rates in the same forms as amounts.
+        var fx = Write("fx-form.csv", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1_10\n");
+        var input = Write("fx-form-orders.csv", Header + "\nF1,C1,2024-03-04T12:00:00Z,,EUR,100,,,\n");
+        var config = Write("fx-form.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        var r = PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
+        Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
+        Assert.That(r.Stderr, Does.Contain("FX table: 1 row(s)").And.Contain("(first at line 3)"));
     }
 
     [Test]
@@ -318,6 +444,42 @@ public class CleanOrdersJobTests
             Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(13));
             Assert.That(stage.GetProperty("rows_quarantined").GetInt64(), Is.EqualTo(11));
             Assert.That(stage.GetProperty("quarantined_by_reason").GetProperty("bad_timestamp").GetInt64(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void Amounts_are_read_in_the_documented_forms_only_and_a_tiny_negative_is_negative()
+    {
+        // docs/inputs.md: an optional sign, digits with an optional fraction, an optional exponent; nothing else.
+        var input = Write("forms.csv", Header + "\n" +
+            "A1,C1,2024-03-01T10:00:00Z,,,1_000,,,\n" +               // 2 bad_amount (DuckDB's cast read 1000.00)
+            "A2,C1,2024-03-01T10:00:00Z,,,-1e-9,,,\n" +               // 3 bad_amount: negative (it read as 0.00)
+            "A3,C1,2024-03-01T10:00:00Z,,,1e3,-0.00001,,\n" +         // 4 bad_amount: the discount is negative
+            "A4,C1,2024-03-01T10:00:00Z,,,\"1,000\",,,\n" +           // 5 bad_amount: a thousands separator
+            "A5,C1,2024-03-01T10:00:00Z,,,1e14,,,\n" +                // 6 a number, but 15 digits before the point: amount_out_of_range
+            "A6,C1,2024-03-01T10:00:00Z,,,-1e20,,,\n" +               // 7 too large, but negative first: bad_amount
+            "A7,C1,2024-03-01T10:00:00Z,,,1e3,,,\n" +                 // 8 1000.00
+            "A8,C1,2024-03-01T10:00:00Z,,,2.5E-1,-0.000,,\n" +        // 9 0.25 (2.5E-1), a negative zero discount is 0.00
+            "A9,C1,2024-03-01T10:00:00Z,,,-0,,,\n" +                  // 10 0.00: zero is not negative
+            "A10,C1,2024-03-01T10:00:00Z,,,.5,,,\n");                 // 11 0.50
+        var jsonl = Write("forms.jsonl",
+            "{\"order_id\":\"J1\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":1e3}\n" +       // 1000.00
+            "{\"order_id\":\"J2\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":-1e-9}\n");      // bad_amount
+        var (_, orders, quarantine, _) = Clean("-i", input, "-c", Config());
+        var (_, jsonOrders, jsonQuarantine, _) = Clean("-i", jsonl, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)), Is.EquivalentTo(new[]
+            {
+                (2L, "bad_amount"), (3L, "bad_amount"), (4L, "bad_amount"), (5L, "bad_amount"), (6L, "amount_out_of_range"), (7L, "bad_amount"),
+            }));
+            Assert.That(Order(orders, "A7")["gross_amount"], Is.EqualTo(1000.00m));
+            Assert.That(Order(orders, "A8")["gross_amount"], Is.EqualTo(0.25m));
+            Assert.That(Order(orders, "A8")["discount_amount"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "A9")["gross_amount"], Is.EqualTo(0.00m));
+            Assert.That(Order(orders, "A10")["gross_amount"], Is.EqualTo(0.50m));
+            Assert.That(Order(jsonOrders, "J1")["gross_amount"], Is.EqualTo(1000.00m));
+            Assert.That(jsonQuarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!)), Is.EqualTo(new[] { (2L, "bad_amount") }));
         });
     }
 
@@ -368,6 +530,28 @@ public class CleanOrdersJobTests
             "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"columns\": { \"total_amount\": \"gross_amount\" } } }"));
         Assert.That(fromParquet.ExitCode, Is.Zero, fromParquet.ToString());
         Assert.That(ParquetTable.Read(Path.Combine(_dir, "out-pq", "clean", "orders")).Select(Key), Is.EquivalentTo(fromCsv.Orders.Select(Key)));
+    }
+
+    [Test]
+    public void A_json_line_with_a_key_twice_is_a_malformed_row()
+    {
+        // Before, DuckDB kept the first value (1000.00 here) and Spark the last (7.00). A key twice inside a nested
+        // object is not a top-level key twice: D2 is read.
+        var jsonl = Write("dup.jsonl",
+            "{\"order_id\":\"D1\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":1e3,\"total_amount\":7}\n" +
+            "{\"order_id\":\"D2\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"total_amount\":5,\"meta\":{\"a\":1,\"a\":2}}\n" +
+            "{\"order_id\":\"D3\",\"ordered_at\":\"2024-03-01T10:00:00Z\",\"note\":\"x\",\"total_amount\":6,\"note\":\"x\"}\n");
+        var (_, orders, quarantine, stage) = Clean("-i", jsonl, "-c", Config());
+        Assert.Multiple(() =>
+        {
+            Assert.That(orders.Select(o => o["order_id"]), Is.EqualTo(new[] { "D2" }));
+            Assert.That(quarantine.Select(q => ((long)q["source_line"]!, (string)q["reason_code"]!, (string)q["reason_detail"]!)), Is.EquivalentTo(new[]
+            {
+                (1L, "malformed_row", "duplicate key total_amount"),
+                (3L, "malformed_row", "duplicate key note"),   // any key twice, even one the pipeline does not read
+            }));
+            Assert.That(stage.GetProperty("rows_read").GetInt64(), Is.EqualTo(3));
+        });
     }
 
     [Test]

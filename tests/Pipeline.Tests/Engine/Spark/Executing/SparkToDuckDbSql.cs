@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using static Pipeline.Tests.Engine.Spark.Executing.SparkSqlLexer;
 
 namespace Pipeline.Tests.Engine.Spark.Executing;
@@ -29,7 +30,9 @@ namespace Pipeline.Tests.Engine.Spark.Executing;
 /// <c>max_by</c> → <c>arg_max_null</c> (Spark keeps a NULL value at the maximum; DuckDB's <c>max_by</c> skips it),
 /// <c>concat</c> → <c>||</c> (NULL if any argument is NULL, as in Spark; DuckDB's <c>concat</c> skips NULLs),
 /// <c>floor</c> → a BIGINT, <c>regexp_replace</c> → with the <c>'g'</c> flag and the Java replacement string rewritten
-/// for RE2, <c>try_to_timestamp</c>/<c>date_format</c> with the Java pattern rewritten as a strptime format.</item>
+/// for RE2, <c>try_to_timestamp</c>/<c>date_format</c> with the Java pattern rewritten as a strptime format,
+/// <c>filter(a, k -&gt; …)</c> → <c>list_filter</c> (one-parameter lambdas only: DuckDB reads the arrow as Spark writes it),
+/// <c>json_object_keys</c> → <c>json_keys</c> (duplicate keys kept, as Spark's parser lists them).</item>
 /// </list>
 /// What this does NOT prove about Spark (the same SQL could still behave differently on a real server):
 /// <list type="bullet">
@@ -113,7 +116,9 @@ internal sealed class SparkToDuckDbSql
                     {
                         "==" => "=",
                         "<=>" => "IS NOT DISTINCT FROM",
-                        "::" or "->" or "&&" => throw new NotSupportedException($"executing fake: no translation for the operator {tok.Text}"),
+                        // A lambda's arrow (filter(a, k -> …)): DuckDB reads Spark's spelling.
+                        "->" => "->",
+                        "::" or "&&" => throw new NotSupportedException($"executing fake: no translation for the operator {tok.Text}"),
                         _ => tok.Text,
                     });
                     i++;
@@ -571,6 +576,26 @@ internal sealed class SparkToDuckDbSql
                 text = $"(CASE WHEN json_valid({args[0]}) THEN struct_pack({string.Join(", ", fields)}) END)";
                 break;
             }
+            case "json_object_keys":
+                Arity(1); // the top-level keys in order, duplicates included; NULL for text that is not JSON
+                text = $"(CASE WHEN json_valid({args[0]}) THEN json_keys(CASE WHEN json_valid({args[0]}) THEN {args[0]} ELSE '{{}}' END) END)";
+                break;
+            case "filter":
+                Arity(2); // with a one-parameter lambda (Spark's index parameter is 0-based, DuckDB's 1-based: not translated)
+                if (!Regex.IsMatch(args[1], @"^\(?\s*""?\w+""?\s*\)?\s*->"))
+                {
+                    throw new NotSupportedException($"executing fake: filter needs a one-parameter lambda ({args[1]})");
+                }
+                text = $"list_filter({args[0]}, {args[1]})";
+                break;
+            case "size":
+                Arity(1); // NULL for NULL under ANSI mode
+                text = $"len({args[0]})";
+                break;
+            case "try_element_at":
+                Arity(2); // 1-based, NULL beyond the end (arrays only)
+                text = $"list_extract({args[0]}, {args[1]})";
+                break;
             case "named_struct":
                 text = "struct_pack(" + string.Join(", ", Enumerable.Range(0, args.Count / 2).Select(k => $"{Quote(Literal(2 * k))} := {args[2 * k + 1]}")) + ")";
                 break;
