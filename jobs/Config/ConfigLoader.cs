@@ -82,6 +82,13 @@ public static partial class ConfigLoader
         {
             return (null, ["the top level must be a JSON object"]);
         }
+        // A key given twice in one object: JSON allows it, but which value wins is a guess, so it is an error (and the
+        // parsed objects cannot be read until it is fixed, so nothing else is checked).
+        var duplicates = DuplicateKeys(json);
+        if (duplicates.Count > 0)
+        {
+            return (null, duplicates);
+        }
 
         // `input` may be one string or a list: normalise to a list before binding.
         foreach (var section in new[] { obj["orders"], obj["events"], (obj["kpis"] as JsonObject)?["ad_spend"], obj["experiments"] })
@@ -484,11 +491,48 @@ public static partial class ConfigLoader
         };
     }
 
+    /// <summary>Every key that appears more than once in the same object, with its full key path.</summary>
+    private static List<string> DuplicateKeys(string json)
+    {
+        var errors = new List<string>();
+        using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        Walk(doc.RootElement, "");
+        return errors;
+
+        void Walk(JsonElement e, string prefix)
+        {
+            if (e.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    Walk(item, $"{prefix}[{i++}]");
+                }
+                return;
+            }
+            if (e.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var p in e.EnumerateObject())
+            {
+                seen[p.Name] = seen.GetValueOrDefault(p.Name) + 1;
+                Walk(p.Value, prefix.Length == 0 ? p.Name : $"{prefix}.{p.Name}");
+            }
+            foreach (var (key, count) in seen.Where(kv => kv.Value > 1))
+            {
+                errors.Add($"{(prefix.Length == 0 ? key : $"{prefix}.{key}")}: appears {(count == 2 ? "twice" : $"{count} times")} in the same object; keep one");
+            }
+        }
+    }
+
     /// <summary>Walks the JSON against the record types: unknown keys and wrong value kinds, each with its full key path.</summary>
     private static void CheckShape(JsonObject obj, Type type, string prefix, List<string> errors)
     {
         var props = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), StringComparer.Ordinal);
+        var nullability = new NullabilityInfoContext();
         var pruned = new List<string>();
         foreach (var (key, value) in obj)
         {
@@ -501,7 +545,15 @@ public static partial class ConfigLoader
                 continue;
             }
             var before = errors.Count;
-            CheckValue(value, prop.PropertyType, path, errors);
+            var declared = nullability.Create(prop);
+            if (value is null && declared.ReadState != NullabilityState.Nullable)
+            {
+                // A null where the record has no "absent" value would bind null into a setting every stage relies on.
+                errors.Add($"{path}: must not be null (leave the key out to use the default)");
+                pruned.Add(key);
+                continue;
+            }
+            CheckValue(value, prop.PropertyType, path, errors, declared);
             // A section (an object bound to a record) prunes its own bad keys; any other bad value goes whole.
             var underlying = Nullable.GetUnderlyingType(prop.PropertyType) ?? prop.PropertyType;
             var section = value is JsonObject && underlying.IsClass && underlying != typeof(string);
@@ -516,12 +568,13 @@ public static partial class ConfigLoader
         }
     }
 
-    private static void CheckValue(JsonNode? value, Type t, string path, List<string> errors)
+    /// <param name="declared">The value's declared nullability (a property's or a map value's); null when unknown.</param>
+    private static void CheckValue(JsonNode? value, Type t, string path, List<string> errors, NullabilityInfo? declared)
     {
         var underlying = Nullable.GetUnderlyingType(t) ?? t;
         if (value is null)
         {
-            if (t.IsValueType && Nullable.GetUnderlyingType(t) is null)
+            if (declared is null ? t.IsValueType && Nullable.GetUnderlyingType(t) is null : declared.ReadState != NullabilityState.Nullable)
             {
                 errors.Add($"{path}: must not be null");
             }
@@ -553,6 +606,18 @@ public static partial class ConfigLoader
                 }
             }
         }
+        else if (underlying.IsGenericType && underlying.GetGenericTypeDefinition() == typeof(IReadOnlyList<>))
+        {
+            // A list of numbers (analytics.ltv.horizons_days, the RFM cut points): each item is checked like a value.
+            if (Expect(value is JsonArray, "a list"))
+            {
+                var i = 0;
+                foreach (var item in value.AsArray())
+                {
+                    CheckValue(item, underlying.GetGenericArguments()[0], $"{path}[{i++}]", errors, null);
+                }
+            }
+        }
         else if (underlying == typeof(IReadOnlyDictionary<string, string>))
         {
             if (Expect(value is JsonObject, "an object of \"name\": \"value\" pairs"))
@@ -572,9 +637,10 @@ public static partial class ConfigLoader
             // A map of names to numbers or sections (experiments.definitions, its weights).
             if (Expect(value is JsonObject, "an object"))
             {
+                var itemNullability = declared?.GenericTypeArguments is [_, var v] ? v : null;
                 foreach (var (k, item) in value.AsObject())
                 {
-                    CheckValue(item, underlying.GetGenericArguments()[1], $"{path}.{k}", errors);
+                    CheckValue(item, underlying.GetGenericArguments()[1], $"{path}.{k}", errors, itemNullability);
                 }
             }
         }

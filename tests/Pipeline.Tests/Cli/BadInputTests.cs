@@ -107,4 +107,18 @@ public class BadInputTests
         AssertOneLine(PipelineCli.Run("clean-orders", "--no-such-option"), 2, "--no-such-option");
         AssertOneLine(PipelineCli.Run("clean-orders", "-c", Path_("missing.json")), 2, "config file not found");
     }
+
+    [TestCase("""{ "engine": null }""", "engine: must not be null")]
+    [TestCase("""{ "orders": { "input": null } }""", "orders.input: must not be null")]
+    [TestCase("""{ "output": "a", "output": "b" }""", "output: appears twice")]
+    public void Null_values_and_duplicate_keys_in_the_config_are_exit_2(string json, string message)
+    {
+        File.WriteAllText(Path_("f.json"), json);
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("x.csv"), "-o", Path_("out"), "-c", Path_("f.json")), 2, message);
+        AssertOneLine(PipelineCli.Run("run", "-c", Path_("f.json"), "-o", Path_("out")), 2, message);
+        var check = PipelineCli.Run("validate-config", "-c", Path_("f.json"));
+        Assert.That(check.ExitCode, Is.EqualTo(2), check.ToString());
+        Assert.That(check.Stderr, Does.Contain("  - " + message).And.Not.Contain("   at "), check.ToString());
+        Assert.That(Directory.Exists(Path_("out")), Is.False, "nothing written");
+    }
 }

@@ -105,6 +105,100 @@ public class ConfigLoaderTests
         Assert.That(errors, Has.Some.Contains("orders.columns.order_number: unknown canonical column"));
     }
 
+    [TestCase("""{ "engine": null }""", "engine")]
+    [TestCase("""{ "output": null }""", "output")]
+    [TestCase("""{ "base_currency": null }""", "base_currency")]
+    [TestCase("""{ "orders": { "input": null } }""", "orders.input")]
+    [TestCase("""{ "experiments": { "definitions": null } }""", "experiments.definitions")]
+    [TestCase("""{ "orders": { "fx": { "input": "fx.csv", "columns": null } } }""", "orders.fx.columns")]
+    [TestCase("""{ "quality": { "max_quarantine_share": null } }""", "quality.max_quarantine_share")]
+    public void A_null_value_is_one_problem_naming_its_key(string json, string key)
+    {
+        var (config, errors) = Parse(json);
+        Assert.That(config, Is.Null);
+        Assert.That(errors, Is.EqualTo(new[] { $"{key}: must not be null (leave the key out to use the default)" }));
+    }
+
+    [TestCase("""{ "experiments": { "definitions": { "ab": null } } }""", "experiments.definitions.ab")]
+    [TestCase("""{ "experiments": { "definitions": { "ab": { "weights": { "a": 1, "b": null } } } } }""", "experiments.definitions.ab.weights.b")]
+    [TestCase("""{ "analytics": { "ltv": { "horizons_days": [90, null] } } }""", "analytics.ltv.horizons_days[1]")]
+    [TestCase("""{ "analytics": { "rfm": { "recency_cut_points": [null, 1, 2, 3] } } }""", "analytics.rfm.recency_cut_points[0]")]
+    public void A_null_item_is_one_problem_naming_it(string json, string key)
+    {
+        var (config, errors) = Parse(json);
+        Assert.That(config, Is.Null);
+        Assert.That(errors, Is.EqualTo(new[] { $"{key}: must not be null" }));
+    }
+
+    [Test]
+    public void Null_keeps_its_meaning_where_a_key_has_no_value_by_default()
+    {
+        var (c, errors) = Parse("""{ "now": null, "analytics": { "as_of": null, "segments": { "k": null } }, "orders": { "fx": null }, "kpis": { "ad_spend": null } }""");
+        Assert.That(errors, Is.Empty);
+        Assert.That((c!.Now, c.Analytics.AsOf, c.Analytics.Segments.K, c.Orders.Fx, c.Kpis.AdSpend), Is.EqualTo(((string?)null, (string?)null, (int?)null, (FxConfig?)null, (AdSpendConfig?)null)));
+    }
+
+    /// <summary>Every key of every section, set to null: either a valid configuration or problems naming the key, never an exception.</summary>
+    [Test]
+    public void Every_key_set_to_null_is_accepted_or_named_never_a_crash()
+    {
+        var keys = KeyPaths(typeof(PipelineConfig), "").ToList();
+        Assert.That(keys, Has.Count.GreaterThan(100), "the walk reaches every section");
+        foreach (var key in keys)
+        {
+            var root = new System.Text.Json.Nodes.JsonObject();
+            var node = root;
+            var parts = key.Split('.');
+            foreach (var part in parts[..^1])
+            {
+                var child = new System.Text.Json.Nodes.JsonObject();
+                node[part] = child;
+                node = child;
+            }
+            node[parts[^1]] = null;
+            var json = root.ToJsonString();
+            var (config, errors) = Parse(json);
+            if (errors.Count == 0)
+            {
+                Assert.That(config, Is.Not.Null, json);
+                Assert.That(ConfigLoader.Validate(config!), Is.Empty, json);
+                continue;
+            }
+            // A section given with only this key may also fail its own checks (kpis.ad_spend needs an input).
+            Assert.That(errors[0], Is.EqualTo($"{key}: must not be null (leave the key out to use the default)"), json);
+        }
+    }
+
+    /// <summary>The snake_case key paths of a configuration record: each property, and each property of a nested section.</summary>
+    private static IEnumerable<string> KeyPaths(Type type, string prefix)
+    {
+        foreach (var p in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+        {
+            var path = prefix + System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name);
+            yield return path;
+            if (p.PropertyType.IsClass && p.PropertyType != typeof(string) && p.PropertyType.Namespace == typeof(PipelineConfig).Namespace)
+            {
+                foreach (var inner in KeyPaths(p.PropertyType, path + "."))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void A_duplicate_key_is_named_wherever_it_is()
+    {
+        var (config, errors) = Parse("""{ "output": "a", "output": "b" }""");
+        Assert.That(config, Is.Null);
+        Assert.That(errors, Is.EqualTo(new[] { "output: appears twice in the same object; keep one" }));
+        var (_, nested) = Parse("""{ "orders": { "csv": { "delimiter": ";", "quote": "'", "delimiter": "," } }, "events": { "ip": "drop" } }""");
+        Assert.That(nested, Is.EqualTo(new[] { "orders.csv.delimiter: appears twice in the same object; keep one" }));
+        // The same key in two different objects is not a duplicate.
+        var (_, none) = Parse("""{ "orders": { "format": "csv" }, "events": { "format": "csv" } }""");
+        Assert.That(none, Is.Empty);
+    }
+
     [Test]
     public void Invalid_json_reports_the_line()
     {
