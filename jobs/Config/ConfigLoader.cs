@@ -188,6 +188,7 @@ public static partial class ConfigLoader
         {
             errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' is not a date YYYY-MM-DD");
         }
+        ValidateOutputApartFromInputs(c, errors);
         ValidateOrders(c.Orders, errors);
         ValidateEvents(c.Events, errors);
         ValidateAnalytics(c.Analytics, errors);
@@ -196,6 +197,55 @@ public static partial class ConfigLoader
         ValidateExperiments(c.Experiments, errors);
         ValidateReport(c.Report, errors);
         return errors;
+    }
+
+    /// <summary>
+    /// The output folder and the input folders must not contain each other. An output that is an input folder, or lies
+    /// where the input lists files, publishes clean/ and quarantine/ among the inputs and the next run reads its own
+    /// Parquet back as input; an input folder in the output folder is the pipeline's own territory (the stages read
+    /// their tables from there by name, never through an input). Only folders count (a directory input, or the folder
+    /// a glob starts from): a single file may sit anywhere, since only that file is read.
+    /// </summary>
+    private static void ValidateOutputApartFromInputs(PipelineConfig c, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(c.Output))
+        {
+            return;
+        }
+        var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(c.Output));
+        foreach (var (section, inputs) in new[]
+                 {
+                     ("orders", c.Orders.Input), ("events", c.Events.Input), ("experiments", c.Experiments.Input),
+                     ("kpis.ad_spend", c.Kpis.AdSpend?.Input ?? []),
+                 })
+        {
+            foreach (var input in inputs.Where(i => !string.IsNullOrWhiteSpace(i)))
+            {
+                if (Inputs.InputResolver.ListedFolder(input) is not { } folder)
+                {
+                    continue;
+                }
+                if (PathsEqual(output, folder))
+                {
+                    errors.Add($"output: '{output}' is the {section} input folder '{folder}': "
+                               + "the next run would read its own tables as input; choose an output folder outside every input folder");
+                }
+                else if (Inputs.InputResolver.CouldList(input, output))
+                {
+                    errors.Add($"output: '{output}' is inside the {section} input folder '{folder}' and '{input}' lists files there: "
+                               + "the next run would read its own tables as input; choose an output folder outside every input folder");
+                }
+                else if (IsInside(folder, output))
+                {
+                    errors.Add($"{section}.input: '{folder}' is inside the output folder '{output}', which holds the pipeline's own tables; keep inputs outside it");
+                }
+            }
+        }
+
+        static StringComparison Comparison() => OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        static bool PathsEqual(string a, string b) => a.Equals(b, Comparison());
+        static bool IsInside(string path, string folder) =>
+            path.StartsWith(folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar, Comparison());
     }
 
     /// <summary>The format and CSV dialect every file input (orders, events, ad spend) shares.</summary>

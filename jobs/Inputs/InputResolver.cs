@@ -97,6 +97,64 @@ public static partial class InputResolver
         throw PipelineException.Input($"{input}: no such file or directory");
     }
 
+    /// <summary>
+    /// The folder an input argument lists files from: an existing directory, or the fixed part of a glob before its
+    /// first wildcard. Null for a file (only that file is read) or a path that is not there.
+    /// </summary>
+    public static string? ListedFolder(string input)
+    {
+        var full = Path.GetFullPath(input);
+        var wild = full.IndexOfAny(['*', '?', '[']);
+        if (wild >= 0)
+        {
+            return Path.TrimEndingDirectorySeparator(Path.GetDirectoryName(full[..wild] + "x")!);
+        }
+        return Directory.Exists(full) ? Path.TrimEndingDirectorySeparator(full) : null;
+    }
+
+    /// <summary>
+    /// True when <see cref="Expand"/> of <paramref name="input"/> could list files inside <paramref name="folder"/>, a
+    /// folder below the input's <see cref="ListedFolder"/>: a directory lists every folder below it that is not hidden;
+    /// a glob those its directory segments match (any, from a <c>**</c> on).
+    /// </summary>
+    public static bool CouldList(string input, string folder)
+    {
+        var root = ListedFolder(input);
+        if (root is null)
+        {
+            return false;
+        }
+        var relative = Path.GetRelativePath(root, Path.GetFullPath(folder));
+        if (relative == "." || relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(relative))
+        {
+            return relative == ".";
+        }
+        var steps = relative.Split(Path.DirectorySeparatorChar);
+        var full = Path.GetFullPath(input);
+        if (full.IndexOfAny(['*', '?', '[']) < 0)
+        {
+            return !IsHidden(relative);
+        }
+        // The glob's segments after its fixed folder: the last names files, the others directories.
+        var segments = full[root.Length..].TrimStart('/').Split('/');
+        for (var i = 0; i < steps.Length; i++)
+        {
+            if (i >= segments.Length - 1)
+            {
+                return false;
+            }
+            if (segments[i].Contains("**", StringComparison.Ordinal))
+            {
+                return true;
+            }
+            if (!Regex.IsMatch(steps[i], "^" + GlobToRegex(segments[i]) + "$", RegexOptions.CultureInvariant))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static bool IsHidden(string relative) =>
         relative.Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.') || part.StartsWith('_'));
 

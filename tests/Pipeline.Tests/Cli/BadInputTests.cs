@@ -108,6 +108,30 @@ public class BadInputTests
         AssertOneLine(PipelineCli.Run("clean-orders", "-c", Path_("missing.json")), 2, "config file not found");
     }
 
+    [Test]
+    public void An_output_folder_equal_to_or_inside_an_input_folder_is_refused_before_anything_is_written()
+    {
+        Directory.CreateDirectory(Path_("landing"));
+        File.WriteAllText(Path_("landing/a.csv"), Header + "\n1,C1,2024-01-01T00:00:00Z,5\n");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("landing"), "-o", Path_("landing")), 2,
+            $"output: '{Path_("landing")}' is the orders input folder '{Path_("landing")}'");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("landing"), "-o", Path_("landing/out")), 2, "is inside the orders input folder");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("landing/*.csv"), "-o", Path_("landing")), 2, "is the orders input folder");
+        File.WriteAllText(Path_("f.json"), """{ "output": "landing", "events": { "input": "landing/" } }""");
+        AssertOneLine(PipelineCli.Run("run", "-c", Path_("f.json")), 2, "is the events input folder");
+        Assert.That(Directory.GetFileSystemEntries(Path_("landing")), Is.EqualTo(new[] { Path_("landing/a.csv") }), "nothing written");
+    }
+
+    [Test]
+    public void An_input_folder_inside_the_output_folder_is_refused()
+    {
+        Directory.CreateDirectory(Path_("out/landing"));
+        File.WriteAllText(Path_("out/landing/a.csv"), Header + "\n1,C1,2024-01-01T00:00:00Z,5\n");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("out/landing"), "-o", Path_("out")), 2,
+            $"orders.input: '{Path_("out/landing")}' is inside the output folder '{Path_("out")}'");
+        Assert.That(Directory.GetFileSystemEntries(Path_("out")), Is.EqualTo(new[] { Path_("out/landing") }), "nothing written");
+    }
+
     [TestCase("""{ "engine": null }""", "engine: must not be null")]
     [TestCase("""{ "orders": { "input": null } }""", "orders.input: must not be null")]
     [TestCase("""{ "output": "a", "output": "b" }""", "output: appears twice")]

@@ -200,6 +200,39 @@ public class ConfigLoaderTests
     }
 
     [Test]
+    public void Output_and_input_folders_must_not_contain_each_other_but_a_single_file_may_sit_anywhere()
+    {
+        var dir = TestPaths.NewTempDir("output-inputs");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "landing", "orders"));
+            File.WriteAllText(Path.Combine(dir, "landing", "fx.csv"), "date,currency,rate\n");
+            var (_, same) = ConfigLoader.Parse("""{ "output": "landing/orders/", "orders": { "input": "landing/orders" } }""", dir);
+            Assert.That(same, Has.Count.EqualTo(1).And.Some.StartsWith($"output: '{Path.Combine(dir, "landing", "orders")}' is the orders input folder"));
+            var (_, globbed) = ConfigLoader.Parse("""{ "output": "landing/out", "kpis": { "ad_spend": { "input": "landing/**/*.csv" } } }""", dir);
+            Assert.That(globbed, Has.Count.EqualTo(1).And.Some.Contains("is inside the kpis.ad_spend input folder"));
+            var (_, starred) = ConfigLoader.Parse("""{ "output": "landing/daily/out", "orders": { "input": "landing/*/*/*.parquet" } }""", dir);
+            Assert.That(starred, Has.Count.EqualTo(1).And.Some.Contains("is inside the orders input folder"));
+            // A glob that cannot reach the output (its files are one level up, or in hidden folders a directory skips).
+            var (_, beside) = ConfigLoader.Parse("""{ "output": "landing/out", "orders": { "input": "landing/*.csv" }, "events": { "input": "landing/orders/*/*.jsonl" } }""", dir);
+            Assert.That(beside, Is.Empty);
+            var (_, hidden) = ConfigLoader.Parse("""{ "output": "landing/_out", "orders": { "input": "landing" } }""", dir);
+            Assert.That(hidden, Is.Empty);
+            var (_, reverse) = ConfigLoader.Parse("""{ "output": "landing", "experiments": { "input": ["landing/orders"] } }""", dir);
+            Assert.That(reverse, Has.Count.EqualTo(1).And.Some.StartsWith("experiments.input: ").And.Some.Contains("is inside the output folder"));
+            var (_, siblings) = ConfigLoader.Parse("""{ "output": "out", "orders": { "input": "landing/orders", "fx": { "input": "landing/fx.csv" } }, "events": { "input": "landing/*.jsonl" } }""", dir);
+            Assert.That(siblings, Is.Empty);
+            // A file input is only that file: an output next to it, or the file inside the output, reads nothing back.
+            var (_, file) = ConfigLoader.Parse("""{ "output": "landing", "orders": { "input": "landing/fx.csv" } }""", dir);
+            Assert.That(file, Is.Empty);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void Invalid_json_reports_the_line()
     {
         var (_, errors) = Parse("{\n \"output\": \n}");
