@@ -423,9 +423,14 @@ public static class CliApp
             output, format, file, asOf,
         };
         AddEngineOptions(segments);
-        segments.SetAction(pr => Execute(pr, stderr, "export segments", config => config with
+        segments.SetAction(pr => Execute(pr, stderr, "export segments", config =>
         {
-            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+            // Checked with the configuration, before the run starts: a target that cannot be a file writes nothing.
+            if (pr.GetValue(file) is { } target && WritablePaths.FileProblem(target) is { } problem)
+            {
+                throw PipelineException.Config($"--output-file: '{Path.GetFullPath(target)}' {problem}");
+            }
+            return config with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output };
         }, run =>
         {
             var day = pr.GetValue(asOf);

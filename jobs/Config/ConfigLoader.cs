@@ -132,6 +132,14 @@ public static partial class ConfigLoader
         {
             errors.Add("output: must not be empty");
         }
+        else if (WritablePaths.DirectoryProblem(c.Output) is { } outputProblem)
+        {
+            errors.Add($"output: '{Path.GetFullPath(c.Output)}' {outputProblem}");
+        }
+        if (!string.IsNullOrEmpty(c.Engine.TempDirectory) && WritablePaths.DirectoryProblem(c.Engine.TempDirectory) is { } tempProblem)
+        {
+            errors.Add($"engine.temp_directory: '{Path.GetFullPath(c.Engine.TempDirectory)}' {tempProblem}");
+        }
         if (!CurrencyCode().IsMatch(c.BaseCurrency))
         {
             errors.Add($"base_currency: '{c.BaseCurrency}' is not a 3-letter ISO-4217 code such as USD");

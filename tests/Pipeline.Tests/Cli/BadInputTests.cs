@@ -132,6 +132,23 @@ public class BadInputTests
         Assert.That(Directory.GetFileSystemEntries(Path_("out")), Is.EqualTo(new[] { Path_("out/landing") }), "nothing written");
     }
 
+    [Test]
+    public void A_directory_to_write_that_is_a_file_or_a_file_to_write_that_is_a_directory_is_exit_2()
+    {
+        File.WriteAllText(Path_("a.csv"), Header + "\n1,C1,2024-01-01T00:00:00Z,5\n");
+        File.WriteAllText(Path_("afile"), "not a directory");
+        Directory.CreateDirectory(Path_("adir"));
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("a.csv"), "-o", Path_("afile")), 2, $"output: '{Path_("afile")}' is an existing file, not a directory");
+        AssertOneLine(PipelineCli.Run("run", "-o", Path_("afile/out")), 2, $"output: '{Path_("afile/out")}' cannot be created: '{Path_("afile")}' is a file");
+        AssertOneLine(PipelineCli.Run("generate", "--output", Path_("afile"), "--customers", "10", "--days", "5"), 2, $"'{Path_("afile")}' is an existing file, not a directory (--output)");
+        AssertOneLine(PipelineCli.Run("export", "segments", "-o", Path_("out"), "--output-file", Path_("adir")), 2, $"--output-file: '{Path_("adir")}' is an existing directory");
+        File.WriteAllText(Path_("temp.json"), """{ "engine": { "temp_directory": "afile" } }""");
+        AssertOneLine(PipelineCli.Run("clean-orders", "-i", Path_("a.csv"), "-o", Path_("out"), "-c", Path_("temp.json")), 2, "engine.temp_directory: ");
+        Assert.That(Directory.Exists(Path_("out")), Is.False, "nothing written");
+        Assert.That(File.ReadAllText(Path_("afile")), Is.EqualTo("not a directory"));
+        Assert.That(Directory.GetFileSystemEntries(Path_("adir")), Is.Empty);
+    }
+
     [TestCase("""{ "engine": null }""", "engine: must not be null")]
     [TestCase("""{ "orders": { "input": null } }""", "orders.input: must not be null")]
     [TestCase("""{ "output": "a", "output": "b" }""", "output: appears twice")]
