@@ -48,7 +48,10 @@ public static partial class ConfigLoader
     }
 
     /// <summary>Loads a file and returns the config (null when unusable) with every problem found.</summary>
-    public static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path)
+    public static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path) => TryLoad(path, File.ReadAllText);
+
+    /// <summary><see cref="TryLoad(string?)"/> reading the file with <paramref name="readAllText"/> (tests fail the read).</summary>
+    internal static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path, Func<string, string> readAllText)
     {
         if (path is null)
         {
@@ -58,7 +61,20 @@ public static partial class ConfigLoader
         {
             return (null, [$"config file not found: {path}"]);
         }
-        return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string json;
+        try
+        {
+            json = readAllText(path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return (null, [$"config file cannot be read (permission denied): {path}"]);
+        }
+        catch (IOException e)
+        {
+            return (null, [$"config file cannot be read: {path} ({e.Message.Split('\n')[0]})"]);
+        }
+        return Parse(json, Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>Parses configuration text. Relative paths inside it are resolved against <paramref name="baseDirectory"/>.</summary>

@@ -233,6 +233,63 @@ public class ConfigLoaderTests
     }
 
     [Test]
+    public void A_config_file_that_cannot_be_read_is_one_problem_not_a_crash()
+    {
+        var dir = TestPaths.NewTempDir("unreadable-config");
+        try
+        {
+            var path = Path.Combine(dir, "pipeline.json");
+            File.WriteAllText(path, "{}");
+            // Root reads any file whatever its mode, so a denied read is simulated here; the CLI test below uses chmod when it can.
+            var (denied, deniedErrors) = ConfigLoader.TryLoad(path, _ => throw new UnauthorizedAccessException($"Access to the path '{path}' is denied."));
+            Assert.That(denied, Is.Null);
+            Assert.That(deniedErrors, Is.EqualTo(new[] { $"config file cannot be read (permission denied): {path}" }));
+            var (_, ioErrors) = ConfigLoader.TryLoad(path, _ => throw new IOException("Input/output error"));
+            Assert.That(ioErrors, Is.EqualTo(new[] { $"config file cannot be read: {path} (Input/output error)" }));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void An_unreadable_config_file_is_exit_2_with_one_line()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("uses /proc and POSIX file modes");
+            return;
+        }
+        // A file even root cannot read: the first page of this process's memory is not mapped (EIO).
+        var proc = Pipeline.Tests.Support.PipelineCli.Run("run", "-c", "/proc/self/mem");
+        Assert.That(proc.ExitCode, Is.EqualTo(2), proc.ToString());
+        Assert.That(proc.Stderr.Trim(), Does.StartWith("error: /proc/self/mem: config file cannot be read: /proc/self/mem (").And.Not.Contain("\n"));
+        var dir = TestPaths.NewTempDir("unreadable-config");
+        try
+        {
+            var path = Path.Combine(dir, "pipeline.json");
+            File.WriteAllText(path, "{}");
+            File.SetUnixFileMode(path, UnixFileMode.None);
+            try
+            {
+                using var probe = File.OpenRead(path);
+                return; // root reads a file whatever its mode
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            var r = Pipeline.Tests.Support.PipelineCli.Run("run", "-c", path, "-o", Path.Combine(dir, "out"));
+            Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+            Assert.That(r.Stderr.Trim(), Is.EqualTo($"error: {path}: config file cannot be read (permission denied): {path}"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void Invalid_json_reports_the_line()
     {
         var (_, errors) = Parse("{\n \"output\": \n}");
