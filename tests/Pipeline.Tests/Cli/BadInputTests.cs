@@ -100,6 +100,15 @@ public class BadInputTests
     }
 
     [Test]
+    public void A_broken_symbolic_link_among_the_inputs_is_an_input_error()
+    {
+        Directory.CreateDirectory(Path_("in"));
+        File.WriteAllText(Path_("in/a.csv"), Header + "\n1,C1,2024-01-01T00:00:00Z,5\n");
+        File.CreateSymbolicLink(Path_("in/b.csv"), "/nonexistent/x.csv");
+        AssertOneLine(Clean(Path_("in")), 3, $"{Path_("in/b.csv")}: broken symbolic link");
+    }
+
+    [Test]
     public void Bad_config_and_bad_usage_are_exit_2()
     {
         File.WriteAllText(Path_("bad.json"), "{ \"base_currency\": \"dollars\" }");
