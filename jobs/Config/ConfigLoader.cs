@@ -17,6 +17,9 @@ public static partial class ConfigLoader
     /// <summary>Environment variable with the Spark Connect connection string (PySpark's name).</summary>
     public const string SparkRemoteVariable = "SPARK_REMOTE";
 
+    /// <summary>Earliest quality.min_valid_date (and so the earliest snapshot date of <c>pipeline run</c>).</summary>
+    public static readonly DateOnly MinValidDateFloor = new(1900, 1, 1);
+
     /// <summary>Largest engine.connect_timeout_seconds: an hour.</summary>
     public const int MaxConnectTimeoutSeconds = 3600;
 
@@ -208,9 +211,14 @@ public static partial class ConfigLoader
         {
             errors.Add("quality.future_tolerance_minutes: must be 0 or positive");
         }
-        if (!DateOnly.TryParseExact(c.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        if (!DateOnly.TryParseExact(c.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var minValid))
         {
             errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' is not a date YYYY-MM-DD");
+        }
+        else if (minValid < MinValidDateFloor)
+        {
+            // The stages reach back from a snapshot date by their windows: a date near year 1 has no days before it.
+            errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' must be {MinValidDateFloor:yyyy-MM-dd} or later");
         }
         ValidateOutputApartFromInputs(c, errors);
         ValidateOrders(c.Orders, errors);

@@ -108,6 +108,23 @@ public class BadInputTests
         AssertOneLine(Clean(Path_("in")), 3, $"{Path_("in/b.csv")}: broken symbolic link");
     }
 
+    [TestCase("--date", "0001-01-01", "--date 0001-01-01 is before quality.min_valid_date (2000-01-01)")]
+    [TestCase("--date", "9999-12-31", "--date 9999-12-31 is after now (2024-07-01 06:00 UTC): a snapshot of a day to come would become the latest one everywhere; give a date on or before 2024-07-01")]
+    [TestCase("--from", "1999-12-30", "--from 1999-12-30 is before quality.min_valid_date (2000-01-01)")]
+    [TestCase("--to", "2024-07-02", "--to 2024-07-02 is after now (2024-07-01 06:00 UTC)")]
+    public void A_snapshot_date_before_min_valid_date_or_after_now_is_exit_2_and_nothing_runs(string flag, string value, string message)
+    {
+        File.WriteAllText(Path_("f.json"), """{ "output": "out", "now": "2024-07-01T08:00:00+02:00", "orders": { "input": "in/" } }""");
+        string[] dates = flag switch
+        {
+            "--from" => ["--from", value, "--to", "2024-01-01"],
+            "--to" => ["--from", "2024-06-30", "--to", value],
+            _ => [flag, value],
+        };
+        AssertOneLine(PipelineCli.Run(["run", "-c", Path_("f.json"), .. dates]), 2, message);
+        Assert.That(Directory.Exists(Path_("out")), Is.False, "nothing written");
+    }
+
     [Test]
     public void Bad_config_and_bad_usage_are_exit_2()
     {

@@ -290,6 +290,13 @@ public class ConfigLoaderTests
     }
 
     [Test]
+    public void Min_valid_date_is_1900_or_later()
+    {
+        Assert.That(Parse("""{ "quality": { "min_valid_date": "0001-01-01" } }""").Errors, Is.EqualTo(new[] { "quality.min_valid_date: '0001-01-01' must be 1900-01-01 or later" }));
+        Assert.That(Parse("""{ "quality": { "min_valid_date": "1900-01-01" } }""").Errors, Is.Empty);
+    }
+
+    [Test]
     public void Invalid_json_reports_the_line()
     {
         var (_, errors) = Parse("{\n \"output\": \n}");
