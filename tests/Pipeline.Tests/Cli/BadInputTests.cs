@@ -126,6 +126,21 @@ public class BadInputTests
     }
 
     [Test]
+    public void An_empty_pipeline_dump_sql_is_unset_and_a_file_there_is_exit_2()
+    {
+        // Child processes: the engine reads the variable once per process.
+        File.WriteAllText(Path_("a.csv"), Header + "\n1,C1,2024-01-01T00:00:00Z,5\n");
+        var empty = PipelineCli.RunProcess(new Dictionary<string, string> { ["PIPELINE_DUMP_SQL"] = "" },
+            "clean-orders", "-i", Path_("a.csv"), "-o", Path_("out"), "--now", "2024-06-01T00:00:00Z", "-q");
+        Assert.That(empty.ExitCode, Is.Zero, empty.ToString());
+        File.WriteAllText(Path_("dump"), "a file");
+        var file = PipelineCli.RunProcess(new Dictionary<string, string> { ["PIPELINE_DUMP_SQL"] = Path_("dump") },
+            "clean-orders", "-i", Path_("a.csv"), "-o", Path_("out2"), "--now", "2024-06-01T00:00:00Z", "-q");
+        AssertOneLine(file, 2, $"PIPELINE_DUMP_SQL: '{Path_("dump")}' is an existing file, not a directory");
+        Assert.That(Directory.Exists(Path_("out2")), Is.False, "nothing written");
+    }
+
+    [Test]
     public void Bad_config_and_bad_usage_are_exit_2()
     {
         File.WriteAllText(Path_("bad.json"), "{ \"base_currency\": \"dollars\" }");
