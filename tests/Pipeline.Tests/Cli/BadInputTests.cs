@@ -140,6 +140,16 @@ public class BadInputTests
         Assert.That(Directory.Exists(Path_("out2")), Is.False, "nothing written");
     }
 
+    [TestCase("--only kpis --skip kpis", "--only and --skip leave no stage to run: kpis is both in --only and in --skip")]
+    [TestCase("--only kpis,rfm --skip rfm,kpis,ltv", "--only and --skip leave no stage to run: kpis, rfm are both in --only and in --skip")]
+    [TestCase("--skip clean-orders,clean-clicks,features,rfm,segment,ltv --skip kpis,alerts,experiments,report", "--skip leaves no stage to run")]
+    public void A_stage_selection_that_leaves_nothing_to_run_is_exit_2(string selection, string message)
+    {
+        File.WriteAllText(Path_("f.json"), """{ "output": "out", "orders": { "input": "in/" } }""");
+        AssertOneLine(PipelineCli.Run(["run", "-c", Path_("f.json"), .. selection.Split(' ')]), 2, message);
+        Assert.That(Directory.Exists(Path_("out")), Is.False, "nothing written");
+    }
+
     [Test]
     public void Bad_config_and_bad_usage_are_exit_2()
     {
