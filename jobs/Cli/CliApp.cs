@@ -73,10 +73,20 @@ public static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {parse.Errors[0].Message} (see '{string.Join(' ', ["pipeline", .. CommandPath(parse), "--help"])}')");
+            stderr.WriteLine($"error: {OneLine(parse.Errors[0].Message)} (see '{string.Join(' ', ["pipeline", .. CommandPath(parse), "--help"])}')");
             return ExitCodes.UsageOrConfig;
         }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>
+    /// A parser message on one line: System.CommandLine lists the accepted values of an option on tab-indented lines
+    /// ("Must be one of:\n\t'duckdb'\n\t'spark'"), which become "Must be one of: 'duckdb', 'spark'".
+    /// </summary>
+    internal static string OneLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length <= 1 ? message.Trim() : lines[0] + " " + string.Join(", ", lines[1..]);
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parse)
