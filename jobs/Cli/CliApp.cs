@@ -73,10 +73,20 @@ public static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {parse.Errors[0].Message} (see '{string.Join(' ', ["pipeline", .. CommandPath(parse), "--help"])}')");
+            stderr.WriteLine($"error: {OneLine(parse.Errors[0].Message)} (see '{string.Join(' ', ["pipeline", .. CommandPath(parse), "--help"])}')");
             return ExitCodes.UsageOrConfig;
         }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>
+    /// A parser message on one line: System.CommandLine lists the accepted values of an option on tab-indented lines
+    /// ("Must be one of:\n\t'duckdb'\n\t'spark'"), which become "Must be one of: 'duckdb', 'spark'".
+    /// </summary>
+    internal static string OneLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length <= 1 ? message.Trim() : lines[0] + " " + string.Join(", ", lines[1..]);
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parse)
@@ -137,7 +147,7 @@ public static class CliApp
                 var config = LoadConfig(pr, c => c with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : c.Output });
                 var options = new Nightly.NightlyOptions
                 {
-                    Dates = SnapshotDates(pr.GetValue(date), pr.GetValue(from), pr.GetValue(to)),
+                    Dates = SnapshotDates(pr.GetValue(date), pr.GetValue(from), pr.GetValue(to), config),
                     FullRefresh = pr.GetValue(full),
                     Only = StageSet(pr.GetValue(only)),
                     Skip = StageSet(pr.GetValue(skip)),
@@ -197,11 +207,33 @@ public static class CliApp
     private static HashSet<string> StageSet(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToHashSet(StringComparer.Ordinal);
 
-    private static List<DateOnly> SnapshotDates(string? date, string? from, string? to)
+    /// <summary>
+    /// The snapshot dates of --date or --from/--to: none before quality.min_valid_date (no order counts before it, and the
+    /// stages' windows reach back from the date) and none after the run's now (a snapshot of a day to come would be
+    /// the latest one for every reader).
+    /// </summary>
+    private static List<DateOnly> SnapshotDates(string? date, string? from, string? to, PipelineConfig config)
     {
-        static DateOnly Parse(string value, string flag) =>
-            DateOnly.TryParseExact(value, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
-                ? d : throw PipelineException.Config($"{flag}: '{value}' is not a date YYYY-MM-DD");
+        var first = ConfigValues.Quality(config).MinValidDate;
+        var now = JobRun.ReferenceNow(config);
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        DateOnly Parse(string value, string flag)
+        {
+            if (!DateOnly.TryParseExact(value, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d))
+            {
+                throw PipelineException.Config($"{flag}: '{value}' is not a date YYYY-MM-DD");
+            }
+            if (d < first)
+            {
+                throw PipelineException.Config($"{flag} {value} is before quality.min_valid_date ({first:yyyy-MM-dd}): no order counts on it");
+            }
+            if (d > today)
+            {
+                throw PipelineException.Config($"{flag} {value} is after now ({now.UtcDateTime:yyyy-MM-dd HH:mm} UTC): "
+                                               + $"a snapshot of a day to come would become the latest one everywhere; give a date on or before {today:yyyy-MM-dd}");
+            }
+            return d;
+        }
         if (date is not null)
         {
             if (from is not null || to is not null)
@@ -218,16 +250,16 @@ public static class CliApp
         {
             throw PipelineException.Config("--from and --to go together");
         }
-        var (first, last) = (Parse(from, "--from"), Parse(to, "--to"));
-        if (last < first)
+        var (start, end) = (Parse(from, "--from"), Parse(to, "--to"));
+        if (end < start)
         {
             throw PipelineException.Config($"--to {to} is before --from {from}");
         }
-        if (last.DayNumber - first.DayNumber > 366)
+        if (end.DayNumber - start.DayNumber > 366)
         {
             throw PipelineException.Config("a backfill covers at most 367 snapshot dates; split it");
         }
-        return Enumerable.Range(0, last.DayNumber - first.DayNumber + 1).Select(first.AddDays).ToList();
+        return Enumerable.Range(0, end.DayNumber - start.DayNumber + 1).Select(start.AddDays).ToList();
     }
 
     // ---- one verb per stage ---------------------------------------------------------------------------------------
@@ -423,9 +455,14 @@ public static class CliApp
             output, format, file, asOf,
         };
         AddEngineOptions(segments);
-        segments.SetAction(pr => Execute(pr, stderr, "export segments", config => config with
+        segments.SetAction(pr => Execute(pr, stderr, "export segments", config =>
         {
-            Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output,
+            // Checked with the configuration, before the run starts: a target that cannot be a file writes nothing.
+            if (pr.GetValue(file) is { } target && WritablePaths.FileProblem(target) is { } problem)
+            {
+                throw PipelineException.Config($"--output-file: '{Path.GetFullPath(target)}' {problem}");
+            }
+            return config with { Output = pr.GetValue(output) is { } o ? Path.GetFullPath(o) : config.Output };
         }, run =>
         {
             var day = pr.GetValue(asOf);

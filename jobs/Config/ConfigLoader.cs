@@ -17,6 +17,9 @@ public static partial class ConfigLoader
     /// <summary>Environment variable with the Spark Connect connection string (PySpark's name).</summary>
     public const string SparkRemoteVariable = "SPARK_REMOTE";
 
+    /// <summary>Earliest quality.min_valid_date (and so the earliest snapshot date of <c>pipeline run</c>).</summary>
+    public static readonly DateOnly MinValidDateFloor = new(1900, 1, 1);
+
     /// <summary>Largest engine.connect_timeout_seconds: an hour.</summary>
     public const int MaxConnectTimeoutSeconds = 3600;
 
@@ -48,7 +51,10 @@ public static partial class ConfigLoader
     }
 
     /// <summary>Loads a file and returns the config (null when unusable) with every problem found.</summary>
-    public static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path)
+    public static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path) => TryLoad(path, File.ReadAllText);
+
+    /// <summary><see cref="TryLoad(string?)"/> reading the file with <paramref name="readAllText"/> (tests fail the read).</summary>
+    internal static (PipelineConfig? Config, IReadOnlyList<string> Errors) TryLoad(string? path, Func<string, string> readAllText)
     {
         if (path is null)
         {
@@ -58,7 +64,20 @@ public static partial class ConfigLoader
         {
             return (null, [$"config file not found: {path}"]);
         }
-        return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string json;
+        try
+        {
+            json = readAllText(path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return (null, [$"config file cannot be read (permission denied): {path}"]);
+        }
+        catch (IOException e)
+        {
+            return (null, [$"config file cannot be read: {path} ({e.Message.Split('\n')[0]})"]);
+        }
+        return Parse(json, Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>Parses configuration text. Relative paths inside it are resolved against <paramref name="baseDirectory"/>.</summary>
@@ -81,6 +100,13 @@ public static partial class ConfigLoader
         if (root is not JsonObject obj)
         {
             return (null, ["the top level must be a JSON object"]);
+        }
+        // A key given twice in one object: JSON allows it, but which value wins is a guess, so it is an error (and the
+        // parsed objects cannot be read until it is fixed, so nothing else is checked).
+        var duplicates = DuplicateKeys(json);
+        if (duplicates.Count > 0)
+        {
+            return (null, duplicates);
         }
 
         // `input` may be one string or a list: normalise to a list before binding.
@@ -124,6 +150,14 @@ public static partial class ConfigLoader
         if (string.IsNullOrWhiteSpace(c.Output))
         {
             errors.Add("output: must not be empty");
+        }
+        else if (WritablePaths.DirectoryProblem(c.Output) is { } outputProblem)
+        {
+            errors.Add($"output: '{Path.GetFullPath(c.Output)}' {outputProblem}");
+        }
+        if (!string.IsNullOrEmpty(c.Engine.TempDirectory) && WritablePaths.DirectoryProblem(c.Engine.TempDirectory) is { } tempProblem)
+        {
+            errors.Add($"engine.temp_directory: '{Path.GetFullPath(c.Engine.TempDirectory)}' {tempProblem}");
         }
         if (!CurrencyCode().IsMatch(c.BaseCurrency))
         {
@@ -177,10 +211,16 @@ public static partial class ConfigLoader
         {
             errors.Add("quality.future_tolerance_minutes: must be 0 or positive");
         }
-        if (!DateOnly.TryParseExact(c.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        if (!DateOnly.TryParseExact(c.Quality.MinValidDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var minValid))
         {
             errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' is not a date YYYY-MM-DD");
         }
+        else if (minValid < MinValidDateFloor)
+        {
+            // The stages reach back from a snapshot date by their windows: a date near year 1 has no days before it.
+            errors.Add($"quality.min_valid_date: '{c.Quality.MinValidDate}' must be {MinValidDateFloor:yyyy-MM-dd} or later");
+        }
+        ValidateOutputApartFromInputs(c, errors);
         ValidateOrders(c.Orders, errors);
         ValidateEvents(c.Events, errors);
         ValidateAnalytics(c.Analytics, errors);
@@ -189,6 +229,55 @@ public static partial class ConfigLoader
         ValidateExperiments(c.Experiments, errors);
         ValidateReport(c.Report, errors);
         return errors;
+    }
+
+    /// <summary>
+    /// The output folder and the input folders must not contain each other. An output that is an input folder, or lies
+    /// where the input lists files, publishes clean/ and quarantine/ among the inputs and the next run reads its own
+    /// Parquet back as input; an input folder in the output folder is the pipeline's own territory (the stages read
+    /// their tables from there by name, never through an input). Only folders count (a directory input, or the folder
+    /// a glob starts from): a single file may sit anywhere, since only that file is read.
+    /// </summary>
+    private static void ValidateOutputApartFromInputs(PipelineConfig c, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(c.Output))
+        {
+            return;
+        }
+        var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(c.Output));
+        foreach (var (section, inputs) in new[]
+                 {
+                     ("orders", c.Orders.Input), ("events", c.Events.Input), ("experiments", c.Experiments.Input),
+                     ("kpis.ad_spend", c.Kpis.AdSpend?.Input ?? []),
+                 })
+        {
+            foreach (var input in inputs.Where(i => !string.IsNullOrWhiteSpace(i)))
+            {
+                if (Inputs.InputResolver.ListedFolder(input) is not { } folder)
+                {
+                    continue;
+                }
+                if (PathsEqual(output, folder))
+                {
+                    errors.Add($"output: '{output}' is the {section} input folder '{folder}': "
+                               + "the next run would read its own tables as input; choose an output folder outside every input folder");
+                }
+                else if (Inputs.InputResolver.CouldList(input, output))
+                {
+                    errors.Add($"output: '{output}' is inside the {section} input folder '{folder}' and '{input}' lists files there: "
+                               + "the next run would read its own tables as input; choose an output folder outside every input folder");
+                }
+                else if (IsInside(folder, output))
+                {
+                    errors.Add($"{section}.input: '{folder}' is inside the output folder '{output}', which holds the pipeline's own tables; keep inputs outside it");
+                }
+            }
+        }
+
+        static StringComparison Comparison() => OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        static bool PathsEqual(string a, string b) => a.Equals(b, Comparison());
+        static bool IsInside(string path, string folder) =>
+            path.StartsWith(folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar, Comparison());
     }
 
     /// <summary>The format and CSV dialect every file input (orders, events, ad spend) shares.</summary>
@@ -484,11 +573,48 @@ public static partial class ConfigLoader
         };
     }
 
+    /// <summary>Every key that appears more than once in the same object, with its full key path.</summary>
+    private static List<string> DuplicateKeys(string json)
+    {
+        var errors = new List<string>();
+        using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        Walk(doc.RootElement, "");
+        return errors;
+
+        void Walk(JsonElement e, string prefix)
+        {
+            if (e.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    Walk(item, $"{prefix}[{i++}]");
+                }
+                return;
+            }
+            if (e.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var p in e.EnumerateObject())
+            {
+                seen[p.Name] = seen.GetValueOrDefault(p.Name) + 1;
+                Walk(p.Value, prefix.Length == 0 ? p.Name : $"{prefix}.{p.Name}");
+            }
+            foreach (var (key, count) in seen.Where(kv => kv.Value > 1))
+            {
+                errors.Add($"{(prefix.Length == 0 ? key : $"{prefix}.{key}")}: appears {(count == 2 ? "twice" : $"{count} times")} in the same object; keep one");
+            }
+        }
+    }
+
     /// <summary>Walks the JSON against the record types: unknown keys and wrong value kinds, each with its full key path.</summary>
     private static void CheckShape(JsonObject obj, Type type, string prefix, List<string> errors)
     {
         var props = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), StringComparer.Ordinal);
+        var nullability = new NullabilityInfoContext();
         var pruned = new List<string>();
         foreach (var (key, value) in obj)
         {
@@ -501,7 +627,15 @@ public static partial class ConfigLoader
                 continue;
             }
             var before = errors.Count;
-            CheckValue(value, prop.PropertyType, path, errors);
+            var declared = nullability.Create(prop);
+            if (value is null && declared.ReadState != NullabilityState.Nullable)
+            {
+                // A null where the record has no "absent" value would bind null into a setting every stage relies on.
+                errors.Add($"{path}: must not be null (leave the key out to use the default)");
+                pruned.Add(key);
+                continue;
+            }
+            CheckValue(value, prop.PropertyType, path, errors, declared);
             // A section (an object bound to a record) prunes its own bad keys; any other bad value goes whole.
             var underlying = Nullable.GetUnderlyingType(prop.PropertyType) ?? prop.PropertyType;
             var section = value is JsonObject && underlying.IsClass && underlying != typeof(string);
@@ -516,12 +650,13 @@ public static partial class ConfigLoader
         }
     }
 
-    private static void CheckValue(JsonNode? value, Type t, string path, List<string> errors)
+    /// <param name="declared">The value's declared nullability (a property's or a map value's); null when unknown.</param>
+    private static void CheckValue(JsonNode? value, Type t, string path, List<string> errors, NullabilityInfo? declared)
     {
         var underlying = Nullable.GetUnderlyingType(t) ?? t;
         if (value is null)
         {
-            if (t.IsValueType && Nullable.GetUnderlyingType(t) is null)
+            if (declared is null ? t.IsValueType && Nullable.GetUnderlyingType(t) is null : declared.ReadState != NullabilityState.Nullable)
             {
                 errors.Add($"{path}: must not be null");
             }
@@ -553,6 +688,18 @@ public static partial class ConfigLoader
                 }
             }
         }
+        else if (underlying.IsGenericType && underlying.GetGenericTypeDefinition() == typeof(IReadOnlyList<>))
+        {
+            // A list of numbers (analytics.ltv.horizons_days, the RFM cut points): each item is checked like a value.
+            if (Expect(value is JsonArray, "a list"))
+            {
+                var i = 0;
+                foreach (var item in value.AsArray())
+                {
+                    CheckValue(item, underlying.GetGenericArguments()[0], $"{path}[{i++}]", errors, null);
+                }
+            }
+        }
         else if (underlying == typeof(IReadOnlyDictionary<string, string>))
         {
             if (Expect(value is JsonObject, "an object of \"name\": \"value\" pairs"))
@@ -572,9 +719,10 @@ public static partial class ConfigLoader
             // A map of names to numbers or sections (experiments.definitions, its weights).
             if (Expect(value is JsonObject, "an object"))
             {
+                var itemNullability = declared?.GenericTypeArguments is [_, var v] ? v : null;
                 foreach (var (k, item) in value.AsObject())
                 {
-                    CheckValue(item, underlying.GetGenericArguments()[1], $"{path}.{k}", errors);
+                    CheckValue(item, underlying.GetGenericArguments()[1], $"{path}.{k}", errors, itemNullability);
                 }
             }
         }

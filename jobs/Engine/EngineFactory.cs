@@ -45,5 +45,9 @@ public static class EngineFactory
         {
             throw PipelineException.Config($"engine.kind spark needs a Spark Connect connection string: --remote sc://host:15002, engine.remote or {ConfigLoader.SparkRemoteVariable}");
         }
+        if (engine.Kind == "duckdb" && DuckDbEngine.DumpDirectory is { } dump && WritablePaths.DirectoryProblem(dump) is { } problem)
+        {
+            throw PipelineException.Config($"PIPELINE_DUMP_SQL: '{Path.GetFullPath(dump)}' {problem} (it names the folder to dump SQL statements to; unset it for no dump)");
+        }
     }
 }

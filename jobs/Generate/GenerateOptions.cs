@@ -165,6 +165,10 @@ public sealed record GenerateOptions
         {
             throw new GenerateOptionsException(nameof(OutputDirectory), "is required");
         }
+        if (Core.WritablePaths.DirectoryProblem(OutputDirectory) is { } problem)
+        {
+            throw new GenerateOptionsException(nameof(OutputDirectory), $"'{Path.GetFullPath(OutputDirectory)}' {problem} (--output)");
+        }
         AtLeast(Customers, 1, nameof(Customers));
         if (Experiments && !Events)
         {

@@ -76,7 +76,7 @@ public static partial class InputResolver
         }
         if (Directory.Exists(full))
         {
-            var found = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
+            var found = FilesBelow(full)
                 .Where(f => !IsHidden(Path.GetRelativePath(full, f)) && IsDataFile(f, format))
                 .ToList();
             if (found.Count == 0)
@@ -95,6 +95,150 @@ public static partial class InputResolver
             return matches;
         }
         throw PipelineException.Input($"{input}: no such file or directory");
+    }
+
+    /// <summary>
+    /// Every file below <paramref name="root"/>, following symbolic links to directories except those that lead back to
+    /// a directory the walk is already in (a link to an ancestor, such as <c>d/loop -> ../d</c>, or to a directory whose
+    /// own link leads back): that directory's files are listed once, under their path without the link, instead of
+    /// being listed again and again until the path gets too long. Broken links are listed (and refused by <see cref="Probe"/>, exit 3).
+    /// </summary>
+    private static IEnumerable<string> FilesBelow(string root)
+    {
+        var top = Path.TrimEndingDirectorySeparator(root).Length;
+        var real = new Dictionary<string, string?>(StringComparer.Ordinal);
+        string? Real(string path)
+        {
+            if (!real.TryGetValue(path, out var r))
+            {
+                real[path] = r = RealPath(path);
+            }
+            return r;
+        }
+        bool LeadsBack(string link, string parent)
+        {
+            if (RealPath(link) is not { } target)
+            {
+                return true; // a loop of links: the OS would refuse it too
+            }
+            var prefix = target.EndsWith(Path.DirectorySeparatorChar) ? target : target + Path.DirectorySeparatorChar;
+            for (var dir = parent; dir.Length >= top; dir = Path.GetDirectoryName(dir) ?? "")
+            {
+                if (Real(dir) is { } r && (r == target || r.StartsWith(prefix, StringComparison.Ordinal)))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        return new System.IO.Enumeration.FileSystemEnumerable<string>(root, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
+            new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 })
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
+            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) =>
+                (e.Attributes & FileAttributes.ReparsePoint) == 0 || !LeadsBack(e.ToFullPath(), e.Directory.ToString()),
+        };
+    }
+
+    /// <summary>The absolute path with every symbolic link in it resolved (like realpath(3)); null for a loop of links.</summary>
+    internal static string? RealPath(string path)
+    {
+        var hops = 0;
+        return Resolve(Path.GetFullPath(path));
+
+        string? Resolve(string full)
+        {
+            var result = Path.GetPathRoot(full)!;
+            foreach (var part in full[result.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+            {
+                var next = Path.Combine(result, part);
+                if (new FileInfo(next).LinkTarget is not { } target)
+                {
+                    result = next;
+                    continue;
+                }
+                // `result` has no links left, so the target's ".." can be resolved by name.
+                if (++hops > 40 || Resolve(Path.GetFullPath(target, result)) is not { } resolved)
+                {
+                    return null;
+                }
+                result = resolved;
+            }
+            return result;
+        }
+    }
+
+    /// <summary>What is wrong with a symbolic link at <paramref name="path"/> that leads nowhere; null when it is not one.</summary>
+    private static string? BrokenLink(string path)
+    {
+        if (new FileInfo(path).LinkTarget is not { } target)
+        {
+            return null;
+        }
+        return RealPath(path) switch
+        {
+            null => $"symbolic link in a loop of links ({target})",
+            { } real when File.Exists(real) || Directory.Exists(real) => null,
+            _ => $"broken symbolic link: what it points to ({target}) does not exist",
+        };
+    }
+
+    /// <summary>
+    /// The folder an input argument lists files from: an existing directory, or the fixed part of a glob before its
+    /// first wildcard. Null for a file (only that file is read) or a path that is not there.
+    /// </summary>
+    public static string? ListedFolder(string input)
+    {
+        var full = Path.GetFullPath(input);
+        var wild = full.IndexOfAny(['*', '?', '[']);
+        if (wild >= 0)
+        {
+            return Path.TrimEndingDirectorySeparator(Path.GetDirectoryName(full[..wild] + "x")!);
+        }
+        return Directory.Exists(full) ? Path.TrimEndingDirectorySeparator(full) : null;
+    }
+
+    /// <summary>
+    /// True when <see cref="Expand"/> of <paramref name="input"/> could list files inside <paramref name="folder"/>, a
+    /// folder below the input's <see cref="ListedFolder"/>: a directory lists every folder below it that is not hidden;
+    /// a glob those its directory segments match (any, from a <c>**</c> on).
+    /// </summary>
+    public static bool CouldList(string input, string folder)
+    {
+        var root = ListedFolder(input);
+        if (root is null)
+        {
+            return false;
+        }
+        var relative = Path.GetRelativePath(root, Path.GetFullPath(folder));
+        if (relative == "." || relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(relative))
+        {
+            return relative == ".";
+        }
+        var steps = relative.Split(Path.DirectorySeparatorChar);
+        var full = Path.GetFullPath(input);
+        if (full.IndexOfAny(['*', '?', '[']) < 0)
+        {
+            return !IsHidden(relative);
+        }
+        // The glob's segments after its fixed folder: the last names files, the others directories.
+        var segments = full[root.Length..].TrimStart('/').Split('/');
+        for (var i = 0; i < steps.Length; i++)
+        {
+            if (i >= segments.Length - 1)
+            {
+                return false;
+            }
+            if (segments[i].Contains("**", StringComparison.Ordinal))
+            {
+                return true;
+            }
+            if (!Regex.IsMatch(steps[i], "^" + GlobToRegex(segments[i]) + "$", RegexOptions.CultureInvariant))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static bool IsHidden(string relative) =>
@@ -116,7 +260,7 @@ public static partial class InputResolver
             return [];
         }
         var regex = new Regex("^" + GlobToRegex(pattern) + "$", RegexOptions.CultureInvariant);
-        return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => regex.IsMatch(f));
+        return FilesBelow(root).Where(f => regex.IsMatch(f));
     }
 
     private static string GlobToRegex(string glob)
@@ -168,6 +312,10 @@ public static partial class InputResolver
 
     private static InputFile Probe(string path, InputOptions options, ChecksumStore? checksums)
     {
+        if (BrokenLink(path) is { } link)
+        {
+            throw PipelineException.Input($"{path}: {link}");
+        }
         var format = DetectFormat(path, options.Format);
         var info = new FileInfo(path);
         if (info.Length == 0)

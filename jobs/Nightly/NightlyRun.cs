@@ -66,7 +66,17 @@ public sealed class NightlyRun
                 throw PipelineException.Config($"unknown stage '{name}'; stages are {string.Join(", ", StageRegistry.Names)}");
             }
         }
+        // --only a,b --skip b runs a; a selection that leaves nothing would "succeed" without running anything.
+        if (!StageRegistry.All.Any(Selected))
+        {
+            var both = options.Only.Where(options.Skip.Contains).Order(StringComparer.Ordinal).ToList();
+            throw PipelineException.Config(both.Count > 0
+                ? $"--only and --skip leave no stage to run: {string.Join(", ", both)} {(both.Count == 1 ? "is" : "are")} both in --only and in --skip"
+                : "--skip leaves no stage to run");
+        }
     }
+
+    private bool Selected(Stage s) => (_options.Only.Count == 0 || _options.Only.Contains(s.Name)) && !_options.Skip.Contains(s.Name);
 
     /// <summary>The run id, known once <see cref="Execute"/> has opened its session.</summary>
     public string RunId { get; private set; } = "";
@@ -131,7 +141,6 @@ public sealed class NightlyRun
 
     private List<PlannedStep> Plan()
     {
-        bool Selected(Stage s) => (_options.Only.Count == 0 || _options.Only.Contains(s.Name)) && !_options.Skip.Contains(s.Name);
         var plan = new List<PlannedStep>();
         var dates = _options.Dates.Count == 0 ? [null] : _options.Dates.Select(d => (DateOnly?)d).ToList();
         plan.AddRange(StageRegistry.All.Where(s => s.Kind == StageKind.Cleaning && Selected(s)).Select(s => new PlannedStep(s, null)));

@@ -67,7 +67,8 @@ public sealed class DuckDbEngine : IEngine
 
     public ISqlDialect Dialect => DuckDbDialect.Instance;
 
-    private static readonly string? DumpDirectory = Environment.GetEnvironmentVariable("PIPELINE_DUMP_SQL");
+    /// <summary>PIPELINE_DUMP_SQL: the folder statements are dumped to, or null (unset or empty: no dump).</summary>
+    public static string? DumpDirectory { get; } = Environment.GetEnvironmentVariable("PIPELINE_DUMP_SQL") is { } dump && !string.IsNullOrWhiteSpace(dump) ? dump : null;
     private static readonly bool Profile = Environment.GetEnvironmentVariable("PIPELINE_PROFILE_SQL") == "1";
     private int _statement;
 

@@ -27,4 +27,13 @@ public class EngineOptionTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [TestCase(new[] { "run", "--engine", "oracle" }, "error: Argument 'oracle' not recognized. Must be one of: 'duckdb', 'spark' (see 'pipeline run --help')")]
+    [TestCase(new[] { "clean-orders", "--grain", "row" }, "error: Argument 'row' not recognized. Must be one of: 'auto', 'order', 'line' (see 'pipeline clean-orders --help')")]
+    public void An_unknown_option_value_is_one_line_listing_the_accepted_ones(string[] args, string line)
+    {
+        var r = PipelineCli.Run(args);
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr.TrimEnd('\n').Split('\n'), Is.EqualTo(new[] { line }), r.ToString());
+    }
 }

@@ -40,6 +40,61 @@ public class InputResolverTests
         Assert.That(oneLevel, Has.Count.EqualTo(2));
     }
 
+    [TestCase("in/loop", "../in")]  // the input folder itself
+    [TestCase("in/sub/up", "../..")] // above the input folder
+    [TestCase("in/sub/self", ".")]
+    public void A_directory_link_that_leads_back_is_not_followed(string link, string target)
+    {
+        Touch("in/a.csv");
+        Touch("in/sub/x.csv");
+        File.CreateSymbolicLink(Path.Combine(_dir, link), target);
+        foreach (var input in new[] { Path.Combine(_dir, "in"), Path.Combine(_dir, "in", "**", "*.csv") })
+        {
+            var files = InputResolver.Resolve([input], new InputOptions(), "orders").Select(f => Path.GetRelativePath(_dir, f.Path));
+            Assert.That(files, Is.EqualTo(new[] { "in/a.csv", "in/sub/x.csv" }), input);
+        }
+    }
+
+    [Test]
+    public void A_directory_link_elsewhere_is_followed()
+    {
+        Touch("in/a.csv");
+        Touch("archive/old.csv");
+        File.CreateSymbolicLink(Path.Combine(_dir, "in", "archive"), "../archive");
+        var files = InputResolver.Resolve([Path.Combine(_dir, "in")], new InputOptions(), "orders").Select(f => Path.GetRelativePath(_dir, f.Path));
+        Assert.That(files, Is.EqualTo(new[] { "in/a.csv", "in/archive/old.csv" }));
+    }
+
+    [Test]
+    public void Two_directories_linking_to_each_other_end_the_walk()
+    {
+        Touch("in/m1/p.csv");
+        Touch("in/m2/q.csv");
+        File.CreateSymbolicLink(Path.Combine(_dir, "in", "m1", "l"), "../m2");
+        File.CreateSymbolicLink(Path.Combine(_dir, "in", "m2", "l"), "../m1");
+        var files = InputResolver.Resolve([Path.Combine(_dir, "in")], new InputOptions(), "orders").Select(f => Path.GetRelativePath(_dir, f.Path));
+        // Each folder is entered once through the other's link, never a second time from inside itself.
+        Assert.That(files, Is.EqualTo(new[] { "in/m1/l/q.csv", "in/m1/p.csv", "in/m2/l/p.csv", "in/m2/q.csv" }));
+    }
+
+    [Test]
+    public void A_broken_link_is_an_input_error_naming_it()
+    {
+        Touch("in/a.csv");
+        var link = Path.Combine(_dir, "in", "b.csv");
+        File.CreateSymbolicLink(link, "/nonexistent/x.csv");
+        foreach (var input in new[] { Path.Combine(_dir, "in"), Path.Combine(_dir, "in", "*.csv"), link })
+        {
+            var e = Assert.Throws<PipelineException>(() => InputResolver.Resolve([input], new InputOptions(), "orders"));
+            Assert.That(e!.ExitCode, Is.EqualTo(ExitCodes.InputProblem), input);
+            Assert.That(e.Message, Is.EqualTo($"{link}: broken symbolic link: what it points to (/nonexistent/x.csv) does not exist"), input);
+        }
+        File.CreateSymbolicLink(Path.Combine(_dir, "c.csv"), "d.csv");
+        File.CreateSymbolicLink(Path.Combine(_dir, "d.csv"), "c.csv");
+        var loop = Assert.Throws<PipelineException>(() => InputResolver.Resolve([Path.Combine(_dir, "c.csv")], new InputOptions(), "orders"));
+        Assert.That(loop!.Message, Does.Contain("c.csv: symbolic link in a loop of links"));
+    }
+
     [TestCase("a,b,c", ',')]
     [TestCase("a;b;c", ';')]
     [TestCase("a\tb\tc", '\t')]
