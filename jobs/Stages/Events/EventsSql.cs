@@ -151,16 +151,21 @@ public static class EventsSql
                    -- Case-insensitive patterns (the lists are lower-case ASCII) instead of lower() on every ~120-character
                    -- user agent: the bot test cost a third less.
                    coalesce({d.RegexContains("user_agent_s", "(?i)" + uaPattern)}, false) AS is_ua_bot,
-                   coalesce(device_type_s, CASE WHEN user_agent_s IS NULL THEN NULL
+                   coalesce({TypedInputSql.WithoutEmails(d, "device_type_s")}, CASE WHEN user_agent_s IS NULL THEN NULL
                                                 WHEN {d.RegexContains("user_agent_s", "(?i)(ipad|tablet)")} THEN 'tablet'
                                                 WHEN {d.RegexContains("user_agent_s", "(?i)(mobi|android|iphone)")} THEN 'mobile'
                                                 ELSE 'desktop' END) AS device_type,
-                   page_host, page_path, referrer_host, utm_source, utm_medium, utm_campaign, event_channel,
+                   -- E-mail-shaped text out of the free-text columns (docs/operations.md#privacy) as they are typed: the
+                   -- typed table and the sliced run's scratch files on disk never hold an address either. (Ids are keyed
+                   -- in CleanEvents, where the key is.)
+                   page_host, {TypedInputSql.WithoutEmails(d, "page_path")} AS page_path, referrer_host,
+                   {TypedInputSql.WithoutEmails(d, "utm_source")} AS utm_source, {TypedInputSql.WithoutEmails(d, "utm_medium")} AS utm_medium,
+                   {TypedInputSql.WithoutEmails(d, "utm_campaign")} AS utm_campaign, event_channel,
                    product_id_s, order_id_s,
                    {PageKey} AS page_key,
                    -- An exposure's experiment and variant (NULL on every other event).
-                   CASE WHEN event_type = 'experiment_exposure' THEN experiment_id_s END AS experiment_id,
-                   CASE WHEN event_type = 'experiment_exposure' THEN variant_s END AS variant,
+                   CASE WHEN event_type = 'experiment_exposure' THEN {TypedInputSql.WithoutEmails(d, "experiment_id_s")} END AS experiment_id,
+                   CASE WHEN event_type = 'experiment_exposure' THEN {TypedInputSql.WithoutEmails(d, "variant_s")} END AS variant,
                    {TypedInputSql.WithoutEmails(d, "search_term_s")} AS search_term
             FROM classified
             """;
@@ -522,22 +527,22 @@ public static class EventsSql
                    n.session_id,
                    CAST(n.session_event_seq AS INTEGER) AS session_event_seq,
                    t.page_host,
-                   {TypedInputSql.WithoutEmails(d, "t.page_path")} AS page_path,
+                   t.page_path,
                    t.referrer_host,
                    n.session_channel AS channel,
                    n.session_channel IN ('organic_search', 'organic_social', 'referral', 'direct') AS is_natural,
-                   {TypedInputSql.WithoutEmails(d, "t.utm_source")} AS utm_source,
-                   {TypedInputSql.WithoutEmails(d, "t.utm_medium")} AS utm_medium,
-                   {TypedInputSql.WithoutEmails(d, "t.utm_campaign")} AS utm_campaign,
+                   t.utm_source,
+                   t.utm_medium,
+                   t.utm_campaign,
                    {TypedInputSql.PseudonymousId(d, "t.product_id_s")} AS product_id,
                    {TypedInputSql.PseudonymousId(d, "t.order_id_s")} AS order_id,
                    t.search_term,
-                   {TypedInputSql.WithoutEmails(d, "t.device_type")} AS device_type,
+                   t.device_type,
                    CAST(round(n.engaged_seconds, 3) AS DOUBLE) AS engaged_seconds,
                    n.is_page_view,
                    {ipKey} AS network_key,
-                   {TypedInputSql.WithoutEmails(d, "t.experiment_id")} AS experiment_id,
-                   {TypedInputSql.WithoutEmails(d, "t.variant")} AS variant
+                   t.experiment_id,
+                   t.variant
             FROM events_sessionized n
             JOIN events_typed t ON t._source_file = n._source_file AND t._source_line = n._source_line
             JOIN events_identities i ON i.anon_src = t.anon_src
