@@ -150,15 +150,7 @@ public sealed class ExecutingSparkRunTests
         ]);
         var config = Path.Combine(_dir, "pings.json");
         File.WriteAllText(config, """{ "now": "2024-06-01T00:00:00Z", "quality": { "max_quarantine_share": 1 } }""");
-        var duck = Path.Combine(_dir, "duckdb");
-        var spark = Path.Combine(_dir, "spark");
-        var duckRun = PipelineCli.Run("clean-clicks", "-i", input, "-o", duck, "-c", config);
-        Assert.That(duckRun.ExitCode, Is.EqualTo(0), duckRun.ToString());
-        await using (var server = await FakeSparkServer.StartAsync(new ExecutingSparkBackend()))
-        {
-            var sparkRun = PipelineCli.Run("clean-clicks", "-i", input, "-o", spark, "-c", config, "--engine", "spark", "--remote", server.Remote);
-            Assert.That(sparkRun.ExitCode, Is.EqualTo(0), sparkRun + LastStatement(server));
-        }
+        var (duck, spark) = await RunVerbOnBoth("clean-clicks", input, config);
 
         var comparison = OutputComparer.Compare(duck, spark);
         Assert.That(comparison.Differences, Is.Empty, string.Join("\n", comparison.Differences));
@@ -180,15 +172,7 @@ public sealed class ExecutingSparkRunTests
         ]);
         var config = Path.Combine(_dir, "dup.json");
         File.WriteAllText(config, """{ "now": "2024-06-01T00:00:00Z", "quality": { "max_quarantine_share": 1 } }""");
-        var duck = Path.Combine(_dir, "duckdb");
-        var spark = Path.Combine(_dir, "spark");
-        var duckRun = PipelineCli.Run("clean-orders", "-i", input, "-o", duck, "-c", config);
-        Assert.That(duckRun.ExitCode, Is.EqualTo(0), duckRun.ToString());
-        await using (var server = await FakeSparkServer.StartAsync(new ExecutingSparkBackend()))
-        {
-            var sparkRun = PipelineCli.Run("clean-orders", "-i", input, "-o", spark, "-c", config, "--engine", "spark", "--remote", server.Remote);
-            Assert.That(sparkRun.ExitCode, Is.EqualTo(0), sparkRun + LastStatement(server));
-        }
+        var (duck, spark) = await RunVerbOnBoth("clean-orders", input, config);
         foreach (var output in new[] { duck, spark })
         {
             Assert.That(ParquetTable.Read(Path.Combine(output, "clean", "orders")).Select(o => o["order_id"]), Is.EqualTo(new[] { "D2" }), output);
@@ -227,6 +211,19 @@ public sealed class ExecutingSparkRunTests
 
         var report = File.ReadAllText(Path.Combine(spark, "report", "index.html"));
         Assert.That(report, Does.Not.Contain("not available"), "every report section has its data");
+        return (duck, spark);
+    }
+
+    /// <summary>One stage verb on <paramref name="input"/>, on DuckDB and on the executing fake Spark server; both must succeed.</summary>
+    private async Task<(string DuckDb, string Spark)> RunVerbOnBoth(string verb, string input, string config)
+    {
+        var duck = Path.Combine(_dir, "duckdb");
+        var spark = Path.Combine(_dir, "spark");
+        var duckRun = PipelineCli.Run(verb, "-i", input, "-o", duck, "-c", config);
+        Assert.That(duckRun.ExitCode, Is.EqualTo(0), duckRun.ToString());
+        await using var server = await FakeSparkServer.StartAsync(new ExecutingSparkBackend());
+        var sparkRun = PipelineCli.Run(verb, "-i", input, "-o", spark, "-c", config, "--engine", "spark", "--remote", server.Remote);
+        Assert.That(sparkRun.ExitCode, Is.EqualTo(0), sparkRun + LastStatement(server));
         return (duck, spark);
     }
 

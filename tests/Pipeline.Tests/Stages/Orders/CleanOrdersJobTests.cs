@@ -386,14 +386,20 @@ public class CleanOrdersJobTests
         });
     }
 
+    /// <summary>clean-orders of one EUR order of 2024-03-04 with <paramref name="fxCsv"/> as the FX table.</summary>
+    private CliResult CleanOrdersWithFx(string name, string fxCsv)
+    {
+        var fx = Write(name + ".csv", fxCsv);
+        var input = Write(name + "-orders.csv", Header + "\nF1,C1,2024-03-04T12:00:00Z,,EUR,100,,,\n");
+        var config = Write(name + ".json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
+        return PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
+    }
+
     [Test]
     public void An_fx_table_giving_one_currency_two_rates_on_one_date_is_an_input_error()
     {
         // Which of two rates applied would depend on the engine's row order: the table is refused (exit 3), not guessed from.
-        var fx = Write("fx-conflict.csv", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1.20\n2024-03-04,EUR,1.21\n");
-        var input = Write("fx-conflict-orders.csv", Header + "\nF1,C1,2024-03-04T12:00:00Z,,EUR,100,,,\n");
-        var config = Write("fx-conflict.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
-        var r = PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
+        var r = CleanOrdersWithFx("fx-conflict", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1.20\n2024-03-04,EUR,1.21\n");
         Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
         Assert.That(r.Stderr, Does.Contain("FX table: 2 row(s)").And.Contain("two different rates on one date (first at line 3)"));
     }
@@ -402,10 +408,7 @@ public class CleanOrdersJobTests
     public void An_fx_rate_that_is_not_a_plain_decimal_number_is_an_input_error()
     {
         // DuckDB's cast read 1_10 as 110; docs/inputs.md reads rates in the same forms as amounts.
-        var fx = Write("fx-form.csv", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1_10\n");
-        var input = Write("fx-form-orders.csv", Header + "\nF1,C1,2024-03-04T12:00:00Z,,EUR,100,,,\n");
-        var config = Write("fx-form.json", "{ \"now\": \"2024-06-01T00:00:00Z\", \"orders\": { \"fx\": { \"input\": \"" + fx + "\" } } }");
-        var r = PipelineCli.Run("clean-orders", "-i", input, "-c", config, "-o", Path.Combine(_dir, "out"));
+        var r = CleanOrdersWithFx("fx-form", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1_10\n");
         Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
         Assert.That(r.Stderr, Does.Contain("FX table: 1 row(s)").And.Contain("(first at line 3)"));
     }
