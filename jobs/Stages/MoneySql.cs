@@ -57,8 +57,14 @@ internal static class MoneySql
     /// exact product, with the amount's cast made a try-cast (an amount beyond DECIMAL(19,2) does not fit either).
     /// <paramref name="rate"/> must already be a valid <see cref="RateType"/> value (or NULL: then false).
     /// </summary>
+    /// <remarks>
+    /// Every valid order and spend row reaches this test, and the exact product is a 128-bit multiplication and a
+    /// try-cast (it made the typing of 3.3M orders 3.7 s → 5.7 s). A rate is below 10^10 (its type), so an amount
+    /// below 10^5 always fits: only larger ones take the exact test. A CASE, not an OR: DuckDB evaluates both sides of
+    /// an OR under a NOT for every row, and the branches of a CASE only for the rows that reach them.
+    /// </remarks>
     public static string ToBaseFits(ISqlDialect d, string amount, string rate) =>
-        FitsAmount(d, $"{d.TryDecimal(amount, 19, 2)} * CAST({rate} AS {RateType})");
+        $"(CASE WHEN {rate} IS NOT NULL AND abs({amount}) < 100000 THEN true ELSE {FitsAmount(d, $"{d.TryDecimal(amount, 19, 2)} * CAST({rate} AS {RateType})")} END)";
 
     /// <summary>
     /// An amount read with <see cref="ISqlDialect.TryDecimal(string)"/> (<paramref name="value"/>) from the text
